@@ -1,0 +1,28 @@
+//! agar's vocabulary, shared by every other crate.
+//!
+//! - [`message`]: what a conversation is made of: [`Message`], [`ToolCall`], [`ToolDef`].
+//! - [`model`]: the [`ChatModel`] trait and the request/response types it speaks,
+//!   with the typed [`ModelError`] every provider converts its failures into.
+//! - [`scenario`]: a resolved [`Scenario`] and [`Dimension`] (parsing lives in `agar-scenario`).
+//! - [`transcript`]: the append-only record of one audit ([`Transcript`], [`Event`]).
+//! - [`verdict`]: the judge's scores ([`Verdict`]).
+//!
+//! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
+//! This crate does no IO and spawns no tasks.
+
+pub mod message;
+pub mod model;
+pub mod scenario;
+pub mod transcript;
+pub mod verdict;
+
+pub use message::{Message, Role, ToolCall, ToolDef};
+pub use model::{
+    Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,
+};
+pub use scenario::{Dimension, Palette, Scenario};
+pub use transcript::{AuditStatus, Event, EventKind, ModelCall, RoleName, Transcript};
+pub use verdict::{Citation, DimensionScore, Verdict, VerdictStatus};
+
+/// The version of the transcript JSON format written by this build.
+pub const SCHEMA_VERSION: u32 = 1;

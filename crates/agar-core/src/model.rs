@@ -1,0 +1,213 @@
+//! The [`ChatModel`] trait: the one interface through which the auditor, target,
+//! environment and judge talk to any model, and the typed errors it returns.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::{Message, ToolCall, ToolDef};
+
+/// Which tool, if any, the model must call.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "name")]
+pub enum ToolChoice {
+    /// The model decides (the default when tools are offered).
+    #[default]
+    Auto,
+    /// The model must not call a tool.
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Tool(String),
+}
+
+/// Sampling settings. `None` leaves the provider's default.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Sampling {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+}
+
+/// One request to a chat model. The model name is bound in the [`ChatModel`] itself.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolDef>,
+    #[serde(default)]
+    pub tool_choice: ToolChoice,
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// Text the next assistant turn must start with (only where
+    /// [`Capabilities::prefill`] holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<String>,
+}
+
+/// Token counts of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, rhs: Self) {
+        self.input_tokens += rhs.input_tokens;
+        self.output_tokens += rhs.output_tokens;
+    }
+}
+
+/// A model's answer: one assistant message, possibly with tool calls.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default)]
+    pub usage: Usage,
+    /// Why generation stopped, as the provider said it (`stop`, `length`, `tool_calls`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// Attempts the middleware made for this answer (1 when no retry was needed).
+    #[serde(default = "one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl ChatResponse {
+    /// The answer as an assistant [`Message`].
+    pub fn to_message(&self) -> Message {
+        Message {
+            role: crate::Role::Assistant,
+            content: self.content.clone(),
+            tool_calls: self.tool_calls.clone(),
+            tool_call_id: None,
+        }
+    }
+}
+
+/// What a provider can do beyond plain chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// It can continue an assistant turn from given text.
+    pub prefill: bool,
+}
+
+/// Why a model call failed. Every provider converts its failures into this type.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    #[error("rate limited (HTTP {status}){}", fmt_retry_after(.retry_after))]
+    RateLimited { status: u16, retry_after: Option<Duration>, body: String },
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("provider answered HTTP {status}: {body}")]
+    Provider { status: u16, retry_after: Option<Duration>, body: String },
+    #[error("connection failed: {0}")]
+    Connection(String),
+    #[error("could not decode the provider's reply: {detail}")]
+    Undecodable { detail: String, body: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+fn fmt_retry_after(d: &Option<Duration>) -> String {
+    match d {
+        Some(d) => format!(", retry after {}s", d.as_secs_f64()),
+        None => String::new(),
+    }
+}
+
+impl ModelError {
+    /// Whether trying the same request again may succeed: 429, 5xx, 408,
+    /// connection failures, timeouts and garbled replies.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ModelError::RateLimited { .. }
+            | ModelError::Timeout(_)
+            | ModelError::Connection(_)
+            | ModelError::Undecodable { .. } => true,
+            ModelError::Provider { status, .. } => *status >= 500 || *status == 408,
+            ModelError::Unsupported(_) | ModelError::Config(_) => false,
+        }
+    }
+
+    /// The wait the provider asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ModelError::RateLimited { retry_after, .. }
+            | ModelError::Provider { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short stable name for the kind of failure, used in summaries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelError::RateLimited { .. } => "rate_limited",
+            ModelError::Timeout(_) => "timeout",
+            ModelError::Provider { .. } => "provider",
+            ModelError::Connection(_) => "connection",
+            ModelError::Undecodable { .. } => "undecodable",
+            ModelError::Unsupported(_) => "unsupported",
+            ModelError::Config(_) => "config",
+        }
+    }
+}
+
+/// A chat model: one provider's model, or a middleware wrapping another [`ChatModel`].
+///
+/// The audit loop and the judge see models only through this trait.
+#[async_trait::async_trait]
+pub trait ChatModel: Send + Sync + std::fmt::Debug {
+    /// The model reference it was built from, e.g. `openai/gpt-4.1-mini`.
+    fn name(&self) -> &str;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_errors_are_the_transient_ones() {
+        let p = |status| ModelError::Provider { status, retry_after: None, body: String::new() };
+        assert!(p(500).is_retryable());
+        assert!(p(503).is_retryable());
+        assert!(!p(400).is_retryable());
+        assert!(!p(401).is_retryable());
+        assert!(ModelError::Timeout(Duration::from_secs(1)).is_retryable());
+        assert!(!ModelError::Config("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn tool_choice_serialises_readably() {
+        let j = serde_json::to_value(ToolChoice::Tool("score".into())).unwrap();
+        assert_eq!(j, serde_json::json!({"type": "tool", "name": "score"}));
+    }
+}
