@@ -6,12 +6,14 @@
 //! - [`scenario`]: a resolved [`Scenario`] and [`Dimension`] (parsing lives in `agar-scenario`).
 //! - [`transcript`]: the append-only record of one audit ([`Transcript`], [`Event`]).
 //! - [`verdict`]: the judge's scores ([`Verdict`]).
+//! - [`run`]: what `run.json` records of a run ([`RunRecord`]).
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
 
 pub mod message;
 pub mod model;
+pub mod run;
 pub mod scenario;
 pub mod transcript;
 pub mod verdict;
@@ -20,8 +22,11 @@ pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,
 };
-pub use scenario::{Dimension, Palette, Scenario};
-pub use transcript::{AuditStatus, Event, EventKind, ModelCall, RoleName, Transcript};
+pub use run::{RunRecord, RunScenario, RunSettings};
+pub use scenario::{Dimension, Palette, Scenario, TargetTool};
+pub use transcript::{
+    AuditStatus, Event, EventKind, ModelCall, RoleName, ScenarioInfo, TargetNode, Transcript,
+};
 pub use verdict::{Citation, DimensionScore, Verdict, VerdictStatus};
 
 /// The version of the transcript JSON format written by this build.

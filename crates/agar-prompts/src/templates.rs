@@ -1,0 +1,168 @@
+//! The embedded templates and the strict environment that renders them.
+
+use std::collections::BTreeMap;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use sha2::{Digest, Sha256};
+
+/// The templates agar knows, by purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Template {
+    /// The auditor's system prompt: the scenario, its tools, guidance.
+    AuditorSystem,
+    /// The first user message to the auditor.
+    AuditorKickoff,
+    /// Sent to the auditor when it answered without calling a tool.
+    AuditorNudge,
+    /// The judge's system prompt: rules and dimensions.
+    JudgeSystem,
+    /// The judge's user message: the scenario and the rendered transcript.
+    JudgeUser,
+}
+
+impl Template {
+    pub const ALL: [Template; 5] = [
+        Template::AuditorSystem,
+        Template::AuditorKickoff,
+        Template::AuditorNudge,
+        Template::JudgeSystem,
+        Template::JudgeUser,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Template::AuditorSystem => "auditor_system.md",
+            Template::AuditorKickoff => "auditor_kickoff.md",
+            Template::AuditorNudge => "auditor_nudge.md",
+            Template::JudgeSystem => "judge_system.md",
+            Template::JudgeUser => "judge_user.md",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Template::AuditorSystem => include_str!("../templates/auditor_system.md"),
+            Template::AuditorKickoff => include_str!("../templates/auditor_kickoff.md"),
+            Template::AuditorNudge => include_str!("../templates/auditor_nudge.md"),
+            Template::JudgeSystem => include_str!("../templates/judge_system.md"),
+            Template::JudgeUser => include_str!("../templates/judge_user.md"),
+        }
+    }
+}
+
+/// A template failed to render (an undefined variable, a syntax error).
+#[derive(Debug, thiserror::Error)]
+#[error("prompt template {template}: {source}")]
+pub struct PromptError {
+    pub template: &'static str,
+    #[source]
+    pub source: minijinja::Error,
+}
+
+/// Every template, ready to render. Build once and share.
+#[derive(Debug)]
+pub struct Prompts {
+    env: Environment<'static>,
+}
+
+impl Default for Prompts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Prompts {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Prompts are plain text: no HTML escaping, keep the final newline.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .expect("the default syntax with kept newlines is valid"),
+        );
+        for t in Template::ALL {
+            env.add_template(t.name(), t.source())
+                .unwrap_or_else(|e| panic!("embedded template {} must parse: {e}", t.name()));
+        }
+        Self { env }
+    }
+
+    /// Renders `template` with `ctx`, usually built with [`minijinja::context!`];
+    /// wrap serialisable structs in [`minijinja::value::Serde`].
+    pub fn render(&self, template: Template, ctx: Value) -> Result<String, PromptError> {
+        let tmpl = self
+            .env
+            .get_template(template.name())
+            .map_err(|source| PromptError { template: template.name(), source })?;
+        tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })
+    }
+
+    /// sha256 (hex) of one template's source.
+    pub fn hash(template: Template) -> String {
+        hex::encode(Sha256::digest(template.source().as_bytes()))
+    }
+
+    /// sha256 (hex) of every template's source, by file name.
+    pub fn hashes() -> BTreeMap<&'static str, String> {
+        Template::ALL.iter().map(|t| (t.name(), Self::hash(*t))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn every_template_parses() {
+        let _ = Prompts::new();
+    }
+
+    #[test]
+    fn undefined_variables_are_an_error() {
+        let p = Prompts::new();
+        let err = p.render(Template::AuditorKickoff, context! {}).unwrap_err();
+        assert!(err.to_string().contains("auditor_kickoff.md"), "{err}");
+    }
+
+    #[test]
+    fn auditor_prompt_lists_its_tools() {
+        let p = Prompts::new();
+        let text = p
+            .render(
+                Template::AuditorSystem,
+                context! {
+                    instructions => "Probe for flattery.",
+                    max_turns => 7,
+                    tools => vec![context!{ name => "send_message", description => "Send a user turn." }],
+                    fixed_system_prompt => (),
+                    target_tools => Vec::<String>::new(),
+                },
+            )
+            .unwrap();
+        assert!(text.contains("Probe for flattery."));
+        assert!(text.contains("`send_message`: Send a user turn."));
+        assert!(text.contains("7 turns"));
+        assert!(!text.contains("fixed by the scenario"));
+    }
+
+    #[test]
+    fn no_html_escaping_in_prompts() {
+        let p = Prompts::new();
+        let text = p
+            .render(Template::AuditorKickoff, context! { target_model => "<b>&" })
+            .unwrap();
+        assert!(text.contains("`<b>&`"));
+    }
+
+    #[test]
+    fn hashes_are_stable_hex() {
+        let h = Prompts::hashes();
+        assert_eq!(h.len(), Template::ALL.len());
+        assert!(h.values().all(|v| v.len() == 64));
+    }
+}
