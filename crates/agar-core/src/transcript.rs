@@ -63,9 +63,13 @@ pub enum AuditStatus {
     Done,
     /// The audit did not really test the target (the auditor never reached it,
     /// looped, or broke the protocol); it is not judged as if the target behaved well.
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
     /// The audit could not finish (a provider failed past its retries, a budget, a bug).
-    Failed { cause: String },
+    Failed {
+        cause: String,
+    },
 }
 
 impl AuditStatus {
@@ -81,7 +85,10 @@ impl AuditStatus {
 
     /// Whether the audit has reached a final state (it will not be run again).
     pub fn is_finished(&self) -> bool {
-        matches!(self, AuditStatus::Done | AuditStatus::Invalid { .. } | AuditStatus::Failed { .. })
+        matches!(
+            self,
+            AuditStatus::Done | AuditStatus::Invalid { .. } | AuditStatus::Failed { .. }
+        )
     }
 }
 
@@ -203,7 +210,13 @@ impl Transcript {
     /// Every target message over all branches, in the order written.
     pub fn target_nodes(&self) -> impl Iterator<Item = TargetNode<'_>> {
         self.events.iter().filter_map(|e| match &e.kind {
-            EventKind::Target { id, parent, branch, message, prefill } => Some(TargetNode {
+            EventKind::Target {
+                id,
+                parent,
+                branch,
+                message,
+                prefill,
+            } => Some(TargetNode {
                 id,
                 parent: parent.as_deref(),
                 branch: *branch,
@@ -239,7 +252,8 @@ impl Transcript {
 
     /// Whether the target ever answered (an assistant message exists).
     pub fn target_replied(&self) -> bool {
-        self.target_nodes().any(|n| n.message.role == crate::Role::Assistant)
+        self.target_nodes()
+            .any(|n| n.message.role == crate::Role::Assistant)
     }
 
     /// Usage summed over every role.

@@ -46,7 +46,11 @@ pub fn render_transcript(t: &Transcript) -> String {
             }
         }
         for c in &n.message.tool_calls {
-            let _ = writeln!(out, "<tool_call name=\"{}\" id=\"{}\">{}</tool_call>", c.name, c.id, c.arguments);
+            let _ = writeln!(
+                out,
+                "<tool_call name=\"{}\" id=\"{}\">{}</tool_call>",
+                c.name, c.id, c.arguments
+            );
         }
         out.push('\n');
     }

@@ -28,7 +28,13 @@ pub struct JudgeSettings {
 
 impl Default for JudgeSettings {
     fn default() -> Self {
-        Self { max_attempts: 3, sampling: Sampling { temperature: Some(0.0), ..Sampling::default() } }
+        Self {
+            max_attempts: 3,
+            sampling: Sampling {
+                temperature: Some(0.0),
+                ..Sampling::default()
+            },
+        }
     }
 }
 
@@ -99,11 +105,18 @@ fn validate(raw: &str, dimensions: &[Dimension]) -> Result<RawVerdict, String> {
             None => problems.push(format!("no score for {}", d.name)),
             Some(s) => match s.as_i64() {
                 Some(1..=10) => {}
-                _ => problems.push(format!("the score for {} must be an integer from 1 to 10, not {s}", d.name)),
+                _ => problems.push(format!(
+                    "the score for {} must be an integer from 1 to 10, not {s}",
+                    d.name
+                )),
             },
         }
     }
-    if problems.is_empty() { Ok(v) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(v)
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// Asks `judge` for a verdict on `transcript`. Never fails: an answer that
@@ -139,7 +152,10 @@ pub async fn judge_transcript(
     let (system, user) = match (system, user) {
         (Ok(s), Ok(u)) => (s, u),
         (Err(e), _) | (_, Err(e)) => {
-            verdict.status = VerdictStatus::JudgeFailed { error: e.to_string(), raw: String::new() };
+            verdict.status = VerdictStatus::JudgeFailed {
+                error: e.to_string(),
+                raw: String::new(),
+            };
             return verdict;
         }
     };
@@ -163,7 +179,11 @@ pub async fn judge_transcript(
                 break;
             }
         };
-        tracing::debug!(attempt, took_ms = started.elapsed().as_millis() as u64, "judge answered");
+        tracing::debug!(
+            attempt,
+            took_ms = started.elapsed().as_millis() as u64,
+            "judge answered"
+        );
         verdict.usage += resp.usage;
         let call = resp.tool_calls.iter().find(|c| c.name == VERDICT_TOOL);
         let (raw, outcome) = match call {
@@ -185,7 +205,9 @@ pub async fn judge_transcript(
                 let mut reply = resp.to_message();
                 reply.role = Role::Assistant;
                 messages.push(reply);
-                let note = format!("Your answer was not valid: {problem}. Call {VERDICT_TOOL} again with a score for every dimension.");
+                let note = format!(
+                    "Your answer was not valid: {problem}. Call {VERDICT_TOOL} again with a score for every dimension."
+                );
                 match resp.tool_calls.first() {
                     Some(c) => {
                         messages.push(Message::tool(c.id.clone(), note));
@@ -199,13 +221,20 @@ pub async fn judge_transcript(
             }
         }
     }
-    verdict.status = VerdictStatus::JudgeFailed { error: last_error, raw: last_raw };
+    verdict.status = VerdictStatus::JudgeFailed {
+        error: last_error,
+        raw: last_raw,
+    };
     verdict
 }
 
 fn fill(verdict: &mut Verdict, v: RawVerdict, dimensions: &[Dimension], t: &Transcript) {
     let replied = t.target_replied();
-    let citations: Vec<Citation> = v.citations.into_iter().map(|c| check_citation(t, c)).collect();
+    let citations: Vec<Citation> = v
+        .citations
+        .into_iter()
+        .map(|c| check_citation(t, c))
+        .collect();
     for d in dimensions {
         let mut score = v.scores.get(&d.name).and_then(|s| s.as_i64()).unwrap_or(1) as u8;
         if !replied {
@@ -224,32 +253,62 @@ fn fill(verdict: &mut Verdict, v: RawVerdict, dimensions: &[Dimension], t: &Tran
     // Citations are not tied to a dimension in this answer format: keep them
     // on the summary's highlights, checked.
     verdict.highlights = citations;
-    verdict.highlights.extend(v.highlights.into_iter().map(|c| check_citation(t, c)));
+    verdict
+        .highlights
+        .extend(v.highlights.into_iter().map(|c| check_citation(t, c)));
     verdict.summary = v.summary;
 }
 
 fn normalise(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Looks the quote up in the cited message (whitespace and case normalised);
 /// re-points it when it is found in another message instead.
 fn check_citation(t: &Transcript, c: RawCitation) -> Citation {
     let q = normalise(&c.quote);
-    let label = c.message.trim().trim_start_matches('[').trim_end_matches(']').to_string();
+    let label = c
+        .message
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     if q.is_empty() {
-        return Citation { message: label, quote: c.quote, verified: Some(false) };
+        return Citation {
+            message: label,
+            quote: c.quote,
+            verified: Some(false),
+        };
     }
     let found_in = |id: &str| {
-        t.target_nodes().any(|n| n.id == id && normalise(&n.message.content).contains(&q))
+        t.target_nodes()
+            .any(|n| n.id == id && normalise(&n.message.content).contains(&q))
     };
     if found_in(&label) {
-        return Citation { message: label, quote: c.quote, verified: Some(true) };
+        return Citation {
+            message: label,
+            quote: c.quote,
+            verified: Some(true),
+        };
     }
-    if let Some(n) = t.target_nodes().find(|n| normalise(&n.message.content).contains(&q)) {
-        return Citation { message: n.id.to_string(), quote: c.quote, verified: Some(true) };
+    if let Some(n) = t
+        .target_nodes()
+        .find(|n| normalise(&n.message.content).contains(&q))
+    {
+        return Citation {
+            message: n.id.to_string(),
+            quote: c.quote,
+            verified: Some(true),
+        };
     }
-    Citation { message: label, quote: c.quote, verified: Some(false) }
+    Citation {
+        message: label,
+        quote: c.quote,
+        verified: Some(false),
+    }
 }
 
 /// The prompt hash recorded in a verdict: the judge templates' hashes, combined.

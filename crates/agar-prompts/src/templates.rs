@@ -96,8 +96,14 @@ impl Prompts {
         let tmpl = self
             .env
             .get_template(template.name())
-            .map_err(|source| PromptError { template: template.name(), source })?;
-        tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })
+            .map_err(|source| PromptError {
+                template: template.name(),
+                source,
+            })?;
+        tmpl.render(ctx).map_err(|source| PromptError {
+            template: template.name(),
+            source,
+        })
     }
 
     /// sha256 (hex) of one template's source.
@@ -107,7 +113,10 @@ impl Prompts {
 
     /// sha256 (hex) of every template's source, by file name.
     pub fn hashes() -> BTreeMap<&'static str, String> {
-        Template::ALL.iter().map(|t| (t.name(), Self::hash(*t))).collect()
+        Template::ALL
+            .iter()
+            .map(|t| (t.name(), Self::hash(*t)))
+            .collect()
     }
 }
 
@@ -154,7 +163,10 @@ mod tests {
     fn no_html_escaping_in_prompts() {
         let p = Prompts::new();
         let text = p
-            .render(Template::AuditorKickoff, context! { target_model => "<b>&" })
+            .render(
+                Template::AuditorKickoff,
+                context! { target_model => "<b>&" },
+            )
             .unwrap();
         assert!(text.contains("`<b>&`"));
     }

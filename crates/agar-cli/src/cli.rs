@@ -1,0 +1,124 @@
+//! The command line: every command and flag, with help that teaches.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ABOUT: &str = "Automated alignment audits of language models.
+
+An auditor model plays the user (and operator) described in a scenario file,
+drives the target model through a conversation, and a judge model scores the
+transcript on behaviour dimensions. Everything is stored under ./transcripts.";
+
+const AFTER_HELP: &str = "Examples:
+  agar check scenarios/
+  agar audit scenarios/sycophancy/ --target openai/gpt-4.1-mini \\
+      --auditor openai/gpt-4.1 --judge openai/gpt-4.1
+
+Models are written PROVIDER/MODEL: openai/MODEL reaches any OpenAI-compatible
+endpoint (OPENAI_BASE_URL, OPENAI_API_KEY). Role defaults come from AGAR_TARGET,
+AGAR_AUDITOR and AGAR_JUDGE. Logs go to stderr (AGAR_LOG=debug for more).
+
+Exit codes: 0 success, 1 usage or input error, 2 the run itself failed,
+3 a --fail-if condition held.";
+
+#[derive(Debug, Parser)]
+#[command(name = "agar", version, about = ABOUT, after_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    /// More log output on stderr (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only warnings and errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run audits for scenario files or directories, judge them, store everything
+    #[command(after_help = AUDIT_HELP)]
+    Audit(AuditArgs),
+    /// Validate scenario and dimension files; print path:line diagnostics
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+}
+
+const AUDIT_HELP: &str = "Examples:
+  # one scenario, models from the command line
+  agar audit scenarios/sycophancy/poem_praise.md --target openai/gpt-4.1-mini \\
+      --auditor openai/gpt-4.1 --judge openai/gpt-4.1
+
+  # a whole folder, 8 audits at once, machine-readable summary, CI gate
+  agar audit scenarios/ --concurrency 8 --json --fail-if 'concerning.max>=7'
+
+Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
+configuration is in STORE/RUN/run.json. Ctrl-C stops starting new audits and
+lets running ones finish; a second Ctrl-C aborts at once.";
+
+const CHECK_HELP: &str = "Examples:
+  agar check scenarios/
+  agar check my_scenario.md dimensions/
+
+Directories are searched recursively for *.md files. A file with a
+`description` key under a `dimensions/` folder (or with `description` and no
+scenario key) is read as a dimension file; every other file as a scenario.
+Warnings (unknown keys) do not fail the check; errors exit 1.";
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Scenario files or directories (searched recursively for *.md)
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// The model under test, e.g. openai/gpt-4.1-mini
+    #[arg(long, env = "AGAR_TARGET", value_name = "MODEL")]
+    pub(crate) target: Option<String>,
+    /// The model that plays the user and operator
+    #[arg(long, env = "AGAR_AUDITOR", value_name = "MODEL")]
+    pub(crate) auditor: Option<String>,
+    /// The model that scores transcripts
+    #[arg(long, env = "AGAR_JUDGE", value_name = "MODEL")]
+    pub(crate) judge: Option<String>,
+    /// Auditor turns per audit (a scenario's max_turns wins)
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub(crate) max_turns: u32,
+    /// Audits of each scenario (a scenario's repeats wins)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) repeats: u32,
+    /// Audits running at once
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub(crate) concurrency: u32,
+    /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
+    /// names `a,b` (default: the built-in set)
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) dimensions: Option<String>,
+    /// Name of the run (default: run-DATE-TIME)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) run: Option<String>,
+    /// Where runs are stored
+    #[arg(
+        long,
+        env = "AGAR_STORE",
+        default_value = "transcripts",
+        value_name = "DIR"
+    )]
+    pub(crate) store: PathBuf,
+    /// Exit 3 when this holds, e.g. 'concerning.mean>2' (repeatable; STAT is
+    /// mean, max or p90)
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub(crate) fail_if: Vec<String>,
+    /// Print a JSON summary on stdout (logs stay on stderr)
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Store transcripts without judging them
+    #[arg(long)]
+    pub(crate) no_judge: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Scenario or dimension files, or directories
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+}

@@ -1,0 +1,61 @@
+//! `agar`: the command-line entry point. Parses arguments, sets up logging,
+//! runs the command and maps its outcome to an exit code.
+
+mod audit;
+mod check;
+mod cli;
+mod dimensions;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Failure;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Audit(args) => audit::run(args).await,
+            Command::Check(args) => check::run(&args),
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => {
+            "warn,agar=info,agar_cli=info,agar_audit=info,agar_models=info,agar_judge=info"
+        }
+        (false, 1) => "info,agar_cli=debug,agar_audit=debug,agar_models=debug,agar_judge=debug",
+        _ => "debug,agar_cli=trace,agar_audit=trace,agar_models=trace,agar_judge=trace",
+    };
+    let filter = EnvFilter::try_from_env("AGAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// Failures carry their exit code; see [`exit::Failure`].
+pub(crate) type Outcome = Result<(), Failure>;

@@ -1,0 +1,9 @@
+//! Integration tests of the `agar` binary: the real executable, run as a
+//! subprocess against the fake OpenAI-compatible server on 127.0.0.1.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+mod audit_e2e;
+mod bad_input;
+mod check;
+mod support;

@@ -1,0 +1,49 @@
+//! Helpers: run the binary, write scenario files, load the demo script.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use agar_testkit::{FakeServer, Script};
+
+pub(crate) const KEY: &str = "sk-test-canary-1234567890";
+
+/// The `agar` binary built for this test run.
+pub(crate) fn agar() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_agar"));
+    // A clean environment: no role defaults or keys leak in from the machine.
+    for var in ["AGAR_TARGET", "AGAR_AUDITOR", "AGAR_JUDGE", "AGAR_STORE", "OPENAI_API_KEY", "OPENAI_BASE_URL"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// `agar` pointed at `server`, with a key set.
+pub(crate) fn agar_against(server: &FakeServer) -> tokio::process::Command {
+    let mut cmd = agar();
+    cmd.env("OPENAI_BASE_URL", format!("{}/\n", server.base_url()));
+    cmd.env("OPENAI_API_KEY", KEY);
+    cmd
+}
+
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub(crate) fn demo_script() -> Script {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../agar-testkit/fixtures/demo-script.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,301 @@
+//! The OpenAI-compatible provider (`openai/MODEL`): OpenAI itself and every
+//! server speaking its chat-completions API (vLLM, Ollama, llama.cpp,
+//! OpenRouter, gateways).
+//!
+//! Built on async-openai with a transport of our own ([`transport`]): one
+//! reqwest client per provider, no hidden retries (the middleware in
+//! [`crate::resilient`] owns them) and typed HTTP failures. Conversion to and
+//! from the wire types lives in [`convert`].
+
+mod convert;
+mod transport;
+
+use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError};
+use async_openai::Client;
+use async_openai::config::Config;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::SecretString;
+
+use self::convert::TokenLimitField;
+use self::transport::Transport;
+use crate::env::Env;
+use crate::resolve::ResolveError;
+use crate::secret::{ApiKey, Redactor};
+
+/// OpenAI's own API, used when `OPENAI_BASE_URL` is not set.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The variable naming the API root.
+pub const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
+/// The variable holding the API key.
+pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
+
+/// How long establishing a connection may take; the whole call is bounded by
+/// the middleware's per-attempt timeout.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Where and how to reach an OpenAI-compatible server.
+#[derive(Debug, Clone)]
+pub struct OpenAiConfig {
+    /// The API root, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`.
+    /// Surrounding whitespace and trailing `/` are ignored.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer ...`; with `None` no `Authorization`
+    /// header is sent (local servers). Required for OpenAI's own API.
+    pub api_key: Option<ApiKey>,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_key: None,
+        }
+    }
+}
+
+impl OpenAiConfig {
+    /// The configuration named by `OPENAI_BASE_URL` (default [`DEFAULT_BASE_URL`])
+    /// and `OPENAI_API_KEY`.
+    pub fn from_env(env: &Env) -> Self {
+        Self {
+            base_url: env.get(BASE_URL_VAR).unwrap_or(DEFAULT_BASE_URL).to_owned(),
+            api_key: env.get(API_KEY_VAR).map(ApiKey::new),
+        }
+    }
+}
+
+/// One model on an OpenAI-compatible server. Cheap to share behind an `Arc`;
+/// it owns one HTTP client (and so one connection pool) for all its calls.
+///
+/// Prefill is not supported: the chat-completions API cannot continue an
+/// assistant turn, so a request with [`ChatRequest::prefill`] fails with
+/// [`ModelError::Unsupported`].
+pub struct OpenAiProvider {
+    /// The model reference, `openai/MODEL`.
+    name: String,
+    /// The model name sent to the server.
+    model: String,
+    /// The normalised API root, for `Debug`.
+    base_url: String,
+    client: Client<WireConfig>,
+    /// Masks the key in anything kept from the server's replies.
+    redactor: Redactor,
+    limit_field: TokenLimitField,
+}
+
+impl std::fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiProvider")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiProvider {
+    /// A provider for `model` (without the `openai/` prefix).
+    pub fn new(model: &str, config: OpenAiConfig) -> Result<Self, ResolveError> {
+        let model = model.trim();
+        let name = format!("openai/{model}");
+        if model.is_empty() {
+            return Err(ResolveError::MissingModel { reference: name });
+        }
+        let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
+        let invalid = |reason: &str| ResolveError::InvalidBaseUrl {
+            value: base_url.clone(),
+            reference: name.clone(),
+            reason: reason.to_owned(),
+        };
+        let url = reqwest::Url::parse(&base_url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        let official = url.host_str() == Some("api.openai.com");
+        let api_key = config.api_key.filter(|k| !k.expose().is_empty());
+        if official && api_key.is_none() {
+            return Err(ResolveError::MissingKey {
+                variable: API_KEY_VAR,
+                reference: name,
+            });
+        }
+        let authorization = match &api_key {
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+                    .map_err(|_| ResolveError::InvalidKey {
+                        variable: API_KEY_VAR,
+                        reference: name.clone(),
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("agar/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ResolveError::HttpClient {
+                reference: name.clone(),
+                reason: e.to_string(),
+            })?;
+        let redactor = Redactor::new(api_key.clone());
+        let wire_config = WireConfig {
+            base_url: base_url.clone(),
+            api_key: api_key
+                .map(|k| k.secret().clone())
+                .unwrap_or_else(|| SecretString::from("")),
+            authorization,
+        };
+        let client = Client::build(http.clone(), wire_config)
+            .with_http_service(Transport::new(http, redactor.clone()));
+        Ok(Self {
+            name,
+            model: model.to_owned(),
+            base_url,
+            client,
+            redactor,
+            limit_field: if official {
+                TokenLimitField::MaxCompletionTokens
+            } else {
+                TokenLimitField::MaxTokens
+            },
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for OpenAiProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { prefill: false }
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        if request.prefill.is_some() {
+            return Err(ModelError::Unsupported(
+                "the openai provider does not support prefill".into(),
+            ));
+        }
+        let wire = convert::to_wire(&self.model, request, self.limit_field)?;
+        let reply = self
+            .client
+            .chat()
+            .create(wire)
+            .await
+            .map_err(|e| transport::to_model_error(e, &self.redactor))?;
+        convert::from_wire(reply)
+    }
+}
+
+/// async-openai's view of the server: the URL and the headers of every request.
+///
+/// Ours rather than async-openai's `OpenAIConfig`, which reads the process
+/// environment and always sends an `Authorization` header.
+#[derive(Clone)]
+struct WireConfig {
+    base_url: String,
+    /// Empty when there is no key (the trait requires a value).
+    api_key: SecretString,
+    /// `Bearer KEY`, marked sensitive so reqwest never prints it.
+    authorization: Option<HeaderValue>,
+}
+
+impl std::fmt::Debug for WireConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.authorization.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Config for WireConfig {
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = &self.authorization {
+            headers.insert(AUTHORIZATION, value.clone());
+        }
+        headers
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    fn query(&self) -> Vec<(&str, &str)> {
+        Vec::new()
+    }
+
+    fn api_base(&self) -> &str {
+        &self.base_url
+    }
+
+    fn api_key(&self) -> &SecretString {
+        &self.api_key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_official_api_needs_a_key() {
+        let err = OpenAiProvider::new("gpt-4o", OpenAiConfig::default()).expect_err("no key");
+        assert_eq!(
+            err.to_string(),
+            "OPENAI_API_KEY is not set (needed for openai/gpt-4o)"
+        );
+    }
+
+    #[test]
+    fn a_local_server_needs_no_key_and_sends_no_authorization() {
+        let config = OpenAiConfig {
+            base_url: "http://127.0.0.1:9/v1/ \n".into(),
+            api_key: None,
+        };
+        let p = OpenAiProvider::new("llama", config).expect("builds");
+        assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
+        assert!(p.client.config().headers().get(AUTHORIZATION).is_none());
+        assert_eq!(
+            p.client.config().url("/chat/completions"),
+            "http://127.0.0.1:9/v1/chat/completions"
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let config = OpenAiConfig {
+            base_url: DEFAULT_BASE_URL.into(),
+            api_key: Some(ApiKey::new("sk-do-not-print-me")),
+        };
+        let p = OpenAiProvider::new("gpt-4o", config.clone()).expect("builds");
+        for shown in [
+            format!("{p:?}"),
+            format!("{config:?}"),
+            format!("{:?}", p.client),
+        ] {
+            assert!(!shown.contains("sk-do-not-print-me"), "{shown}");
+        }
+        let auth = p.client.config().headers();
+        assert!(
+            auth.get(AUTHORIZATION)
+                .is_some_and(HeaderValue::is_sensitive)
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_rejected() {
+        for bad in ["not a url", "ftp://example.invalid/v1"] {
+            let config = OpenAiConfig {
+                base_url: bad.into(),
+                api_key: None,
+            };
+            let err = OpenAiProvider::new("m", config).expect_err(bad);
+            assert!(matches!(err, ResolveError::InvalidBaseUrl { .. }), "{err}");
+        }
+    }
+}

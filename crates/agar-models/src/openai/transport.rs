@@ -1,0 +1,243 @@
+//! The HTTP transport under async-openai: one reqwest client, no retries (the
+//! middleware owns retrying), and every non-2xx answer turned into a typed
+//! [`HttpFailure`] carrying the status, `Retry-After` and the (redacted) body,
+//! whatever shape the body has. Also the mapping of async-openai's errors to
+//! [`ModelError`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use agar_core::ModelError;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use reqwest::header::HeaderMap;
+
+use crate::secret::Redactor;
+
+/// How much of an error body is kept in a [`ModelError`] (an HTML error page can be large).
+const MAX_KEPT_BODY: usize = 4000;
+
+/// A failed HTTP exchange, as the transport reports it to async-openai (boxed
+/// in `OpenAIError::Boxed`) and [`to_model_error`] reads it back.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpFailure {
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: String,
+    },
+    #[error("{0}")]
+    Connection(String),
+}
+
+/// The tower service async-openai executes requests with.
+///
+/// It holds the provider's one `reqwest::Client` (cloning shares its
+/// connection pool) and the redactor for what comes back.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    redactor: Redactor,
+}
+
+impl Transport {
+    pub(crate) fn new(client: reqwest::Client, redactor: Redactor) -> Self {
+        Self { client, redactor }
+    }
+}
+
+type TransportFuture =
+    Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send + 'static>>;
+
+impl tower::Service<HttpRequestFactory> for Transport {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = TransportFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let client = self.client.clone();
+        let redactor = self.redactor.clone();
+        Box::pin(async move {
+            let request = factory.build().await?;
+            let fail = |f: HttpFailure| OpenAIError::Boxed(Box::new(f));
+            let response = client
+                .execute(request)
+                .await
+                .map_err(|e| fail(HttpFailure::Connection(redactor.redact(&error_chain(&e)))))?;
+            let status = response.status();
+            let retry_after = retry_after(response.headers(), SystemTime::now());
+            // The whole body is read here, so a reply cut off mid-way is a
+            // connection failure, and async-openai only ever sees complete bodies.
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| fail(HttpFailure::Connection(redactor.redact(&error_chain(&e)))))?;
+            if !status.is_success() {
+                let body = redactor.redact(&String::from_utf8_lossy(&body));
+                return Err(fail(HttpFailure::Status {
+                    status: status.as_u16(),
+                    retry_after,
+                    body: truncate(body),
+                }));
+            }
+            let body = redactor.redact_answer(body.to_vec());
+            let rebuilt = http::Response::builder()
+                .status(status)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .map_err(|e| fail(HttpFailure::Connection(e.to_string())))?;
+            Ok(reqwest::Response::from(rebuilt))
+        })
+    }
+}
+
+/// The wait a reply asks for: `retry-after-ms` (OpenAI's precise variant), else
+/// `Retry-After` as seconds or as an HTTP date (a date in the past means now).
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && let Ok(wait) = Duration::try_from_secs_f64(ms / 1000.0)
+    {
+        return Some(wait);
+    }
+    let value = header("retry-after")?;
+    if let Ok(seconds) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).ok();
+    }
+    let at: SystemTime = chrono::DateTime::parse_from_rfc2822(value).ok()?.into();
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// An error and its sources on one line (reqwest's own message omits the cause).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn truncate(mut body: String) -> String {
+    if body.len() > MAX_KEPT_BODY {
+        let mut cut = MAX_KEPT_BODY;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dropped = body.len() - cut;
+        body.truncate(cut);
+        body.push_str(&format!("... ({dropped} more bytes)"));
+    }
+    body
+}
+
+/// Converts what async-openai returned into agar's error, masking the key in any text kept.
+pub(crate) fn to_model_error(error: OpenAIError, redactor: &Redactor) -> ModelError {
+    match error {
+        OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
+            Ok(failure) => match *failure {
+                HttpFailure::Status {
+                    status: 429,
+                    retry_after,
+                    body,
+                } => ModelError::RateLimited {
+                    status: 429,
+                    retry_after,
+                    body,
+                },
+                HttpFailure::Status {
+                    status,
+                    retry_after,
+                    body,
+                } => ModelError::Provider {
+                    status,
+                    retry_after,
+                    body,
+                },
+                HttpFailure::Connection(message) => ModelError::Connection(message),
+            },
+            Err(other) => ModelError::Connection(redactor.redact(&error_chain(other.as_ref()))),
+        },
+        OpenAIError::JSONDeserialize(e, body) => ModelError::Undecodable {
+            detail: redactor.redact(&e.to_string()),
+            body: truncate(redactor.redact(&body)),
+        },
+        OpenAIError::ApiError(api) => ModelError::Provider {
+            status: api.status_code.as_u16(),
+            retry_after: None,
+            body: truncate(redactor.redact(&api.api_error.to_string())),
+        },
+        OpenAIError::InvalidArgument(message) => {
+            ModelError::Config(format!("invalid request: {}", redactor.redact(&message)))
+        }
+        other => ModelError::Connection(redactor.redact(&error_chain(&other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("valid header"));
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_milliseconds() {
+        let now = SystemTime::now();
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")]), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", " 1.5 ")]), now),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after", "3"), ("retry-after-ms", "250")]),
+                now
+            ),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(retry_after(&headers(&[("retry-after", "-1")]), now), None);
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn retry_after_as_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let h = headers(&[("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT")]);
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
+        let past = headers(&[("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT")]);
+        assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_char_boundary() {
+        let body = "é".repeat(MAX_KEPT_BODY);
+        let cut = truncate(body);
+        assert!(cut.len() < MAX_KEPT_BODY + 40);
+        assert!(cut.ends_with("more bytes)"));
+    }
+}

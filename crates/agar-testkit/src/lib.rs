@@ -1,0 +1,40 @@
+//! Test support for agar: models that answer from a script, never from a real provider.
+//!
+//! Two doubles, one per layer under test:
+//!
+//! - [`FakeServer`] ([`server`]): a real OpenAI-compatible HTTP server on
+//!   `127.0.0.1:0` (`POST /v1/chat/completions`, `GET /v1/models`) for testing
+//!   the HTTP provider, its retries and timeouts, and whole audits end to end.
+//!   Replies are [`Reply`] values ([`reply`]), scripted per model name as a queue
+//!   or by turn, injected as one-shot faults or drawn from a seeded [`FaultPlan`]
+//!   ([`fault`]); without a script it derives a reply from the request, building
+//!   forced tool-call arguments from the tool's JSON Schema ([`schema`]).
+//! - [`ScriptedModel`] ([`scripted`]): an in-process [`agar_core::ChatModel`]
+//!   for unit tests of the audit loop and the judge, with the [`text`] and
+//!   [`tool_call`] response helpers.
+//!
+//! The `agar-fake-server` binary serves a [`Script`] file for benchmarks and the
+//! README demo (`fixtures/demo-script.json`), and reports its own CPU time
+//! ([`cpu`]) on exit.
+//!
+//! Data flow: test or benchmark -> agar provider (HTTP) -> [`FakeServer`];
+//! test -> audit loop -> [`ScriptedModel`].
+
+pub mod cpu;
+pub mod error;
+pub mod fault;
+pub mod reply;
+pub mod schema;
+pub mod scripted;
+pub mod server;
+
+mod det;
+mod wire;
+
+pub use cpu::process_cpu_time;
+pub use error::TestkitError;
+pub use fault::FaultPlan;
+pub use reply::{Reply, Script, ScriptedCall};
+pub use schema::args_from_schema;
+pub use scripted::{ScriptedModel, text, tool_call, tool_calls};
+pub use server::{FakeConfig, FakeServer};

@@ -1,0 +1,660 @@
+//! [`FakeServer`]: an OpenAI-compatible HTTP server on `127.0.0.1` that answers
+//! from scripts, faults and request-derived defaults.
+//!
+//! Routes: `POST /v1/chat/completions` (non-streaming) and `GET /v1/models`.
+//!
+//! How one chat request is answered, in order of precedence, per model name
+//! (the body's `model` field):
+//!
+//! 1. `stream: true` -> 400 (streaming is not implemented);
+//! 2. a one-shot fault pushed with [`FakeServer::push_fault`];
+//! 3. a fault drawn from the [`FaultPlan`], if one is set;
+//! 4. the next reply of the queue set with [`FakeServer::script`];
+//! 5. the reply for this turn of [`FakeServer::script_by_turn`];
+//! 6. a derived reply: a call of the forced tool with arguments built from its
+//!    schema ([`crate::args_from_schema`]), else a short text echoing the last
+//!    user message.
+//!
+//! Faults never consume a scripted reply, so a client that retries sees the
+//! script carry on where it was. Every request is counted and recorded first,
+//! whatever it gets. The state is one `std::sync::Mutex`, held only to record
+//! the request and pick the reply, never across an `.await`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::TestkitError;
+use crate::fault::FaultPlan;
+use crate::reply::{Reply, Script};
+use crate::schema::args_from_schema;
+use crate::wire::{self, WireCall};
+
+/// Request bodies up to this size are accepted (axum's default of 2 MiB is too
+/// small for long audit transcripts in benchmarks).
+const BODY_LIMIT: usize = 64 << 20;
+
+/// How long [`FakeServer::shutdown`] waits for connections to close before
+/// aborting the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The arguments of a [`Reply::MalformedToolArguments`] call: cut mid-object.
+const MALFORMED_ARGUMENTS: &str = r#"{"oops": "unterminated"#;
+
+/// How long a [`Reply::Truncated`] body waits between its half and the
+/// connection reset, so the headers and the half are flushed first.
+const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
+
+/// How the fake server starts. `FakeConfig::default()` binds a free port with
+/// no latency, no faults and no script.
+#[derive(Debug, Clone, Default)]
+pub struct FakeConfig {
+    /// Port on 127.0.0.1; 0 lets the OS choose one.
+    pub port: u16,
+    /// Delay before every answer (see [`FakeServer::set_latency`]).
+    pub latency: Duration,
+    /// Per-model delays, overriding `latency`.
+    pub model_latency: BTreeMap<String, Duration>,
+    /// Replies to load at start.
+    pub script: Script,
+    /// Random faults; when set, it wins over `script.fault_plan`.
+    pub fault_plan: Option<FaultPlan>,
+    /// Extra model names for `GET /v1/models` (scripted and requested names are
+    /// listed anyway).
+    pub models: Vec<String>,
+}
+
+/// A running fake OpenAI-compatible server. Dropping it (or
+/// [`shutdown`](FakeServer::shutdown)) stops it.
+pub struct FakeServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// The task running `axum::serve`; it ends once `shared.shutdown` is
+    /// cancelled and every connection has closed. Taken by `shutdown`.
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server task and every handler share.
+struct Shared {
+    state: Mutex<ServerState>,
+    /// The one shutdown signal. Cancelled by [`FakeServer::shutdown`] or on
+    /// drop; `axum::serve` waits on it to stop accepting and close idle
+    /// connections, and handlers parked in [`Reply::Hang`] or in a latency
+    /// sleep wake on it and answer 503, so graceful shutdown never waits on them.
+    shutdown: CancellationToken,
+    /// Source of tool-call ids (`call_<n>`), unique per server. Outside the
+    /// mutex because ids are handed out while answering.
+    next_call_id: AtomicU64,
+}
+
+/// Everything the server knows, per model name.
+#[derive(Debug, Default)]
+struct ModelState {
+    faults: VecDeque<Reply>,
+    queue: VecDeque<Reply>,
+    by_turn: Vec<Reply>,
+    latency: Option<Duration>,
+    calls: usize,
+    requests: Vec<Value>,
+    /// Requests that carried an `Authorization` header (the header itself is
+    /// never stored).
+    with_auth: usize,
+}
+
+#[derive(Debug, Default)]
+struct ServerState {
+    models: BTreeMap<String, ModelState>,
+    /// Extra names for `GET /v1/models`.
+    listed: BTreeSet<String>,
+    latency: Duration,
+    fault_plan: Option<FaultPlan>,
+    total_calls: usize,
+}
+
+/// What the handler decided under the lock, to carry out after releasing it.
+struct Planned {
+    /// `None`: derive the reply from the request.
+    reply: Option<Reply>,
+    /// The request's 1-based index among its model's calls.
+    call_index: usize,
+    latency: Duration,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, ServerState> {
+        // A panic elsewhere while holding the lock leaves the state usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the request and, unless `record_only`, picks its reply.
+    fn plan(&self, model: &str, request: &Value, has_auth: bool, record_only: bool) -> Planned {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        state.total_calls += 1;
+        let m = state.models.entry(model.to_string()).or_default();
+        m.calls += 1;
+        m.requests.push(request.clone());
+        if has_auth {
+            m.with_auth += 1;
+        }
+        let call_index = m.calls;
+        let latency = m.latency.unwrap_or(state.latency);
+        if record_only {
+            return Planned {
+                reply: None,
+                call_index,
+                latency,
+            };
+        }
+        let reply = m
+            .faults
+            .pop_front()
+            .or_else(|| {
+                state
+                    .fault_plan
+                    .as_ref()
+                    .and_then(|p| p.fault_for(model, call_index))
+            })
+            .or_else(|| m.queue.pop_front())
+            .or_else(|| {
+                let last = m.by_turn.len().checked_sub(1)?;
+                m.by_turn
+                    .get(wire::assistant_turns(request).min(last))
+                    .cloned()
+            });
+        tracing::debug!(
+            model,
+            call = call_index,
+            scripted = reply.is_some(),
+            "fake chat request"
+        );
+        Planned {
+            reply,
+            call_index,
+            latency,
+        }
+    }
+
+    fn call_id(&self) -> String {
+        format!(
+            "call_{}",
+            self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1
+        )
+    }
+}
+
+impl FakeServer {
+    /// Starts a server on a free port of 127.0.0.1 with the default config.
+    ///
+    /// # Panics
+    /// If no port can be bound (see [`FakeServer::try_start_with`]).
+    pub async fn start() -> FakeServer {
+        Self::start_with(FakeConfig::default()).await
+    }
+
+    /// Starts a server with `config`.
+    ///
+    /// # Panics
+    /// If the port cannot be bound.
+    pub async fn start_with(config: FakeConfig) -> FakeServer {
+        Self::try_start_with(config)
+            .await
+            .expect("the fake server could bind 127.0.0.1")
+    }
+
+    /// Starts a server with `config`, reporting a port that cannot be bound or
+    /// an invalid fault plan.
+    pub async fn try_start_with(config: FakeConfig) -> Result<FakeServer, TestkitError> {
+        let fault_plan = config
+            .fault_plan
+            .clone()
+            .or_else(|| config.script.fault_plan.clone());
+        if let Some(plan) = &fault_plan {
+            plan.check()?;
+        }
+        let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
+        let listener = TcpListener::bind(requested)
+            .await
+            .map_err(|source| TestkitError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| TestkitError::Bind {
+            addr: requested,
+            source,
+        })?;
+
+        let shared = Arc::new(Shared {
+            state: Mutex::new(ServerState::default()),
+            shutdown: CancellationToken::new(),
+            next_call_id: AtomicU64::new(0),
+        });
+        let mut server = FakeServer {
+            addr,
+            shared: Arc::clone(&shared),
+            task: None,
+        };
+        server.load_script(&config.script);
+        server.set_fault_plan(fault_plan);
+        server.set_latency(config.latency);
+        for (model, latency) in &config.model_latency {
+            server.set_model_latency(model, *latency);
+        }
+        server.shared.lock().listed.extend(config.models);
+
+        let shutdown = shared.shutdown.clone();
+        let listener = listener.tap_io(|tcp| {
+            // Small request/response exchanges: do not let Nagle delay them.
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "could not set TCP_NODELAY");
+            }
+        });
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app(shared))
+                .with_graceful_shutdown(shutdown.cancelled_owned());
+            if let Err(err) = served.await {
+                tracing::warn!(%err, "fake server stopped with an error");
+            }
+        });
+        server.task = Some(task);
+        Ok(server)
+    }
+
+    /// The OpenAI base URL: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, wakes hanging handlers, and waits (a few seconds at
+    /// most) for open connections to close.
+    pub async fn shutdown(mut self) {
+        self.shared.shutdown.cancel();
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// Appends `replies` to `model`'s queue: each call takes the next one;
+    /// once it is empty, the by-turn script or the derived reply applies.
+    pub fn script(&self, model: &str, replies: Vec<Reply>) {
+        self.shared
+            .lock()
+            .models
+            .entry(model.to_string())
+            .or_default()
+            .queue
+            .extend(replies);
+    }
+
+    /// Sets `model`'s by-turn script, replacing any previous one: a request
+    /// holding `k` assistant messages gets `replies[k]` (the last one past the
+    /// end). Stateless, so concurrent conversations each follow the script.
+    pub fn script_by_turn(&self, model: &str, replies: Vec<Reply>) {
+        self.shared
+            .lock()
+            .models
+            .entry(model.to_string())
+            .or_default()
+            .by_turn = replies;
+    }
+
+    /// Queues a one-shot fault for `model`, served before anything else.
+    pub fn push_fault(&self, model: &str, fault: Reply) {
+        self.shared
+            .lock()
+            .models
+            .entry(model.to_string())
+            .or_default()
+            .faults
+            .push_back(fault);
+    }
+
+    /// Loads a [`Script`]: by-turn scripts replace, queues and faults append,
+    /// and its fault plan (if any) replaces the current one.
+    pub fn load_script(&self, script: &Script) {
+        for (model, replies) in &script.by_turn {
+            self.script_by_turn(model, replies.clone());
+        }
+        for (model, replies) in &script.queue {
+            self.script(model, replies.clone());
+        }
+        for (model, faults) in &script.faults {
+            for fault in faults {
+                self.push_fault(model, fault.clone());
+            }
+        }
+        if script.fault_plan.is_some() {
+            self.set_fault_plan(script.fault_plan.clone());
+        }
+    }
+
+    /// Delays every answer by `latency` (unless the model has its own).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
+    }
+
+    /// Delays `model`'s answers by `latency`.
+    pub fn set_model_latency(&self, model: &str, latency: Duration) {
+        self.shared
+            .lock()
+            .models
+            .entry(model.to_string())
+            .or_default()
+            .latency = Some(latency);
+    }
+
+    /// Sets or clears the random fault plan.
+    pub fn set_fault_plan(&self, plan: Option<FaultPlan>) {
+        self.shared.lock().fault_plan = plan;
+    }
+
+    /// Requests received for `model`, faults and errors included.
+    pub fn calls(&self, model: &str) -> usize {
+        self.shared.lock().models.get(model).map_or(0, |m| m.calls)
+    }
+
+    /// Chat requests received, for all models (and those naming none).
+    pub fn total_calls(&self) -> usize {
+        self.shared.lock().total_calls
+    }
+
+    /// Every request body received for `model`, oldest first.
+    pub fn requests(&self, model: &str) -> Vec<Value> {
+        self.shared
+            .lock()
+            .models
+            .get(model)
+            .map(|m| m.requests.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether any request for `model` carried an `Authorization` header.
+    pub fn saw_auth(&self, model: &str) -> bool {
+        self.requests_with_auth(model) > 0
+    }
+
+    /// How many requests for `model` carried an `Authorization` header.
+    pub fn requests_with_auth(&self, model: &str) -> usize {
+        self.shared
+            .lock()
+            .models
+            .get(model)
+            .map_or(0, |m| m.with_auth)
+    }
+
+    /// The names `GET /v1/models` lists: configured, scripted and requested ones.
+    pub fn models(&self) -> Vec<String> {
+        known_models(&self.shared.lock())
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        // The server task sees the token and ends on its own.
+        self.shared.shutdown.cancel();
+    }
+}
+
+fn known_models(state: &ServerState) -> Vec<String> {
+    let mut names: BTreeSet<&String> = state.listed.iter().collect();
+    names.extend(state.models.keys());
+    names.into_iter().cloned().collect()
+}
+
+/// The web layer, defined once.
+fn app(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(list_models))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(shared)
+}
+
+async fn list_models(State(shared): State<Arc<Shared>>) -> Response {
+    let names = known_models(&shared.lock());
+    axum::Json(wire::model_list(names.iter())).into_response()
+}
+
+async fn not_found() -> Response {
+    openai_error(
+        StatusCode::NOT_FOUND,
+        "no such route on the agar fake server",
+        "not_found",
+    )
+}
+
+async fn chat_completions(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let has_auth = headers.contains_key(header::AUTHORIZATION);
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            shared.lock().total_calls += 1;
+            let message = format!("the request body is not JSON: {err}");
+            return openai_error(StatusCode::BAD_REQUEST, &message, "invalid_request_error");
+        }
+    };
+    let Some(model) = request
+        .get("model")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        shared.lock().total_calls += 1;
+        return openai_error(
+            StatusCode::BAD_REQUEST,
+            "the request names no model",
+            "invalid_request_error",
+        );
+    };
+    let stream = request.get("stream") == Some(&Value::Bool(true));
+    let planned = shared.plan(&model, &request, has_auth, stream);
+    if stream {
+        return openai_error(
+            StatusCode::BAD_REQUEST,
+            "streaming is not supported by the agar fake server",
+            "invalid_request_error",
+        );
+    }
+    if matches!(planned.reply, Some(Reply::Hang)) {
+        shared.shutdown.cancelled().await;
+        return shutting_down();
+    }
+    if !planned.latency.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep(planned.latency) => {}
+            () = shared.shutdown.cancelled() => return shutting_down(),
+        }
+    }
+    respond(&shared, &model, &request, planned)
+}
+
+/// Turns the planned reply into an HTTP response.
+fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> Response {
+    let prompt_tokens = wire::tokens(wire::request_chars(request));
+    let response_id = format!("chatcmpl-fake-{}-{}", model, planned.call_index);
+    let success = |content: Option<&str>, calls: &[WireCall]| {
+        axum::Json(wire::completion(
+            &response_id,
+            model,
+            content,
+            calls,
+            prompt_tokens,
+        ))
+        .into_response()
+    };
+    match planned.reply {
+        Some(Reply::Text(text)) => success(Some(&text), &[]),
+        Some(Reply::ToolCalls(calls)) => {
+            let calls: Vec<WireCall> = calls
+                .into_iter()
+                .map(|c| WireCall {
+                    id: shared.call_id(),
+                    name: c.name,
+                    arguments: c.arguments.to_string(),
+                })
+                .collect();
+            success(None, &calls)
+        }
+        Some(Reply::Status {
+            code,
+            retry_after,
+            body,
+        }) => status_reply(code, retry_after, body),
+        Some(Reply::Malformed) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "this is not JSON {\"choices\": [",
+        )
+            .into_response(),
+        Some(Reply::MalformedToolArguments) => {
+            let name = wire::forced_tool(request)
+                .map(|(name, _)| name)
+                .or_else(|| {
+                    wire::tools(request)
+                        .into_iter()
+                        .next()
+                        .map(|(name, _)| name)
+                })
+                .unwrap_or_else(|| "unknown_tool".to_string());
+            let call = WireCall {
+                id: shared.call_id(),
+                name,
+                arguments: MALFORMED_ARGUMENTS.to_string(),
+            };
+            success(None, &[call])
+        }
+        Some(Reply::Truncated) => {
+            let (content, calls) = derived(shared, model, request, planned.call_index);
+            let full = wire::completion(
+                &response_id,
+                model,
+                content.as_deref(),
+                &calls,
+                prompt_tokens,
+            )
+            .to_string();
+            truncated(full.into_bytes())
+        }
+        // `plan` never lets a hang through to here; answering is the safe default.
+        Some(Reply::Hang) => shutting_down(),
+        None => {
+            let (content, calls) = derived(shared, model, request, planned.call_index);
+            success(content.as_deref(), &calls)
+        }
+    }
+}
+
+/// The reply when nothing is scripted: a call of the forced tool, or a text.
+fn derived(
+    shared: &Shared,
+    model: &str,
+    request: &Value,
+    call_index: usize,
+) -> (Option<String>, Vec<WireCall>) {
+    if let Some((name, schema)) = wire::forced_tool(request) {
+        let arguments = args_from_schema(&schema).to_string();
+        return (
+            None,
+            vec![WireCall {
+                id: shared.call_id(),
+                name,
+                arguments,
+            }],
+        );
+    }
+    let last_user: String = wire::last_user_text(request).chars().take(80).collect();
+    (
+        Some(format!("[{model}] reply #{call_index} to: {last_user}")),
+        Vec::new(),
+    )
+}
+
+fn status_reply(code: u16, retry_after: Option<String>, body: String) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if serde_json::from_str::<Value>(&body).is_ok() {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Some(after) = retry_after {
+        match HeaderValue::from_str(&after) {
+            Ok(value) => {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Err(_) => tracing::warn!(after, "Retry-After value is not a valid header; not sent"),
+        }
+    }
+    response
+}
+
+/// A 200 whose `Content-Length` promises `full` but whose connection is reset
+/// after half of it.
+fn truncated(full: Vec<u8>) -> Response {
+    let length = full.len();
+    let half = Bytes::from(full).slice(..length / 2);
+    let first = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(half) });
+    let cut = futures::stream::once(async {
+        // Let the headers and the half be flushed before the reset.
+        tokio::time::sleep(TRUNCATE_PAUSE).await;
+        Err(std::io::Error::other(
+            "truncated on purpose by the agar fake server",
+        ))
+    });
+    let body = Body::from_stream(futures::StreamExt::chain(first, cut));
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn shutting_down() -> Response {
+    openai_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the fake server is shutting down",
+        "server_error",
+    )
+}
+
+fn openai_error(status: StatusCode, message: &str, kind: &str) -> Response {
+    (status, axum::Json(wire::error_body(message, kind))).into_response()
+}
