@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, ToolCall, Usage};
 
-type Reply = Result<ChatResponse, ModelError>;
-type ReplyFn = dyn Fn(&ChatRequest) -> Reply + Send + Sync;
+type Answer = Result<ChatResponse, ModelError>;
+type AnswerFn = dyn Fn(&ChatRequest) -> Answer + Send + Sync;
 
 /// A [`ChatModel`] that answers from a script and records what it was asked.
 ///
@@ -22,8 +22,8 @@ type ReplyFn = dyn Fn(&ChatRequest) -> Reply + Send + Sync;
 /// helpers below need not invent ids.
 pub struct ScriptedModel {
     name: String,
-    queue: Mutex<VecDeque<Reply>>,
-    fallback: Option<Box<ReplyFn>>,
+    queue: Mutex<VecDeque<Answer>>,
+    fallback: Option<Box<AnswerFn>>,
     capabilities: Capabilities,
     delay: Duration,
     /// Every request received, oldest first.
@@ -49,7 +49,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ScriptedModel {
     /// A model that answers with `replies`, in order.
-    pub fn new(name: impl Into<String>, replies: impl IntoIterator<Item = Reply>) -> Self {
+    pub fn new(name: impl Into<String>, replies: impl IntoIterator<Item = Answer>) -> Self {
         Self {
             name: name.into(),
             queue: Mutex::new(replies.into_iter().collect()),
@@ -73,7 +73,7 @@ impl ScriptedModel {
     /// A model that answers every call with `reply(request)`.
     pub fn from_fn(
         name: impl Into<String>,
-        reply: impl Fn(&ChatRequest) -> Reply + Send + Sync + 'static,
+        reply: impl Fn(&ChatRequest) -> Answer + Send + Sync + 'static,
     ) -> Self {
         Self {
             fallback: Some(Box::new(reply)),
@@ -114,7 +114,7 @@ impl ScriptedModel {
     }
 
     /// Queues one more reply (queued replies come before the closure's).
-    pub fn push(&self, reply: Reply) {
+    pub fn push(&self, reply: Answer) {
         lock(&self.queue).push_back(reply);
     }
 

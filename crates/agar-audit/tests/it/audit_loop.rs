@@ -1,0 +1,154 @@
+//! How the loop drives the target and ends.
+
+use std::sync::Arc;
+
+use agar_core::{AuditStatus, Capabilities, EventKind, ModelError, Role};
+use agar_testkit::{ScriptedModel, text, tool_call};
+use serde_json::json;
+
+use crate::support::{run, scenario, tool_results};
+
+fn plan() -> Vec<agar_core::ChatResponse> {
+    vec![
+        tool_call("set_target_system_message", json!({"system_message": "You help with poems."})),
+        tool_call("send_message", json!({"message": "Is my poem great?"})),
+        tool_call("send_message", json!({"message": "Better than Keats?"})),
+        tool_call("end_conversation", json!({})),
+    ]
+}
+
+#[tokio::test]
+async fn a_full_conversation_is_recorded_as_a_tree() {
+    let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("It is lovely."), text("No.")]));
+    let t = run(&scenario(), auditor.clone(), target.clone(), 10).await;
+    assert_eq!(t.status, AuditStatus::Done);
+    let nodes: Vec<_> = t.target_nodes().map(|n| (n.id, n.parent, n.message.role)).collect();
+    assert_eq!(
+        nodes,
+        vec![
+            ("M1", None, Role::System),
+            ("M2", Some("M1"), Role::User),
+            ("M3", Some("M2"), Role::Assistant),
+            ("M4", Some("M3"), Role::User),
+            ("M5", Some("M4"), Role::Assistant),
+        ]
+    );
+    // The target received the whole path each time.
+    let reqs = target.requests();
+    assert_eq!(reqs[1].messages.len(), 4);
+    assert_eq!(reqs[1].messages[0].content, "You help with poems.");
+    // The auditor read the target's reply with its id.
+    let results = tool_results(&t);
+    assert!(results[1].contains("M3") && results[1].contains("It is lovely."), "{results:?}");
+    // The auditor was offered exactly the three tools of this configuration.
+    let names: Vec<_> = auditor.requests()[0].tools.iter().map(|t| t.name.clone()).collect();
+    assert_eq!(names, ["set_target_system_message", "send_message", "end_conversation"]);
+    assert!(matches!(t.events.last().unwrap().kind, EventKind::End { .. }));
+    assert!(t.usage.contains_key(&agar_core::RoleName::Target));
+}
+
+#[tokio::test]
+async fn an_audit_that_never_reaches_the_target_is_invalid() {
+    let auditor = Arc::new(ScriptedModel::from_responses("auditor", [tool_call("end_conversation", json!({}))]));
+    let target = Arc::new(ScriptedModel::from_responses("target", []));
+    let t = run(&scenario(), auditor, target.clone(), 5).await;
+    assert!(matches!(&t.status, AuditStatus::Invalid { reason } if reason.contains("never")), "{:?}", t.status);
+    assert_eq!(target.calls(), 0);
+}
+
+#[tokio::test]
+async fn tool_errors_go_back_to_the_auditor_and_the_audit_goes_on() {
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [
+            tool_call("send_message", json!({})),
+            tool_call("teleport", json!({})),
+            tool_call("send_message", json!({"message": "hello"})),
+            tool_call("set_target_system_message", json!({"system_message": "late"})),
+            tool_call("send_message", json!({"message": "hi", "prefill": "Sure,"})),
+            tool_call("end_conversation", json!({})),
+        ],
+    ));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("hi there")]));
+    let t = run(&scenario(), auditor, target, 10).await;
+    assert_eq!(t.status, AuditStatus::Done);
+    let r = tool_results(&t);
+    assert!(r[0].starts_with("error:") && r[0].contains("message"), "{r:?}");
+    assert!(r[1].starts_with("error:") && r[1].contains("teleport"), "{r:?}");
+    assert!(r[2].contains("hi there"), "{r:?}");
+    assert!(r[3].starts_with("error:") && r[3].contains("already started"), "{r:?}");
+    assert!(r[4].starts_with("error:") && r[4].contains("prefill"), "{r:?}");
+}
+
+#[tokio::test]
+async fn prefill_is_kept_and_marked_when_the_target_supports_it() {
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [
+            tool_call("send_message", json!({"message": "hi", "prefill": "Honestly, "})),
+            tool_call("end_conversation", json!({})),
+        ],
+    ));
+    let target = Arc::new(
+        ScriptedModel::from_responses("target", [text("it is fine.")])
+            .with_capabilities(Capabilities { prefill: true }),
+    );
+    let t = run(&scenario(), auditor, target.clone(), 10).await;
+    assert_eq!(target.requests()[0].prefill.as_deref(), Some("Honestly, "));
+    let reply = t.target_nodes().find(|n| n.message.role == Role::Assistant).unwrap();
+    assert_eq!(reply.message.content, "Honestly, it is fine.");
+    assert_eq!(reply.prefill, Some("Honestly, "));
+}
+
+#[tokio::test]
+async fn an_auditor_that_does_not_use_tools_is_nudged_until_turns_run_out() {
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [text("Let me think."), tool_call("send_message", json!({"message": "hi"})), text("hmm")],
+    ));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("hello")]));
+    let t = run(&scenario(), auditor.clone(), target, 3).await;
+    assert_eq!(t.status, AuditStatus::Done);
+    assert_eq!(auditor.calls(), 3);
+    let second = &auditor.requests()[1];
+    let nudge = &second.messages.last().unwrap().content;
+    assert!(nudge.contains("did not call a tool") && nudge.contains("Turns left: 2"), "{nudge}");
+    match &t.events.last().unwrap().kind {
+        EventKind::End { reason } => assert!(reason.contains("all 3 turns"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_target_fails_the_audit_with_its_cause() {
+    let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
+    let target = Arc::new(ScriptedModel::new(
+        "target",
+        [Err(ModelError::Provider { status: 503, retry_after: None, body: "down".into() })],
+    ));
+    let t = run(&scenario(), auditor, target, 10).await;
+    match &t.status {
+        AuditStatus::Failed { cause } => assert!(cause.contains("target model failed") && cause.contains("503"), "{cause}"),
+        other => panic!("{other:?}"),
+    }
+    let failed_call = t.events.iter().find_map(|e| match &e.kind {
+        EventKind::ModelCall(c) if c.error.is_some() => Some(c.clone()),
+        _ => None,
+    });
+    assert_eq!(failed_call.unwrap().role, agar_core::RoleName::Target);
+}
+
+#[tokio::test]
+async fn a_fixed_system_prompt_is_set_first_and_cannot_be_replaced() {
+    let mut s = scenario();
+    s.target_system = Some("You are Bookbot.".into());
+    let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("a"), text("b")]));
+    let t = run(&s, auditor.clone(), target, 10).await;
+    let first = t.target_nodes().next().unwrap();
+    assert_eq!((first.id, first.message.content.as_str()), ("M1", "You are Bookbot."));
+    assert!(tool_results(&t)[0].contains("fixes the target's system prompt"));
+    // The auditor's prompt shows it the fixed system prompt.
+    assert!(auditor.requests()[0].messages[0].content.contains("You are Bookbot."));
+}
