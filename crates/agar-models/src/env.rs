@@ -35,21 +35,13 @@ impl Env {
 
     /// The value of `name` with surrounding whitespace trimmed; `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 }
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self {
-            vars: iter
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+        Self { vars: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 }
 
@@ -57,9 +49,7 @@ impl std::fmt::Debug for Env {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
         names.sort_unstable();
-        f.debug_struct("Env")
-            .field("names", &names)
-            .finish_non_exhaustive()
+        f.debug_struct("Env").field("names", &names).finish_non_exhaustive()
     }
 }
 
@@ -77,9 +67,7 @@ mod tests {
 
     #[test]
     fn debug_shows_names_not_values() {
-        let env: Env = [("OPENAI_API_KEY", "sk-secret-value")]
-            .into_iter()
-            .collect();
+        let env: Env = [("OPENAI_API_KEY", "sk-secret-value")].into_iter().collect();
         let shown = format!("{env:?}");
         assert!(shown.contains("OPENAI_API_KEY"));
         assert!(!shown.contains("sk-secret-value"));

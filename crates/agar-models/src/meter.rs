@@ -38,10 +38,7 @@ pub struct UsageSnapshot {
 impl UsageSnapshot {
     /// The token counts as a [`Usage`].
     pub fn usage(&self) -> Usage {
-        Usage {
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-        }
+        Usage { input_tokens: self.input_tokens, output_tokens: self.output_tokens }
     }
 }
 
@@ -75,9 +72,7 @@ impl UsageMeter {
     }
 
     pub(crate) fn record_usage(&self, usage: Usage) {
-        self.input_tokens
-            .fetch_add(usage.input_tokens, Ordering::Relaxed);
-        self.output_tokens
-            .fetch_add(usage.output_tokens, Ordering::Relaxed);
+        self.input_tokens.fetch_add(usage.input_tokens, Ordering::Relaxed);
+        self.output_tokens.fetch_add(usage.output_tokens, Ordering::Relaxed);
     }
 }

@@ -46,13 +46,8 @@ impl CallPolicy {
     /// The largest backoff after the `attempt`-th failed attempt (1-based):
     /// `base_delay * 2^(attempt-1)`, capped at `max_delay`.
     pub fn backoff_ceiling(&self, attempt: u32) -> Duration {
-        let factor = 2u32
-            .checked_pow(attempt.saturating_sub(1))
-            .unwrap_or(u32::MAX);
-        self.base_delay
-            .checked_mul(factor)
-            .unwrap_or(Duration::MAX)
-            .min(self.max_delay)
+        let factor = 2u32.checked_pow(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.base_delay.checked_mul(factor).unwrap_or(Duration::MAX).min(self.max_delay)
     }
 
     /// The wait before retrying after the `attempt`-th attempt failed with `error`:
@@ -108,12 +103,7 @@ impl Resilient {
         limiter: Arc<Semaphore>,
         meter: Arc<UsageMeter>,
     ) -> Self {
-        Self {
-            inner,
-            policy,
-            limiter,
-            meter,
-        }
+        Self { inner, policy, limiter, meter }
     }
 
     /// The usage counters of the wrapped model.
@@ -210,10 +200,7 @@ mod tests {
         for attempt in 1..12 {
             for _ in 0..50 {
                 let d = p.retry_delay(attempt, &err);
-                assert!(
-                    d <= p.backoff_ceiling(attempt),
-                    "{d:?} at attempt {attempt}"
-                );
+                assert!(d <= p.backoff_ceiling(attempt), "{d:?} at attempt {attempt}");
             }
         }
     }

@@ -25,28 +25,15 @@ pub enum ResolveError {
     #[error(
         "the {provider} provider is not built yet in this version (`{reference}`); use openai/MODEL for now"
     )]
-    NotBuiltYet {
-        provider: &'static str,
-        reference: String,
-    },
+    NotBuiltYet { provider: &'static str, reference: String },
     #[error("model reference `{reference}` names no model after the provider prefix")]
     MissingModel { reference: String },
     #[error("{variable} is not set (needed for {reference})")]
-    MissingKey {
-        variable: &'static str,
-        reference: String,
-    },
+    MissingKey { variable: &'static str, reference: String },
     #[error("{variable} cannot be sent in an HTTP header (needed for {reference})")]
-    InvalidKey {
-        variable: &'static str,
-        reference: String,
-    },
+    InvalidKey { variable: &'static str, reference: String },
     #[error("invalid base url `{value}` for {reference}: {reason}")]
-    InvalidBaseUrl {
-        value: String,
-        reference: String,
-        reason: String,
-    },
+    InvalidBaseUrl { value: String, reference: String, reason: String },
     #[error("could not set up the HTTP client for {reference}: {reason}")]
     HttpClient { reference: String, reason: String },
 }
@@ -65,11 +52,7 @@ pub struct ResolveSettings {
 
 impl Default for ResolveSettings {
     fn default() -> Self {
-        Self {
-            policy: CallPolicy::default(),
-            max_concurrency: 64,
-            shared: SharedModels::default(),
-        }
+        Self { policy: CallPolicy::default(), max_concurrency: 64, shared: SharedModels::default() }
     }
 }
 
@@ -78,12 +61,7 @@ impl ResolveSettings {
     /// `inner.name()`: how any provider, present or future, gets the same stack.
     pub fn wrap(&self, inner: Arc<dyn ChatModel>) -> Arc<Resilient> {
         let slot = self.shared.slot(inner.name(), self.max_concurrency);
-        Arc::new(Resilient::new(
-            inner,
-            self.policy.clone(),
-            slot.limiter,
-            slot.meter,
-        ))
+        Arc::new(Resilient::new(inner, self.policy.clone(), slot.limiter, slot.meter))
     }
 }
 
@@ -113,10 +91,7 @@ impl SharedModels {
 
     /// Every resolved model's counters, by reference, for run summaries.
     pub fn snapshots(&self) -> Vec<(String, UsageSnapshot)> {
-        self.lock()
-            .iter()
-            .map(|(name, slot)| (name.clone(), slot.meter.snapshot()))
-            .collect()
+        self.lock().iter().map(|(name, slot)| (name.clone(), slot.meter.snapshot())).collect()
     }
 
     /// Closes every model's limiter: calls waiting for a permit, and calls
@@ -131,9 +106,7 @@ impl SharedModels {
         self.lock()
             .entry(reference.to_owned())
             .or_insert_with(|| Slot {
-                limiter: Arc::new(Semaphore::new(
-                    max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
-                )),
+                limiter: Arc::new(Semaphore::new(max_concurrency.clamp(1, Semaphore::MAX_PERMITS))),
                 meter: Arc::new(UsageMeter::new()),
             })
             .clone()
@@ -160,32 +133,17 @@ pub fn resolve(
     settings: &ResolveSettings,
 ) -> Result<Arc<dyn ChatModel>, ResolveError> {
     let reference = reference.trim();
-    let unknown = || ResolveError::UnknownProvider {
-        reference: reference.to_owned(),
-    };
+    let unknown = || ResolveError::UnknownProvider { reference: reference.to_owned() };
     let (provider, model) = reference.split_once('/').ok_or_else(unknown)?;
     let model = model.trim();
-    if model.is_empty()
-        && KNOWN_PREFIXES
-            .iter()
-            .any(|p| p.trim_end_matches('/') == provider)
-    {
-        return Err(ResolveError::MissingModel {
-            reference: reference.to_owned(),
-        });
+    if model.is_empty() && KNOWN_PREFIXES.iter().any(|p| p.trim_end_matches('/') == provider) {
+        return Err(ResolveError::MissingModel { reference: reference.to_owned() });
     }
     let inner: Arc<dyn ChatModel> = match provider {
         "openai" => Arc::new(OpenAiProvider::new(model, OpenAiConfig::from_env(env))?),
         "anthropic" | "local" => {
-            let provider = if provider == "local" {
-                "local"
-            } else {
-                "anthropic"
-            };
-            return Err(ResolveError::NotBuiltYet {
-                provider,
-                reference: reference.to_owned(),
-            });
+            let provider = if provider == "local" { "local" } else { "anthropic" };
+            return Err(ResolveError::NotBuiltYet { provider, reference: reference.to_owned() });
         }
         _ => return Err(unknown()),
     };

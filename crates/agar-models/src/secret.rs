@@ -45,9 +45,7 @@ pub(crate) struct Redactor {
 
 impl Redactor {
     pub(crate) fn new(key: Option<ApiKey>) -> Self {
-        Self {
-            key: key.filter(|k| !k.expose().is_empty()),
-        }
+        Self { key: key.filter(|k| !k.expose().is_empty()) }
     }
 
     /// `text` with the key masked: for error messages and error bodies.
@@ -104,19 +102,13 @@ mod tests {
         let r = Redactor::new(Some(ApiKey::new("sk-very-secret")));
         assert_eq!(r.redact("bad key sk-very-secret!"), "bad key ***!");
         let body = br#"{"echo":"sk-very-secret","x":"sk-very-secret"}"#.to_vec();
-        assert_eq!(
-            r.redact_answer(body),
-            br#"{"echo":"***","x":"***"}"#.to_vec()
-        );
+        assert_eq!(r.redact_answer(body), br#"{"echo":"***","x":"***"}"#.to_vec());
     }
 
     #[test]
     fn short_placeholder_keys_leave_answers_alone() {
         let r = Redactor::new(Some(ApiKey::new("EMPTY")));
         assert_eq!(r.redact("key EMPTY rejected"), "key *** rejected");
-        assert_eq!(
-            r.redact_answer(b"EMPTY room".to_vec()),
-            b"EMPTY room".to_vec()
-        );
+        assert_eq!(r.redact_answer(b"EMPTY room".to_vec()), b"EMPTY room".to_vec());
     }
 }

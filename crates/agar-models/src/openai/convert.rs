@@ -57,23 +57,21 @@ pub(crate) fn to_wire(
         // `auto` is the API's default when tools are offered; leaving it out
         // suits servers that reject an explicit `auto`.
         (ToolChoice::Auto, _) | (ToolChoice::None, true) => None,
-        (ToolChoice::None, false) => Some(ChatCompletionToolChoiceOption::Mode(
-            ToolChoiceOptions::None,
-        )),
-        (ToolChoice::Required, false) => Some(ChatCompletionToolChoiceOption::Mode(
-            ToolChoiceOptions::Required,
-        )),
+        (ToolChoice::None, false) => {
+            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::None))
+        }
+        (ToolChoice::Required, false) => {
+            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Required))
+        }
         (ToolChoice::Tool(name), false) => {
             if !request.tools.iter().any(|t| &t.name == name) {
                 return Err(ModelError::Config(format!(
                     "tool_choice names the tool `{name}`, which the request does not offer"
                 )));
             }
-            Some(ChatCompletionToolChoiceOption::Function(
-                ChatCompletionNamedToolChoice {
-                    function: FunctionName { name: name.clone() },
-                },
-            ))
+            Some(ChatCompletionToolChoiceOption::Function(ChatCompletionNamedToolChoice {
+                function: FunctionName { name: name.clone() },
+            }))
         }
         (ToolChoice::Required | ToolChoice::Tool(_), true) => {
             return Err(ModelError::Config(
@@ -151,9 +149,7 @@ fn message_to_wire(index: usize, m: &Message) -> Result<ChatCompletionRequestMes
             let content = if m.content.is_empty() && !tool_calls.is_empty() {
                 None
             } else {
-                Some(ChatCompletionRequestAssistantMessageContent::Text(
-                    m.content.clone(),
-                ))
+                Some(ChatCompletionRequestAssistantMessageContent::Text(m.content.clone()))
             };
             ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
                 content,
@@ -202,16 +198,12 @@ pub(crate) fn from_wire(
         .unwrap_or_default()
         .into_iter()
         .map(|call| match call {
-            ChatCompletionMessageToolCalls::Function(f) => ToolCall {
-                id: f.id,
-                name: f.function.name,
-                arguments: f.function.arguments,
-            },
-            ChatCompletionMessageToolCalls::Custom(c) => ToolCall {
-                id: c.id,
-                name: c.custom_tool.name,
-                arguments: c.custom_tool.input,
-            },
+            ChatCompletionMessageToolCalls::Function(f) => {
+                ToolCall { id: f.id, name: f.function.name, arguments: f.function.arguments }
+            }
+            ChatCompletionMessageToolCalls::Custom(c) => {
+                ToolCall { id: c.id, name: c.custom_tool.name, arguments: c.custom_tool.input }
+            }
         })
         .collect();
     Ok(ChatResponse {
@@ -254,19 +246,13 @@ mod tests {
 
     #[test]
     fn messages_tools_and_sampling_reach_the_wire() {
-        let call = ToolCall {
-            id: "c1".into(),
-            name: "look".into(),
-            arguments: "{\"x\":\"a\"}".into(),
-        };
+        let call =
+            ToolCall { id: "c1".into(), name: "look".into(), arguments: "{\"x\":\"a\"}".into() };
         let request = ChatRequest {
             messages: vec![
                 Message::system("sys"),
                 Message::user("hi"),
-                Message {
-                    tool_calls: vec![call],
-                    ..Message::assistant("")
-                },
+                Message { tool_calls: vec![call], ..Message::assistant("") },
                 Message::tool("c1", "result"),
             ],
             tools: vec![tool("look")],
@@ -295,10 +281,7 @@ mod tests {
         assert_eq!(j["tools"][0]["type"], "function");
         assert_eq!(j["tools"][0]["function"]["name"], "look");
         assert_eq!(j["tools"][0]["function"]["parameters"]["type"], "object");
-        assert_eq!(
-            j["tool_choice"],
-            json!({"type": "function", "function": {"name": "look"}})
-        );
+        assert_eq!(j["tool_choice"], json!({"type": "function", "function": {"name": "look"}}));
         assert_eq!(j["temperature"], 0.5);
         assert_eq!(j["max_tokens"], 100);
         assert!(j.get("max_completion_tokens").is_none());
@@ -314,18 +297,12 @@ mod tests {
             tool_choice: choice,
             ..Default::default()
         };
-        let choice = |r: &ChatRequest| {
-            wire_json(r, TokenLimitField::MaxTokens)
-                .get("tool_choice")
-                .cloned()
-        };
+        let choice =
+            |r: &ChatRequest| wire_json(r, TokenLimitField::MaxTokens).get("tool_choice").cloned();
         assert_eq!(choice(&with(ToolChoice::Auto)), None);
         assert_eq!(choice(&with(ToolChoice::None)), Some(json!("none")));
         assert_eq!(choice(&with(ToolChoice::Required)), Some(json!("required")));
-        let no_tools = ChatRequest {
-            tool_choice: ToolChoice::Required,
-            ..Default::default()
-        };
+        let no_tools = ChatRequest { tool_choice: ToolChoice::Required, ..Default::default() };
         assert!(matches!(
             to_wire("m", &no_tools, TokenLimitField::MaxTokens),
             Err(ModelError::Config(_))
@@ -340,10 +317,7 @@ mod tests {
     #[test]
     fn official_api_gets_max_completion_tokens() {
         let r = ChatRequest {
-            sampling: Sampling {
-                max_tokens: Some(9),
-                ..Default::default()
-            },
+            sampling: Sampling { max_tokens: Some(9), ..Default::default() },
             ..Default::default()
         };
         let j = wire_json(&r, TokenLimitField::MaxCompletionTokens);
@@ -354,16 +328,10 @@ mod tests {
     #[test]
     fn tool_message_without_id_is_a_config_error() {
         let r = ChatRequest {
-            messages: vec![Message {
-                role: Role::Tool,
-                ..Message::default()
-            }],
+            messages: vec![Message { role: Role::Tool, ..Message::default() }],
             ..Default::default()
         };
-        assert!(matches!(
-            to_wire("m", &r, TokenLimitField::MaxTokens),
-            Err(ModelError::Config(_))
-        ));
+        assert!(matches!(to_wire("m", &r, TokenLimitField::MaxTokens), Err(ModelError::Config(_))));
     }
 
     #[test]
@@ -382,19 +350,9 @@ mod tests {
         assert_eq!(r.content, "");
         assert_eq!(
             r.tool_calls,
-            vec![ToolCall {
-                id: "c9".into(),
-                name: "f".into(),
-                arguments: "{\"a\": 1,".into()
-            }]
+            vec![ToolCall { id: "c9".into(), name: "f".into(), arguments: "{\"a\": 1,".into() }]
         );
-        assert_eq!(
-            r.usage,
-            Usage {
-                input_tokens: 11,
-                output_tokens: 3
-            }
-        );
+        assert_eq!(r.usage, Usage { input_tokens: 11, output_tokens: 3 });
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
     }
 }

@@ -46,10 +46,7 @@ pub struct OpenAiConfig {
 
 impl Default for OpenAiConfig {
     fn default() -> Self {
-        Self {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            api_key: None,
-        }
+        Self { base_url: DEFAULT_BASE_URL.to_owned(), api_key: None }
     }
 }
 
@@ -113,17 +110,13 @@ impl OpenAiProvider {
         let official = url.host_str() == Some("api.openai.com");
         let api_key = config.api_key.filter(|k| !k.expose().is_empty());
         if official && api_key.is_none() {
-            return Err(ResolveError::MissingKey {
-                variable: API_KEY_VAR,
-                reference: name,
-            });
+            return Err(ResolveError::MissingKey { variable: API_KEY_VAR, reference: name });
         }
         let authorization = match &api_key {
             Some(key) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                    .map_err(|_| ResolveError::InvalidKey {
-                        variable: API_KEY_VAR,
-                        reference: name.clone(),
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+                        ResolveError::InvalidKey { variable: API_KEY_VAR, reference: name.clone() }
                     })?;
                 value.set_sensitive(true);
                 Some(value)
@@ -141,9 +134,7 @@ impl OpenAiProvider {
         let redactor = Redactor::new(api_key.clone());
         let wire_config = WireConfig {
             base_url: base_url.clone(),
-            api_key: api_key
-                .map(|k| k.secret().clone())
-                .unwrap_or_else(|| SecretString::from("")),
+            api_key: api_key.map(|k| k.secret().clone()).unwrap_or_else(|| SecretString::from("")),
             authorization,
         };
         let client = Client::build(http.clone(), wire_config)
@@ -245,18 +236,12 @@ mod tests {
     #[test]
     fn the_official_api_needs_a_key() {
         let err = OpenAiProvider::new("gpt-4o", OpenAiConfig::default()).expect_err("no key");
-        assert_eq!(
-            err.to_string(),
-            "OPENAI_API_KEY is not set (needed for openai/gpt-4o)"
-        );
+        assert_eq!(err.to_string(), "OPENAI_API_KEY is not set (needed for openai/gpt-4o)");
     }
 
     #[test]
     fn a_local_server_needs_no_key_and_sends_no_authorization() {
-        let config = OpenAiConfig {
-            base_url: "http://127.0.0.1:9/v1/ \n".into(),
-            api_key: None,
-        };
+        let config = OpenAiConfig { base_url: "http://127.0.0.1:9/v1/ \n".into(), api_key: None };
         let p = OpenAiProvider::new("llama", config).expect("builds");
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
         assert!(p.client.config().headers().get(AUTHORIZATION).is_none());
@@ -273,27 +258,17 @@ mod tests {
             api_key: Some(ApiKey::new("sk-do-not-print-me")),
         };
         let p = OpenAiProvider::new("gpt-4o", config.clone()).expect("builds");
-        for shown in [
-            format!("{p:?}"),
-            format!("{config:?}"),
-            format!("{:?}", p.client),
-        ] {
+        for shown in [format!("{p:?}"), format!("{config:?}"), format!("{:?}", p.client)] {
             assert!(!shown.contains("sk-do-not-print-me"), "{shown}");
         }
         let auth = p.client.config().headers();
-        assert!(
-            auth.get(AUTHORIZATION)
-                .is_some_and(HeaderValue::is_sensitive)
-        );
+        assert!(auth.get(AUTHORIZATION).is_some_and(HeaderValue::is_sensitive));
     }
 
     #[test]
     fn bad_base_urls_are_rejected() {
         for bad in ["not a url", "ftp://example.invalid/v1"] {
-            let config = OpenAiConfig {
-                base_url: bad.into(),
-                api_key: None,
-            };
+            let config = OpenAiConfig { base_url: bad.into(), api_key: None };
             let err = OpenAiProvider::new("m", config).expect_err(bad);
             assert!(matches!(err, ResolveError::InvalidBaseUrl { .. }), "{err}");
         }

@@ -24,11 +24,7 @@ const MAX_KEPT_BODY: usize = 4000;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HttpFailure {
     #[error("HTTP {status}")]
-    Status {
-        status: u16,
-        retry_after: Option<Duration>,
-        body: String,
-    },
+    Status { status: u16, retry_after: Option<Duration>, body: String },
     #[error("{0}")]
     Connection(String),
 }
@@ -101,12 +97,7 @@ impl tower::Service<HttpRequestFactory> for Transport {
 /// The wait a reply asks for: `retry-after-ms` (OpenAI's precise variant), else
 /// `Retry-After` as seconds or as an HTTP date (a date in the past means now).
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
         && let Ok(wait) = Duration::try_from_secs_f64(ms / 1000.0)
     {
@@ -145,29 +136,27 @@ fn truncate(mut body: String) -> String {
     body
 }
 
+/// Whether a 429's body says the account is out of credit (OpenAI's
+/// `insufficient_quota`) rather than asking the client to slow down.
+fn is_quota_exhausted(body: &str) -> bool {
+    body.contains("insufficient_quota")
+}
+
 /// Converts what async-openai returned into agar's error, masking the key in any text kept.
 pub(crate) fn to_model_error(error: OpenAIError, redactor: &Redactor) -> ModelError {
     match error {
         OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
             Ok(failure) => match *failure {
-                HttpFailure::Status {
-                    status: 429,
-                    retry_after,
-                    body,
-                } => ModelError::RateLimited {
-                    status: 429,
-                    retry_after,
-                    body,
-                },
-                HttpFailure::Status {
-                    status,
-                    retry_after,
-                    body,
-                } => ModelError::Provider {
-                    status,
-                    retry_after,
-                    body,
-                },
+                HttpFailure::Status { status: 429, retry_after, body }
+                    if !is_quota_exhausted(&body) =>
+                {
+                    ModelError::RateLimited { status: 429, retry_after, body }
+                }
+                // Includes a 429 for an exhausted quota: waiting will not help,
+                // and a `Provider` 429 is not retryable.
+                HttpFailure::Status { status, retry_after, body } => {
+                    ModelError::Provider { status, retry_after, body }
+                }
                 HttpFailure::Connection(message) => ModelError::Connection(message),
             },
             Err(other) => ModelError::Connection(redactor.redact(&error_chain(other.as_ref()))),
@@ -213,10 +202,7 @@ mod tests {
             Some(Duration::from_millis(1500))
         );
         assert_eq!(
-            retry_after(
-                &headers(&[("retry-after", "3"), ("retry-after-ms", "250")]),
-                now
-            ),
+            retry_after(&headers(&[("retry-after", "3"), ("retry-after-ms", "250")]), now),
             Some(Duration::from_millis(250))
         );
         assert_eq!(retry_after(&headers(&[("retry-after", "-1")]), now), None);
@@ -231,6 +217,25 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
         let past = headers(&[("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT")]);
         assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        let status = |code, body: &str| {
+            let failure = HttpFailure::Status {
+                status: code,
+                retry_after: Some(Duration::from_secs(3)),
+                body: body.into(),
+            };
+            to_model_error(OpenAIError::Boxed(Box::new(failure)), &Redactor::default())
+        };
+        let slow = status(429, r#"{"error":{"code":"rate_limit_exceeded"}}"#);
+        assert!(matches!(slow, ModelError::RateLimited { status: 429, .. }) && slow.is_retryable());
+        assert_eq!(slow.retry_after(), Some(Duration::from_secs(3)));
+        let broke = status(429, r#"{"error":{"code":"insufficient_quota"}}"#);
+        assert!(matches!(broke, ModelError::Provider { status: 429, .. }) && !broke.is_retryable());
+        assert!(status(503, "").is_retryable());
+        assert!(!status(404, "").is_retryable());
     }
 
     #[test]

@@ -84,10 +84,7 @@ async fn a_forced_tool_call_round_trip() {
     let server = FakeServer::start().await;
     server.script(
         MODEL,
-        vec![
-            Reply::tool_call("lookup", json!({"word": "agar"})),
-            Reply::text("it is a jelly"),
-        ],
+        vec![Reply::tool_call("lookup", json!({"word": "agar"})), Reply::text("it is a jelly")],
     );
     let model = model(&server);
     let mut request = ChatRequest {
@@ -99,31 +96,18 @@ async fn a_forced_tool_call_round_trip() {
     let first = model.chat(&request).await.expect("tool call");
 
     assert_eq!(first.finish_reason.as_deref(), Some("tool_calls"));
-    let [call] = first.tool_calls.as_slice() else {
-        panic!("one call: {first:?}")
-    };
+    let [call] = first.tool_calls.as_slice() else { panic!("one call: {first:?}") };
     assert_eq!(call.name, "lookup");
-    assert_eq!(
-        call.parse_arguments().expect("json"),
-        json!({"word": "agar"})
-    );
+    assert_eq!(call.parse_arguments().expect("json"), json!({"word": "agar"}));
     let sent = &server.requests(MODEL)[0];
-    assert_eq!(
-        sent["tool_choice"],
-        json!({"type": "function", "function": {"name": "lookup"}})
-    );
+    assert_eq!(sent["tool_choice"], json!({"type": "function", "function": {"name": "lookup"}}));
     assert_eq!(sent["tools"][0]["type"], "function");
     assert_eq!(sent["tools"][0]["function"]["name"], "lookup");
-    assert_eq!(
-        sent["tools"][0]["function"]["parameters"],
-        lookup_tool().parameters
-    );
+    assert_eq!(sent["tools"][0]["function"]["parameters"], lookup_tool().parameters);
 
     // Send the call back with its result.
     request.messages.push(first.to_message());
-    request
-        .messages
-        .push(Message::tool(call.id.clone(), "a jelly made from seaweed"));
+    request.messages.push(Message::tool(call.id.clone(), "a jelly made from seaweed"));
     request.tool_choice = ToolChoice::Auto;
     let second = model.chat(&request).await.expect("text");
 
@@ -141,32 +125,19 @@ async fn a_forced_tool_call_round_trip() {
         messages[3],
         json!({"role": "tool", "tool_call_id": call.id, "content": "a jelly made from seaweed"})
     );
-    assert!(
-        sent.get("tool_choice").is_none(),
-        "auto is left to the server's default"
-    );
+    assert!(sent.get("tool_choice").is_none(), "auto is left to the server's default");
 }
 
 #[tokio::test]
 async fn malformed_tool_arguments_are_kept_as_written() {
     let server = FakeServer::start().await;
     server.script(MODEL, vec![Reply::MalformedToolArguments]);
-    let request = ChatRequest {
-        tools: vec![lookup_tool()],
-        ..ask("go")
-    };
+    let request = ChatRequest { tools: vec![lookup_tool()], ..ask("go") };
 
-    let answer = model(&server)
-        .chat(&request)
-        .await
-        .expect("a valid envelope");
+    let answer = model(&server).chat(&request).await.expect("a valid envelope");
 
     let call: &ToolCall = &answer.tool_calls[0];
-    assert!(
-        call.parse_arguments().is_err(),
-        "kept raw: {:?}",
-        call.arguments
-    );
+    assert!(call.parse_arguments().is_err(), "kept raw: {:?}", call.arguments);
     assert!(!call.arguments.is_empty());
 }
 
@@ -184,10 +155,7 @@ async fn a_429_with_retry_after_and_a_non_json_body_is_retried() {
     server.script(MODEL, vec![Reply::text("finally")]);
     let start = Instant::now();
 
-    let answer = model(&server)
-        .chat(&ask("hi"))
-        .await
-        .expect("second attempt answers");
+    let answer = model(&server).chat(&ask("hi")).await.expect("second attempt answers");
 
     assert_eq!(answer.content, "finally");
     assert_eq!(answer.attempts, 2);
@@ -213,17 +181,10 @@ async fn the_rate_limit_error_carries_status_retry_after_and_body() {
         );
     }
 
-    let err = model(&server)
-        .chat(&ask("hi"))
-        .await
-        .expect_err("always 429");
+    let err = model(&server).chat(&ask("hi")).await.expect_err("always 429");
 
     match err {
-        ModelError::RateLimited {
-            status,
-            retry_after,
-            body,
-        } => {
+        ModelError::RateLimited { status, retry_after, body } => {
             assert_eq!((status, retry_after), (429, Some(Duration::ZERO)));
             assert_eq!(body, "<html>busy</html>");
         }
@@ -235,10 +196,7 @@ async fn the_rate_limit_error_carries_status_retry_after_and_body() {
 #[tokio::test]
 async fn a_400_is_not_retried() {
     let server = FakeServer::start().await;
-    server.push_fault(
-        MODEL,
-        Reply::status(400, r#"{"error": {"message": "bad request"}}"#),
-    );
+    server.push_fault(MODEL, Reply::status(400, r#"{"error": {"message": "bad request"}}"#));
     server.script(MODEL, vec![Reply::text("never")]);
 
     let err = model(&server).chat(&ask("hi")).await.expect_err("400");
@@ -256,10 +214,7 @@ async fn a_500_is_retried() {
     server.push_fault(MODEL, Reply::server_error());
     server.script(MODEL, vec![Reply::text("recovered")]);
 
-    let answer = model(&server)
-        .chat(&ask("hi"))
-        .await
-        .expect("second attempt answers");
+    let answer = model(&server).chat(&ask("hi")).await.expect("second attempt answers");
 
     assert_eq!((answer.content.as_str(), answer.attempts), ("recovered", 2));
 }
@@ -271,10 +226,7 @@ async fn a_malformed_body_is_undecodable() {
         server.push_fault(MODEL, Reply::Malformed);
     }
 
-    let err = model(&server)
-        .chat(&ask("hi"))
-        .await
-        .expect_err("never decodes");
+    let err = model(&server).chat(&ask("hi")).await.expect_err("never decodes");
 
     assert!(matches!(err, ModelError::Undecodable { .. }), "{err}");
     assert_eq!(server.calls(MODEL), 4, "undecodable replies are retried");
@@ -286,10 +238,7 @@ async fn a_truncated_body_is_retried() {
     server.push_fault(MODEL, Reply::Truncated);
     server.script(MODEL, vec![Reply::text("whole")]);
 
-    let answer = model(&server)
-        .chat(&ask("hi"))
-        .await
-        .expect("second attempt answers");
+    let answer = model(&server).chat(&ask("hi")).await.expect("second attempt answers");
 
     assert_eq!((answer.content.as_str(), answer.attempts), ("whole", 2));
 }
@@ -318,22 +267,10 @@ async fn the_key_never_appears_in_errors_even_when_echoed() {
     let server = FakeServer::start().await;
     let echo = format!(r#"{{"error": {{"message": "Incorrect API key provided: {KEY}"}}}}"#);
     server.push_fault(MODEL, Reply::status(401, echo));
-    server.push_fault(
-        MODEL,
-        Reply::status(503, format!("upstream rejected Bearer {KEY}")),
-    );
-    server.push_fault(
-        MODEL,
-        Reply::status(503, format!("upstream rejected Bearer {KEY}")),
-    );
-    server.push_fault(
-        MODEL,
-        Reply::status(503, format!("upstream rejected Bearer {KEY}")),
-    );
-    server.push_fault(
-        MODEL,
-        Reply::status(503, format!("upstream rejected Bearer {KEY}")),
-    );
+    server.push_fault(MODEL, Reply::status(503, format!("upstream rejected Bearer {KEY}")));
+    server.push_fault(MODEL, Reply::status(503, format!("upstream rejected Bearer {KEY}")));
+    server.push_fault(MODEL, Reply::status(503, format!("upstream rejected Bearer {KEY}")));
+    server.push_fault(MODEL, Reply::status(503, format!("upstream rejected Bearer {KEY}")));
     let model = model(&server);
 
     let unauthorized = model.chat(&ask("hi")).await.expect_err("401");
@@ -380,10 +317,7 @@ async fn prefill_is_refused_before_any_request() {
     let model = model(&server);
     assert!(!model.capabilities().prefill);
 
-    let request = ChatRequest {
-        prefill: Some("Sure,".into()),
-        ..ask("hi")
-    };
+    let request = ChatRequest { prefill: Some("Sure,".into()), ..ask("hi") };
     let err = model.chat(&request).await.expect_err("no prefill");
 
     assert!(
@@ -405,11 +339,7 @@ async fn the_meter_counts_a_resolved_models_calls() {
     target.chat(&ask("a")).await.expect("answers after a retry");
     judge.chat(&ask("b")).await.expect("answers");
 
-    let meter = settings
-        .shared
-        .meter(REFERENCE)
-        .expect("metered")
-        .snapshot();
+    let meter = settings.shared.meter(REFERENCE).expect("metered").snapshot();
     assert_eq!((meter.calls, meter.retries, meter.failed_calls), (2, 1, 0));
     assert!(meter.input_tokens > 0 && meter.output_tokens > 0);
 }

@@ -23,48 +23,28 @@ fn unknown_providers_list_the_known_prefixes() {
 #[test]
 fn anthropic_and_local_are_not_built_yet() {
     let anthropic = err("anthropic/claude-sonnet-4", &Env::empty()).to_string();
-    assert!(
-        anthropic.starts_with("the anthropic provider is not built yet"),
-        "{anthropic}"
-    );
+    assert!(anthropic.starts_with("the anthropic provider is not built yet"), "{anthropic}");
     let local = err("local/smollm2", &Env::empty()).to_string();
-    assert!(
-        local.starts_with("the local provider is not built yet"),
-        "{local}"
-    );
+    assert!(local.starts_with("the local provider is not built yet"), "{local}");
 }
 
 #[test]
 fn the_openai_api_needs_a_key() {
     let e = err("openai/gpt-4o", &Env::empty());
-    assert_eq!(
-        e.to_string(),
-        "OPENAI_API_KEY is not set (needed for openai/gpt-4o)"
-    );
+    assert_eq!(e.to_string(), "OPENAI_API_KEY is not set (needed for openai/gpt-4o)");
     let blank = Env::empty().with("OPENAI_API_KEY", " \n");
-    assert!(matches!(
-        err("openai/gpt-4o", &blank),
-        ResolveError::MissingKey { .. }
-    ));
+    assert!(matches!(err("openai/gpt-4o", &blank), ResolveError::MissingKey { .. }));
 }
 
 #[test]
 fn a_reference_needs_a_model_name() {
-    assert!(matches!(
-        err("openai/", &Env::empty()),
-        ResolveError::MissingModel { .. }
-    ));
+    assert!(matches!(err("openai/", &Env::empty()), ResolveError::MissingModel { .. }));
 }
 
 #[test]
 fn messages_are_one_lower_case_line_without_a_final_period() {
     let env = Env::empty().with("OPENAI_BASE_URL", "ftp://nowhere");
-    for e in [
-        err("x/y", &env),
-        err("local/m", &env),
-        err("openai/m", &env),
-        err("openai/", &env),
-    ] {
+    for e in [err("x/y", &env), err("local/m", &env), err("openai/m", &env), err("openai/", &env)] {
         let m = e.to_string();
         assert!(!m.contains('\n') && !m.ends_with('.'), "{m}");
         assert!(!m.starts_with(|c: char| c.is_uppercase()), "{m}");
@@ -80,17 +60,8 @@ fn the_same_reference_shares_its_meter() {
     resolve("openai/openrouter/model", &env, &settings).expect("slashes in model names");
 
     let a = settings.shared.meter("openai/gpt-4o").expect("metered");
-    let b = settings
-        .clone()
-        .shared
-        .meter("openai/gpt-4o")
-        .expect("clones share");
+    let b = settings.clone().shared.meter("openai/gpt-4o").expect("clones share");
     assert!(Arc::ptr_eq(&a, &b));
-    let names: Vec<String> = settings
-        .shared
-        .snapshots()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names: Vec<String> = settings.shared.snapshots().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["openai/gpt-4o", "openai/openrouter/model"]);
 }

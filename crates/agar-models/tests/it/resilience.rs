@@ -24,30 +24,17 @@ async fn rate_limited_calls_wait_for_retry_after_then_succeed() {
     let model = resilient(inner.clone(), CallPolicy::default(), 4);
     let start = Instant::now();
 
-    let answer = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect("third attempt succeeds");
+    let answer = model.chat(&ChatRequest::default()).await.expect("third attempt succeeds");
 
     assert_eq!(answer.content, "hello");
     assert_eq!(answer.attempts, 3);
     assert_eq!(inner.calls(), 3);
-    assert!(
-        start.elapsed() >= secs(4),
-        "waited only {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= secs(4), "waited only {:?}", start.elapsed());
     let started = inner.started();
     assert!(started[1] - started[0] >= secs(2) && started[2] - started[1] >= secs(2));
     assert_eq!(
         model.meter().snapshot(),
-        UsageSnapshot {
-            calls: 1,
-            failed_calls: 0,
-            retries: 2,
-            input_tokens: 1,
-            output_tokens: 2
-        }
+        UsageSnapshot { calls: 1, failed_calls: 0, retries: 2, input_tokens: 1, output_tokens: 2 }
     );
 }
 
@@ -57,15 +44,9 @@ async fn a_client_error_is_returned_at_once() {
     let model = resilient(inner.clone(), CallPolicy::default(), 4);
     let start = Instant::now();
 
-    let err = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect_err("400 is final");
+    let err = model.chat(&ChatRequest::default()).await.expect_err("400 is final");
 
-    assert!(
-        matches!(err, ModelError::Provider { status: 400, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ModelError::Provider { status: 400, .. }), "{err}");
     assert_eq!(inner.calls(), 1);
     assert_eq!(start.elapsed(), Duration::ZERO);
     let meter = model.meter().snapshot();
@@ -74,57 +55,28 @@ async fn a_client_error_is_returned_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hung_call_times_out_and_is_retried_up_to_max_attempts() {
-    let policy = CallPolicy {
-        timeout: secs(10),
-        max_attempts: 3,
-        ..CallPolicy::default()
-    };
-    let inner = Scripted::new(vec![
-        Step::Hang,
-        Step::Hang,
-        Step::Hang,
-        Step::Answer("too late"),
-    ]);
+    let policy = CallPolicy { timeout: secs(10), max_attempts: 3, ..CallPolicy::default() };
+    let inner = Scripted::new(vec![Step::Hang, Step::Hang, Step::Hang, Step::Answer("too late")]);
     let model = resilient(inner.clone(), policy, 4);
     let start = Instant::now();
 
-    let err = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect_err("every attempt hangs");
+    let err = model.chat(&ChatRequest::default()).await.expect_err("every attempt hangs");
 
-    assert!(
-        matches!(err, ModelError::Timeout(d) if d == secs(10)),
-        "{err}"
-    );
+    assert!(matches!(err, ModelError::Timeout(d) if d == secs(10)), "{err}");
     assert_eq!(inner.calls(), 3);
-    assert!(
-        start.elapsed() >= secs(30),
-        "three timeouts take 30 s, took {:?}",
-        start.elapsed()
-    );
-    assert_eq!(
-        inner.max_in_flight(),
-        1,
-        "a timed-out attempt is abandoned before the next"
-    );
+    assert!(start.elapsed() >= secs(30), "three timeouts take 30 s, took {:?}", start.elapsed());
+    assert_eq!(inner.max_in_flight(), 1, "a timed-out attempt is abandoned before the next");
     let meter = model.meter().snapshot();
     assert_eq!((meter.calls, meter.failed_calls, meter.retries), (1, 1, 2));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_hung_call_recovers_on_the_next_attempt() {
-    let policy = CallPolicy {
-        timeout: secs(5),
-        ..CallPolicy::default()
-    };
+    let policy = CallPolicy { timeout: secs(5), ..CallPolicy::default() };
     let inner = Scripted::new(vec![Step::Hang, Step::Answer("ok")]);
     let model = resilient(inner.clone(), policy, 4);
 
-    let answer = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect("second attempt answers");
+    let answer = model.chat(&ChatRequest::default()).await.expect("second attempt answers");
 
     assert_eq!((answer.content.as_str(), answer.attempts), ("ok", 2));
 }
@@ -150,10 +102,7 @@ async fn backoff_without_retry_after_grows_and_stays_within_max_delay() {
 
     // Sequential calls: each takes five failures, then its sixth attempt answers.
     for _ in 0..calls {
-        let answer = model
-            .chat(&ChatRequest::default())
-            .await
-            .expect("sixth attempt answers");
+        let answer = model.chat(&ChatRequest::default()).await.expect("sixth attempt answers");
         assert_eq!(answer.attempts, 6);
     }
 
@@ -164,10 +113,7 @@ async fn backoff_without_retry_after_grows_and_stays_within_max_delay() {
         for (i, pair) in call.windows(2).enumerate() {
             let gap = pair[1] - pair[0];
             let attempt = u32::try_from(i + 1).expect("small");
-            assert!(
-                gap <= policy.backoff_ceiling(attempt),
-                "gap {gap:?} after attempt {attempt}"
-            );
+            assert!(gap <= policy.backoff_ceiling(attempt), "gap {gap:?} after attempt {attempt}");
             assert!(gap <= policy.max_delay, "gap {gap:?} past max_delay");
             mean_gap[i] += gap.as_secs_f64() / calls as f64;
         }
@@ -175,15 +121,9 @@ async fn backoff_without_retry_after_grows_and_stays_within_max_delay() {
     // Full jitter: the mean gap is half the ceiling (0.5, 1, 2, 4, 4 s); with
     // 60 samples each, the first four are far apart.
     for i in 0..3 {
-        assert!(
-            mean_gap[i + 1] > mean_gap[i] * 1.3,
-            "mean gaps do not grow: {mean_gap:?}"
-        );
+        assert!(mean_gap[i + 1] > mean_gap[i] * 1.3, "mean gaps do not grow: {mean_gap:?}");
     }
-    assert!(
-        mean_gap[4] < 6.0,
-        "capped gaps average half of max_delay: {mean_gap:?}"
-    );
+    assert!(mean_gap[4] < 6.0, "capped gaps average half of max_delay: {mean_gap:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -203,18 +143,13 @@ async fn at_most_the_limit_of_calls_are_inside_the_model() {
 
     assert_eq!(inner.calls(), 5);
     assert_eq!(inner.max_in_flight(), 2);
-    assert!(
-        start.elapsed() >= secs(3),
-        "5 one-second calls, 2 at a time, need 3 s"
-    );
+    assert!(start.elapsed() >= secs(3), "5 one-second calls, 2 at a time, need 3 s");
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_permit_is_released_while_a_call_waits_to_retry() {
-    let inner = Scripted::new(vec![
-        Step::Fail(rate_limited(Some(secs(60)))),
-        Step::Answer("second"),
-    ]);
+    let inner =
+        Scripted::new(vec![Step::Fail(rate_limited(Some(secs(60)))), Step::Answer("second")]);
     let model = resilient(inner.clone(), CallPolicy::default(), 1);
 
     let first = tokio::spawn({
@@ -228,10 +163,7 @@ async fn the_permit_is_released_while_a_call_waits_to_retry() {
     let start = Instant::now();
     let second = model.chat(&ChatRequest::default()).await.expect("answers");
     assert_eq!(second.content, "second");
-    assert!(
-        start.elapsed() < secs(1),
-        "the second call waited for the first's backoff"
-    );
+    assert!(start.elapsed() < secs(1), "the second call waited for the first's backoff");
 
     let first = first.await.expect("task ran").expect("retry succeeds");
     assert_eq!(first.attempts, 2);
@@ -239,23 +171,14 @@ async fn the_permit_is_released_while_a_call_waits_to_retry() {
 
 #[tokio::test(start_paused = true)]
 async fn retryable_errors_fail_after_max_attempts() {
-    let policy = CallPolicy {
-        max_attempts: 3,
-        ..CallPolicy::default()
-    };
+    let policy = CallPolicy { max_attempts: 3, ..CallPolicy::default() };
     let steps = vec![Step::Fail(provider_error(500)); 5];
     let inner = Scripted::new(steps);
     let model = resilient(inner.clone(), policy, 4);
 
-    let err = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect_err("three 500s");
+    let err = model.chat(&ChatRequest::default()).await.expect_err("three 500s");
 
-    assert!(
-        matches!(err, ModelError::Provider { status: 500, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, ModelError::Provider { status: 500, .. }), "{err}");
     assert_eq!(inner.calls(), 3);
 }
 
@@ -265,10 +188,7 @@ async fn a_closed_limiter_stops_calls_without_reaching_the_model() {
     let model = resilient(inner.clone(), CallPolicy::default(), 1);
     model.limiter().close();
 
-    let err = model
-        .chat(&ChatRequest::default())
-        .await
-        .expect_err("stopped");
+    let err = model.chat(&ChatRequest::default()).await.expect_err("stopped");
 
     assert!(matches!(err, ModelError::Config(_)), "{err}");
     assert_eq!(inner.calls(), 0);

@@ -78,27 +78,17 @@ impl ChatModel for Scripted {
     }
 
     async fn chat(&self, _request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        self.started
-            .lock()
-            .expect("not poisoned")
-            .push(Instant::now());
+        self.started.lock().expect("not poisoned").push(Instant::now());
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let _guard = InFlight(&self.in_flight);
-        let step = self
-            .steps
-            .lock()
-            .expect("not poisoned")
-            .pop_front()
-            .unwrap_or(Step::Answer("done"));
+        let step =
+            self.steps.lock().expect("not poisoned").pop_front().unwrap_or(Step::Answer("done"));
         tokio::time::sleep(self.work).await;
         match step {
             Step::Answer(text) => Ok(ChatResponse {
                 content: text.into(),
-                usage: Usage {
-                    input_tokens: 1,
-                    output_tokens: 2,
-                },
+                usage: Usage { input_tokens: 1, output_tokens: 2 },
                 ..ChatResponse::default()
             }),
             Step::Fail(error) => Err(error),
@@ -118,17 +108,9 @@ pub(crate) fn resilient(inner: Arc<Scripted>, policy: CallPolicy, limit: usize) 
 }
 
 pub(crate) fn rate_limited(retry_after: Option<Duration>) -> ModelError {
-    ModelError::RateLimited {
-        status: 429,
-        retry_after,
-        body: "slow down".into(),
-    }
+    ModelError::RateLimited { status: 429, retry_after, body: "slow down".into() }
 }
 
 pub(crate) fn provider_error(status: u16) -> ModelError {
-    ModelError::Provider {
-        status,
-        retry_after: None,
-        body: format!("status {status}"),
-    }
+    ModelError::Provider { status, retry_after: None, body: format!("status {status}") }
 }
