@@ -90,12 +90,7 @@ pub async fn run_audit(
         model_names.insert(RoleName::Auditor, models.auditor.name().to_string());
         model_names.insert(RoleName::Target, models.target.name().to_string());
         let mut rec = Recorder::new(&ids.run_id, &ids.audit_id, info, model_names);
-        let mut audit = Audit {
-            scenario,
-            models,
-            settings,
-            rec: &mut rec,
-        };
+        let mut audit = Audit { scenario, models, settings, rec: &mut rec };
         let status = match audit.drive(prompts).await {
             Ok(status) => status,
             Err(Fatal { role, error }) => {
@@ -120,15 +115,10 @@ struct Audit<'a> {
 
 impl Audit<'_> {
     async fn drive(&mut self, prompts: &Prompts) -> Result<AuditStatus, Fatal> {
-        let max_turns = self
-            .scenario
-            .max_turns
-            .unwrap_or(self.settings.max_turns)
-            .max(1);
+        let max_turns = self.scenario.max_turns.unwrap_or(self.settings.max_turns).max(1);
         let tools = auditor_tools();
         if let Some(system) = &self.scenario.target_system {
-            self.rec
-                .target_message(Message::system(system.clone()), None);
+            self.rec.target_message(Message::system(system.clone()), None);
         }
         let render = |t, ctx| {
             prompts.render(t, ctx).map_err(|e| Fatal {
@@ -174,10 +164,8 @@ impl Audit<'_> {
             self.rec.auditor_message(msg.clone());
             auditor_msgs.push(msg);
             if resp.tool_calls.is_empty() {
-                let nudge = render(
-                    Template::AuditorNudge,
-                    context! { turns_left => max_turns - turn },
-                )?;
+                let nudge =
+                    render(Template::AuditorNudge, context! { turns_left => max_turns - turn })?;
                 self.rec.auditor_message(Message::user(nudge.clone()));
                 auditor_msgs.push(Message::user(nudge));
                 continue;
@@ -208,8 +196,7 @@ impl Audit<'_> {
             }
         }
         if !ended {
-            self.rec
-                .end(format!("the auditor used all {max_turns} turns"));
+            self.rec.end(format!("the auditor used all {max_turns} turns"));
         }
         if !self.rec.transcript().target_replied() {
             return Ok(AuditStatus::Invalid {
@@ -240,9 +227,7 @@ impl Audit<'_> {
                             .into(),
                     ));
                 }
-                let id = self
-                    .rec
-                    .target_message(Message::system(system_message), None);
+                let id = self.rec.target_message(Message::system(system_message), None);
                 Ok(Outcome::Reply(format!("system message set as {id}")))
             }
             AuditorAction::SendMessage { message, prefill } => {
@@ -267,9 +252,7 @@ impl Audit<'_> {
                     reply.content = format!("{p}{}", reply.content);
                 }
                 let reply_id = self.rec.target_message(reply.clone(), prefill);
-                Ok(Outcome::Reply(render_target_reply(
-                    &user_id, &reply_id, &reply,
-                )))
+                Ok(Outcome::Reply(render_target_reply(&user_id, &reply_id, &reply)))
             }
             AuditorAction::EndConversation => Ok(Outcome::End),
         }
@@ -288,8 +271,7 @@ impl Audit<'_> {
                 Ok(resp)
             }
             Err(error) => {
-                self.rec
-                    .call_failed(role, model.name(), &error, start.elapsed());
+                self.rec.call_failed(role, model.name(), &error, start.elapsed());
                 Err(Fatal { role, error })
             }
         }

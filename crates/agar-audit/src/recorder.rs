@@ -48,10 +48,7 @@ impl Recorder {
     }
 
     fn push(&mut self, kind: EventKind) {
-        self.transcript.events.push(Event {
-            at: Utc::now(),
-            kind,
-        });
+        self.transcript.events.push(Event { at: Utc::now(), kind });
     }
 
     /// Appends a message to the target's current branch; returns its id (`M#`).
@@ -77,16 +74,12 @@ impl Recorder {
 
     /// Whether the current branch starts with a system message.
     pub fn has_system_message(&self) -> bool {
-        self.path
-            .first()
-            .is_some_and(|(_, m)| m.role == agar_core::Role::System)
+        self.path.first().is_some_and(|(_, m)| m.role == agar_core::Role::System)
     }
 
     /// Whether the target has answered on the current branch.
     pub fn target_replied_on_branch(&self) -> bool {
-        self.path
-            .iter()
-            .any(|(_, m)| m.role == agar_core::Role::Assistant)
+        self.path.iter().any(|(_, m)| m.role == agar_core::Role::Assistant)
     }
 
     /// A message of the auditor's own conversation.
@@ -96,11 +89,7 @@ impl Recorder {
 
     /// Records a successful model call and adds its usage to the role's total.
     pub fn call_ok(&mut self, role: RoleName, model: &str, resp: &ChatResponse, took: Duration) {
-        *self
-            .transcript
-            .usage
-            .entry(role)
-            .or_insert_with(Usage::default) += resp.usage;
+        *self.transcript.usage.entry(role).or_default() += resp.usage;
         self.push(EventKind::ModelCall(ModelCall {
             role,
             model: model.to_string(),
@@ -124,9 +113,7 @@ impl Recorder {
     }
 
     pub fn end(&mut self, reason: impl Into<String>) {
-        self.push(EventKind::End {
-            reason: reason.into(),
-        });
+        self.push(EventKind::End { reason: reason.into() });
     }
 
     /// Sets the final status and the end time, and hands the transcript over.

@@ -14,13 +14,8 @@ pub const END_CONVERSATION: &str = "end_conversation";
 /// One thing the auditor asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuditorAction {
-    SetSystemMessage {
-        system_message: String,
-    },
-    SendMessage {
-        message: String,
-        prefill: Option<String>,
-    },
+    SetSystemMessage { system_message: String },
+    SendMessage { message: String, prefill: Option<String> },
     EndConversation,
 }
 
@@ -101,27 +96,19 @@ pub fn parse_action(call: &ToolCall) -> Result<AuditorAction, String> {
     match call.name.as_str() {
         SET_TARGET_SYSTEM_MESSAGE => {
             let a: SetSystemArgs = serde_json::from_value(args).map_err(bad)?;
-            Ok(AuditorAction::SetSystemMessage {
-                system_message: a.system_message,
-            })
+            Ok(AuditorAction::SetSystemMessage { system_message: a.system_message })
         }
         SEND_MESSAGE => {
             let a: SendArgs = serde_json::from_value(args).map_err(bad)?;
             if a.message.trim().is_empty() {
                 return Err("send_message needs a non-empty message".into());
             }
-            Ok(AuditorAction::SendMessage {
-                message: a.message,
-                prefill: a.prefill,
-            })
+            Ok(AuditorAction::SendMessage { message: a.message, prefill: a.prefill })
         }
         END_CONVERSATION => Ok(AuditorAction::EndConversation),
         other => {
             let known: Vec<String> = auditor_tools().into_iter().map(|t| t.name).collect();
-            Err(format!(
-                "there is no tool named {other:?}; the tools are: {}",
-                known.join(", ")
-            ))
+            Err(format!("there is no tool named {other:?}; the tools are: {}", known.join(", ")))
         }
     }
 }
@@ -132,31 +119,18 @@ mod tests {
     use super::*;
 
     fn call(name: &str, args: &str) -> ToolCall {
-        ToolCall {
-            id: "c".into(),
-            name: name.into(),
-            arguments: args.into(),
-        }
+        ToolCall { id: "c".into(), name: name.into(), arguments: args.into() }
     }
 
     #[test]
     fn parses_each_tool() {
         assert_eq!(
             parse_action(&call("send_message", r#"{"message":"hi"}"#)).unwrap(),
-            AuditorAction::SendMessage {
-                message: "hi".into(),
-                prefill: None
-            }
+            AuditorAction::SendMessage { message: "hi".into(), prefill: None }
         );
         assert_eq!(
-            parse_action(&call(
-                "set_target_system_message",
-                r#"{"system_message":"s"}"#
-            ))
-            .unwrap(),
-            AuditorAction::SetSystemMessage {
-                system_message: "s".into()
-            }
+            parse_action(&call("set_target_system_message", r#"{"system_message":"s"}"#)).unwrap(),
+            AuditorAction::SetSystemMessage { system_message: "s".into() }
         );
         assert_eq!(
             parse_action(&call("end_conversation", "")).unwrap(),

@@ -72,10 +72,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         .map_err(|e| Failure::Input(e.to_string()))?;
     for p in &args.paths {
         if !p.exists() {
-            return Err(Failure::Input(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
+            return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
     let scenarios = agar_scenario::load_scenarios(&args.paths).map_err(|diags| {
@@ -85,9 +82,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         Failure::InputReported
     })?;
     if scenarios.is_empty() {
-        return Err(Failure::Input(
-            "no scenario files found in the given paths".into(),
-        ));
+        return Err(Failure::Input("no scenario files found in the given paths".into()));
     }
     let run_dims = dimensions::from_flag(args.dimensions.as_deref())?;
 
@@ -104,11 +99,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         };
     let target = model(&args.target, "target", "AGAR_TARGET")?;
     let auditor = model(&args.auditor, "auditor", "AGAR_AUDITOR")?;
-    let judge = if args.no_judge {
-        None
-    } else {
-        Some(model(&args.judge, "judge", "AGAR_JUDGE")?)
-    };
+    let judge = if args.no_judge { None } else { Some(model(&args.judge, "judge", "AGAR_JUDGE")?) };
 
     let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;
     let run_id = match &args.run {
@@ -171,10 +162,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             dimensions: run_dims.iter().map(|d| d.name.clone()).collect(),
         },
         scenarios: run_scenarios,
-        prompt_hashes: Prompts::hashes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     };
     let run_dir = store.create_run(&record).map_err(|e| match e {
         agar_store::StoreError::RunExists(_) => Failure::Input(format!(
@@ -192,10 +180,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         run_id: run_id.clone(),
         models: AuditModels { auditor, target },
         judge,
-        settings: AuditSettings {
-            max_turns: args.max_turns,
-            ..AuditSettings::default()
-        },
+        settings: AuditSettings { max_turns: args.max_turns, ..AuditSettings::default() },
         judge_settings: JudgeSettings::default(),
         prompts: Prompts::new(),
         store: store.clone(),
@@ -212,14 +197,10 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             store_errors.push(format!("{}: {e}", f.audit_id));
         }
     }
-    let failed: Vec<&Finished> = finished
-        .iter()
-        .filter(|f| matches!(f.status, AuditStatus::Failed { .. }))
-        .collect();
+    let failed: Vec<&Finished> =
+        finished.iter().filter(|f| matches!(f.status, AuditStatus::Failed { .. })).collect();
 
-    let transcripts = store
-        .transcripts(&run_id)
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    let transcripts = store.transcripts(&run_id).map_err(|e| Failure::Run(e.to_string()))?;
     let summary = summarize(&transcripts);
     let gates: Vec<GateResult> = conditions
         .iter()
@@ -244,11 +225,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         print!("{}", summary.to_table());
         for g in &gates {
             if g.held {
-                println!(
-                    "FAILED --fail-if {} (value {})",
-                    g.condition,
-                    fmt_value(g.value)
-                );
+                println!("FAILED --fail-if {} (value {})", g.condition, fmt_value(g.value));
             }
         }
     }
@@ -258,22 +235,13 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         }
     }
     if !skipped.is_empty() {
-        eprintln!(
-            "interrupted: {} of {total} audits were not started",
-            skipped.len()
-        );
+        eprintln!("interrupted: {} of {total} audits were not started", skipped.len());
     }
     if !store_errors.is_empty() {
-        return Err(Failure::Run(format!(
-            "could not store audits: {}",
-            store_errors.join("; ")
-        )));
+        return Err(Failure::Run(format!("could not store audits: {}", store_errors.join("; "))));
     }
     if !failed.is_empty() {
-        return Err(Failure::Run(format!(
-            "{} of {total} audits failed",
-            failed.len()
-        )));
+        return Err(Failure::Run(format!("{} of {total} audits failed", failed.len())));
     }
     if gates_held(&conditions, &summary) {
         return Err(Failure::Gate);
@@ -297,20 +265,10 @@ fn fmt_value(v: Option<f64>) -> String {
 fn audit_id(scenario_id: &str, repeat: u32, repeats: u32) -> String {
     let safe: String = scenario_id
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
         .collect();
     let safe = safe.trim_start_matches('.').to_string();
-    if repeats <= 1 {
-        safe
-    } else {
-        format!("{safe}.{}", repeat + 1)
-    }
+    if repeats <= 1 { safe } else { format!("{safe}.{}", repeat + 1) }
 }
 
 async fn run_one(shared: &Shared, job: Job) -> Finished {
@@ -319,20 +277,12 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
         audit_id: job.audit_id.clone(),
         repeat: job.repeat,
     };
-    let mut transcript = run_audit(
-        &job.scenario,
-        &shared.models,
-        &shared.settings,
-        &shared.prompts,
-        ids,
-    )
-    .await;
+    let mut transcript =
+        run_audit(&job.scenario, &shared.models, &shared.settings, &shared.prompts, ids).await;
     if let Some(judge) = &shared.judge
         && transcript.status == AuditStatus::Done
     {
-        transcript
-            .models
-            .insert(RoleName::Judge, judge.name().to_string());
+        transcript.models.insert(RoleName::Judge, judge.name().to_string());
         let verdict = judge_transcript(
             &transcript,
             &job.dimensions,
@@ -354,11 +304,7 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
         Ok(()) => tracing::info!(audit = %job.audit_id, status = status.label(), "audit stored"),
         Err(e) => tracing::error!(audit = %job.audit_id, "could not store the audit: {e}"),
     }
-    Finished {
-        audit_id: job.audit_id,
-        status,
-        stored,
-    }
+    Finished { audit_id: job.audit_id, status, stored }
 }
 
 /// First Ctrl-C: stop starting audits (running ones finish). Second: exit now.

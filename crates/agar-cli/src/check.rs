@@ -8,28 +8,16 @@ use crate::exit::Failure;
 pub(crate) fn run(args: &CheckArgs) -> crate::Outcome {
     for p in &args.paths {
         if !p.exists() {
-            return Err(Failure::Input(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
+            return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
     let diagnostics = check_paths(&args.paths);
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diagnostics.len() - errors;
     for d in &diagnostics {
         println!("{d}");
     }
-    let files = agar_scenario::collect_files(&args.paths)
-        .map(|f| f.len())
-        .unwrap_or(0);
+    let files = agar_scenario::collect_files(&args.paths).map(|f| f.len()).unwrap_or(0);
     eprintln!("checked {files} files: {errors} errors, {warnings} warnings");
-    if errors > 0 {
-        Err(Failure::InputReported)
-    } else {
-        Ok(())
-    }
+    if errors > 0 { Err(Failure::InputReported) } else { Ok(()) }
 }

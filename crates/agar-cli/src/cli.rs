@@ -97,12 +97,7 @@ pub(crate) struct AuditArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) run: Option<String>,
     /// Where runs are stored
-    #[arg(
-        long,
-        env = "AGAR_STORE",
-        default_value = "transcripts",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,
     /// Exit 3 when this holds, e.g. 'concerning.mean>2' (repeatable; STAT is
     /// mean, max or p90)

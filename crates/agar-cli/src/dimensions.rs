@@ -34,11 +34,8 @@ pub(crate) fn select(
     let mut chosen: Vec<Dimension> = Vec::new();
     for sel in selectors {
         if let Some(tags) = sel.strip_prefix("tags:") {
-            let tags: Vec<&str> = tags
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect();
+            let tags: Vec<&str> =
+                tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
             let found: Vec<&Dimension> = library
                 .iter()
                 .filter(|d| d.tags.iter().any(|t| tags.contains(&t.as_str())))

@@ -30,25 +30,13 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::System,
-            content: content.into(),
-            ..Self::default()
-        }
+        Self { role: Role::System, content: content.into(), ..Self::default() }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::User,
-            content: content.into(),
-            ..Self::default()
-        }
+        Self { role: Role::User, content: content.into(), ..Self::default() }
     }
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self {
-            role: Role::Assistant,
-            content: content.into(),
-            ..Self::default()
-        }
+        Self { role: Role::Assistant, content: content.into(), ..Self::default() }
     }
     /// A tool result answering the call `call_id`.
     pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
@@ -96,21 +84,13 @@ mod tests {
 
     #[test]
     fn empty_arguments_parse_as_an_empty_object() {
-        let call = ToolCall {
-            id: "c1".into(),
-            name: "f".into(),
-            arguments: " ".into(),
-        };
+        let call = ToolCall { id: "c1".into(), name: "f".into(), arguments: " ".into() };
         assert_eq!(call.parse_arguments().unwrap(), serde_json::json!({}));
     }
 
     #[test]
     fn malformed_arguments_are_an_error_not_a_panic() {
-        let call = ToolCall {
-            id: "c1".into(),
-            name: "f".into(),
-            arguments: "{\"a\":".into(),
-        };
+        let call = ToolCall { id: "c1".into(), name: "f".into(), arguments: "{\"a\":".into() };
         assert!(call.parse_arguments().is_err());
     }
 }

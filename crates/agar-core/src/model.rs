@@ -116,19 +116,11 @@ pub struct Capabilities {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {
     #[error("rate limited (HTTP {status}){}", fmt_retry_after(.retry_after))]
-    RateLimited {
-        status: u16,
-        retry_after: Option<Duration>,
-        body: String,
-    },
+    RateLimited { status: u16, retry_after: Option<Duration>, body: String },
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("provider answered HTTP {status}: {body}")]
-    Provider {
-        status: u16,
-        retry_after: Option<Duration>,
-        body: String,
-    },
+    Provider { status: u16, retry_after: Option<Duration>, body: String },
     #[error("connection failed: {0}")]
     Connection(String),
     #[error("could not decode the provider's reply: {detail}")]
@@ -204,11 +196,7 @@ mod tests {
 
     #[test]
     fn retryable_errors_are_the_transient_ones() {
-        let p = |status| ModelError::Provider {
-            status,
-            retry_after: None,
-            body: String::new(),
-        };
+        let p = |status| ModelError::Provider { status, retry_after: None, body: String::new() };
         assert!(p(500).is_retryable());
         assert!(p(503).is_retryable());
         assert!(!p(400).is_retryable());

@@ -85,10 +85,7 @@ impl AuditStatus {
 
     /// Whether the audit has reached a final state (it will not be run again).
     pub fn is_finished(&self) -> bool {
-        matches!(
-            self,
-            AuditStatus::Done | AuditStatus::Invalid { .. } | AuditStatus::Failed { .. }
-        )
+        matches!(self, AuditStatus::Done | AuditStatus::Invalid { .. } | AuditStatus::Failed { .. })
     }
 }
 
@@ -210,13 +207,7 @@ impl Transcript {
     /// Every target message over all branches, in the order written.
     pub fn target_nodes(&self) -> impl Iterator<Item = TargetNode<'_>> {
         self.events.iter().filter_map(|e| match &e.kind {
-            EventKind::Target {
-                id,
-                parent,
-                branch,
-                message,
-                prefill,
-            } => Some(TargetNode {
+            EventKind::Target { id, parent, branch, message, prefill } => Some(TargetNode {
                 id,
                 parent: parent.as_deref(),
                 branch: *branch,
@@ -252,8 +243,7 @@ impl Transcript {
 
     /// Whether the target ever answered (an assistant message exists).
     pub fn target_replied(&self) -> bool {
-        self.target_nodes()
-            .any(|n| n.message.role == crate::Role::Assistant)
+        self.target_nodes().any(|n| n.message.role == crate::Role::Assistant)
     }
 
     /// Usage summed over every role.

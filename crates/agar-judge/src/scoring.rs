@@ -30,10 +30,7 @@ impl Default for JudgeSettings {
     fn default() -> Self {
         Self {
             max_attempts: 3,
-            sampling: Sampling {
-                temperature: Some(0.0),
-                ..Sampling::default()
-            },
+            sampling: Sampling { temperature: Some(0.0), ..Sampling::default() },
         }
     }
 }
@@ -112,11 +109,7 @@ fn validate(raw: &str, dimensions: &[Dimension]) -> Result<RawVerdict, String> {
             },
         }
     }
-    if problems.is_empty() {
-        Ok(v)
-    } else {
-        Err(problems.join("; "))
-    }
+    if problems.is_empty() { Ok(v) } else { Err(problems.join("; ")) }
 }
 
 /// Asks `judge` for a verdict on `transcript`. Never fails: an answer that
@@ -152,10 +145,8 @@ pub async fn judge_transcript(
     let (system, user) = match (system, user) {
         (Ok(s), Ok(u)) => (s, u),
         (Err(e), _) | (_, Err(e)) => {
-            verdict.status = VerdictStatus::JudgeFailed {
-                error: e.to_string(),
-                raw: String::new(),
-            };
+            verdict.status =
+                VerdictStatus::JudgeFailed { error: e.to_string(), raw: String::new() };
             return verdict;
         }
     };
@@ -179,19 +170,14 @@ pub async fn judge_transcript(
                 break;
             }
         };
-        tracing::debug!(
-            attempt,
-            took_ms = started.elapsed().as_millis() as u64,
-            "judge answered"
-        );
+        tracing::debug!(attempt, took_ms = started.elapsed().as_millis() as u64, "judge answered");
         verdict.usage += resp.usage;
         let call = resp.tool_calls.iter().find(|c| c.name == VERDICT_TOOL);
         let (raw, outcome) = match call {
             Some(c) => (c.arguments.clone(), validate(&c.arguments, dimensions)),
-            None => (
-                resp.content.clone(),
-                Err(format!("you must answer by calling {VERDICT_TOOL}")),
-            ),
+            None => {
+                (resp.content.clone(), Err(format!("you must answer by calling {VERDICT_TOOL}")))
+            }
         };
         match outcome {
             Ok(v) => {
@@ -221,20 +207,13 @@ pub async fn judge_transcript(
             }
         }
     }
-    verdict.status = VerdictStatus::JudgeFailed {
-        error: last_error,
-        raw: last_raw,
-    };
+    verdict.status = VerdictStatus::JudgeFailed { error: last_error, raw: last_raw };
     verdict
 }
 
 fn fill(verdict: &mut Verdict, v: RawVerdict, dimensions: &[Dimension], t: &Transcript) {
     let replied = t.target_replied();
-    let citations: Vec<Citation> = v
-        .citations
-        .into_iter()
-        .map(|c| check_citation(t, c))
-        .collect();
+    let citations: Vec<Citation> = v.citations.into_iter().map(|c| check_citation(t, c)).collect();
     for d in dimensions {
         let mut score = v.scores.get(&d.name).and_then(|s| s.as_i64()).unwrap_or(1) as u8;
         if !replied {
@@ -253,62 +232,32 @@ fn fill(verdict: &mut Verdict, v: RawVerdict, dimensions: &[Dimension], t: &Tran
     // Citations are not tied to a dimension in this answer format: keep them
     // on the summary's highlights, checked.
     verdict.highlights = citations;
-    verdict
-        .highlights
-        .extend(v.highlights.into_iter().map(|c| check_citation(t, c)));
+    verdict.highlights.extend(v.highlights.into_iter().map(|c| check_citation(t, c)));
     verdict.summary = v.summary;
 }
 
 fn normalise(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// Looks the quote up in the cited message (whitespace and case normalised);
 /// re-points it when it is found in another message instead.
 fn check_citation(t: &Transcript, c: RawCitation) -> Citation {
     let q = normalise(&c.quote);
-    let label = c
-        .message
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let label = c.message.trim().trim_start_matches('[').trim_end_matches(']').to_string();
     if q.is_empty() {
-        return Citation {
-            message: label,
-            quote: c.quote,
-            verified: Some(false),
-        };
+        return Citation { message: label, quote: c.quote, verified: Some(false) };
     }
     let found_in = |id: &str| {
-        t.target_nodes()
-            .any(|n| n.id == id && normalise(&n.message.content).contains(&q))
+        t.target_nodes().any(|n| n.id == id && normalise(&n.message.content).contains(&q))
     };
     if found_in(&label) {
-        return Citation {
-            message: label,
-            quote: c.quote,
-            verified: Some(true),
-        };
+        return Citation { message: label, quote: c.quote, verified: Some(true) };
     }
-    if let Some(n) = t
-        .target_nodes()
-        .find(|n| normalise(&n.message.content).contains(&q))
-    {
-        return Citation {
-            message: n.id.to_string(),
-            quote: c.quote,
-            verified: Some(true),
-        };
+    if let Some(n) = t.target_nodes().find(|n| normalise(&n.message.content).contains(&q)) {
+        return Citation { message: n.id.to_string(), quote: c.quote, verified: Some(true) };
     }
-    Citation {
-        message: label,
-        quote: c.quote,
-        verified: Some(false),
-    }
+    Citation { message: label, quote: c.quote, verified: Some(false) }
 }
 
 /// The prompt hash recorded in a verdict: the judge templates' hashes, combined.

@@ -12,7 +12,7 @@
 //!   timeout, retries with full-jitter backoff honouring `Retry-After`, a per-model
 //!   concurrency limit and usage accounting, driven by a [`CallPolicy`].
 //! - [`meter`]: [`UsageMeter`], lock-free counters of calls, retries and tokens.
-//! - [`env`]: [`Env`], the environment variables a provider reads, passed in explicitly.
+//! - [`env`](mod@env): [`Env`], the environment variables a provider reads, passed in explicitly.
 //! - [`secret`]: [`ApiKey`], which never prints its value.
 //!
 //! Data flow: audit loop / judge -> `Resilient` -> provider -> HTTP -> `ChatResponse`.

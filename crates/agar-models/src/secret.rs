@@ -1,4 +1,4 @@
-//! [`ApiKey`], a key that never prints its value, and the [`Redactor`] that
+//! [`ApiKey`], a key that never prints its value, and the `Redactor` that
 //! scrubs a key from any text a provider sends back (some echo the request).
 
 use secrecy::{ExposeSecret, SecretString};

@@ -96,14 +96,8 @@ impl Prompts {
         let tmpl = self
             .env
             .get_template(template.name())
-            .map_err(|source| PromptError {
-                template: template.name(),
-                source,
-            })?;
-        tmpl.render(ctx).map_err(|source| PromptError {
-            template: template.name(),
-            source,
-        })
+            .map_err(|source| PromptError { template: template.name(), source })?;
+        tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })
     }
 
     /// sha256 (hex) of one template's source.
@@ -113,10 +107,7 @@ impl Prompts {
 
     /// sha256 (hex) of every template's source, by file name.
     pub fn hashes() -> BTreeMap<&'static str, String> {
-        Template::ALL
-            .iter()
-            .map(|t| (t.name(), Self::hash(*t)))
-            .collect()
+        Template::ALL.iter().map(|t| (t.name(), Self::hash(*t))).collect()
     }
 }
 
@@ -162,12 +153,7 @@ mod tests {
     #[test]
     fn no_html_escaping_in_prompts() {
         let p = Prompts::new();
-        let text = p
-            .render(
-                Template::AuditorKickoff,
-                context! { target_model => "<b>&" },
-            )
-            .unwrap();
+        let text = p.render(Template::AuditorKickoff, context! { target_model => "<b>&" }).unwrap();
         assert!(text.contains("`<b>&`"));
     }
 

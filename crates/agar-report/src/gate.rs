@@ -71,14 +71,7 @@ impl fmt::Display for Condition {
             Stat::Max => "max",
             Stat::P90 => "p90",
         };
-        write!(
-            f,
-            "{}.{}{}{}",
-            self.dimension,
-            stat,
-            self.op.as_str(),
-            self.threshold
-        )
+        write!(f, "{}.{}{}{}", self.dimension, stat, self.op.as_str(), self.threshold)
     }
 }
 
@@ -86,10 +79,7 @@ impl FromStr for Condition {
     type Err = GateError;
 
     fn from_str(input: &str) -> Result<Self, GateError> {
-        let err = |reason: &str| GateError {
-            input: input.to_string(),
-            reason: reason.to_string(),
-        };
+        let err = |reason: &str| GateError { input: input.to_string(), reason: reason.to_string() };
         let s: String = input.chars().filter(|c| !c.is_whitespace()).collect();
         let pos = s
             .find(['>', '<', '=', '!'])
@@ -118,15 +108,8 @@ impl FromStr for Condition {
             "p90" => Stat::P90,
             _ => return Err(err("the statistic must be mean, max or p90")),
         };
-        let threshold: f64 = num
-            .parse()
-            .map_err(|_| err("the threshold is not a number"))?;
-        Ok(Condition {
-            dimension: dimension.to_string(),
-            stat,
-            op,
-            threshold,
-        })
+        let threshold: f64 = num.parse().map_err(|_| err("the threshold is not a number"))?;
+        Ok(Condition { dimension: dimension.to_string(), stat, op, threshold })
     }
 }
 
@@ -144,8 +127,7 @@ impl Condition {
     /// Whether the condition holds (and so the gate fails). A dimension with
     /// no judged audit never holds.
     pub fn holds(&self, summary: &RunSummary) -> bool {
-        self.value(summary)
-            .is_some_and(|v| self.op.holds(v, self.threshold))
+        self.value(summary).is_some_and(|v| self.op.holds(v, self.threshold))
     }
 }
 

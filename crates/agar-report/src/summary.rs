@@ -53,10 +53,7 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
         match t.verdicts.last() {
             Some(v) if v.status == VerdictStatus::Ok => {
                 for (dim, s) in &v.scores {
-                    scores
-                        .entry(dim.clone())
-                        .or_default()
-                        .push((s.score, &t.audit_id));
+                    scores.entry(dim.clone()).or_default().push((s.score, &t.audit_id));
                 }
             }
             Some(_) => judge_failed += 1,
@@ -96,30 +93,18 @@ impl RunSummary {
     /// A plain-text table for the terminal.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let statuses: Vec<String> = self
-            .by_status
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
+        let statuses: Vec<String> =
+            self.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
         out.push_str(&format!("{} audits: {}", self.audits, statuses.join(", ")));
         if self.judge_failed > 0 {
-            out.push_str(&format!(
-                " ({} not judged: the judge failed)",
-                self.judge_failed
-            ));
+            out.push_str(&format!(" ({} not judged: the judge failed)", self.judge_failed));
         }
         out.push('\n');
         if self.dimensions.is_empty() {
             out.push_str("no judged audits\n");
             return out;
         }
-        let width = self
-            .dimensions
-            .keys()
-            .map(String::len)
-            .max()
-            .unwrap_or(9)
-            .max(9);
+        let width = self.dimensions.keys().map(String::len).max().unwrap_or(9).max(9);
         out.push_str(&format!(
             "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}  worst\n",
             "dimension", "mean", "p90", "max", "n"

@@ -43,22 +43,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `line` of `path`.
     pub fn error(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            line,
-            severity: Severity::Error,
-            message: message.into(),
-        }
+        Self { path: path.into(), line, severity: Severity::Error, message: message.into() }
     }
 
     /// A warning at `line` of `path`.
     pub fn warning(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            line,
-            severity: Severity::Warning,
-            message: message.into(),
-        }
+        Self { path: path.into(), line, severity: Severity::Warning, message: message.into() }
     }
 
     pub fn is_error(&self) -> bool {
@@ -68,14 +58,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.path.display(),
-            self.line,
-            self.severity,
-            self.message
-        )
+        write!(f, "{}:{}: {}: {}", self.path.display(), self.line, self.severity, self.message)
     }
 }
 
@@ -96,10 +79,7 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn new(path: &Path) -> Self {
-        Self {
-            path: path.to_path_buf(),
-            items: Vec::new(),
-        }
+        Self { path: path.to_path_buf(), items: Vec::new() }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -107,13 +87,11 @@ impl Sink {
     }
 
     pub(crate) fn error(&mut self, line: usize, message: impl Into<String>) {
-        self.items
-            .push(Diagnostic::error(&self.path, line.max(1), message));
+        self.items.push(Diagnostic::error(&self.path, line.max(1), message));
     }
 
     pub(crate) fn warning(&mut self, line: usize, message: impl Into<String>) {
-        self.items
-            .push(Diagnostic::warning(&self.path, line.max(1), message));
+        self.items.push(Diagnostic::warning(&self.path, line.max(1), message));
     }
 
     pub(crate) fn has_errors(&self) -> bool {

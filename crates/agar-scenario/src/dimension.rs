@@ -69,10 +69,7 @@ pub(crate) fn from_document(doc: &Document, sink: &mut Sink) -> Option<Dimension
         }
         // Without readable front matter the key may be there: the YAML error says enough.
         None if doc.front_is_valid() => {
-            sink.error(
-                1,
-                "dimension has no `description` (add one sentence in the front matter)",
-            );
+            sink.error(1, "dimension has no `description` (add one sentence in the front matter)");
             None
         }
         None => None,
@@ -112,11 +109,8 @@ pub(crate) fn from_document(doc: &Document, sink: &mut Sink) -> Option<Dimension
 
 /// The file stem, which must be a snake_case identifier and not reserved.
 fn resolve_name(sink: &mut Sink) -> Option<String> {
-    let name = sink
-        .path()
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name =
+        sink.path().file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     if !fields::is_snake_case(&name) {
         sink.error(
             1,
@@ -124,9 +118,8 @@ fn resolve_name(sink: &mut Sink) -> Option<String> {
         );
         return None;
     }
-    if let Some((_, reason)) = RESERVED_DIMENSION_NAMES
-        .iter()
-        .find(|(reserved, _)| *reserved == name)
+    if let Some((_, reason)) =
+        RESERVED_DIMENSION_NAMES.iter().find(|(reserved, _)| *reserved == name)
     {
         sink.error(1, format!("dimension name `{name}` is reserved: {reason}"));
         return None;

@@ -52,12 +52,7 @@ pub(crate) fn split(text: &str, sink: &mut Sink) -> Option<Document> {
 
     let mut lines = text.split_inclusive('\n');
     let Some(first) = lines.next().filter(|l| is_fence(l)) else {
-        return Some(Document {
-            front: None,
-            body: text,
-            body_line: 1,
-            last_line,
-        });
+        return Some(Document { front: None, body: text, body_line: 1, last_line });
     };
 
     // Line 1 is the opening fence; find the closing one.

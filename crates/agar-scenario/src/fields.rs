@@ -27,10 +27,7 @@ pub(crate) fn text(node: &Node, what: &str, sink: &mut Sink) -> Option<Spanned<S
     match node.as_text() {
         Some(text) => Some(Spanned::new(text, node.line)),
         None => {
-            sink.error(
-                node.line,
-                format!("{what} must be a string, found {}", node.describe()),
-            );
+            sink.error(node.line, format!("{what} must be a string, found {}", node.describe()));
             None
         }
     }
@@ -49,11 +46,7 @@ pub(crate) fn entry_int(entry: &Entry, sink: &mut Sink) -> Option<Spanned<i64>> 
         _ => {
             sink.error(
                 entry.line,
-                format!(
-                    "`{}` must be an integer, found {}",
-                    entry.key,
-                    entry.value.describe()
-                ),
+                format!("`{}` must be an integer, found {}", entry.key, entry.value.describe()),
             );
             None
         }
@@ -107,10 +100,7 @@ pub(crate) fn entry_list(
             })
             .collect(),
         _ => match entry.value.as_text() {
-            Some(one) => split_one(&one)
-                .into_iter()
-                .map(|s| Spanned::new(s, entry.line))
-                .collect(),
+            Some(one) => split_one(&one).into_iter().map(|s| Spanned::new(s, entry.line)).collect(),
             None => {
                 sink.error(
                     entry.line,

@@ -20,11 +20,7 @@ use crate::diagnostic::Diagnostic;
 /// Every path that does not exist or cannot be read is an error naming it.
 pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let (files, errors) = collect(paths);
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(files) } else { Err(errors) }
 }
 
 /// Like [`collect_files`], but returns the files it could find alongside the

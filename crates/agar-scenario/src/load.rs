@@ -29,18 +29,12 @@ fn kind_of(path: &Path, doc: &Document) -> FileKind {
     if doc.entry("description").is_none() {
         return FileKind::Scenario;
     }
-    let under_dimensions = path.parent().is_some_and(|dir| {
-        dir.components()
-            .any(|c| c == Component::Normal("dimensions".as_ref()))
-    });
-    let has_scenario_key = scenario::SCENARIO_KEYS
-        .iter()
-        .any(|key| *key != "tags" && doc.entry(key).is_some());
-    if under_dimensions || !has_scenario_key {
-        FileKind::Dimension
-    } else {
-        FileKind::Scenario
-    }
+    let under_dimensions = path
+        .parent()
+        .is_some_and(|dir| dir.components().any(|c| c == Component::Normal("dimensions".as_ref())));
+    let has_scenario_key =
+        scenario::SCENARIO_KEYS.iter().any(|key| *key != "tags" && doc.entry(key).is_some());
+    if under_dimensions || !has_scenario_key { FileKind::Dimension } else { FileKind::Scenario }
 }
 
 /// Loads every scenario file under `paths` (see [`crate::collect_files`]).
@@ -86,14 +80,12 @@ pub fn check_paths(paths: &[PathBuf]) -> Vec<Diagnostic> {
     let mut ids = Unique::new("scenario id");
     let mut names = Unique::new("dimension name");
     for path in found {
-        with_document(&path, &mut diagnostics, |doc, text, sink| {
-            match kind_of(&path, doc) {
-                FileKind::Scenario => {
-                    check_scenario(doc, text, sink, &mut ids);
-                }
-                FileKind::Dimension => {
-                    check_dimension(doc, sink, &mut names);
-                }
+        with_document(&path, &mut diagnostics, |doc, text, sink| match kind_of(&path, doc) {
+            FileKind::Scenario => {
+                check_scenario(doc, text, sink, &mut ids);
+            }
+            FileKind::Dimension => {
+                check_dimension(doc, sink, &mut names);
             }
         });
     }
@@ -155,10 +147,7 @@ struct Unique {
 
 impl Unique {
     fn new(what: &'static str) -> Self {
-        Self {
-            what,
-            owners: BTreeMap::new(),
-        }
+        Self { what, owners: BTreeMap::new() }
     }
 
     /// Takes `name` for the file of `sink`; false (and an error at `line`)
@@ -167,16 +156,11 @@ impl Unique {
         if let Some(first) = self.owners.get(name) {
             sink.error(
                 line,
-                format!(
-                    "duplicate {} `{name}`: {} has it too",
-                    self.what,
-                    first.display()
-                ),
+                format!("duplicate {} `{name}`: {} has it too", self.what, first.display()),
             );
             return false;
         }
-        self.owners
-            .insert(name.to_string(), sink.path().to_path_buf());
+        self.owners.insert(name.to_string(), sink.path().to_path_buf());
         true
     }
 }

@@ -129,10 +129,7 @@ impl RawScenario {
         let dimensions = resolve_dimensions(self.dimensions, sink);
         let instructions = render_body(doc, self.variables.as_deref(), sink);
         if instructions.as_deref().is_some_and(str::is_empty) {
-            sink.error(
-                doc.body_line.min(doc.last_line),
-                "scenario has no instructions",
-            );
+            sink.error(doc.body_line.min(doc.last_line), "scenario has no instructions");
         }
         if sink.has_errors() {
             return None;
@@ -202,10 +199,8 @@ fn resolve_dimensions(items: Vec<Spanned<String>>, sink: &mut Sink) -> Vec<Strin
     for item in items {
         let resolved = match item.value.strip_prefix("tags:") {
             Some(list) => {
-                let tags: Vec<String> = fields::split_commas(list)
-                    .into_iter()
-                    .filter(|t| !t.is_empty())
-                    .collect();
+                let tags: Vec<String> =
+                    fields::split_commas(list).into_iter().filter(|t| !t.is_empty()).collect();
                 (!tags.is_empty()).then(|| format!("tags:{}", tags.join(",")))
             }
             None => fields::is_snake_case(&item.value).then(|| item.value.clone()),
@@ -249,10 +244,7 @@ fn read_tools(node: &Node, sink: &mut Sink) -> Vec<RawTool> {
             );
             continue;
         };
-        let mut tool = RawTool {
-            line: item.line,
-            ..RawTool::default()
-        };
+        let mut tool = RawTool { line: item.line, ..RawTool::default() };
         for entry in entries {
             match entry.key.as_str() {
                 "name" => tool.name = fields::entry_text(entry, sink),
@@ -274,9 +266,7 @@ fn read_tools(node: &Node, sink: &mut Sink) -> Vec<RawTool> {
 /// Whether `name` matches `^[a-zA-Z0-9_-]{1,64}$`, what model APIs accept.
 fn is_valid_tool_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
@@ -298,10 +288,7 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
         } else if let Some(first) = seen.get(&name.value) {
             sink.error(
                 name.line,
-                format!(
-                    "duplicate tool name `{}` (first defined on line {first})",
-                    name.value
-                ),
+                format!("duplicate tool name `{}` (first defined on line {first})", name.value),
             );
         } else {
             seen.insert(name.value.clone(), name.line);
@@ -309,10 +296,7 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
         let description = match tool.description {
             Some(d) => d.value,
             None => {
-                sink.error(
-                    tool.line,
-                    format!("tool `{}` has no `description`", name.value),
-                );
+                sink.error(tool.line, format!("tool `{}` has no `description`", name.value));
                 String::new()
             }
         };
@@ -321,20 +305,13 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
             Some(p) => match object_schema(p.value) {
                 Ok(schema) => schema,
                 Err(problem) => {
-                    sink.error(
-                        p.line,
-                        format!("`parameters` of tool `{}` {problem}", name.value),
-                    );
+                    sink.error(p.line, format!("`parameters` of tool `{}` {problem}", name.value));
                     continue;
                 }
             },
         };
         tools.push(TargetTool {
-            def: ToolDef {
-                name: name.value,
-                description,
-                parameters,
-            },
+            def: ToolDef { name: name.value, description, parameters },
             environment: tool.environment.map(|e| e.value),
         });
     }
@@ -425,9 +402,7 @@ fn read_variables(
 /// Whether `s` can be named in a template: `^[A-Za-z_][A-Za-z0-9_]*$`.
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -462,18 +437,13 @@ fn render_body(
         }
     };
 
-    let provided: BTreeMap<String, minijinja::Value> = variables
-        .iter()
-        .map(|(name, value)| (name.value.clone(), value.clone()))
-        .collect();
+    let provided: BTreeMap<String, minijinja::Value> =
+        variables.iter().map(|(name, value)| (name.value.clone(), value.clone())).collect();
     let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
     let used = template.undeclared_variables(false);
     for (name, _) in variables {
         if !used.contains(&name.value) {
-            sink.warning(
-                name.line,
-                format!("variable `{}` is never used in the body", name.value),
-            );
+            sink.warning(name.line, format!("variable `{}` is never used in the body", name.value));
         }
     }
 

@@ -96,27 +96,17 @@ pub(crate) fn parse(
     last_line: usize,
     sink: &mut Sink,
 ) -> Option<Node> {
-    let to_file_line = |yaml_line: usize| {
-        (yaml_line + first_line)
-            .saturating_sub(1)
-            .clamp(1, last_line.max(1))
-    };
+    let to_file_line =
+        |yaml_line: usize| (yaml_line + first_line).saturating_sub(1).clamp(1, last_line.max(1));
     let docs = match MarkedYamlOwned::load_from_str(src) {
         Ok(docs) => docs,
         Err(e) => {
-            sink.error(
-                to_file_line(e.marker().line()),
-                format!("invalid yaml: {}", e.info()),
-            );
+            sink.error(to_file_line(e.marker().line()), format!("invalid yaml: {}", e.info()));
             return None;
         }
     };
     let chars: Vec<char> = src.chars().collect();
-    let mut converter = Converter {
-        chars: &chars,
-        to_file_line: &to_file_line,
-        sink,
-    };
+    let mut converter = Converter { chars: &chars, to_file_line: &to_file_line, sink };
     docs.into_iter().next().map(|doc| converter.convert(doc))
 }
 
@@ -131,12 +121,8 @@ impl<F: Fn(usize) -> usize> Converter<'_, F> {
         let line = (self.to_file_line)(node.span.start.line());
         let (start, end) = (node.span.start.index(), node.span.end.index());
         let chars = self.chars;
-        let raw = || {
-            chars
-                .get(start..end)
-                .map(|c| c.iter().collect::<String>())
-                .unwrap_or_default()
-        };
+        let raw =
+            || chars.get(start..end).map(|c| c.iter().collect::<String>()).unwrap_or_default();
         let (value, raw) = match node.data {
             YamlDataOwned::Value(ScalarOwned::Null) => (Value::Null, String::new()),
             YamlDataOwned::Value(ScalarOwned::Boolean(b)) => (Value::Bool(b), raw()),
@@ -144,21 +130,16 @@ impl<F: Fn(usize) -> usize> Converter<'_, F> {
             YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) => (Value::Float(f.0), raw()),
             YamlDataOwned::Value(ScalarOwned::String(s))
             | YamlDataOwned::Representation(s, _, _) => (Value::Str(s), String::new()),
-            YamlDataOwned::Sequence(items) => (
-                Value::Seq(items.into_iter().map(|n| self.convert(n)).collect()),
-                String::new(),
-            ),
+            YamlDataOwned::Sequence(items) => {
+                (Value::Seq(items.into_iter().map(|n| self.convert(n)).collect()), String::new())
+            }
             YamlDataOwned::Mapping(map) => {
                 let mut entries = Vec::with_capacity(map.len());
                 for (key, value) in map {
                     let key = self.convert(key);
                     let value = self.convert(value);
                     match key.as_text() {
-                        Some(text) => entries.push(Entry {
-                            key: text,
-                            line: key.line,
-                            value,
-                        }),
+                        Some(text) => entries.push(Entry { key: text, line: key.line, value }),
                         None => self.sink.error(
                             key.line,
                             format!(
@@ -203,23 +184,17 @@ mod tests {
     #[test]
     fn lines_are_offset_to_the_file() {
         let node = parse_ok("a: 1\nb:\n  - x\n  - y\n");
-        let Value::Map(entries) = node.value else {
-            panic!("not a map")
-        };
+        let Value::Map(entries) = node.value else { panic!("not a map") };
         assert_eq!(entries[0].line, 2);
         assert_eq!(entries[1].line, 3);
-        let Value::Seq(items) = &entries[1].value.value else {
-            panic!("not a seq")
-        };
+        let Value::Seq(items) = &entries[1].value.value else { panic!("not a seq") };
         assert_eq!(items[1].line, 5);
     }
 
     #[test]
     fn plain_scalars_keep_their_source_text() {
         let node = parse_ok("a: 007\nb: 1.10\nc: true\n");
-        let Value::Map(entries) = node.value else {
-            panic!("not a map")
-        };
+        let Value::Map(entries) = node.value else { panic!("not a map") };
         let texts: Vec<_> = entries.iter().map(|e| e.value.as_text().unwrap()).collect();
         assert_eq!(texts, ["007", "1.10", "true"]);
         assert_eq!(entries[0].value.value, Value::Int(7));
@@ -231,11 +206,7 @@ mod tests {
         assert!(parse("a: 1\nb: [1, 2\n", 2, 100, &mut sink).is_none());
         let diags = sink.finish();
         assert_eq!(diags.len(), 1);
-        assert!(
-            diags[0].message.starts_with("invalid yaml"),
-            "{}",
-            diags[0].message
-        );
+        assert!(diags[0].message.starts_with("invalid yaml"), "{}", diags[0].message);
     }
 
     #[test]

@@ -14,10 +14,7 @@ pub enum StoreError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: not valid JSON: {source}")]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("run {0:?} already exists in the store")]
     RunExists(String),
     #[error("no run {0:?} in the store")]
@@ -27,10 +24,7 @@ pub enum StoreError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
 /// Ids become file names: keep them to a safe alphabet so no id can name a
@@ -39,14 +33,8 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
     let ok = !id.is_empty()
         && id.len() <= 200
         && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::BadId(id.to_string()))
-    }
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok { Ok(()) } else { Err(StoreError::BadId(id.to_string())) }
 }
 
 /// A directory of runs.
@@ -134,20 +122,16 @@ impl Store {
 }
 
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })?;
     bytes.push(b'\n');
     write_atomic(path, &bytes).map_err(io_err(path))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
-    serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -186,15 +170,9 @@ mod tests {
             prompt_hashes: Default::default(),
         };
         store.create_run(&rec).unwrap();
-        assert!(matches!(
-            store.create_run(&rec),
-            Err(StoreError::RunExists(_))
-        ));
+        assert!(matches!(store.create_run(&rec), Err(StoreError::RunExists(_))));
         assert_eq!(store.read_run("r1").unwrap(), rec);
         assert!(store.transcripts("r1").unwrap().is_empty());
-        assert!(matches!(
-            store.read_run("r2"),
-            Err(StoreError::NoSuchRun(_))
-        ));
+        assert!(matches!(store.read_run("r2"), Err(StoreError::NoSuchRun(_))));
     }
 }

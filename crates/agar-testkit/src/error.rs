@@ -8,20 +8,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum TestkitError {
     #[error("could not read script {path}: {source}")]
-    ReadScript {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ReadScript { path: PathBuf, source: std::io::Error },
     #[error("invalid script {path}: {source}")]
-    ParseScript {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    ParseScript { path: PathBuf, source: serde_json::Error },
     #[error("invalid fault plan: {}", .0.join("; "))]
     InvalidFaultPlan(Vec<String>),
     #[error("could not bind {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }

@@ -72,11 +72,7 @@ impl FaultPlan {
         if sum > 1.0 + 1e-9 {
             problems.push(format!("the probabilities add up to {sum}, more than 1"));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(TestkitError::InvalidFaultPlan(problems))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(TestkitError::InvalidFaultPlan(problems)) }
     }
 
     /// The fault, if any, for the `n`-th call (1-based) of `model`.
@@ -116,12 +112,7 @@ mod tests {
 
     #[test]
     fn the_same_seed_fails_the_same_calls() {
-        let plan = FaultPlan {
-            server_error: 0.3,
-            hang: 0.1,
-            seed: 42,
-            ..FaultPlan::default()
-        };
+        let plan = FaultPlan { server_error: 0.3, hang: 0.1, seed: 42, ..FaultPlan::default() };
         let a: Vec<_> = (1..200).map(|n| plan.fault_for("m", n)).collect();
         let b: Vec<_> = (1..200).map(|n| plan.fault_for("m", n)).collect();
         assert_eq!(a, b);
@@ -134,10 +125,7 @@ mod tests {
 
     #[test]
     fn a_certain_fault_always_happens() {
-        let plan = FaultPlan {
-            rate_limited: 1.0,
-            ..FaultPlan::default()
-        };
+        let plan = FaultPlan { rate_limited: 1.0, ..FaultPlan::default() };
         for n in 1..50 {
             assert!(matches!(
                 plan.fault_for("m", n),

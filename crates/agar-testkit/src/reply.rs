@@ -62,19 +62,12 @@ impl Reply {
 
     /// A reply made of one tool call.
     pub fn tool_call(name: impl Into<String>, arguments: serde_json::Value) -> Self {
-        Reply::ToolCalls(vec![ScriptedCall {
-            name: name.into(),
-            arguments,
-        }])
+        Reply::ToolCalls(vec![ScriptedCall { name: name.into(), arguments }])
     }
 
     /// A status reply without `Retry-After`.
     pub fn status(code: u16, body: impl Into<String>) -> Self {
-        Reply::Status {
-            code,
-            retry_after: None,
-            body: body.into(),
-        }
+        Reply::Status { code, retry_after: None, body: body.into() }
     }
 
     /// A 429 with an OpenAI-shaped error body and `Retry-After: <retry_after>`.
@@ -133,11 +126,8 @@ pub struct Script {
 impl Script {
     /// Parses a script from JSON text; `origin` names it in errors.
     pub fn from_json(origin: &Path, json: &str) -> Result<Self, TestkitError> {
-        let script: Script =
-            serde_json::from_str(json).map_err(|source| TestkitError::ParseScript {
-                path: origin.to_path_buf(),
-                source,
-            })?;
+        let script: Script = serde_json::from_str(json)
+            .map_err(|source| TestkitError::ParseScript { path: origin.to_path_buf(), source })?;
         if let Some(plan) = &script.fault_plan {
             plan.check()?;
         }
@@ -146,20 +136,14 @@ impl Script {
 
     /// Reads and parses a script file.
     pub fn load(path: &Path) -> Result<Self, TestkitError> {
-        let json = std::fs::read_to_string(path).map_err(|source| TestkitError::ReadScript {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let json = std::fs::read_to_string(path)
+            .map_err(|source| TestkitError::ReadScript { path: path.to_path_buf(), source })?;
         Self::from_json(path, &json)
     }
 
     /// Every model name the script mentions.
     pub fn models(&self) -> impl Iterator<Item = &str> {
-        self.by_turn
-            .keys()
-            .chain(self.queue.keys())
-            .chain(self.faults.keys())
-            .map(String::as_str)
+        self.by_turn.keys().chain(self.queue.keys()).chain(self.faults.keys()).map(String::as_str)
     }
 }
 
@@ -182,23 +166,13 @@ mod tests {
         assert_eq!(
             replies[1],
             Reply::ToolCalls(vec![
-                ScriptedCall {
-                    name: "f".into(),
-                    arguments: json!({"a": 1})
-                },
-                ScriptedCall {
-                    name: "g".into(),
-                    arguments: json!({})
-                },
+                ScriptedCall { name: "f".into(), arguments: json!({"a": 1}) },
+                ScriptedCall { name: "g".into(), arguments: json!({}) },
             ])
         );
         assert_eq!(
             replies[2],
-            Reply::Status {
-                code: 429,
-                retry_after: Some("0".into()),
-                body: "slow".into()
-            }
+            Reply::Status { code: 429, retry_after: Some("0".into()), body: "slow".into() }
         );
         assert_eq!(replies[3], Reply::status(500, ""));
         assert_eq!(replies[7], Reply::Hang);

@@ -25,20 +25,10 @@ const DEFAULT_SPAN: i64 = 10;
 /// take their first non-null branch and local `$ref`s (`#/$defs/...`) are
 /// followed.
 pub fn args_from_schema(schema: &Value) -> Value {
-    const SHAPING_KEYS: [&str; 9] = [
-        "type",
-        "properties",
-        "items",
-        "$ref",
-        "anyOf",
-        "oneOf",
-        "allOf",
-        "enum",
-        "const",
-    ];
-    let shapes_something = schema
-        .as_object()
-        .is_some_and(|o| SHAPING_KEYS.iter().any(|k| o.contains_key(*k)));
+    const SHAPING_KEYS: [&str; 9] =
+        ["type", "properties", "items", "$ref", "anyOf", "oneOf", "allOf", "enum", "const"];
+    let shapes_something =
+        schema.as_object().is_some_and(|o| SHAPING_KEYS.iter().any(|k| o.contains_key(*k)));
     if shapes_something {
         generate(schema, schema, "", 0)
     } else {
@@ -53,11 +43,7 @@ fn generate(root: &Value, schema: &Value, path: &str, depth: usize) -> Value {
     }
     let Some(obj) = schema.as_object() else {
         // `true` accepts anything; `false` accepts nothing.
-        return if schema.as_bool() == Some(true) {
-            example_string(path)
-        } else {
-            Value::Null
-        };
+        return if schema.as_bool() == Some(true) { example_string(path) } else { Value::Null };
     };
     if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
         return match reference.strip_prefix('#').and_then(|p| root.pointer(p)) {
@@ -68,19 +54,12 @@ fn generate(root: &Value, schema: &Value, path: &str, depth: usize) -> Value {
     if let Some(value) = obj.get("const") {
         return value.clone();
     }
-    if let Some(first) = obj
-        .get("enum")
-        .and_then(Value::as_array)
-        .and_then(|e| e.first())
-    {
+    if let Some(first) = obj.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
         return first.clone();
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(branches) = obj.get(key).and_then(Value::as_array) {
-            let branch = branches
-                .iter()
-                .find(|b| !is_null_type(b))
-                .or(branches.first());
+            let branch = branches.iter().find(|b| !is_null_type(b)).or(branches.first());
             if let Some(branch) = branch {
                 return generate(root, branch, path, depth + 1);
             }
@@ -91,26 +70,16 @@ fn generate(root: &Value, schema: &Value, path: &str, depth: usize) -> Value {
             let mut out = Map::new();
             if let Some(props) = obj.get("properties").and_then(Value::as_object) {
                 for (name, sub) in props {
-                    let sub_path = if path.is_empty() {
-                        name.clone()
-                    } else {
-                        format!("{path}.{name}")
-                    };
+                    let sub_path =
+                        if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
                     out.insert(name.clone(), generate(root, sub, &sub_path, depth + 1));
                 }
             }
             Value::Object(out)
         }
         "array" => {
-            let min = obj
-                .get("minItems")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1);
-            let max = obj
-                .get("maxItems")
-                .and_then(Value::as_u64)
-                .unwrap_or(u64::MAX);
+            let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(1).max(1);
+            let max = obj.get("maxItems").and_then(Value::as_u64).unwrap_or(u64::MAX);
             let count = min.min(max).min(16);
             let items = (0..count)
                 .map(|i| {
@@ -188,10 +157,7 @@ fn constrained_string(obj: &Map<String, Value>, path: &str) -> Value {
         }
     }
     if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
-        s = s
-            .chars()
-            .take(usize::try_from(max).unwrap_or(usize::MAX))
-            .collect();
+        s = s.chars().take(usize::try_from(max).unwrap_or(usize::MAX)).collect();
     }
     Value::String(s)
 }
@@ -224,20 +190,16 @@ fn example_integer(obj: &Map<String, Value>, path: &str) -> i64 {
     let (lo, hi) = bounds(obj);
     // The smallest integer above (or at) the lower bound, the largest below
     // (or at) the upper one. Float-to-int casts saturate.
-    let lo = lo.map(|(v, excl)| {
-        if excl {
-            (v.floor() as i64).saturating_add(1)
-        } else {
-            v.ceil() as i64
-        }
-    });
-    let hi = hi.map(|(v, excl)| {
-        if excl {
-            (v.ceil() as i64).saturating_sub(1)
-        } else {
-            v.floor() as i64
-        }
-    });
+    let lo = lo.map(
+        |(v, excl)| {
+            if excl { (v.floor() as i64).saturating_add(1) } else { v.ceil() as i64 }
+        },
+    );
+    let hi = hi.map(
+        |(v, excl)| {
+            if excl { (v.ceil() as i64).saturating_sub(1) } else { v.floor() as i64 }
+        },
+    );
     let (lo, hi) = match (lo, hi) {
         (Some(lo), Some(hi)) => (lo, hi),
         (Some(lo), None) => (lo, lo.saturating_add(DEFAULT_SPAN)),
@@ -301,14 +263,9 @@ mod tests {
         });
         let args = args_from_schema(&schema);
         for dim in ["honesty", "sycophancy"] {
-            let score = args["scores"][dim]["score"]
-                .as_i64()
-                .expect("integer score");
+            let score = args["scores"][dim]["score"].as_i64().expect("integer score");
             assert!((1..=10).contains(&score), "{dim}: {score}");
-            assert_eq!(
-                args["scores"][dim]["justification"],
-                json!("fake justification")
-            );
+            assert_eq!(args["scores"][dim]["justification"], json!("fake justification"));
         }
         assert_eq!(args["summary"], json!("fake summary"));
         assert_eq!(args["verdict"], json!("pass"));
@@ -327,9 +284,7 @@ mod tests {
             let schema = json!({"type": "object", "properties": {
                 format!("dim{i}"): {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 5}
             }});
-            let v = args_from_schema(&schema)[format!("dim{i}")]
-                .as_i64()
-                .expect("integer");
+            let v = args_from_schema(&schema)[format!("dim{i}")].as_i64().expect("integer");
             assert!((1..=4).contains(&v), "{v}");
             seen.insert(v);
         }
@@ -349,10 +304,7 @@ mod tests {
             },
             "$defs": {"Item": {"type": "object", "properties": {"id": {"const": "x"}}}}
         });
-        assert_eq!(
-            args_from_schema(&schema),
-            json!({"item": {"id": "x"}, "maybe": 5})
-        );
+        assert_eq!(args_from_schema(&schema), json!({"item": {"id": "x"}, "maybe": 5}));
     }
 
     #[test]

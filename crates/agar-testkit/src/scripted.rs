@@ -75,10 +75,7 @@ impl ScriptedModel {
         name: impl Into<String>,
         reply: impl Fn(&ChatRequest) -> Answer + Send + Sync + 'static,
     ) -> Self {
-        Self {
-            fallback: Some(Box::new(reply)),
-            ..Self::new(name, [])
-        }
+        Self { fallback: Some(Box::new(reply)), ..Self::new(name, []) }
     }
 
     /// A stateless model that answers `responses[k]`, where `k` is the number of
@@ -88,11 +85,8 @@ impl ScriptedModel {
         let name = name.into();
         let model = name.clone();
         Self::from_fn(name, move |request| {
-            let turn = request
-                .messages
-                .iter()
-                .filter(|m| m.role == agar_core::Role::Assistant)
-                .count();
+            let turn =
+                request.messages.iter().filter(|m| m.role == agar_core::Role::Assistant).count();
             responses
                 .get(turn.min(responses.len().saturating_sub(1)))
                 .cloned()
@@ -140,10 +134,7 @@ impl ScriptedModel {
 
     fn number_calls(&self, mut response: ChatResponse) -> ChatResponse {
         for call in response.tool_calls.iter_mut().filter(|c| c.id.is_empty()) {
-            call.id = format!(
-                "call_{}",
-                self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1
-            );
+            call.id = format!("call_{}", self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1);
         }
         response
     }
@@ -187,10 +178,7 @@ fn estimate_tokens(chars: usize) -> u64 {
 pub fn text(content: impl Into<String>) -> ChatResponse {
     let content = content.into();
     ChatResponse {
-        usage: Usage {
-            input_tokens: 0,
-            output_tokens: estimate_tokens(content.chars().count()),
-        },
+        usage: Usage { input_tokens: 0, output_tokens: estimate_tokens(content.chars().count()) },
         content,
         tool_calls: Vec::new(),
         finish_reason: Some("stop".into()),
@@ -216,16 +204,10 @@ pub fn tool_calls<N: Into<String>>(
             arguments: arguments.to_string(),
         })
         .collect();
-    let chars = tool_calls
-        .iter()
-        .map(|c| c.name.len() + c.arguments.len())
-        .sum();
+    let chars = tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
     ChatResponse {
         content: String::new(),
-        usage: Usage {
-            input_tokens: 0,
-            output_tokens: estimate_tokens(chars),
-        },
+        usage: Usage { input_tokens: 0, output_tokens: estimate_tokens(chars) },
         tool_calls,
         finish_reason: Some("tool_calls".into()),
         attempts: 1,

@@ -90,9 +90,7 @@ pub struct FakeServer {
 
 impl std::fmt::Debug for FakeServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("FakeServer").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -162,46 +160,23 @@ impl Shared {
         let call_index = m.calls;
         let latency = m.latency.unwrap_or(state.latency);
         if record_only {
-            return Planned {
-                reply: None,
-                call_index,
-                latency,
-            };
+            return Planned { reply: None, call_index, latency };
         }
         let reply = m
             .faults
             .pop_front()
-            .or_else(|| {
-                state
-                    .fault_plan
-                    .as_ref()
-                    .and_then(|p| p.fault_for(model, call_index))
-            })
+            .or_else(|| state.fault_plan.as_ref().and_then(|p| p.fault_for(model, call_index)))
             .or_else(|| m.queue.pop_front())
             .or_else(|| {
                 let last = m.by_turn.len().checked_sub(1)?;
-                m.by_turn
-                    .get(wire::assistant_turns(request).min(last))
-                    .cloned()
+                m.by_turn.get(wire::assistant_turns(request).min(last)).cloned()
             });
-        tracing::debug!(
-            model,
-            call = call_index,
-            scripted = reply.is_some(),
-            "fake chat request"
-        );
-        Planned {
-            reply,
-            call_index,
-            latency,
-        }
+        tracing::debug!(model, call = call_index, scripted = reply.is_some(), "fake chat request");
+        Planned { reply, call_index, latency }
     }
 
     fn call_id(&self) -> String {
-        format!(
-            "call_{}",
-            self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1
-        )
+        format!("call_{}", self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
 }
 
@@ -219,43 +194,30 @@ impl FakeServer {
     /// # Panics
     /// If the port cannot be bound.
     pub async fn start_with(config: FakeConfig) -> FakeServer {
-        Self::try_start_with(config)
-            .await
-            .expect("the fake server could bind 127.0.0.1")
+        Self::try_start_with(config).await.expect("the fake server could bind 127.0.0.1")
     }
 
     /// Starts a server with `config`, reporting a port that cannot be bound or
     /// an invalid fault plan.
     pub async fn try_start_with(config: FakeConfig) -> Result<FakeServer, TestkitError> {
-        let fault_plan = config
-            .fault_plan
-            .clone()
-            .or_else(|| config.script.fault_plan.clone());
+        let fault_plan = config.fault_plan.clone().or_else(|| config.script.fault_plan.clone());
         if let Some(plan) = &fault_plan {
             plan.check()?;
         }
         let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
         let listener = TcpListener::bind(requested)
             .await
-            .map_err(|source| TestkitError::Bind {
-                addr: requested,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| TestkitError::Bind {
-            addr: requested,
-            source,
-        })?;
+            .map_err(|source| TestkitError::Bind { addr: requested, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| TestkitError::Bind { addr: requested, source })?;
 
         let shared = Arc::new(Shared {
             state: Mutex::new(ServerState::default()),
             shutdown: CancellationToken::new(),
             next_call_id: AtomicU64::new(0),
         });
-        let mut server = FakeServer {
-            addr,
-            shared: Arc::clone(&shared),
-            task: None,
-        };
+        let mut server = FakeServer { addr, shared: Arc::clone(&shared), task: None };
         server.load_script(&config.script);
         server.set_fault_plan(fault_plan);
         server.set_latency(config.latency);
@@ -296,9 +258,7 @@ impl FakeServer {
     pub async fn shutdown(mut self) {
         self.shared.shutdown.cancel();
         if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-                .await
-                .is_err()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
         {
             task.abort();
         }
@@ -307,36 +267,19 @@ impl FakeServer {
     /// Appends `replies` to `model`'s queue: each call takes the next one;
     /// once it is empty, the by-turn script or the derived reply applies.
     pub fn script(&self, model: &str, replies: Vec<Reply>) {
-        self.shared
-            .lock()
-            .models
-            .entry(model.to_string())
-            .or_default()
-            .queue
-            .extend(replies);
+        self.shared.lock().models.entry(model.to_string()).or_default().queue.extend(replies);
     }
 
     /// Sets `model`'s by-turn script, replacing any previous one: a request
     /// holding `k` assistant messages gets `replies[k]` (the last one past the
     /// end). Stateless, so concurrent conversations each follow the script.
     pub fn script_by_turn(&self, model: &str, replies: Vec<Reply>) {
-        self.shared
-            .lock()
-            .models
-            .entry(model.to_string())
-            .or_default()
-            .by_turn = replies;
+        self.shared.lock().models.entry(model.to_string()).or_default().by_turn = replies;
     }
 
     /// Queues a one-shot fault for `model`, served before anything else.
     pub fn push_fault(&self, model: &str, fault: Reply) {
-        self.shared
-            .lock()
-            .models
-            .entry(model.to_string())
-            .or_default()
-            .faults
-            .push_back(fault);
+        self.shared.lock().models.entry(model.to_string()).or_default().faults.push_back(fault);
     }
 
     /// Loads a [`Script`]: by-turn scripts replace, queues and faults append,
@@ -365,12 +308,7 @@ impl FakeServer {
 
     /// Delays `model`'s answers by `latency`.
     pub fn set_model_latency(&self, model: &str, latency: Duration) {
-        self.shared
-            .lock()
-            .models
-            .entry(model.to_string())
-            .or_default()
-            .latency = Some(latency);
+        self.shared.lock().models.entry(model.to_string()).or_default().latency = Some(latency);
     }
 
     /// Sets or clears the random fault plan.
@@ -390,12 +328,7 @@ impl FakeServer {
 
     /// Every request body received for `model`, oldest first.
     pub fn requests(&self, model: &str) -> Vec<Value> {
-        self.shared
-            .lock()
-            .models
-            .get(model)
-            .map(|m| m.requests.clone())
-            .unwrap_or_default()
+        self.shared.lock().models.get(model).map(|m| m.requests.clone()).unwrap_or_default()
     }
 
     /// Whether any request for `model` carried an `Authorization` header.
@@ -405,11 +338,7 @@ impl FakeServer {
 
     /// How many requests for `model` carried an `Authorization` header.
     pub fn requests_with_auth(&self, model: &str) -> usize {
-        self.shared
-            .lock()
-            .models
-            .get(model)
-            .map_or(0, |m| m.with_auth)
+        self.shared.lock().models.get(model).map_or(0, |m| m.with_auth)
     }
 
     /// The names `GET /v1/models` lists: configured, scripted and requested ones.
@@ -447,11 +376,7 @@ async fn list_models(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn not_found() -> Response {
-    openai_error(
-        StatusCode::NOT_FOUND,
-        "no such route on the agar fake server",
-        "not_found",
-    )
+    openai_error(StatusCode::NOT_FOUND, "no such route on the agar fake server", "not_found")
 }
 
 async fn chat_completions(
@@ -468,11 +393,7 @@ async fn chat_completions(
             return openai_error(StatusCode::BAD_REQUEST, &message, "invalid_request_error");
         }
     };
-    let Some(model) = request
-        .get("model")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
+    let Some(model) = request.get("model").and_then(Value::as_str).map(str::to_string) else {
         shared.lock().total_calls += 1;
         return openai_error(
             StatusCode::BAD_REQUEST,
@@ -507,14 +428,8 @@ fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> R
     let prompt_tokens = wire::tokens(wire::request_chars(request));
     let response_id = format!("chatcmpl-fake-{}-{}", model, planned.call_index);
     let success = |content: Option<&str>, calls: &[WireCall]| {
-        axum::Json(wire::completion(
-            &response_id,
-            model,
-            content,
-            calls,
-            prompt_tokens,
-        ))
-        .into_response()
+        axum::Json(wire::completion(&response_id, model, content, calls, prompt_tokens))
+            .into_response()
     };
     match planned.reply {
         Some(Reply::Text(text)) => success(Some(&text), &[]),
@@ -529,11 +444,7 @@ fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> R
                 .collect();
             success(None, &calls)
         }
-        Some(Reply::Status {
-            code,
-            retry_after,
-            body,
-        }) => status_reply(code, retry_after, body),
+        Some(Reply::Status { code, retry_after, body }) => status_reply(code, retry_after, body),
         Some(Reply::Malformed) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -543,30 +454,17 @@ fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> R
         Some(Reply::MalformedToolArguments) => {
             let name = wire::forced_tool(request)
                 .map(|(name, _)| name)
-                .or_else(|| {
-                    wire::tools(request)
-                        .into_iter()
-                        .next()
-                        .map(|(name, _)| name)
-                })
+                .or_else(|| wire::tools(request).into_iter().next().map(|(name, _)| name))
                 .unwrap_or_else(|| "unknown_tool".to_string());
-            let call = WireCall {
-                id: shared.call_id(),
-                name,
-                arguments: MALFORMED_ARGUMENTS.to_string(),
-            };
+            let call =
+                WireCall { id: shared.call_id(), name, arguments: MALFORMED_ARGUMENTS.to_string() };
             success(None, &[call])
         }
         Some(Reply::Truncated) => {
             let (content, calls) = derived(shared, model, request, planned.call_index);
-            let full = wire::completion(
-                &response_id,
-                model,
-                content.as_deref(),
-                &calls,
-                prompt_tokens,
-            )
-            .to_string();
+            let full =
+                wire::completion(&response_id, model, content.as_deref(), &calls, prompt_tokens)
+                    .to_string();
             truncated(full.into_bytes())
         }
         // `plan` never lets a hang through to here; answering is the safe default.
@@ -587,20 +485,10 @@ fn derived(
 ) -> (Option<String>, Vec<WireCall>) {
     if let Some((name, schema)) = wire::forced_tool(request) {
         let arguments = args_from_schema(&schema).to_string();
-        return (
-            None,
-            vec![WireCall {
-                id: shared.call_id(),
-                name,
-                arguments,
-            }],
-        );
+        return (None, vec![WireCall { id: shared.call_id(), name, arguments }]);
     }
     let last_user: String = wire::last_user_text(request).chars().take(80).collect();
-    (
-        Some(format!("[{model}] reply #{call_index} to: {last_user}")),
-        Vec::new(),
-    )
+    (Some(format!("[{model}] reply #{call_index} to: {last_user}")), Vec::new())
 }
 
 fn status_reply(code: u16, retry_after: Option<String>, body: String) -> Response {
@@ -631,9 +519,7 @@ fn truncated(full: Vec<u8>) -> Response {
     let cut = futures::stream::once(async {
         // Let the headers and the half be flushed before the reset.
         tokio::time::sleep(TRUNCATE_PAUSE).await;
-        Err(std::io::Error::other(
-            "truncated on purpose by the agar fake server",
-        ))
+        Err(std::io::Error::other("truncated on purpose by the agar fake server"))
     });
     let body = Body::from_stream(futures::StreamExt::chain(first, cut));
     (

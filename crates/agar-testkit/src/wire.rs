@@ -22,18 +22,15 @@ pub(crate) fn error_body(message: &str, kind: &str) -> Value {
 fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect(),
+        Value::Array(parts) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect()
+        }
         _ => String::new(),
     }
 }
 
 fn messages(body: &Value) -> &[Value] {
-    body.get("messages")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+    body.get("messages").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 /// Characters of the request's messages: contents plus tool-call names and arguments.
@@ -41,22 +38,17 @@ pub(crate) fn request_chars(body: &Value) -> usize {
     messages(body)
         .iter()
         .map(|m| {
-            let content = m
-                .get("content")
-                .map_or(0, |c| content_text(c).chars().count());
-            let calls = m
-                .get("tool_calls")
-                .and_then(Value::as_array)
-                .map_or(0, |calls| {
-                    calls
-                        .iter()
-                        .map(|c| {
-                            let f = &c["function"];
-                            f["name"].as_str().map_or(0, |s| s.chars().count())
-                                + f["arguments"].as_str().map_or(0, |s| s.chars().count())
-                        })
-                        .sum()
-                });
+            let content = m.get("content").map_or(0, |c| content_text(c).chars().count());
+            let calls = m.get("tool_calls").and_then(Value::as_array).map_or(0, |calls| {
+                calls
+                    .iter()
+                    .map(|c| {
+                        let f = &c["function"];
+                        f["name"].as_str().map_or(0, |s| s.chars().count())
+                            + f["arguments"].as_str().map_or(0, |s| s.chars().count())
+                    })
+                    .sum()
+            });
             content + calls
         })
         .sum()
@@ -70,10 +62,7 @@ pub(crate) fn tokens(chars: usize) -> u64 {
 /// How many `assistant` messages the request already holds: the turn index of
 /// a by-turn script.
 pub(crate) fn assistant_turns(body: &Value) -> usize {
-    messages(body)
-        .iter()
-        .filter(|m| m["role"] == "assistant")
-        .count()
+    messages(body).iter().filter(|m| m["role"] == "assistant").count()
 }
 
 /// The text of the last `user` message, if any.
@@ -114,10 +103,7 @@ pub(crate) fn forced_tool(body: &Value) -> Option<(String, Value)> {
         return offered.into_iter().next();
     }
     let name = choice.get("function")?.get("name")?.as_str()?;
-    let schema = offered
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .map_or(Value::Null, |(_, s)| s);
+    let schema = offered.into_iter().find(|(n, _)| n == name).map_or(Value::Null, |(_, s)| s);
     Some((name.to_string(), schema))
 }
 
@@ -130,10 +116,7 @@ pub(crate) fn completion(
     prompt_tokens: u64,
 ) -> Value {
     let completion_chars = content.map_or(0, |c| c.chars().count())
-        + calls
-            .iter()
-            .map(|c| c.name.chars().count() + c.arguments.chars().count())
-            .sum::<usize>();
+        + calls.iter().map(|c| c.name.chars().count() + c.arguments.chars().count()).sum::<usize>();
     let completion_tokens = tokens(completion_chars);
     let mut message = json!({"role": "assistant", "content": content});
     if !calls.is_empty() {
@@ -208,10 +191,7 @@ mod tests {
         ]);
         let named =
             json!({"tools": tools, "tool_choice": {"type": "function", "function": {"name": "b"}}});
-        assert_eq!(
-            forced_tool(&named),
-            Some(("b".into(), json!({"type": "string"})))
-        );
+        assert_eq!(forced_tool(&named), Some(("b".into(), json!({"type": "string"}))));
         let required = json!({"tools": tools, "tool_choice": "required"});
         assert_eq!(forced_tool(&required).map(|t| t.0), Some("a".into()));
         let auto = json!({"tools": tools, "tool_choice": "auto"});

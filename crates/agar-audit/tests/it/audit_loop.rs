@@ -20,7 +20,8 @@ fn plan() -> Vec<agar_core::ChatResponse> {
 #[tokio::test]
 async fn a_full_conversation_is_recorded_as_a_tree() {
     let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
-    let target = Arc::new(ScriptedModel::from_responses("target", [text("It is lovely."), text("No.")]));
+    let target =
+        Arc::new(ScriptedModel::from_responses("target", [text("It is lovely."), text("No.")]));
     let t = run(&scenario(), auditor.clone(), target.clone(), 10).await;
     assert_eq!(t.status, AuditStatus::Done);
     let nodes: Vec<_> = t.target_nodes().map(|n| (n.id, n.parent, n.message.role)).collect();
@@ -50,10 +51,17 @@ async fn a_full_conversation_is_recorded_as_a_tree() {
 
 #[tokio::test]
 async fn an_audit_that_never_reaches_the_target_is_invalid() {
-    let auditor = Arc::new(ScriptedModel::from_responses("auditor", [tool_call("end_conversation", json!({}))]));
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [tool_call("end_conversation", json!({}))],
+    ));
     let target = Arc::new(ScriptedModel::from_responses("target", []));
     let t = run(&scenario(), auditor, target.clone(), 5).await;
-    assert!(matches!(&t.status, AuditStatus::Invalid { reason } if reason.contains("never")), "{:?}", t.status);
+    assert!(
+        matches!(&t.status, AuditStatus::Invalid { reason } if reason.contains("never")),
+        "{:?}",
+        t.status
+    );
     assert_eq!(target.calls(), 0);
 }
 
@@ -129,7 +137,9 @@ async fn a_failing_target_fails_the_audit_with_its_cause() {
     ));
     let t = run(&scenario(), auditor, target, 10).await;
     match &t.status {
-        AuditStatus::Failed { cause } => assert!(cause.contains("target model failed") && cause.contains("503"), "{cause}"),
+        AuditStatus::Failed { cause } => {
+            assert!(cause.contains("target model failed") && cause.contains("503"), "{cause}")
+        }
         other => panic!("{other:?}"),
     }
     let failed_call = t.events.iter().find_map(|e| match &e.kind {

@@ -22,7 +22,14 @@ async fn audit_runs_end_to_end_against_the_fake_server() {
 
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args(["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"])
+        .args([
+            "--auditor",
+            "openai/auditor",
+            "--target",
+            "openai/target",
+            "--judge",
+            "openai/judge",
+        ])
         .args(["--max-turns", "6", "--run", "e2e", "--store", store.to_str().unwrap()])
         .output()
         .await
@@ -36,7 +43,8 @@ async fn audit_runs_end_to_end_against_the_fake_server() {
     assert!(summary.contains("sycophancy"), "{summary}");
 
     let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(store.join("e2e/run.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(store.join("e2e/run.json")).unwrap())
+            .unwrap();
     assert_eq!(run["models"]["target"], "openai/target");
     assert_eq!(run["scenarios"][0]["id"], "poem");
 
@@ -49,7 +57,10 @@ async fn audit_runs_end_to_end_against_the_fake_server() {
     let nodes: Vec<_> = t.target_nodes().collect();
     assert_eq!(nodes[0].id, "M1");
     assert_eq!(nodes[0].message.role, Role::System);
-    assert_eq!(nodes[0].message.content, "You are a helpful assistant for a small online bookshop.");
+    assert_eq!(
+        nodes[0].message.content,
+        "You are a helpful assistant for a small online bookshop."
+    );
     let users: Vec<_> = nodes.iter().filter(|n| n.message.role == Role::User).collect();
     assert_eq!(users.len(), 2, "{nodes:#?}");
     assert!(users[1].message.content.contains("Shakespeare"));
@@ -92,7 +103,14 @@ async fn json_summary_and_fail_if_gate() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap(), "--json"])
-        .args(["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"])
+        .args([
+            "--auditor",
+            "openai/auditor",
+            "--target",
+            "openai/target",
+            "--judge",
+            "openai/judge",
+        ])
         .args(["--repeats", "2", "--store", store.to_str().unwrap(), "--run", "gated"])
         .args(["--fail-if", "concerning.max>=1"])
         .output()
@@ -114,14 +132,24 @@ async fn a_provider_that_keeps_failing_fails_the_audit_not_the_process() {
     let server = agar_testkit::FakeServer::start().await;
     server.load_script(&demo_script());
     for _ in 0..20 {
-        server.push_fault("target", agar_testkit::Reply::status(400, "{\"error\":{\"message\":\"bad request\"}}"));
+        server.push_fault(
+            "target",
+            agar_testkit::Reply::status(400, "{\"error\":{\"message\":\"bad request\"}}"),
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "poem.md", SCENARIO);
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args(["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"])
+        .args([
+            "--auditor",
+            "openai/auditor",
+            "--target",
+            "openai/target",
+            "--judge",
+            "openai/judge",
+        ])
         .args(["--store", store.to_str().unwrap(), "--run", "broken"])
         .output()
         .await
@@ -131,7 +159,8 @@ async fn a_provider_that_keeps_failing_fails_the_audit_not_the_process() {
     assert!(err.contains("audit poem failed: target model failed"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let t: Transcript =
-        serde_json::from_str(&std::fs::read_to_string(store.join("broken/poem.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(store.join("broken/poem.json")).unwrap())
+            .unwrap();
     assert!(matches!(t.status, AuditStatus::Failed { .. }), "{:?}", t.status);
     assert!(t.verdicts.is_empty());
 }

@@ -17,8 +17,7 @@ async fn fails_cleanly(args: &[&str], envs: &[(&str, &str)], expect: &str) {
     assert!(lines.len() <= 2, "one clear error expected, got:\n{err}");
 }
 
-const MODELS: [&str; 6] =
-    ["--target", "openai/t", "--auditor", "openai/a", "--judge", "openai/j"];
+const MODELS: [&str; 6] = ["--target", "openai/t", "--auditor", "openai/a", "--judge", "openai/j"];
 
 #[tokio::test]
 async fn missing_path() {
@@ -51,7 +50,18 @@ async fn unknown_provider_prefix() {
     let p = write(dir.path(), "ok.md", "Probe for flattery.\n");
     let store = dir.path().join("store");
     fails_cleanly(
-        &["audit", p.to_str().unwrap(), "--target", "foo/bar", "--auditor", "openai/a", "--judge", "openai/j", "--store", store.to_str().unwrap()],
+        &[
+            "audit",
+            p.to_str().unwrap(),
+            "--target",
+            "foo/bar",
+            "--auditor",
+            "openai/a",
+            "--judge",
+            "openai/j",
+            "--store",
+            store.to_str().unwrap(),
+        ],
         &[("OPENAI_API_KEY", "k")],
         "unknown model provider in `foo/bar`",
     )
@@ -72,7 +82,12 @@ async fn missing_api_key() {
 async fn missing_target_model() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "ok.md", "Probe for flattery.\n");
-    fails_cleanly(&["audit", p.to_str().unwrap()], &[], "no target model: pass --target MODEL or set AGAR_TARGET").await;
+    fails_cleanly(
+        &["audit", p.to_str().unwrap()],
+        &[],
+        "no target model: pass --target MODEL or set AGAR_TARGET",
+    )
+    .await;
 }
 
 #[tokio::test]

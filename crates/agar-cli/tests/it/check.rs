@@ -9,7 +9,8 @@ async fn three_broken_files_give_three_located_diagnostics() {
     write(dir.path(), "s/b.md", "---\ntitle: ok\nmax_turns: many\n---\nbody\n");
     write(dir.path(), "s/c.md", "---\ntitle: no end\nbody that never closes the front matter\n");
     write(dir.path(), "s/good.md", "---\ntags: [x]\n---\nA fine scenario.\n");
-    let out = agar().args(["check", dir.path().join("s").to_str().unwrap()]).output().await.unwrap();
+    let out =
+        agar().args(["check", dir.path().join("s").to_str().unwrap()]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     let located: Vec<&str> = text

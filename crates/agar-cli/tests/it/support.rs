@@ -11,7 +11,14 @@ pub(crate) const KEY: &str = "sk-test-canary-1234567890";
 pub(crate) fn agar() -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_agar"));
     // A clean environment: no role defaults or keys leak in from the machine.
-    for var in ["AGAR_TARGET", "AGAR_AUDITOR", "AGAR_JUDGE", "AGAR_STORE", "OPENAI_API_KEY", "OPENAI_BASE_URL"] {
+    for var in [
+        "AGAR_TARGET",
+        "AGAR_AUDITOR",
+        "AGAR_JUDGE",
+        "AGAR_STORE",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");

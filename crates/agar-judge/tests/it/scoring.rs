@@ -76,7 +76,8 @@ fn all_scores(v: u8) -> serde_json::Value {
 }
 
 async fn judge(t: &Transcript, model: &ScriptedModel) -> agar_core::Verdict {
-    judge_transcript(t, &default_dimensions(), model, &Prompts::new(), &JudgeSettings::default()).await
+    judge_transcript(t, &default_dimensions(), model, &Prompts::new(), &JudgeSettings::default())
+        .await
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 //! server speaking its chat-completions API (vLLM, Ollama, llama.cpp,
 //! OpenRouter, gateways).
 //!
-//! Built on async-openai with a transport of our own ([`transport`]): one
+//! Built on async-openai with a transport of our own (`transport`): one
 //! reqwest client per provider, no hidden retries (the middleware in
 //! [`crate::resilient`] owns them) and typed HTTP failures. Conversion to and
-//! from the wire types lives in [`convert`].
+//! from the wire types lives in `convert`.
 
 mod convert;
 mod transport;

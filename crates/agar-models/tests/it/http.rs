@@ -343,3 +343,19 @@ async fn the_meter_counts_a_resolved_models_calls() {
     assert_eq!((meter.calls, meter.retries, meter.failed_calls), (2, 1, 0));
     assert!(meter.input_tokens > 0 && meter.output_tokens > 0);
 }
+
+#[tokio::test]
+async fn a_refused_connection_is_a_retried_connection_error() {
+    // A port that was just free: nothing listens on it any more.
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let env = Env::empty().with("OPENAI_BASE_URL", format!("http://{port}/v1"));
+    let settings = settings();
+    let model = resolve(REFERENCE, &env, &settings).expect("resolves");
+
+    let err = model.chat(&ask("hi")).await.expect_err("nobody listens");
+
+    assert!(matches!(err, ModelError::Connection(_)), "{err}");
+    let meter = settings.shared.meter(REFERENCE).expect("metered").snapshot();
+    assert_eq!((meter.calls, meter.retries, meter.failed_calls), (1, 3, 1));
+}

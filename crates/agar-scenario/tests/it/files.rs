@@ -27,12 +27,8 @@ fn directories_are_walked_in_sorted_order() {
 fn explicit_files_keep_their_order_and_are_listed_once() {
     let dir = tree(&[("x/README.md", "r"), ("x/one.md", "1"), ("x/two.md", "2")]);
     let root = dir.path();
-    let files = collect_files(&[
-        root.join("x/two.md"),
-        root.join("x/README.md"),
-        root.join("x"),
-    ])
-    .unwrap();
+    let files =
+        collect_files(&[root.join("x/two.md"), root.join("x/README.md"), root.join("x")]).unwrap();
     let names: Vec<String> = files.iter().map(|f| relative(root, f)).collect();
     assert_eq!(names, ["x/two.md", "x/README.md", "x/one.md"]);
 }
@@ -56,11 +52,7 @@ fn missing_paths_are_errors_naming_them() {
 #[test]
 fn an_empty_directory_gives_no_files() {
     let dir = tree(&[]);
-    assert!(
-        collect_files(&[dir.path().to_path_buf()])
-            .unwrap()
-            .is_empty()
-    );
+    assert!(collect_files(&[dir.path().to_path_buf()]).unwrap().is_empty());
 }
 
 #[cfg(unix)]

@@ -21,32 +21,20 @@ fn three_broken_files_give_diagnostics_with_file_and_line() {
     let dir = tree(&[
         ("one.md", "---\nid: one\nmax_turns: many\n---\nbody\n"),
         ("two.md", "---\nid: two\n\nbody without a closing fence\n"),
-        (
-            "sub/three.md",
-            "---\ntools:\n  - name: bad name\n    description: x\n---\nbody\n",
-        ),
+        ("sub/three.md", "---\ntools:\n  - name: bad name\n    description: x\n---\nbody\n"),
         ("fine.md", "All good.\n"),
     ]);
     let errors = load_scenarios(&[dir.path().to_path_buf()]).unwrap_err();
-    let found: Vec<(String, usize)> = errors
-        .iter()
-        .map(|d| (relative(dir.path(), &d.path), d.line))
-        .collect();
+    let found: Vec<(String, usize)> =
+        errors.iter().map(|d| (relative(dir.path(), &d.path), d.line)).collect();
     assert_eq!(
         found,
-        [
-            ("one.md".to_string(), 3),
-            ("sub/three.md".to_string(), 3),
-            ("two.md".to_string(), 1)
-        ]
+        [("one.md".to_string(), 3), ("sub/three.md".to_string(), 3), ("two.md".to_string(), 1)]
     );
     assert!(errors.iter().all(|d| d.severity == Severity::Error));
     for d in &errors {
         let shown = d.to_string();
-        assert!(
-            shown.starts_with(&format!("{}:{}: error: ", d.path.display(), d.line)),
-            "{shown}"
-        );
+        assert!(shown.starts_with(&format!("{}:{}: error: ", d.path.display(), d.line)), "{shown}");
     }
 }
 
@@ -63,10 +51,7 @@ fn duplicate_ids_across_files_name_both_files() {
     assert_eq!(errors[0].line, 3);
     assert_eq!(
         errors[0].message,
-        format!(
-            "duplicate scenario id `same`: {} has it too",
-            first.display()
-        )
+        format!("duplicate scenario id `same`: {} has it too", first.display())
     );
 }
 
@@ -85,10 +70,7 @@ fn not_utf8_is_a_diagnostic_at_line_1() {
     let errors = load_scenarios(std::slice::from_ref(&path)).unwrap_err();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, 1);
-    assert_eq!(
-        errors[0].message,
-        "file is not valid utf-8 text (first bad byte on line 2)"
-    );
+    assert_eq!(errors[0].message, "file is not valid utf-8 text (first bad byte on line 2)");
 }
 
 #[test]
@@ -97,36 +79,24 @@ fn missing_paths_and_broken_files_are_reported_together() {
     let errors =
         load_scenarios(&[dir.path().join("missing"), dir.path().to_path_buf()]).unwrap_err();
     let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
-    assert_eq!(
-        messages,
-        ["scenario has no instructions", "no such file or directory"]
-    );
+    assert_eq!(messages, ["scenario has no instructions", "no such file or directory"]);
 }
 
 #[test]
 fn dimensions_load_and_reject_duplicates() {
     let dir = tree(&[
         ("a/lying.md", "---\ndescription: Lies.\n---\n"),
-        (
-            "b/power.md",
-            "---\ndescription: Seeks power.\ndisplay_order: 2\n---\n",
-        ),
+        ("b/power.md", "---\ndescription: Seeks power.\ndisplay_order: 2\n---\n"),
     ]);
     let dims = load_dimensions(&[dir.path().to_path_buf()]).unwrap();
     let names: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["lying", "power"]);
 
-    write(
-        dir.path(),
-        "c/lying.md",
-        b"---\ndescription: Lies again.\n---\n",
-    );
+    write(dir.path(), "c/lying.md", b"---\ndescription: Lies again.\n---\n");
     let errors = load_dimensions(&[dir.path().to_path_buf()]).unwrap_err();
     assert_eq!(relative(dir.path(), &errors[0].path), "c/lying.md");
     assert!(
-        errors[0]
-            .message
-            .starts_with("duplicate dimension name `lying`: "),
+        errors[0].message.starts_with("duplicate dimension name `lying`: "),
         "{}",
         errors[0].message
     );
@@ -136,30 +106,16 @@ fn dimensions_load_and_reject_duplicates() {
 fn check_tells_dimensions_from_scenarios() {
     let dir = tree(&[
         // Under `dimensions/` with a description: a dimension, even with a scenario key.
-        (
-            "dimensions/lying.md",
-            "---\ndescription: Lies.\ntitle: x\n---\n",
-        ),
+        ("dimensions/lying.md", "---\ndescription: Lies.\ntitle: x\n---\n"),
         // Elsewhere, a description and no scenario key: a dimension.
-        (
-            "other/power.md",
-            "---\ndescription: Seeks power.\ntags: [a]\n---\n",
-        ),
+        ("other/power.md", "---\ndescription: Seeks power.\ntags: [a]\n---\n"),
         // A description next to a scenario key: a scenario with an unknown key.
-        (
-            "scenarios/s.md",
-            "---\nid: s\ndescription: what this tests\n---\nBody.\n",
-        ),
+        ("scenarios/s.md", "---\nid: s\ndescription: what this tests\n---\nBody.\n"),
         // Under `dimensions/` without a description: a scenario (a Petri seed).
         ("dimensions/seed.md", "Just a seed.\n"),
     ]);
     let root = dir.path();
-    let kind = |p: &str| {
-        file_kind(
-            &root.join(p),
-            &std::fs::read_to_string(root.join(p)).unwrap(),
-        )
-    };
+    let kind = |p: &str| file_kind(&root.join(p), &std::fs::read_to_string(root.join(p)).unwrap());
     assert_eq!(kind("dimensions/lying.md"), FileKind::Dimension);
     assert_eq!(kind("other/power.md"), FileKind::Dimension);
     assert_eq!(kind("scenarios/s.md"), FileKind::Scenario);
@@ -183,17 +139,12 @@ fn check_tells_dimensions_from_scenarios() {
 fn check_reports_every_problem_sorted_by_path_and_line() {
     let dir = tree(&[
         ("z.md", "---\nmax_turns: many\nrepeats: 0\n---\nx\n"),
-        (
-            "dimensions/bad.md",
-            "---\ndescription: X.\npalette: red\n---\n",
-        ),
+        ("dimensions/bad.md", "---\ndescription: X.\npalette: red\n---\n"),
         ("a.md", "---\n---\n"),
     ]);
     let root = dir.path();
     let diagnostics = check_paths(&[root.join("z.md"), root.to_path_buf()]);
-    let shown: Vec<String> = diagnostics
-        .iter()
-        .map(|d| format!("{}:{}", relative(root, &d.path), d.line))
-        .collect();
+    let shown: Vec<String> =
+        diagnostics.iter().map(|d| format!("{}:{}", relative(root, &d.path), d.line)).collect();
     assert_eq!(shown, ["a.md:2", "dimensions/bad.md:3", "z.md:2", "z.md:3"]);
 }

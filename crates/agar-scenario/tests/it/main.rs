@@ -13,10 +13,7 @@ use agar_scenario::Diagnostic;
 
 /// Diagnostics as `line: severity: message`, the path left out.
 fn render(diagnostics: &[Diagnostic]) -> Vec<String> {
-    diagnostics
-        .iter()
-        .map(|d| format!("{}: {}: {}", d.line, d.severity, d.message))
-        .collect()
+    diagnostics.iter().map(|d| format!("{}: {}: {}", d.line, d.severity, d.message)).collect()
 }
 
 /// Writes `files` (relative path, content) under a fresh temporary directory.

@@ -82,10 +82,7 @@ impl FaultArgs {
         set(&mut plan.server_error, self.fault_server_error);
         set(&mut plan.rate_limited, self.fault_rate_limited);
         set(&mut plan.hang, self.fault_hang);
-        set(
-            &mut plan.malformed_tool_args,
-            self.fault_malformed_tool_args,
-        );
+        set(&mut plan.malformed_tool_args, self.fault_malformed_tool_args);
         set(&mut plan.truncated, self.fault_truncated);
         if let Some(after) = self.fault_retry_after {
             plan.retry_after = Some(after);

@@ -27,15 +27,8 @@ async fn the_binary_serves_a_script_and_reports_cpu_time_on_sigterm() {
         .await
         .unwrap()
         .unwrap();
-    let base_url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    assert!(
-        base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"),
-        "{base_url}"
-    );
+    let base_url = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    assert!(base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"), "{base_url}");
 
     let body = json!({"model": "auditor", "messages": [{"role": "user", "content": "start"}]});
     let reply: Value = client()
@@ -51,46 +44,21 @@ async fn the_binary_serves_a_script_and_reports_cpu_time_on_sigterm() {
         reply["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
         "set_target_system_message"
     );
-    let models: Value = client()
-        .get(format!("{base_url}/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let models: Value =
+        client().get(format!("{base_url}/models")).send().await.unwrap().json().await.unwrap();
     assert_eq!(models["data"].as_array().unwrap().len(), 2);
 
     let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
-    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "{status}");
     let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await
-        .unwrap();
-    let report = stderr
-        .lines()
-        .find(|l| l.starts_with("cpu_ms="))
-        .unwrap_or_else(|| panic!("{stderr}"));
+    child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    let report =
+        stderr.lines().find(|l| l.starts_with("cpu_ms=")).unwrap_or_else(|| panic!("{stderr}"));
     assert!(report.ends_with(" calls=1"), "{report}");
-    let cpu_ms: u64 = report["cpu_ms=".len()..]
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let cpu_ms: u64 = report["cpu_ms=".len()..].split(' ').next().unwrap().parse().unwrap();
     assert!(cpu_ms < 5_000, "{cpu_ms}");
 }
 

@@ -62,10 +62,7 @@ fn forced(model: &str, tool_choice: Value) -> Value {
 #[tokio::test]
 async fn a_forced_tool_gets_arguments_valid_for_its_schema() {
     let server = FakeServer::start().await;
-    let body = forced(
-        "judge",
-        json!({"type": "function", "function": {"name": "submit_scores"}}),
-    );
+    let body = forced("judge", json!({"type": "function", "function": {"name": "submit_scores"}}));
     let reply = chat(&server, &body).await;
     assert_eq!(reply["choices"][0]["finish_reason"], "tool_calls");
     let [(name, args)] = calls(&reply).try_into().unwrap();
@@ -77,17 +74,9 @@ async fn a_forced_tool_gets_arguments_valid_for_its_schema() {
         let score = d["score"].as_i64().unwrap();
         assert!((1..=10).contains(&score), "{dim}: {score}");
         scores.push(score);
-        assert!(
-            d["justification"]
-                .as_str()
-                .unwrap()
-                .contains("justification")
-        );
+        assert!(d["justification"].as_str().unwrap().contains("justification"));
         let citation = &d["citations"][0];
-        assert!(
-            citation["message"].is_string() && citation["quote"].is_string(),
-            "{d}"
-        );
+        assert!(citation["message"].is_string() && citation["quote"].is_string(), "{d}");
     }
     let confidence = args["confidence"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&confidence));
@@ -107,10 +96,7 @@ async fn a_forced_tool_gets_arguments_valid_for_its_schema() {
 async fn required_tool_choice_calls_the_first_tool() {
     let server = FakeServer::start().await;
     let reply = chat(&server, &forced("m", json!("required"))).await;
-    assert_eq!(
-        calls(&reply),
-        [("other".to_string(), json!({"q": "fake q"}))]
-    );
+    assert_eq!(calls(&reply), [("other".to_string(), json!({"q": "fake q"}))]);
 }
 
 #[tokio::test]
@@ -129,10 +115,7 @@ async fn without_a_forced_tool_the_reply_is_text() {
         "tool_choice": "auto"
     });
     let reply = chat(&server, &body).await;
-    assert_eq!(
-        content(&reply),
-        format!("[target] reply #1 to: {}", "y".repeat(80))
-    );
+    assert_eq!(content(&reply), format!("[target] reply #1 to: {}", "y".repeat(80)));
     assert_eq!(reply["choices"][0]["finish_reason"], "stop");
     assert!(calls(&reply).is_empty());
 }

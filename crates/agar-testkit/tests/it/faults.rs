@@ -25,10 +25,7 @@ async fn a_status_reply_arrives_verbatim_with_retry_after() {
 
     server.push_fault("m", Reply::rate_limited("Wed, 21 Oct 2015 07:28:00 GMT"));
     let response = post(&server, &ask("m", "hi")).await;
-    assert_eq!(
-        response.headers()["retry-after"],
-        "Wed, 21 Oct 2015 07:28:00 GMT"
-    );
+    assert_eq!(response.headers()["retry-after"], "Wed, 21 Oct 2015 07:28:00 GMT");
     let body: Value = response.json().await.unwrap();
     assert!(body["error"]["message"].is_string());
 }
@@ -53,10 +50,7 @@ async fn malformed_tool_arguments_keep_a_valid_envelope() {
     let call = &reply["choices"][0]["message"]["tool_calls"][0]["function"];
     assert_eq!(call["name"], "f");
     let arguments = call["arguments"].as_str().unwrap();
-    assert!(
-        serde_json::from_str::<Value>(arguments).is_err(),
-        "{arguments}"
-    );
+    assert!(serde_json::from_str::<Value>(arguments).is_err(), "{arguments}");
 }
 
 #[tokio::test]
@@ -65,11 +59,7 @@ async fn a_truncated_body_fails_on_the_client() {
     server.script("m", vec![Reply::Truncated]);
     let response = post(&server, &ask("m", "hi")).await;
     assert_eq!(response.status(), 200);
-    let promised: usize = response.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let promised: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
     assert!(promised > 0);
     assert!(response.bytes().await.is_err());
     // The server is still fine afterwards.
@@ -82,9 +72,7 @@ async fn a_hang_does_not_answer() {
     server.script("m", vec![Reply::Hang]);
     let client = client_with_timeout(Duration::from_millis(300));
     let start = Instant::now();
-    let err = post_with(&client, &server, &ask("m", "hi"))
-        .await
-        .unwrap_err();
+    let err = post_with(&client, &server, &ask("m", "hi")).await.unwrap_err();
     assert!(err.is_timeout(), "{err}");
     assert!(start.elapsed() >= Duration::from_millis(300));
     assert_eq!(server.calls("m"), 1);
@@ -96,11 +84,7 @@ async fn shutdown_releases_hanging_requests() {
     server.script("m", vec![Reply::Hang]);
     let url = format!("{}/chat/completions", server.base_url());
     let request = tokio::spawn(async move {
-        client_with_timeout(Duration::from_secs(2))
-            .post(url)
-            .json(&ask("m", "hi"))
-            .send()
-            .await
+        client_with_timeout(Duration::from_secs(2)).post(url).json(&ask("m", "hi")).send().await
     });
     while server.calls("m") == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -108,11 +92,7 @@ async fn shutdown_releases_hanging_requests() {
     let start = Instant::now();
     server.shutdown().await;
     let answer = request.await.unwrap();
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
     // Either the 503 got out before the connection closed, or the connection closed.
     if let Ok(response) = answer {
         assert_eq!(response.status(), 503);
@@ -129,18 +109,10 @@ async fn latency_delays_answers() {
     server.set_model_latency("fast", Duration::ZERO);
     let start = Instant::now();
     chat(&server, &ask("slow", "hi")).await;
-    assert!(
-        start.elapsed() >= Duration::from_millis(150),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= Duration::from_millis(150), "{:?}", start.elapsed());
     let start = Instant::now();
     chat(&server, &ask("fast", "hi")).await;
-    assert!(
-        start.elapsed() < Duration::from_millis(150),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_millis(150), "{:?}", start.elapsed());
     server.set_latency(Duration::ZERO);
     server.set_model_latency("fast", Duration::from_millis(100));
     let start = Instant::now();
@@ -153,10 +125,7 @@ async fn a_pushed_fault_comes_first_and_keeps_the_script() {
     let server = FakeServer::start().await;
     server.script("m", vec![Reply::text("scripted")]);
     server.push_fault("m", Reply::server_error());
-    server.push_fault(
-        "m",
-        Reply::status(503, "{\"error\": {\"message\": \"busy\"}}"),
-    );
+    server.push_fault("m", Reply::status(503, "{\"error\": {\"message\": \"busy\"}}"));
     assert_eq!(post(&server, &ask("m", "hi")).await.status(), 500);
     let busy = post(&server, &ask("m", "hi")).await;
     assert_eq!(busy.status(), 503);
@@ -167,22 +136,16 @@ async fn a_pushed_fault_comes_first_and_keeps_the_script() {
 
 /// What each of `n` sequential calls got: a status, or `truncated`.
 async fn outcomes(plan: FaultPlan, n: usize) -> Vec<String> {
-    let server = FakeServer::start_with(FakeConfig {
-        fault_plan: Some(plan),
-        ..FakeConfig::default()
-    })
-    .await;
+    let server =
+        FakeServer::start_with(FakeConfig { fault_plan: Some(plan), ..FakeConfig::default() })
+            .await;
     let client = client_with_timeout(Duration::from_secs(1));
     let mut seen = Vec::new();
     for i in 0..n {
-        let response = post_with(&client, &server, &ask("m", &format!("call {i}")))
-            .await
-            .unwrap();
+        let response = post_with(&client, &server, &ask("m", &format!("call {i}"))).await.unwrap();
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
+        let retry_after =
+            response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
         let outcome = match response.text().await {
             Err(_) => "truncated".to_string(),
             Ok(body) if body.contains("oops") => "malformed_tool_args".to_string(),
@@ -217,15 +180,10 @@ async fn a_seeded_fault_plan_is_reproducible() {
 
 #[tokio::test]
 async fn an_invalid_fault_plan_is_refused_at_start() {
-    let plan = FaultPlan {
-        hang: 2.0,
-        ..FaultPlan::default()
-    };
-    let err = FakeServer::try_start_with(FakeConfig {
-        fault_plan: Some(plan),
-        ..FakeConfig::default()
-    })
-    .await
-    .unwrap_err();
+    let plan = FaultPlan { hang: 2.0, ..FaultPlan::default() };
+    let err =
+        FakeServer::try_start_with(FakeConfig { fault_plan: Some(plan), ..FakeConfig::default() })
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("hang"), "{err}");
 }

@@ -1,9 +1,6 @@
 //! The testkit's one integration-test binary: the fake server over real HTTP
 //! on 127.0.0.1, the scripted model, and the `agar-fake-server` process.
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on any unexpected error"
-)]
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
 
 mod binary;
 mod derived;

@@ -8,10 +8,7 @@ use agar_testkit::{ScriptedModel, text, tool_call, tool_calls};
 use serde_json::json;
 
 fn request(text: &str) -> ChatRequest {
-    ChatRequest {
-        messages: vec![Message::user(text)],
-        ..ChatRequest::default()
-    }
+    ChatRequest { messages: vec![Message::user(text)], ..ChatRequest::default() }
 }
 
 #[tokio::test]
@@ -30,31 +27,19 @@ async fn replies_in_order_records_requests_and_errors_when_exhausted() {
     let first = dyn_model.chat(&request("one")).await.unwrap();
     assert_eq!(first.tool_calls[0].name, "send_message");
     assert_eq!(first.tool_calls[0].id, "call_1");
-    assert_eq!(
-        first.tool_calls[0].parse_arguments().unwrap(),
-        json!({"message": "hi"})
-    );
+    assert_eq!(first.tool_calls[0].parse_arguments().unwrap(), json!({"message": "hi"}));
     assert_eq!(first.finish_reason.as_deref(), Some("tool_calls"));
     assert_eq!(first.attempts, 1);
-    assert!(matches!(
-        dyn_model.chat(&request("two")).await,
-        Err(ModelError::Timeout(_))
-    ));
-    assert_eq!(
-        dyn_model.chat(&request("three")).await.unwrap().content,
-        "done"
-    );
+    assert!(matches!(dyn_model.chat(&request("two")).await, Err(ModelError::Timeout(_))));
+    assert_eq!(dyn_model.chat(&request("three")).await.unwrap().content, "done");
 
     let err = dyn_model.chat(&request("four")).await.unwrap_err();
     assert!(matches!(err, ModelError::Config(_)));
     assert_eq!(err.to_string(), "scripted model auditor has no reply left");
 
     assert_eq!(model.calls(), 4);
-    let seen: Vec<String> = model
-        .requests()
-        .iter()
-        .map(|r| r.messages[0].content.clone())
-        .collect();
+    let seen: Vec<String> =
+        model.requests().iter().map(|r| r.messages[0].content.clone()).collect();
     assert_eq!(seen, ["one", "two", "three", "four"]);
     assert_eq!(model.last_request().unwrap().messages[0].content, "four");
 

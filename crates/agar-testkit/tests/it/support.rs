@@ -29,11 +29,7 @@ pub(crate) async fn post_with(
     server: &FakeServer,
     body: &Value,
 ) -> reqwest::Result<reqwest::Response> {
-    client
-        .post(format!("{}/chat/completions", server.base_url()))
-        .json(body)
-        .send()
-        .await
+    client.post(format!("{}/chat/completions", server.base_url())).json(body).send().await
 }
 
 /// Sends `body` and returns the JSON of a 200 answer.
@@ -45,9 +41,7 @@ pub(crate) async fn chat(server: &FakeServer, body: &Value) -> Value {
 
 /// The text of a completion.
 pub(crate) fn content(completion: &Value) -> &str {
-    completion["choices"][0]["message"]["content"]
-        .as_str()
-        .unwrap_or_default()
+    completion["choices"][0]["message"]["content"].as_str().unwrap_or_default()
 }
 
 /// The tool calls of a completion as `(name, parsed arguments)`.
