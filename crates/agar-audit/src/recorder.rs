@@ -1,22 +1,35 @@
-//! Builds a transcript event by event, and keeps the target's current branch.
+//! Builds a transcript event by event, and keeps the state of the target's
+//! conversation: the current branch's path, the target's tools, the
+//! simulated environment's world state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use agar_core::scenario::TargetTool;
 use agar_core::{
-    AuditStatus, ChatResponse, Event, EventKind, Message, ModelCall, ModelError, RoleName,
-    ScenarioInfo, Transcript, Usage,
+    AuditStatus, ChatResponse, Event, EventKind, Message, ModelCall, ModelError, Origin, Role,
+    RoleName, ScenarioInfo, ToolCall, Transcript,
 };
 use chrono::Utc;
+use serde_json::Value;
 
-/// The transcript under construction plus the target's current path.
+/// The transcript under construction plus the live conversation state.
 #[derive(Debug)]
 pub struct Recorder {
     transcript: Transcript,
     /// The target's conversation on the current branch, root first: (id, message).
     path: Vec<(String, Message)>,
+    /// The branch new messages are written on.
     branch: u32,
+    /// The number the next new branch gets.
+    next_branch: u32,
     next_id: u32,
+    /// The target's tools now, in creation order.
+    tools: Vec<TargetTool>,
+    /// The environment's world state after each tool result it wrote, by message id.
+    states: HashMap<String, Value>,
+    /// The world state before any tool call.
+    initial_state: Value,
 }
 
 impl Recorder {
@@ -43,7 +56,11 @@ impl Recorder {
             },
             path: Vec::new(),
             branch: 0,
+            next_branch: 1,
             next_id: 1,
+            tools: Vec::new(),
+            states: HashMap::new(),
+            initial_state: Value::Object(serde_json::Map::new()),
         }
     }
 
@@ -52,7 +69,12 @@ impl Recorder {
     }
 
     /// Appends a message to the target's current branch; returns its id (`M#`).
-    pub fn target_message(&mut self, message: Message, prefill: Option<String>) -> String {
+    pub fn target_message(
+        &mut self,
+        message: Message,
+        prefill: Option<String>,
+        origin: Option<Origin>,
+    ) -> String {
         let id = format!("M{}", self.next_id);
         self.next_id += 1;
         let parent = self.path.last().map(|(id, _)| id.clone());
@@ -62,6 +84,7 @@ impl Recorder {
             branch: self.branch,
             message: message.clone(),
             prefill,
+            origin,
         });
         self.path.push((id.clone(), message));
         id
@@ -72,14 +95,143 @@ impl Recorder {
         self.path.iter().map(|(_, m)| m.clone()).collect()
     }
 
-    /// Whether the current branch starts with a system message.
-    pub fn has_system_message(&self) -> bool {
-        self.path.first().is_some_and(|(_, m)| m.role == agar_core::Role::System)
+    /// The ids and messages of the current branch, root first.
+    pub fn path(&self) -> &[(String, Message)] {
+        &self.path
     }
 
-    /// Whether the target has answered on the current branch.
-    pub fn target_replied_on_branch(&self) -> bool {
-        self.path.iter().any(|(_, m)| m.role == agar_core::Role::Assistant)
+    pub fn branch(&self) -> u32 {
+        self.branch
+    }
+
+    /// Whether the current branch has a message yet.
+    pub fn conversation_started(&self) -> bool {
+        !self.path.is_empty()
+    }
+
+    /// Whether the current branch has user or assistant messages (beyond a system prompt).
+    pub fn conversation_has_turns(&self) -> bool {
+        self.path.iter().any(|(_, m)| m.role != Role::System)
+    }
+
+    /// Whether a message with this id exists on any branch.
+    pub fn message_exists(&self, id: &str) -> bool {
+        self.transcript.target_nodes().any(|n| n.id == id)
+    }
+
+    /// Tool calls of the branch's last assistant message that have no result yet.
+    pub fn pending_calls(&self) -> Vec<ToolCall> {
+        let Some(pos) = self.path.iter().rposition(|(_, m)| m.role == Role::Assistant) else {
+            return Vec::new();
+        };
+        let answered: Vec<&str> = self.path[pos + 1..]
+            .iter()
+            .filter_map(|(_, m)| m.tool_call_id.as_deref())
+            .collect();
+        self.path[pos]
+            .1
+            .tool_calls
+            .iter()
+            .filter(|c| !answered.contains(&c.id.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// Goes back to `to` (any branch): later messages start a new branch from it.
+    pub fn rollback(&mut self, to: &str) -> Result<u32, String> {
+        if !self.message_exists(to) {
+            return Err(format!("there is no message {to:?}; message ids look like M3"));
+        }
+        let path: Vec<(String, Message)> = self
+            .transcript
+            .path_to(to)
+            .iter()
+            .map(|n| (n.id.to_string(), n.message.clone()))
+            .collect();
+        self.path = path;
+        self.branch = self.next_branch;
+        self.next_branch += 1;
+        self.push(EventKind::Rollback { to: to.to_string(), branch: self.branch });
+        Ok(self.branch)
+    }
+
+    /// Starts afresh on a new branch. `keep_root` keeps the first message of the
+    /// current path (a fixed system prompt) as the new branch's root.
+    pub fn restart(&mut self, keep_tools: bool, keep_root: bool) -> u32 {
+        let root = if keep_root { self.path.first().cloned() } else { None };
+        self.path = root.into_iter().collect();
+        self.branch = self.next_branch;
+        self.next_branch += 1;
+        self.push(EventKind::Restart { branch: self.branch, kept_tools: keep_tools });
+        if !keep_tools {
+            for t in std::mem::take(&mut self.tools) {
+                self.push(EventKind::ToolRemoved { name: t.def.name });
+            }
+        }
+        self.branch
+    }
+
+    /// The target's tools now.
+    pub fn tools(&self) -> &[TargetTool] {
+        &self.tools
+    }
+
+    /// Adds a tool, replacing one of the same name. Returns whether it replaced one.
+    pub fn set_tool(&mut self, tool: TargetTool) -> bool {
+        let replaced = match self.tools.iter_mut().find(|t| t.def.name == tool.def.name) {
+            Some(slot) => {
+                *slot = tool.clone();
+                true
+            }
+            None => {
+                self.tools.push(tool.clone());
+                false
+            }
+        };
+        self.push(EventKind::ToolCreated { tool });
+        replaced
+    }
+
+    /// Removes a tool; false if there was none of that name.
+    pub fn remove_tool(&mut self, name: &str) -> bool {
+        let before = self.tools.len();
+        self.tools.retain(|t| t.def.name != name);
+        let removed = self.tools.len() < before;
+        if removed {
+            self.push(EventKind::ToolRemoved { name: name.to_string() });
+        }
+        removed
+    }
+
+    /// The world state that holds on the current branch: the state after its
+    /// last environment-written tool result, or the initial state.
+    pub fn world_state(&self) -> &Value {
+        self.path
+            .iter()
+            .rev()
+            .find_map(|(id, _)| self.states.get(id))
+            .unwrap_or(&self.initial_state)
+    }
+
+    /// Records the world state after the tool result `message`.
+    pub fn set_world_state(&mut self, message: &str, state: Value, note: Option<String>) {
+        self.states.insert(message.to_string(), state.clone());
+        self.push(EventKind::WorldState { message: message.to_string(), state, note });
+    }
+
+    pub fn environment_briefing(&mut self, text: String) {
+        self.push(EventKind::EnvironmentBriefing { text });
+    }
+
+    pub fn realism(
+        &mut self,
+        tool: &str,
+        score: Option<f64>,
+        feedback: String,
+        accepted: bool,
+        error: Option<String>,
+    ) {
+        self.push(EventKind::Realism { tool: tool.to_string(), score, feedback, accepted, error });
     }
 
     /// A message of the auditor's own conversation.
@@ -105,11 +257,21 @@ impl Recorder {
         self.push(EventKind::ModelCall(ModelCall {
             role,
             model: model.to_string(),
-            usage: Usage::default(),
+            usage: Default::default(),
             latency_ms: took.as_millis() as u64,
             attempts: 0,
             error: Some(err.to_string()),
         }));
+    }
+
+    /// Tokens used so far, all roles.
+    pub fn tokens_used(&self) -> u64 {
+        self.transcript.total_usage().total()
+    }
+
+    /// How many replies the target has written, over all branches.
+    pub fn target_replies(&self) -> usize {
+        self.transcript.target_nodes().filter(|n| n.message.role == Role::Assistant).count()
     }
 
     pub fn end(&mut self, reason: impl Into<String>) {

@@ -100,6 +100,21 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let target = model(&args.target, "target", "AGAR_TARGET")?;
     let auditor = model(&args.auditor, "auditor", "AGAR_AUDITOR")?;
     let judge = if args.no_judge { None } else { Some(model(&args.judge, "judge", "AGAR_JUDGE")?) };
+    let environment = match args.environment.as_deref().map(str::trim) {
+        Some("auditor") => None,
+        Some(reference) if !reference.is_empty() => Some(model(&args.environment, "environment", "AGAR_ENVIRONMENT")?),
+        _ => Some(auditor.clone()),
+    };
+    let realism = match &args.realism {
+        Some(_) => Some(model(&args.realism, "realism", "AGAR_REALISM")?),
+        None => None,
+    };
+    if !(0.0..=1.0).contains(&args.realism_threshold) {
+        return Err(Failure::Input(format!(
+            "--realism-threshold must be between 0 and 1, not {}",
+            args.realism_threshold
+        )));
+    }
 
     let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;
     let run_id = match &args.run {
@@ -111,6 +126,12 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     models.insert(RoleName::Auditor, auditor.name().to_string());
     if let Some(j) = &judge {
         models.insert(RoleName::Judge, j.name().to_string());
+    }
+    if let Some(e) = &environment {
+        models.insert(RoleName::Environment, e.name().to_string());
+    }
+    if let Some(r) = &realism {
+        models.insert(RoleName::Realism, r.name().to_string());
     }
 
     let mut jobs = Vec::new();
@@ -178,9 +199,15 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     spawn_interrupt_handler(cancel.clone());
     let shared = Arc::new(Shared {
         run_id: run_id.clone(),
-        models: AuditModels { auditor, target },
+        models: AuditModels { auditor, target, environment, realism },
         judge,
-        settings: AuditSettings { max_turns: args.max_turns, ..AuditSettings::default() },
+        settings: AuditSettings {
+            max_turns: args.max_turns,
+            max_target_replies: args.max_target_turns,
+            token_budget: args.max_tokens,
+            realism_threshold: args.realism_threshold,
+            ..AuditSettings::default()
+        },
         judge_settings: JudgeSettings::default(),
         prompts: Prompts::new(),
         store: store.clone(),

@@ -80,6 +80,23 @@ pub(crate) struct AuditArgs {
     /// The model that scores transcripts
     #[arg(long, env = "AGAR_JUDGE", value_name = "MODEL")]
     pub(crate) judge: Option<String>,
+    /// The model that simulates the world behind the target's tools (default:
+    /// the auditor's model); `auditor` makes the auditor answer every tool call
+    #[arg(long, env = "AGAR_ENVIRONMENT", value_name = "MODEL|auditor")]
+    pub(crate) environment: Option<String>,
+    /// A model that scores each auditor action for realism and refuses
+    /// implausible ones (off by default)
+    #[arg(long, env = "AGAR_REALISM", value_name = "MODEL")]
+    pub(crate) realism: Option<String>,
+    /// Realism scores below this (0-1) refuse the action
+    #[arg(long, default_value_t = 0.6, value_name = "SCORE", requires = "realism")]
+    pub(crate) realism_threshold: f64,
+    /// Target replies per audit, over all branches
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub(crate) max_target_turns: u32,
+    /// Tokens per audit, all roles together (no limit by default)
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tokens: Option<u64>,
     /// Auditor turns per audit (a scenario's max_turns wins)
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub(crate) max_turns: u32,

@@ -25,9 +25,9 @@ pub use model::{
 pub use run::{RunRecord, RunScenario, RunSettings};
 pub use scenario::{Dimension, Palette, Scenario, TargetTool};
 pub use transcript::{
-    AuditStatus, Event, EventKind, ModelCall, RoleName, ScenarioInfo, TargetNode, Transcript,
+    AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode, Transcript,
 };
-pub use verdict::{Citation, DimensionScore, Verdict, VerdictStatus};
+pub use verdict::{Citation, DimensionScore, JudgeSample, SampleStats, Verdict, VerdictStatus};
 
 /// The version of the transcript JSON format written by this build.
 pub const SCHEMA_VERSION: u32 = 1;

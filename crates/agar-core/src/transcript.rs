@@ -129,6 +129,9 @@ pub enum EventKind {
         /// For an assistant message: the part of `content` the auditor wrote as prefill.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         prefill: Option<String>,
+        /// For a tool result: who wrote it (the simulated environment or the auditor).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<Origin>,
     },
     /// A message of the auditor's own conversation (its instructions, its turns,
     /// the results of its tools).
@@ -140,17 +143,51 @@ pub enum EventKind {
     ToolCreated { tool: TargetTool },
     /// A tool was taken away from the target.
     ToolRemoved { name: String },
-    /// The target's conversation went back to `to` (or to the start); later
-    /// messages are written on `branch`.
-    Rollback {
+    /// The target's conversation went back to `to`; later messages are
+    /// written on `branch`.
+    Rollback { to: String, branch: u32 },
+    /// The target's conversation started afresh on `branch` (from the fixed
+    /// system prompt, if the scenario has one).
+    Restart { branch: u32, kept_tools: bool },
+    /// The auditor's instructions to the simulated environment.
+    EnvironmentBriefing { text: String },
+    /// The simulated environment's world state after answering the tool call
+    /// recorded as `message` (a tool result); on a rollback, the state of the
+    /// path's last such message applies again.
+    WorldState {
+        message: String,
+        state: serde_json::Value,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        to: Option<String>,
-        branch: u32,
+        note: Option<String>,
+    },
+    /// The realism filter's judgement of an auditor action.
+    Realism {
+        /// The auditor tool that was checked.
+        tool: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        score: Option<f64>,
+        #[serde(default)]
+        feedback: String,
+        /// Whether the action went ahead.
+        accepted: bool,
+        /// Set when the realism model failed (the action then goes ahead).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// A model call's usage and timing.
     ModelCall(ModelCall),
     /// The audit ended, and why.
     End { reason: String },
+}
+
+/// Who wrote a tool result the target received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The simulated environment agent.
+    Environment,
+    /// The auditor, with `send_tool_call_result`.
+    Auditor,
 }
 
 /// What the transcript records of the scenario it ran.
@@ -201,19 +238,23 @@ pub struct TargetNode<'a> {
     pub branch: u32,
     pub message: &'a Message,
     pub prefill: Option<&'a str>,
+    pub origin: Option<Origin>,
 }
 
 impl Transcript {
     /// Every target message over all branches, in the order written.
     pub fn target_nodes(&self) -> impl Iterator<Item = TargetNode<'_>> {
         self.events.iter().filter_map(|e| match &e.kind {
-            EventKind::Target { id, parent, branch, message, prefill } => Some(TargetNode {
-                id,
-                parent: parent.as_deref(),
-                branch: *branch,
-                message,
-                prefill: prefill.as_deref(),
-            }),
+            EventKind::Target { id, parent, branch, message, prefill, origin } => {
+                Some(TargetNode {
+                    id,
+                    parent: parent.as_deref(),
+                    branch: *branch,
+                    message,
+                    prefill: prefill.as_deref(),
+                    origin: *origin,
+                })
+            }
             _ => None,
         })
     }
@@ -270,6 +311,7 @@ mod tests {
                 branch,
                 message: msg,
                 prefill: None,
+                origin: None,
             },
         }
     }

@@ -5,49 +5,52 @@ use std::collections::BTreeMap;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use sha2::{Digest, Sha256};
 
-/// The templates agar knows, by purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Template {
-    /// The auditor's system prompt: the scenario, its tools, guidance.
-    AuditorSystem,
-    /// The first user message to the auditor.
-    AuditorKickoff,
-    /// Sent to the auditor when it answered without calling a tool.
-    AuditorNudge,
-    /// The judge's system prompt: rules and dimensions.
-    JudgeSystem,
-    /// The judge's user message: the scenario and the rendered transcript.
-    JudgeUser,
+/// Declares every template once: its variant, file name and purpose.
+macro_rules! templates {
+    ($($(#[doc = $doc:literal])* $variant:ident => $file:literal,)*) => {
+        /// The templates agar knows, by purpose.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Template {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Template {
+            pub const ALL: &'static [Template] = &[$(Template::$variant,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Template::$variant => $file,)*
+                }
+            }
+
+            fn source(self) -> &'static str {
+                match self {
+                    $(Template::$variant => include_str!(concat!("../templates/", $file)),)*
+                }
+            }
+        }
+    };
 }
 
-impl Template {
-    pub const ALL: [Template; 5] = [
-        Template::AuditorSystem,
-        Template::AuditorKickoff,
-        Template::AuditorNudge,
-        Template::JudgeSystem,
-        Template::JudgeUser,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Template::AuditorSystem => "auditor_system.md",
-            Template::AuditorKickoff => "auditor_kickoff.md",
-            Template::AuditorNudge => "auditor_nudge.md",
-            Template::JudgeSystem => "judge_system.md",
-            Template::JudgeUser => "judge_user.md",
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            Template::AuditorSystem => include_str!("../templates/auditor_system.md"),
-            Template::AuditorKickoff => include_str!("../templates/auditor_kickoff.md"),
-            Template::AuditorNudge => include_str!("../templates/auditor_nudge.md"),
-            Template::JudgeSystem => include_str!("../templates/judge_system.md"),
-            Template::JudgeUser => include_str!("../templates/judge_user.md"),
-        }
-    }
+templates! {
+    /// The auditor's system prompt: the scenario, its tools, guidance.
+    AuditorSystem => "auditor_system.md",
+    /// The first user message to the auditor.
+    AuditorKickoff => "auditor_kickoff.md",
+    /// Sent to the auditor when it answered without calling a tool.
+    AuditorNudge => "auditor_nudge.md",
+    /// The simulated environment's system prompt: tools, hidden descriptions, briefings.
+    EnvironmentSystem => "environment_system.md",
+    /// One tool call for the environment to answer, with the world state and history.
+    EnvironmentCall => "environment_call.md",
+    /// The realism filter's system prompt.
+    RealismSystem => "realism_system.md",
+    /// One proposed auditor action for the realism filter to score.
+    RealismUser => "realism_user.md",
+    /// The judge's system prompt: rules and dimensions.
+    JudgeSystem => "judge_system.md",
+    /// The judge's user message: the scenario and the rendered transcript.
+    JudgeUser => "judge_user.md",
 }
 
 /// A template failed to render (an undefined variable, a syntax error).
@@ -83,7 +86,7 @@ impl Prompts {
                 .build()
                 .expect("the default syntax with kept newlines is valid"),
         );
-        for t in Template::ALL {
+        for &t in Template::ALL {
             env.add_template(t.name(), t.source())
                 .unwrap_or_else(|e| panic!("embedded template {} must parse: {e}", t.name()));
         }
@@ -141,6 +144,8 @@ mod tests {
                     tools => vec![context!{ name => "send_message", description => "Send a user turn." }],
                     fixed_system_prompt => (),
                     target_tools => Vec::<String>::new(),
+                    scenario_environment => (),
+                    environment => true,
                 },
             )
             .unwrap();

@@ -8,4 +8,4 @@ pub mod gate;
 pub mod summary;
 
 pub use gate::{Condition, GateError};
-pub use summary::{DimensionStats, RunSummary, summarize};
+pub use summary::{Agreement, DimensionStats, RunSummary, summarize};

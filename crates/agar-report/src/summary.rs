@@ -1,9 +1,30 @@
-//! Per-dimension statistics over the audits of a run.
+//! Per-dimension statistics over the audits of a run, and how well the
+//! judge's samples agreed.
+//!
+//! Agreement (only for verdicts that combine two or more usable samples):
+//! for each such audit and dimension, every sample's score is compared with
+//! the audit's final score (the samples' median, rounded half up).
+//! `within_one` is the share of those sample scores within 1 point of it;
+//! `mean_abs_dev` is their mean absolute difference from it. 1.0 and 0.0
+//! mean the samples always agreed.
 
 use std::collections::BTreeMap;
 
-use agar_core::{AuditStatus, Transcript, VerdictStatus};
+use agar_core::{AuditStatus, Transcript, Verdict, VerdictStatus};
 use serde::Serialize;
+
+/// How well the judge's samples agreed on one dimension over a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Audits whose verdict combines two or more usable samples.
+    pub audits: usize,
+    /// Sample scores compared, over those audits.
+    pub samples: usize,
+    /// Share of sample scores within 1 point of their audit's final score.
+    pub within_one: f64,
+    /// Mean absolute difference between a sample score and its audit's final score.
+    pub mean_abs_dev: f64,
+}
 
 /// One dimension's figures over the judged audits of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16,6 +37,9 @@ pub struct DimensionStats {
     pub max: u8,
     /// The audit with the highest score (first in id order on ties).
     pub worst_audit: String,
+    /// Present when some verdict combined several judge samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
 }
 
 /// A run in figures.
@@ -26,6 +50,10 @@ pub struct RunSummary {
     pub by_status: BTreeMap<String, usize>,
     /// Verdicts that failed (the judge's answer stayed invalid).
     pub judge_failed: usize,
+    /// Verdicts where the judge declined to score.
+    pub judge_refused: usize,
+    /// Citations in the verdicts counted here whose quote was not found.
+    pub unverified_citations: usize,
     pub dimensions: BTreeMap<String, DimensionStats>,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -36,7 +64,10 @@ pub struct RunSummary {
 pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
     let mut by_status = BTreeMap::new();
     let mut scores: BTreeMap<String, Vec<(u8, &str)>> = BTreeMap::new();
+    let mut deviations: BTreeMap<String, Deviations> = BTreeMap::new();
     let mut judge_failed = 0;
+    let mut judge_refused = 0;
+    let mut unverified_citations = 0;
     let (mut input_tokens, mut output_tokens) = (0, 0);
     for t in transcripts {
         *by_status.entry(t.status.label().to_string()).or_insert(0) += 1;
@@ -52,10 +83,13 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
         }
         match t.verdicts.last() {
             Some(v) if v.status == VerdictStatus::Ok => {
+                unverified_citations += v.unverified_citations;
                 for (dim, s) in &v.scores {
                     scores.entry(dim.clone()).or_default().push((s.score, &t.audit_id));
                 }
+                add_deviations(v, &mut deviations);
             }
+            Some(Verdict { status: VerdictStatus::Refused { .. }, .. }) => judge_refused += 1,
             Some(_) => judge_failed += 1,
             None => {}
         }
@@ -75,6 +109,7 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
                 p90: f64::from(sorted[rank - 1]),
                 max: v[0].0,
                 worst_audit: v[0].1.to_string(),
+                agreement: deviations.get(&dim).map(Deviations::agreement),
             };
             (dim, stats)
         })
@@ -83,9 +118,44 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
         audits: transcripts.len(),
         by_status,
         judge_failed,
+        judge_refused,
+        unverified_citations,
         dimensions,
         input_tokens,
         output_tokens,
+    }
+}
+
+/// Sample-versus-final differences collected for one dimension.
+#[derive(Debug, Default)]
+struct Deviations {
+    audits: usize,
+    diffs: Vec<u8>,
+}
+
+impl Deviations {
+    fn agreement(&self) -> Agreement {
+        let n = self.diffs.len().max(1) as f64;
+        Agreement {
+            audits: self.audits,
+            samples: self.diffs.len(),
+            within_one: self.diffs.iter().filter(|d| **d <= 1).count() as f64 / n,
+            mean_abs_dev: self.diffs.iter().map(|d| f64::from(*d)).sum::<f64>() / n,
+        }
+    }
+}
+
+/// Adds one verdict's sample differences, per dimension, when it combines
+/// two or more usable samples.
+fn add_deviations(v: &Verdict, out: &mut BTreeMap<String, Deviations>) {
+    for (dim, s) in &v.scores {
+        let Some(stats) = &s.samples else { continue };
+        if stats.scores.len() < 2 {
+            continue;
+        }
+        let d = out.entry(dim.clone()).or_default();
+        d.audits += 1;
+        d.diffs.extend(stats.scores.iter().map(|x| x.abs_diff(s.score)));
     }
 }
 
@@ -99,22 +169,142 @@ impl RunSummary {
         if self.judge_failed > 0 {
             out.push_str(&format!(" ({} not judged: the judge failed)", self.judge_failed));
         }
+        if self.judge_refused > 0 {
+            out.push_str(&format!(" ({} not judged: the judge refused)", self.judge_refused));
+        }
         out.push('\n');
+        if self.unverified_citations > 0 {
+            out.push_str(&format!(
+                "{} judge citations could not be found in their transcripts\n",
+                self.unverified_citations
+            ));
+        }
         if self.dimensions.is_empty() {
             out.push_str("no judged audits\n");
             return out;
         }
         let width = self.dimensions.keys().map(String::len).max().unwrap_or(9).max(9);
+        let sampled = self.dimensions.values().any(|s| s.agreement.is_some());
+        let agreement_head =
+            if sampled { format!("  {:>4}  {:>4}", "±1", "mad") } else { String::new() };
         out.push_str(&format!(
-            "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}  worst\n",
+            "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}{agreement_head}  worst\n",
             "dimension", "mean", "p90", "max", "n"
         ));
         for (name, s) in &self.dimensions {
+            let agreement = match (&s.agreement, sampled) {
+                (Some(a), _) => {
+                    format!("  {:>3.0}%  {:>4.2}", a.within_one * 100.0, a.mean_abs_dev)
+                }
+                (None, true) => format!("  {:>4}  {:>4}", "-", "-"),
+                (None, false) => String::new(),
+            };
             out.push_str(&format!(
-                "{:<width$}  {:>5.2}  {:>5.1}  {:>3}  {:>3}  {}\n",
+                "{:<width$}  {:>5.2}  {:>5.1}  {:>3}  {:>3}{agreement}  {}\n",
                 name, s.mean, s.p90, s.max, s.count, s.worst_audit
             ));
         }
+        if sampled {
+            out.push_str(
+                "±1: share of judge samples within 1 point of their audit's final score; \
+                 mad: their mean absolute difference from it\n",
+            );
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use agar_core::{DimensionScore, SampleStats, ScenarioInfo, Usage};
+    use chrono::{DateTime, Utc};
+
+    fn score(final_score: u8, samples: &[u8]) -> DimensionScore {
+        DimensionScore {
+            score: final_score,
+            justification: String::new(),
+            citations: vec![],
+            samples: (samples.len() > 1).then(|| SampleStats {
+                scores: samples.to_vec(),
+                mean: 0.0,
+                median: 0.0,
+                min: 0,
+                max: 0,
+                stdev: 0.0,
+            }),
+        }
+    }
+
+    fn judged(id: &str, status: VerdictStatus, scores: &[(&str, u8, &[u8])]) -> Transcript {
+        let verdict = Verdict {
+            judge_model: "j".into(),
+            prompt_hash: "h".into(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            status,
+            scores: scores.iter().map(|(d, f, s)| (d.to_string(), score(*f, s))).collect(),
+            summary: String::new(),
+            highlights: vec![],
+            unverified_citations: 1,
+            samples: vec![],
+            usage: Usage::default(),
+        };
+        Transcript {
+            schema_version: 1,
+            run_id: "r".into(),
+            audit_id: id.into(),
+            agar_version: "0".into(),
+            scenario: ScenarioInfo {
+                id: id.into(),
+                title: None,
+                path: "s.md".into(),
+                sha256: "x".into(),
+                tags: vec![],
+                instructions: String::new(),
+                repeat: 0,
+            },
+            models: BTreeMap::new(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            finished_at: None,
+            status: AuditStatus::Done,
+            events: vec![],
+            usage: BTreeMap::new(),
+            verdicts: vec![verdict],
+        }
+    }
+
+    #[test]
+    fn agreement_compares_each_sample_with_its_audits_final_score() {
+        let runs = vec![
+            judged(
+                "a",
+                VerdictStatus::Ok,
+                &[("sycophancy", 4, &[3, 4, 7]), ("deception", 1, &[1])],
+            ),
+            judged("b", VerdictStatus::Ok, &[("sycophancy", 2, &[2, 2, 2])]),
+            judged("c", VerdictStatus::Refused { reason: "no".into() }, &[]),
+        ];
+        let s = summarize(&runs);
+        let a = s.dimensions["sycophancy"].agreement.as_ref().unwrap();
+        assert_eq!((a.audits, a.samples), (2, 6));
+        // Differences: 1, 0, 3, 0, 0, 0.
+        assert!((a.within_one - 5.0 / 6.0).abs() < 1e-9);
+        assert!((a.mean_abs_dev - 4.0 / 6.0).abs() < 1e-9);
+        assert_eq!(s.dimensions["deception"].agreement, None, "one sample: nothing to compare");
+        assert_eq!((s.judge_refused, s.judge_failed), (1, 0));
+        assert_eq!(s.unverified_citations, 2);
+        let table = s.to_table();
+        assert!(table.contains("(1 not judged: the judge refused)"), "{table}");
+        assert!(table.contains("±1") && table.contains(" 83%  0.67"), "{table}");
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["dimensions"]["sycophancy"]["agreement"]["samples"], 6);
+        assert!(json["dimensions"]["deception"].get("agreement").is_none());
+    }
+
+    #[test]
+    fn without_samples_the_table_has_no_agreement_columns() {
+        let s = summarize(&[judged("a", VerdictStatus::Ok, &[("sycophancy", 4, &[4])])]);
+        assert!(!s.to_table().contains("±1"), "{}", s.to_table());
     }
 }

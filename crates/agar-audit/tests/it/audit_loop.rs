@@ -6,7 +6,7 @@ use agar_core::{AuditStatus, Capabilities, EventKind, ModelError, Role};
 use agar_testkit::{ScriptedModel, text, tool_call};
 use serde_json::json;
 
-use crate::support::{run, scenario, tool_results};
+use crate::support::{Setup, scenario, tool_results};
 
 fn plan() -> Vec<agar_core::ChatResponse> {
     vec![
@@ -22,7 +22,9 @@ async fn a_full_conversation_is_recorded_as_a_tree() {
     let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
     let target =
         Arc::new(ScriptedModel::from_responses("target", [text("It is lovely."), text("No.")]));
-    let t = run(&scenario(), auditor.clone(), target.clone(), 10).await;
+    let mut setup = Setup::new_arc(auditor.clone(), target.clone());
+    setup.settings.max_turns = 10;
+    let t = setup.run(&scenario()).await;
     assert_eq!(t.status, AuditStatus::Done);
     let nodes: Vec<_> = t.target_nodes().map(|n| (n.id, n.parent, n.message.role)).collect();
     assert_eq!(
@@ -44,7 +46,19 @@ async fn a_full_conversation_is_recorded_as_a_tree() {
     assert!(results[1].contains("M3") && results[1].contains("It is lovely."), "{results:?}");
     // The auditor was offered exactly the three tools of this configuration.
     let names: Vec<_> = auditor.requests()[0].tools.iter().map(|t| t.name.clone()).collect();
-    assert_eq!(names, ["set_target_system_message", "send_message", "end_conversation"]);
+    assert_eq!(
+        names,
+        [
+            "set_target_system_message",
+            "create_target_tool",
+            "remove_target_tool",
+            "send_message",
+            "send_tool_call_result",
+            "rollback_conversation",
+            "restart_conversation",
+            "end_conversation"
+        ]
+    );
     assert!(matches!(t.events.last().unwrap().kind, EventKind::End { .. }));
     assert!(t.usage.contains_key(&agar_core::RoleName::Target));
 }
@@ -56,7 +70,9 @@ async fn an_audit_that_never_reaches_the_target_is_invalid() {
         [tool_call("end_conversation", json!({}))],
     ));
     let target = Arc::new(ScriptedModel::from_responses("target", []));
-    let t = run(&scenario(), auditor, target.clone(), 5).await;
+    let mut setup = Setup::new_arc(auditor, target.clone());
+    setup.settings.max_turns = 5;
+    let t = setup.run(&scenario()).await;
     assert!(
         matches!(&t.status, AuditStatus::Invalid { reason } if reason.contains("never")),
         "{:?}",
@@ -79,7 +95,9 @@ async fn tool_errors_go_back_to_the_auditor_and_the_audit_goes_on() {
         ],
     ));
     let target = Arc::new(ScriptedModel::from_responses("target", [text("hi there")]));
-    let t = run(&scenario(), auditor, target, 10).await;
+    let mut setup = Setup::new_arc(auditor, target);
+    setup.settings.max_turns = 10;
+    let t = setup.run(&scenario()).await;
     assert_eq!(t.status, AuditStatus::Done);
     let r = tool_results(&t);
     assert!(r[0].starts_with("error:") && r[0].contains("message"), "{r:?}");
@@ -102,7 +120,9 @@ async fn prefill_is_kept_and_marked_when_the_target_supports_it() {
         ScriptedModel::from_responses("target", [text("it is fine.")])
             .with_capabilities(Capabilities { prefill: true }),
     );
-    let t = run(&scenario(), auditor, target.clone(), 10).await;
+    let mut setup = Setup::new_arc(auditor, target.clone());
+    setup.settings.max_turns = 10;
+    let t = setup.run(&scenario()).await;
     assert_eq!(target.requests()[0].prefill.as_deref(), Some("Honestly, "));
     let reply = t.target_nodes().find(|n| n.message.role == Role::Assistant).unwrap();
     assert_eq!(reply.message.content, "Honestly, it is fine.");
@@ -116,7 +136,9 @@ async fn an_auditor_that_does_not_use_tools_is_nudged_until_turns_run_out() {
         [text("Let me think."), tool_call("send_message", json!({"message": "hi"})), text("hmm")],
     ));
     let target = Arc::new(ScriptedModel::from_responses("target", [text("hello")]));
-    let t = run(&scenario(), auditor.clone(), target, 3).await;
+    let mut setup = Setup::new_arc(auditor.clone(), target);
+    setup.settings.max_turns = 3;
+    let t = setup.run(&scenario()).await;
     assert_eq!(t.status, AuditStatus::Done);
     assert_eq!(auditor.calls(), 3);
     let second = &auditor.requests()[1];
@@ -135,7 +157,9 @@ async fn a_failing_target_fails_the_audit_with_its_cause() {
         "target",
         [Err(ModelError::Provider { status: 503, retry_after: None, body: "down".into() })],
     ));
-    let t = run(&scenario(), auditor, target, 10).await;
+    let mut setup = Setup::new_arc(auditor, target);
+    setup.settings.max_turns = 10;
+    let t = setup.run(&scenario()).await;
     match &t.status {
         AuditStatus::Failed { cause } => {
             assert!(cause.contains("target model failed") && cause.contains("503"), "{cause}")
@@ -155,7 +179,9 @@ async fn a_fixed_system_prompt_is_set_first_and_cannot_be_replaced() {
     s.target_system = Some("You are Bookbot.".into());
     let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
     let target = Arc::new(ScriptedModel::from_responses("target", [text("a"), text("b")]));
-    let t = run(&s, auditor.clone(), target, 10).await;
+    let mut setup = Setup::new_arc(auditor.clone(), target);
+    setup.settings.max_turns = 10;
+    let t = setup.run(&s).await;
     let first = t.target_nodes().next().unwrap();
     assert_eq!((first.id, first.message.content.as_str()), ("M1", "You are Bookbot."));
     assert!(tool_results(&t)[0].contains("fixes the target's system prompt"));

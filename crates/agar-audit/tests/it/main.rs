@@ -1,7 +1,14 @@
-//! The audit loop against scripted models: every tool, its errors, and how
-//! audits end.
+//! The audit loop against scripted models: every auditor tool and its
+//! errors, branches, the simulated environment, the realism filter, and how
+//! audits end (done, invalid, failed).
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 mod audit_loop;
+mod branches;
+mod environment;
+mod invalid;
+mod realism;
+mod snapshot;
 mod support;
+mod target_tools;

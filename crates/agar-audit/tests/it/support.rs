@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use agar_audit::{AuditIds, AuditModels, AuditSettings, run_audit};
-use agar_core::{Role, Scenario, Transcript};
+use agar_core::{EventKind, Role, Scenario, Transcript};
 use agar_prompts::Prompts;
 use agar_testkit::ScriptedModel;
 
@@ -25,16 +25,51 @@ pub(crate) fn scenario() -> Scenario {
     }
 }
 
-pub(crate) async fn run(
-    scenario: &Scenario,
-    auditor: Arc<ScriptedModel>,
-    target: Arc<ScriptedModel>,
-    max_turns: u32,
-) -> Transcript {
-    let models = AuditModels { auditor, target };
-    let settings = AuditSettings { max_turns, ..AuditSettings::default() };
-    let ids = AuditIds { run_id: "r".into(), audit_id: "a".into(), repeat: 0 };
-    run_audit(scenario, &models, &settings, &Prompts::new(), ids).await
+/// The models and settings of one test audit.
+pub(crate) struct Setup {
+    pub(crate) auditor: Arc<ScriptedModel>,
+    pub(crate) target: Arc<ScriptedModel>,
+    pub(crate) environment: Option<Arc<ScriptedModel>>,
+    pub(crate) realism: Option<Arc<ScriptedModel>>,
+    pub(crate) settings: AuditSettings,
+}
+
+impl Setup {
+    pub(crate) fn new(auditor: ScriptedModel, target: ScriptedModel) -> Self {
+        Self::new_arc(Arc::new(auditor), Arc::new(target))
+    }
+
+    /// Like [`Setup::new`], keeping handles on the models for assertions.
+    pub(crate) fn new_arc(auditor: Arc<ScriptedModel>, target: Arc<ScriptedModel>) -> Self {
+        Self {
+            auditor,
+            target,
+            environment: None,
+            realism: None,
+            settings: AuditSettings { max_turns: 10, ..AuditSettings::default() },
+        }
+    }
+
+    pub(crate) fn environment(mut self, env: ScriptedModel) -> Self {
+        self.environment = Some(Arc::new(env));
+        self
+    }
+
+    pub(crate) fn realism(mut self, r: ScriptedModel) -> Self {
+        self.realism = Some(Arc::new(r));
+        self
+    }
+
+    pub(crate) async fn run(&self, scenario: &Scenario) -> Transcript {
+        let models = AuditModels {
+            auditor: self.auditor.clone(),
+            target: self.target.clone(),
+            environment: self.environment.clone().map(|e| e as Arc<dyn agar_core::ChatModel>),
+            realism: self.realism.clone().map(|r| r as Arc<dyn agar_core::ChatModel>),
+        };
+        let ids = AuditIds { run_id: "r".into(), audit_id: "a".into(), repeat: 0 };
+        run_audit(scenario, &models, &self.settings, &Prompts::new(), ids).await
+    }
 }
 
 /// The tool results the auditor received, in order.
@@ -42,10 +77,15 @@ pub(crate) fn tool_results(t: &Transcript) -> Vec<String> {
     t.events
         .iter()
         .filter_map(|e| match &e.kind {
-            agar_core::EventKind::Auditor { message } if message.role == Role::Tool => {
-                Some(message.content.clone())
-            }
+            EventKind::Auditor { message } if message.role == Role::Tool => Some(message.content.clone()),
             _ => None,
         })
+        .collect()
+}
+
+/// (id, parent, branch, role) of every target message.
+pub(crate) fn tree(t: &Transcript) -> Vec<(String, Option<String>, u32, Role)> {
+    t.target_nodes()
+        .map(|n| (n.id.to_string(), n.parent.map(str::to_string), n.branch, n.message.role))
         .collect()
 }

@@ -1,6 +1,12 @@
-//! The judge against scripted models: valid, malformed and failed answers,
-//! citation checks, and the no-reply cap.
+//! The judge against scripted models: valid, malformed, refused and failed
+//! answers; citation checks; several samples; the rendered prompt; the
+//! built-in dimension library.
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod citations;
+mod library;
+mod prompt;
+mod samples;
 mod scoring;
+mod support;

@@ -1,0 +1,46 @@
+//! Checks on a set of dimensions judged together: at least one, unique
+//! names, and no reserved name.
+
+use std::collections::BTreeSet;
+
+use agar_core::Dimension;
+
+/// Names no dimension may take, each with the reason: the judge's answer is
+/// one flat object holding a property per dimension beside these.
+pub const RESERVED_NAMES: &[(&str, &str)] = &[
+    ("summary", "the judge's answer uses `summary` for its summary of the audit"),
+    ("highlights", "the judge's answer uses `highlights` for the moments a reviewer should read"),
+];
+
+/// Why a set of dimensions cannot be judged together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DimensionSetError {
+    #[error("no dimension to judge")]
+    Empty,
+    #[error("dimension name `{name}` is reserved: {reason}; rename the file")]
+    Reserved { name: String, reason: &'static str },
+    #[error("dimension `{name}` is given twice")]
+    Duplicate { name: String },
+}
+
+/// The reason `name` is reserved, if it is.
+pub fn reserved_reason(name: &str) -> Option<&'static str> {
+    RESERVED_NAMES.iter().find(|(n, _)| *n == name).map(|(_, reason)| *reason)
+}
+
+/// Checks that `dimensions` can be judged together.
+pub fn check_dimension_set(dimensions: &[Dimension]) -> Result<(), DimensionSetError> {
+    if dimensions.is_empty() {
+        return Err(DimensionSetError::Empty);
+    }
+    let mut seen = BTreeSet::new();
+    for d in dimensions {
+        if let Some(reason) = reserved_reason(&d.name) {
+            return Err(DimensionSetError::Reserved { name: d.name.clone(), reason });
+        }
+        if !seen.insert(d.name.as_str()) {
+            return Err(DimensionSetError::Duplicate { name: d.name.clone() });
+        }
+    }
+    Ok(())
+}

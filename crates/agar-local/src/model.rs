@@ -1,0 +1,409 @@
+//! The llama-family transformer, written from candle's public pieces
+//! (quantised matmuls, RMS norm, rotary embeddings, grouped-query attention)
+//! so that the residual stream can be read and steered at any layer.
+//!
+//! [`Llama::forward`] runs a chunk of tokens through the model against a
+//! [`KvCache`] and returns the last position's logits; [`Hooks`] say which
+//! layers to capture and what vector to add where.
+
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor};
+
+use crate::error::LocalError;
+use crate::gguf::GgufFile;
+
+/// The sizes of a llama-family model, from the GGUF metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    pub layers: usize,
+    /// The residual stream's width.
+    pub width: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub ffn: usize,
+    pub rope_base: f32,
+    pub rms_eps: f32,
+    pub context: usize,
+    pub vocab: usize,
+}
+
+#[derive(Debug)]
+struct Layer {
+    attn_norm: Tensor,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+/// A loaded llama-family model.
+#[derive(Debug)]
+pub struct Llama {
+    pub config: LlamaConfig,
+    embed: Arc<QTensor>,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+}
+
+/// What to read from, and add to, the residual stream during a forward pass.
+///
+/// Layer `l` means the residual stream after transformer block `l`
+/// (0-based), i.e. the input of block `l + 1`.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// Layers whose hidden state (at the last position of each step) is captured.
+    pub capture: Vec<usize>,
+    /// A vector added to the residual stream after this layer, at every position.
+    pub steer: Option<Steering>,
+}
+
+/// A steering vector: `vector * scale` added after `layer`.
+#[derive(Debug, Clone)]
+pub struct Steering {
+    pub layer: usize,
+    pub vector: Vec<f32>,
+    pub scale: f32,
+}
+
+impl Hooks {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.capture.is_empty() && self.steer.is_none()
+    }
+
+    /// Checks layers and widths against the model.
+    pub fn validate(&self, config: &LlamaConfig) -> Result<(), LocalError> {
+        for &l in &self.capture {
+            if l >= config.layers {
+                return Err(LocalError::InvalidHook(format!(
+                    "capture layer {l} is out of range (the model has {} layers)",
+                    config.layers
+                )));
+            }
+        }
+        if let Some(s) = &self.steer {
+            if s.layer >= config.layers {
+                return Err(LocalError::InvalidHook(format!(
+                    "steering layer {} is out of range (the model has {} layers)",
+                    s.layer, config.layers
+                )));
+            }
+            if s.vector.len() != config.width {
+                return Err(LocalError::InvalidHook(format!(
+                    "steering vector has {} values; the model's width is {}",
+                    s.vector.len(),
+                    config.width
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-layer keys and values of the positions seen so far, in preallocated
+/// buffers that grow by doubling. `truncate` forgets a suffix, so a new
+/// prompt sharing a prefix with the last one reuses its work.
+#[derive(Debug)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    capacity: usize,
+    len: usize,
+    /// The tokens whose keys and values are stored, in order.
+    pub(crate) tokens: Vec<u32>,
+}
+
+impl KvCache {
+    pub fn new(layers: usize) -> Self {
+        Self { layers: (0..layers).map(|_| None).collect(), capacity: 0, len: 0, tokens: Vec::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keeps only the first `len` positions.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+        self.tokens.truncate(self.len);
+    }
+
+    /// Bytes held by the buffers.
+    pub fn bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.elem_count() + v.elem_count()) * 4)
+            .sum()
+    }
+
+    /// Stores `k`, `v` (shape `(1, kv_heads, t, head_dim)`) of layer `layer`
+    /// at positions `len..len + t`; returns all keys and values so far.
+    fn append(
+        &mut self,
+        layer: usize,
+        k: &Tensor,
+        v: &Tensor,
+        new_capacity: usize,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let t = k.dim(2)?;
+        let slot = &mut self.layers[layer];
+        let grow = match slot {
+            Some((ck, _)) => ck.dim(2)? < new_capacity,
+            None => true,
+        };
+        if grow {
+            let (b, h, _, d) = k.dims4()?;
+            let nk = Tensor::zeros((b, h, new_capacity, d), DType::F32, &Device::Cpu)?;
+            let nv = Tensor::zeros((b, h, new_capacity, d), DType::F32, &Device::Cpu)?;
+            if let Some((ck, cv)) = slot.as_ref()
+                && self.len > 0
+            {
+                nk.slice_set(&ck.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+                nv.slice_set(&cv.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+            }
+            *slot = Some((nk, nv));
+        }
+        let Some((ck, cv)) = slot.as_ref() else {
+            candle_core::bail!("kv cache slot missing");
+        };
+        ck.slice_set(k, 2, self.len)?;
+        cv.slice_set(v, 2, self.len)?;
+        Ok((ck.narrow(2, 0, self.len + t)?, cv.narrow(2, 0, self.len + t)?))
+    }
+}
+
+/// The result of one forward pass.
+#[derive(Debug)]
+pub struct Step {
+    /// Logits of the last position, one per vocabulary entry.
+    pub logits: Vec<f32>,
+    /// The captured hidden states at the last position, in the order of
+    /// [`Hooks::capture`].
+    pub hidden: Vec<Vec<f32>>,
+}
+
+impl Llama {
+    /// Loads a llama-architecture GGUF.
+    pub(crate) fn load(file: &mut GgufFile) -> Result<Self, LocalError> {
+        let arch = file.string("general.architecture")?;
+        if arch != "llama" {
+            return Err(LocalError::UnsupportedArchitecture(arch));
+        }
+        let key = |k: &str| format!("{arch}.{k}");
+        let width = file.u32(&key("embedding_length"))? as usize;
+        let heads = file.u32(&key("attention.head_count"))? as usize;
+        let kv_heads = if file.has(&key("attention.head_count_kv")) {
+            file.u32(&key("attention.head_count_kv"))? as usize
+        } else {
+            heads
+        };
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || width % heads != 0 {
+            return Err(file.bad(format!("inconsistent heads: {heads} heads, {kv_heads} kv heads")));
+        }
+        let head_dim = width / heads;
+        let rope_dim = if file.has(&key("rope.dimension_count")) {
+            file.u32(&key("rope.dimension_count"))? as usize
+        } else {
+            head_dim
+        };
+        if rope_dim != head_dim {
+            return Err(file.bad("partial rotary embeddings are not supported"));
+        }
+        let rope_base = if file.has(&key("rope.freq_base")) {
+            file.f32(&key("rope.freq_base"))?
+        } else {
+            10_000.0
+        };
+        let embed = Arc::new(file.tensor("token_embd.weight")?);
+        let vocab = embed.shape().dims().first().copied().unwrap_or(0);
+        let config = LlamaConfig {
+            layers: file.u32(&key("block_count"))? as usize,
+            width,
+            heads,
+            kv_heads,
+            head_dim,
+            ffn: file.u32(&key("feed_forward_length"))? as usize,
+            rope_base,
+            rms_eps: file.f32(&key("attention.layer_norm_rms_epsilon"))?,
+            context: file.u32(&key("context_length"))? as usize,
+            vocab,
+        };
+        let dense = |file: &mut GgufFile, name: &str| -> Result<Tensor, LocalError> {
+            Ok(file.tensor(name)?.dequantize(&Device::Cpu)?)
+        };
+        let qmm = |file: &mut GgufFile, name: &str| -> Result<QMatMul, LocalError> {
+            Ok(QMatMul::from_qtensor(file.weight(name)?)?)
+        };
+        let mut layers = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let p = |s: &str| format!("blk.{i}.{s}.weight");
+            layers.push(Layer {
+                attn_norm: dense(file, &p("attn_norm"))?,
+                wq: qmm(file, &p("attn_q"))?,
+                wk: qmm(file, &p("attn_k"))?,
+                wv: qmm(file, &p("attn_v"))?,
+                wo: qmm(file, &p("attn_output"))?,
+                ffn_norm: dense(file, &p("ffn_norm"))?,
+                gate: qmm(file, &p("ffn_gate"))?,
+                up: qmm(file, &p("ffn_up"))?,
+                down: qmm(file, &p("ffn_down"))?,
+            });
+        }
+        let norm = dense(file, "output_norm.weight")?;
+        let output = if file.has_tensor("output.weight") {
+            qmm(file, "output.weight")?
+        } else {
+            QMatMul::from_arc(embed.clone())?
+        };
+        let (cos, sin) = rope_tables(&config)?;
+        Ok(Self { config, embed, layers, norm, output, cos, sin })
+    }
+
+    /// Runs `tokens` (the positions after those in `cache`) through the
+    /// model, appends them to `cache`, and returns the last position's logits
+    /// and the hidden states `hooks` asked for.
+    pub fn forward(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        hooks: &Hooks,
+    ) -> Result<Step, LocalError> {
+        let c = &self.config;
+        let t = tokens.len();
+        if t == 0 {
+            return Err(LocalError::Inference("forward pass of no tokens".into()));
+        }
+        let start = cache.len;
+        if start + t > c.context {
+            return Err(LocalError::ContextOverflow { tokens: start + t, context: c.context });
+        }
+        let capacity = if start + t <= cache.capacity {
+            cache.capacity
+        } else {
+            (start + t).next_power_of_two().clamp(256, c.context.next_power_of_two())
+        };
+        let ids = Tensor::new(tokens, &Device::Cpu)?;
+        let mut x = self.embed.embedding(&ids)?.reshape((1, t, c.width))?;
+        let mask = if t > 1 { Some(causal_mask(t, start, c.heads / c.kv_heads)?) } else { None };
+        let cos = self.cos.narrow(0, start, t)?;
+        let sin = self.sin.narrow(0, start, t)?;
+        let steer = match &hooks.steer {
+            Some(s) => Some((
+                s.layer,
+                (Tensor::new(s.vector.as_slice(), &Device::Cpu)? * f64::from(s.scale))?,
+            )),
+            None => None,
+        };
+        let mut hidden = Vec::with_capacity(hooks.capture.len());
+        let mut captured: Vec<(usize, Vec<f32>)> = Vec::new();
+        for (i, layer) in self.layers.iter().enumerate() {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
+            let attn = self.attention(i, layer, &h, &cos, &sin, mask.as_ref(), cache, capacity)?;
+            x = (x + attn)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps)?;
+            let ff = layer
+                .down
+                .forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
+            x = (x + ff)?;
+            if let Some((l, v)) = &steer
+                && *l == i
+            {
+                x = x.broadcast_add(v)?;
+            }
+            if hooks.capture.contains(&i) {
+                let last = x.narrow(1, t - 1, 1)?.flatten_all()?.to_vec1::<f32>()?;
+                captured.push((i, last));
+            }
+        }
+        cache.len = start + t;
+        cache.capacity = capacity;
+        cache.tokens.extend_from_slice(tokens);
+        for l in &hooks.capture {
+            if let Some((_, v)) = captured.iter().find(|(i, _)| i == l) {
+                hidden.push(v.clone());
+            }
+        }
+        let last = x.narrow(1, t - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps)?;
+        let logits = self.output.forward(&last)?.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Step { logits, hidden })
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one layer's attention needs all of these")]
+    fn attention(
+        &self,
+        index: usize,
+        layer: &Layer,
+        x: &Tensor,
+        cos: &Tensor,
+        sin: &Tensor,
+        mask: Option<&Tensor>,
+        cache: &mut KvCache,
+        capacity: usize,
+    ) -> candle_core::Result<Tensor> {
+        let c = &self.config;
+        let (_, t, _) = x.dims3()?;
+        let q = layer.wq.forward(x)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?;
+        let k = layer.wk.forward(x)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
+        let v = layer.wv.forward(x)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
+        let q = candle_nn::rotary_emb::rope_i(&q.contiguous()?, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope_i(&k.contiguous()?, cos, sin)?;
+        let (k, v) = cache.append(index, &k, &v.contiguous()?, capacity)?;
+        // Query heads sharing a key/value head are adjacent, so grouping them
+        // as extra rows lets each kv head serve its queries without copies.
+        let group = c.heads / c.kv_heads;
+        let q = q.reshape((1, c.kv_heads, group * t, c.head_dim))?;
+        let scale = 1.0 / (c.head_dim as f64).sqrt();
+        let mut att = (q.matmul(&k.t()?)? * scale)?;
+        if let Some(mask) = mask {
+            att = att.broadcast_add(mask)?;
+        }
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let out = att.matmul(&v.contiguous()?)?;
+        let out = out.reshape((1, c.heads, t, c.head_dim))?.transpose(1, 2)?.reshape((
+            1,
+            t,
+            c.width,
+        ))?;
+        layer.wo.forward(&out)
+    }
+}
+
+/// `(group * t, start + t)`: 0 where query row may attend, -inf after its position.
+fn causal_mask(t: usize, start: usize, group: usize) -> candle_core::Result<Tensor> {
+    let cols = start + t;
+    let mut data = Vec::with_capacity(group * t * cols);
+    for _ in 0..group {
+        for row in 0..t {
+            for col in 0..cols {
+                data.push(if col > start + row { f32::NEG_INFINITY } else { 0.0 });
+            }
+        }
+    }
+    Tensor::from_vec(data, (group * t, cols), &Device::Cpu)
+}
+
+fn rope_tables(c: &LlamaConfig) -> Result<(Tensor, Tensor), LocalError> {
+    let half = c.head_dim / 2;
+    let inv: Vec<f32> =
+        (0..half).map(|i| 1.0 / c.rope_base.powf(2.0 * i as f32 / c.head_dim as f32)).collect();
+    let inv = Tensor::from_vec(inv, (1, half), &Device::Cpu)?;
+    let pos = Tensor::arange(0u32, c.context as u32, &Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .reshape((c.context, 1))?;
+    let freqs = pos.broadcast_mul(&inv)?;
+    Ok((freqs.cos()?, freqs.sin()?))
+}
