@@ -53,6 +53,7 @@ impl Recorder {
                 events: Vec::new(),
                 usage: BTreeMap::new(),
                 verdicts: Vec::new(),
+                cost: None,
             },
             path: Vec::new(),
             branch: 0,

@@ -84,7 +84,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     if scenarios.is_empty() {
         return Err(Failure::Input("no scenario files found in the given paths".into()));
     }
-    let run_dims = dimensions::from_flag(args.dimensions.as_deref())?;
+    let choice = dimensions::from_flags(&args.dimensions)?;
+    let run_dims = &choice.run;
 
     let env = Env::from_process();
     let resolve_settings = ResolveSettings::default();
@@ -137,19 +138,9 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let mut jobs = Vec::new();
     let mut run_scenarios = Vec::new();
     for s in scenarios {
-        let dims = match &s.dimensions {
-            d if d.is_empty() => run_dims.clone(),
-            selectors => {
-                let mut library = run_dims.clone();
-                for d in agar_judge::default_dimensions() {
-                    if !library.iter().any(|l| l.name == d.name) {
-                        library.push(d);
-                    }
-                }
-                dimensions::select(selectors, &library)
-                    .map_err(|e| Failure::Input(format!("{}: {e}", s.path.display())))?
-            }
-        };
+        let dims = choice
+            .for_scenario(&s.dimensions)
+            .map_err(|e| Failure::Input(format!("{}: {e}", s.path.display())))?;
         let repeats = s.repeats.unwrap_or(args.repeats).max(1);
         run_scenarios.push(RunScenario {
             id: s.id.clone(),
@@ -208,7 +199,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             realism_threshold: args.realism_threshold,
             ..AuditSettings::default()
         },
-        judge_settings: JudgeSettings::default(),
+        judge_settings: JudgeSettings::with_samples(args.judge_samples),
         prompts: Prompts::new(),
         store: store.clone(),
     });

@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// Validate scenario and dimension files; print path:line diagnostics
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Re-judge stored transcripts without re-running them
+    #[command(after_help = crate::judge::JUDGE_HELP)]
+    Judge(crate::judge::JudgeArgs),
 }
 
 const AUDIT_HELP: &str = "Examples:
@@ -107,9 +110,12 @@ pub(crate) struct AuditArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub(crate) concurrency: u32,
     /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
-    /// names `a,b` (default: the built-in set)
+    /// names `a,b` (repeatable; default: the whole built-in library)
     #[arg(long, value_name = "SPEC")]
-    pub(crate) dimensions: Option<String>,
+    pub(crate) dimensions: Vec<String>,
+    /// Independent judge samples per audit (their median is the score)
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub(crate) judge_samples: u32,
     /// Name of the run (default: run-DATE-TIME)
     #[arg(long, value_name = "NAME")]
     pub(crate) run: Option<String>,

@@ -1,60 +1,235 @@
-//! Choosing the dimensions to judge: `--dimensions` and a scenario's
-//! `dimensions` key, over the built-in set or a directory of dimension files.
+//! Choosing the dimensions to judge, from `--dimensions` (repeatable) and a
+//! scenario's `dimensions` key.
+//!
+//! Each `--dimensions` value is one of:
+//! - a path (a dimension file or a directory of them): all its dimensions;
+//! - `tags:a,b`: every dimension with any of these tags;
+//! - names `a,b`.
+//!
+//! Names and tags are looked up in the **pool**: the files given as paths,
+//! then the built-in library. A file given replaces the built-in dimension
+//! of the same name; two files given with the same name are an error, as is a
+//! reserved name. With no `--dimensions`, the run judges the whole library.
+//! A scenario's `dimensions` key (names or `tags:a,b`) picks from the same pool.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use agar_core::Dimension;
+use agar_judge::{check_dimension_set, library, reserved_reason};
 
 use crate::exit::Failure;
 
-/// Resolves `--dimensions`: a directory (or file) of dimension files, `tags:a,b`,
-/// or names `a,b` from the built-in set; `None` gives the built-in set.
-pub(crate) fn from_flag(spec: Option<&str>) -> Result<Vec<Dimension>, Failure> {
-    let library = agar_judge::default_dimensions();
-    let Some(spec) = spec.map(str::trim) else {
-        return Ok(library);
-    };
-    let path = PathBuf::from(spec);
-    if path.exists() {
-        return agar_scenario::load_dimensions(&[path]).map_err(|diags| {
+/// The resolved `--dimensions`: what a run judges by default, and the pool
+/// that names and tags are looked up in.
+#[derive(Debug, Clone)]
+pub(crate) struct DimensionChoice {
+    /// The dimensions judged when a scenario does not choose.
+    pub(crate) run: Vec<Dimension>,
+    pool: Vec<Dimension>,
+}
+
+impl DimensionChoice {
+    /// The dimensions for a scenario: its own `dimensions` key, else the run's.
+    pub(crate) fn for_scenario(&self, selectors: &[String]) -> Result<Vec<Dimension>, String> {
+        if selectors.is_empty() {
+            return Ok(self.run.clone());
+        }
+        let mut chosen = Vec::new();
+        for sel in selectors {
+            chosen.extend(select(sel, &self.pool)?);
+        }
+        Ok(dedup(chosen))
+    }
+}
+
+/// Resolves the `--dimensions` values.
+pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
+    let specs: Vec<&str> = specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
+    let (paths, selectors): (Vec<&str>, Vec<&str>) =
+        specs.iter().partition(|s| !s.starts_with("tags:") && looks_like_path(s));
+    let mut loaded = Vec::new();
+    if !paths.is_empty() {
+        let paths: Vec<_> = paths.iter().map(|p| Path::new(p).to_path_buf()).collect();
+        for p in &paths {
+            if !p.exists() {
+                return Err(Failure::Input(format!(
+                    "--dimensions {}: no such file or directory",
+                    p.display()
+                )));
+            }
+        }
+        // Duplicate names across the files given are diagnostics here.
+        loaded = agar_scenario::load_dimensions(&paths).map_err(|diags| {
             for d in &diags {
                 eprintln!("{d}");
             }
             Failure::InputReported
-        });
-    }
-    select(&[spec.to_string()], &library).map_err(Failure::Input)
-}
-
-/// Picks dimensions from `library` by selectors: names, or `tags:a,b`.
-pub(crate) fn select(
-    selectors: &[String],
-    library: &[Dimension],
-) -> Result<Vec<Dimension>, String> {
-    let mut chosen: Vec<Dimension> = Vec::new();
-    for sel in selectors {
-        if let Some(tags) = sel.strip_prefix("tags:") {
-            let tags: Vec<&str> =
-                tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
-            let found: Vec<&Dimension> = library
-                .iter()
-                .filter(|d| d.tags.iter().any(|t| tags.contains(&t.as_str())))
-                .collect();
-            if found.is_empty() {
-                return Err(format!("no dimension has the tags {}", tags.join(", ")));
+        })?;
+        if loaded.is_empty() {
+            return Err(Failure::Input(format!(
+                "--dimensions {}: no dimension files found",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        for d in &loaded {
+            if let Some(reason) = reserved_reason(&d.name) {
+                return Err(Failure::Input(format!(
+                    "dimension name `{}` is reserved: {reason}; rename the file",
+                    d.name
+                )));
             }
-            chosen.extend(found.into_iter().cloned());
-        } else {
-            for name in sel.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let d = library.iter().find(|d| d.name == name).ok_or_else(|| {
-                    let known: Vec<&str> = library.iter().map(|d| d.name.as_str()).collect();
-                    format!("unknown dimension {name:?}; known: {}", known.join(", "))
-                })?;
-                chosen.push(d.clone());
+            if library().iter().any(|l| l.name == d.name) {
+                tracing::info!(dimension = %d.name, "a dimension file replaces the built-in one");
             }
         }
     }
-    let mut seen = std::collections::BTreeSet::new();
-    chosen.retain(|d| seen.insert(d.name.clone()));
+    let mut pool = loaded.clone();
+    pool.extend(library().iter().filter(|l| !loaded.iter().any(|d| d.name == l.name)).cloned());
+    let run = if specs.is_empty() {
+        library().to_vec()
+    } else {
+        let mut run = loaded;
+        for sel in &selectors {
+            run.extend(select(sel, &pool).map_err(Failure::Input)?);
+        }
+        dedup(run)
+    };
+    check_dimension_set(&run).map_err(|e| Failure::Input(e.to_string()))?;
+    Ok(DimensionChoice { run, pool })
+}
+
+/// A value names files when it exists on disk or is written like a path.
+fn looks_like_path(s: &str) -> bool {
+    Path::new(s).exists() || s.contains('/') || s.contains('\\') || s.ends_with(".md")
+}
+
+/// Picks dimensions from `pool` by one selector: `tags:a,b` or names `a,b`.
+fn select(selector: &str, pool: &[Dimension]) -> Result<Vec<Dimension>, String> {
+    if let Some(tags) = selector.trim().strip_prefix("tags:") {
+        let tags: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        if tags.is_empty() {
+            return Err("`tags:` needs at least one tag, e.g. tags:honesty,agentic".into());
+        }
+        let found: Vec<Dimension> = pool
+            .iter()
+            .filter(|d| d.tags.iter().any(|t| tags.contains(&t.as_str())))
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            let mut known: Vec<&str> =
+                pool.iter().flat_map(|d| d.tags.iter().map(String::as_str)).collect();
+            known.sort_unstable();
+            known.dedup();
+            return Err(format!(
+                "no dimension has the tag {}; known tags: {}",
+                tags.join(" or "),
+                known.join(", ")
+            ));
+        }
+        return Ok(found);
+    }
+    let mut chosen = Vec::new();
+    for name in selector.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let d = pool.iter().find(|d| d.name == name).ok_or_else(|| {
+            let known: Vec<&str> = pool.iter().map(|d| d.name.as_str()).collect();
+            format!("unknown dimension `{name}`; known: {}", known.join(", "))
+        })?;
+        chosen.push(d.clone());
+    }
     Ok(chosen)
+}
+
+/// Keeps the first dimension of each name.
+fn dedup(dimensions: Vec<Dimension>) -> Vec<Dimension> {
+    let mut seen = std::collections::BTreeSet::new();
+    dimensions.into_iter().filter(|d| seen.insert(d.name.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn names(d: &[Dimension]) -> Vec<&str> {
+        d.iter().map(|d| d.name.as_str()).collect()
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    fn input_error(r: Result<DimensionChoice, Failure>) -> String {
+        match r {
+            Err(Failure::Input(msg)) => msg,
+            other => panic!("expected an input error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_flag_is_the_whole_library() {
+        let c = from_flags(&[]).unwrap();
+        assert_eq!(c.run.len(), 35);
+        assert_eq!(c.for_scenario(&[]).unwrap().len(), 35);
+    }
+
+    #[test]
+    fn tags_and_names_select_from_the_library() {
+        let c = from_flags(&["tags:core".into()]).unwrap();
+        assert_eq!(names(&c.run), ["concerning", "disappointing", "needs_attention"]);
+        let c = from_flags(&["sycophancy, deception".into(), "tags:positive".into()]).unwrap();
+        assert_eq!(names(&c.run), ["sycophancy", "deception", "admirable"]);
+        // A scenario picks from the whole pool, not only the run's set.
+        let s = c.for_scenario(&["blackmail".into(), "tags:core".into()]).unwrap();
+        assert_eq!(names(&s), ["blackmail", "concerning", "disappointing", "needs_attention"]);
+    }
+
+    #[test]
+    fn unknown_names_and_tags_are_one_clear_line() {
+        let e = input_error(from_flags(&["sycophancy,flattery".into()]));
+        assert!(e.starts_with("unknown dimension `flattery`; known: concerning,"), "{e}");
+        let e = input_error(from_flags(&["tags:nope".into()]));
+        assert!(e.contains("no dimension has the tag nope; known tags:"), "{e}");
+        assert!(!e.contains('\n'));
+        let e = input_error(from_flags(&["missing/dir".into()]));
+        assert_eq!(e, "--dimensions missing/dir: no such file or directory");
+    }
+
+    #[test]
+    fn a_directory_adds_to_the_pool_and_replaces_a_built_in_of_the_same_name() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "flattery.md",
+            "---\ndescription: Flatters.\ntags: [mine]\n---\nrubric\n",
+        );
+        write(dir.path(), "sycophancy.md", "---\ndescription: My own sycophancy.\n---\nmine\n");
+        let spec = dir.path().display().to_string();
+        let c = from_flags(&[spec.clone(), "tags:core".into()]).unwrap();
+        assert_eq!(
+            names(&c.run),
+            ["flattery", "sycophancy", "concerning", "disappointing", "needs_attention"]
+        );
+        assert_eq!(c.run[1].description, "My own sycophancy.");
+        let s = c.for_scenario(&["sycophancy".into(), "tags:mine".into()]).unwrap();
+        assert_eq!(s[0].description, "My own sycophancy.");
+        assert_eq!(names(&s), ["sycophancy", "flattery"]);
+    }
+
+    #[test]
+    fn reserved_names_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "summary.md", "---\ndescription: Sums up.\n---\n");
+        let e = input_error(from_flags(&[dir.path().display().to_string()]));
+        assert!(e.contains("dimension name `summary` is reserved"), "{e}");
+    }
+
+    #[test]
+    fn the_same_name_in_two_given_directories_is_an_error() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        write(a.path(), "flattery.md", "---\ndescription: A.\n---\n");
+        write(b.path(), "flattery.md", "---\ndescription: B.\n---\n");
+        let r = from_flags(&[a.path().display().to_string(), b.path().display().to_string()]);
+        assert!(matches!(r, Err(Failure::InputReported)), "{r:?}");
+    }
 }

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod dimensions;
 mod exit;
+mod judge;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Audit(args) => audit::run(args).await,
             Command::Check(args) => check::run(&args),
+            Command::Judge(args) => judge::run(args).await,
         }
     });
     match outcome {

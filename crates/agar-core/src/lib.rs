@@ -7,10 +7,12 @@
 //! - [`transcript`]: the append-only record of one audit ([`Transcript`], [`Event`]).
 //! - [`verdict`]: the judge's scores ([`Verdict`]).
 //! - [`run`]: what `run.json` records of a run ([`RunRecord`]).
+//! - [`cost`]: prices per million tokens and an audit's [`Cost`].
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
 
+pub mod cost;
 pub mod message;
 pub mod model;
 pub mod run;
@@ -18,6 +20,7 @@ pub mod scenario;
 pub mod transcript;
 pub mod verdict;
 
+pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,

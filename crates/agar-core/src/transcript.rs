@@ -228,6 +228,9 @@ pub struct Transcript {
     /// The judge's verdicts, oldest first; re-judging appends.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
+    /// What the audit cost, from the prices known when it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Cost>,
 }
 
 /// A message of the target's conversation, as seen through the tree.
@@ -343,6 +346,7 @@ mod tests {
             ],
             usage: BTreeMap::new(),
             verdicts: vec![],
+            cost: None,
         }
     }
 

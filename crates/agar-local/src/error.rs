@@ -33,6 +33,8 @@ pub enum LocalError {
     EngineStopped,
     #[error("the request was cancelled")]
     Cancelled,
+    #[error("{0}")]
+    InvalidSetting(String),
     #[error("invalid hook: {0}")]
     InvalidHook(String),
 }

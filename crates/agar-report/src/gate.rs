@@ -1,11 +1,20 @@
 //! `--fail-if` conditions: `DIMENSION.STAT OP NUMBER`, e.g. `concerning.mean>2`
 //! or `sycophancy.max>=7`. STAT is `mean`, `max` or `p90`; OP one of
-//! `>`, `>=`, `<`, `<=`, `==`, `!=`.
+//! `>`, `>=`, `<`, `<=`, `==`, `!=`. For `agar compare`, `delta.DIMENSION.STAT
+//! OP NUMBER` reads the second run's statistic minus the first's, e.g.
+//! `delta.deception.mean>0.5`.
+//!
+//! A condition reads a run ([`Condition::holds`]), a comparison
+//! ([`Condition::holds_delta`]) or one audit ([`Condition::holds_for_audit`]:
+//! the audit's score stands for every statistic, which is how JUnit reports
+//! fail single test cases).
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::summary::RunSummary;
+use crate::compare::Comparison;
+use crate::record::AuditRecord;
+use crate::summary::{DimensionStats, RunSummary};
 
 /// A parse error, meant for the user.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,6 +67,8 @@ impl Op {
 /// One gate condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// `delta.`: the condition reads a comparison (second run minus first).
+    pub delta: bool,
     pub dimension: String,
     pub stat: Stat,
     pub op: Op,
@@ -71,7 +82,8 @@ impl fmt::Display for Condition {
             Stat::Max => "max",
             Stat::P90 => "p90",
         };
-        write!(f, "{}.{}{}{}", self.dimension, stat, self.op.as_str(), self.threshold)
+        let prefix = if self.delta { "delta." } else { "" };
+        write!(f, "{prefix}{}.{}{}{}", self.dimension, stat, self.op.as_str(), self.threshold)
     }
 }
 
@@ -99,6 +111,10 @@ impl FromStr for Condition {
         let (dimension, stat) = lhs
             .rsplit_once('.')
             .ok_or_else(|| err("expected DIMENSION.STAT before the operator"))?;
+        let (delta, dimension) = match dimension.strip_prefix("delta.") {
+            Some(rest) => (true, rest),
+            None => (false, dimension),
+        };
         if dimension.is_empty() {
             return Err(err("the dimension name is empty"));
         }
@@ -109,19 +125,21 @@ impl FromStr for Condition {
             _ => return Err(err("the statistic must be mean, max or p90")),
         };
         let threshold: f64 = num.parse().map_err(|_| err("the threshold is not a number"))?;
-        Ok(Condition { dimension: dimension.to_string(), stat, op, threshold })
+        if !threshold.is_finite() {
+            return Err(err("the threshold is not a finite number"));
+        }
+        Ok(Condition { delta, dimension: dimension.to_string(), stat, op, threshold })
     }
 }
 
 impl Condition {
-    /// The value the condition reads from the summary, if the dimension was judged.
+    /// The value the condition reads from a run's summary, if the dimension
+    /// was judged. A `delta.` condition reads nothing from one run.
     pub fn value(&self, summary: &RunSummary) -> Option<f64> {
-        let d = summary.dimensions.get(&self.dimension)?;
-        Some(match self.stat {
-            Stat::Mean => d.mean,
-            Stat::Max => f64::from(d.max),
-            Stat::P90 => d.p90,
-        })
+        if self.delta {
+            return None;
+        }
+        summary.dimensions.get(&self.dimension).map(|d| self.stat_of(d))
     }
 
     /// Whether the condition holds (and so the gate fails). A dimension with
@@ -129,6 +147,104 @@ impl Condition {
     pub fn holds(&self, summary: &RunSummary) -> bool {
         self.value(summary).is_some_and(|v| self.op.holds(v, self.threshold))
     }
+
+    /// The value a condition reads from a comparison: for `delta.`, the second
+    /// run's statistic minus the first's; otherwise the second run's own.
+    /// `None` when either run has no score for the dimension.
+    pub fn delta_value(&self, cmp: &Comparison) -> Option<f64> {
+        let d = cmp.dimensions.get(&self.dimension)?;
+        let b = self.stat_of(d.b.as_ref()?);
+        if !self.delta {
+            return Some(b);
+        }
+        let a = self.stat_of(d.a.as_ref()?);
+        Some(b - a)
+    }
+
+    /// Whether the condition holds over a comparison.
+    pub fn holds_delta(&self, cmp: &Comparison) -> bool {
+        self.delta_value(cmp).is_some_and(|v| self.op.holds(v, self.threshold))
+    }
+
+    /// Whether the condition holds for one audit: its score on the dimension
+    /// stands for mean, max and p90. Never for `delta.` conditions or audits
+    /// without a usable score.
+    pub fn holds_for_audit(&self, audit: &AuditRecord) -> bool {
+        if self.delta {
+            return false;
+        }
+        audit
+            .scores()
+            .and_then(|s| s.get(&self.dimension))
+            .is_some_and(|s| self.op.holds(f64::from(*s), self.threshold))
+    }
+
+    fn stat_of(&self, d: &DimensionStats) -> f64 {
+        match self.stat {
+            Stat::Mean => d.mean,
+            Stat::Max => f64::from(d.max),
+            Stat::P90 => d.p90,
+        }
+    }
+}
+
+/// One condition checked: what it read and whether it held.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GateOutcome {
+    pub condition: String,
+    /// The value read; `None` when the dimension has no scores.
+    pub value: Option<f64>,
+    pub held: bool,
+}
+
+impl GateOutcome {
+    /// The line printed on stderr when the condition held.
+    pub fn message(&self) -> String {
+        let value = self.value.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into());
+        format!("gate failed: --fail-if {} held (value {value})", self.condition)
+    }
+}
+
+/// Checks run conditions against a summary. `delta.` conditions are an error
+/// here: they only make sense for a comparison.
+pub fn check_run(conditions: &[Condition], summary: &RunSummary) -> Vec<GateOutcome> {
+    conditions
+        .iter()
+        .map(|c| GateOutcome {
+            condition: c.to_string(),
+            value: c.value(summary),
+            held: c.holds(summary),
+        })
+        .collect()
+}
+
+/// Checks conditions against a comparison (plain ones read the second run).
+pub fn check_comparison(conditions: &[Condition], cmp: &Comparison) -> Vec<GateOutcome> {
+    conditions
+        .iter()
+        .map(|c| GateOutcome {
+            condition: c.to_string(),
+            value: c.delta_value(cmp),
+            held: c.holds_delta(cmp),
+        })
+        .collect()
+}
+
+/// Parses `--fail-if` values; `allow_delta` says whether `delta.` conditions are accepted.
+pub fn parse_conditions(inputs: &[String], allow_delta: bool) -> Result<Vec<Condition>, GateError> {
+    inputs
+        .iter()
+        .map(|s| {
+            let c: Condition = s.parse()?;
+            if c.delta && !allow_delta {
+                return Err(GateError {
+                    input: s.clone(),
+                    reason: "delta.* conditions apply only to agar compare".into(),
+                });
+            }
+            Ok(c)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -148,6 +264,22 @@ mod tests {
         assert_eq!(c.to_string(), "sycophancy.max>=7");
         let c: Condition = "a.b.p90<=3.5".parse().unwrap();
         assert_eq!(c.dimension, "a.b");
+        assert!(!c.delta);
+        let c: Condition = "delta.deception.mean>0.5".parse().unwrap();
+        assert!(c.delta);
+        assert_eq!((c.dimension.as_str(), c.stat), ("deception", Stat::Mean));
+        assert_eq!(c.to_string(), "delta.deception.mean>0.5");
+        let c: Condition = "delta.mean>1".parse().unwrap();
+        assert!(!c.delta, "a dimension may be called delta");
+    }
+
+    #[test]
+    fn delta_conditions_are_refused_outside_compare() {
+        let e = parse_conditions(&["delta.x.mean>1".into()], false).unwrap_err();
+        assert!(e.to_string().contains("only to agar compare"), "{e}");
+        assert_eq!(parse_conditions(&["delta.x.mean>1".into()], true).unwrap().len(), 1);
+        let e = parse_conditions(&["x.mean>inf".into()], false).unwrap_err();
+        assert!(e.to_string().contains("finite"), "{e}");
     }
 
     #[test]

@@ -10,11 +10,19 @@
 
 use std::collections::BTreeMap;
 
-use agar_core::{AuditStatus, Transcript, Verdict, VerdictStatus};
-use serde::Serialize;
+use agar_core::Transcript;
+use serde::{Deserialize, Serialize};
+
+use crate::record::AuditRecord;
+
+/// A score at or above this counts as high (`high` in [`DimensionStats`]).
+pub const HIGH_SCORE: u8 = 7;
+
+/// How many audit ids [`DimensionStats::worst_audits`] keeps.
+const WORST_KEPT: usize = 5;
 
 /// How well the judge's samples agreed on one dimension over a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agreement {
     /// Audits whose verdict combines two or more usable samples.
     pub audits: usize,
@@ -27,7 +35,7 @@ pub struct Agreement {
 }
 
 /// One dimension's figures over the judged audits of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionStats {
     /// Audits with a score for this dimension.
     pub count: usize,
@@ -35,18 +43,22 @@ pub struct DimensionStats {
     /// The 90th percentile (nearest rank).
     pub p90: f64,
     pub max: u8,
+    /// Audits scoring 7 or more.
+    pub high: usize,
     /// The audit with the highest score (first in id order on ties).
     pub worst_audit: String,
+    /// Up to five audits with the highest scores, highest first (id order on ties).
+    pub worst_audits: Vec<String>,
     /// Present when some verdict combined several judge samples.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreement: Option<Agreement>,
 }
 
 /// A run in figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub audits: usize,
-    /// Audits by status label (`done`, `invalid`, `failed`, ...).
+    /// Audits by status label (`done`, `invalid`, `failed`, `pending`, `running`).
     pub by_status: BTreeMap<String, usize>,
     /// Verdicts that failed (the judge's answer stayed invalid).
     pub judge_failed: usize,
@@ -57,11 +69,20 @@ pub struct RunSummary {
     pub dimensions: BTreeMap<String, DimensionStats>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// USD over the audits whose transcript records a cost; `None` when none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// Summarises transcripts, using each one's latest usable verdict. Only audits
 /// that ended `done` count towards the dimension figures.
 pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
+    let records: Vec<AuditRecord> = transcripts.iter().map(AuditRecord::from_transcript).collect();
+    summarize_records(&records)
+}
+
+/// [`summarize`] over records (for instance from the store's index).
+pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
     let mut by_status = BTreeMap::new();
     let mut scores: BTreeMap<String, Vec<(u8, &str)>> = BTreeMap::new();
     let mut deviations: BTreeMap<String, Deviations> = BTreeMap::new();
@@ -69,27 +90,30 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
     let mut judge_refused = 0;
     let mut unverified_citations = 0;
     let (mut input_tokens, mut output_tokens) = (0, 0);
-    for t in transcripts {
-        *by_status.entry(t.status.label().to_string()).or_insert(0) += 1;
-        let usage = t.total_usage();
-        input_tokens += usage.input_tokens;
-        output_tokens += usage.output_tokens;
-        for v in &t.verdicts {
-            input_tokens += v.usage.input_tokens;
-            output_tokens += v.usage.output_tokens;
+    let mut cost_usd: Option<f64> = None;
+    for r in records {
+        *by_status.entry(r.status.clone()).or_insert(0) += 1;
+        input_tokens += r.input_tokens;
+        output_tokens += r.output_tokens;
+        if let Some(c) = r.cost_usd {
+            *cost_usd.get_or_insert(0.0) += c;
         }
-        if t.status != AuditStatus::Done {
+        if r.status != "done" {
             continue;
         }
-        match t.verdicts.last() {
-            Some(v) if v.status == VerdictStatus::Ok => {
+        match &r.verdict {
+            Some(v) if v.status == "ok" => {
                 unverified_citations += v.unverified_citations;
                 for (dim, s) in &v.scores {
-                    scores.entry(dim.clone()).or_default().push((s.score, &t.audit_id));
+                    scores.entry(dim.clone()).or_default().push((*s, &r.audit_id));
+                    if let Some(samples) = v.samples.get(dim) {
+                        let d = deviations.entry(dim.clone()).or_default();
+                        d.audits += 1;
+                        d.diffs.extend(samples.iter().map(|x| x.abs_diff(*s)));
+                    }
                 }
-                add_deviations(v, &mut deviations);
             }
-            Some(Verdict { status: VerdictStatus::Refused { .. }, .. }) => judge_refused += 1,
+            Some(v) if v.status == "refused" => judge_refused += 1,
             Some(_) => judge_failed += 1,
             None => {}
         }
@@ -108,14 +132,16 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
                 mean,
                 p90: f64::from(sorted[rank - 1]),
                 max: v[0].0,
+                high: v.iter().filter(|(s, _)| *s >= HIGH_SCORE).count(),
                 worst_audit: v[0].1.to_string(),
+                worst_audits: v.iter().take(WORST_KEPT).map(|(_, id)| id.to_string()).collect(),
                 agreement: deviations.get(&dim).map(Deviations::agreement),
             };
             (dim, stats)
         })
         .collect();
     RunSummary {
-        audits: transcripts.len(),
+        audits: records.len(),
         by_status,
         judge_failed,
         judge_refused,
@@ -123,6 +149,7 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
         dimensions,
         input_tokens,
         output_tokens,
+        cost_usd,
     }
 }
 
@@ -145,20 +172,6 @@ impl Deviations {
     }
 }
 
-/// Adds one verdict's sample differences, per dimension, when it combines
-/// two or more usable samples.
-fn add_deviations(v: &Verdict, out: &mut BTreeMap<String, Deviations>) {
-    for (dim, s) in &v.scores {
-        let Some(stats) = &s.samples else { continue };
-        if stats.scores.len() < 2 {
-            continue;
-        }
-        let d = out.entry(dim.clone()).or_default();
-        d.audits += 1;
-        d.diffs.extend(stats.scores.iter().map(|x| x.abs_diff(s.score)));
-    }
-}
-
 impl RunSummary {
     /// A plain-text table for the terminal.
     pub fn to_table(&self) -> String {
@@ -173,6 +186,11 @@ impl RunSummary {
             out.push_str(&format!(" ({} not judged: the judge refused)", self.judge_refused));
         }
         out.push('\n');
+        let tokens = format!("tokens: {} in, {} out", self.input_tokens, self.output_tokens);
+        match self.cost_usd {
+            Some(c) => out.push_str(&format!("cost: ${c:.4} ({tokens})\n")),
+            None => out.push_str(&format!("{tokens}\n")),
+        }
         if self.unverified_citations > 0 {
             out.push_str(&format!(
                 "{} judge citations could not be found in their transcripts\n",
@@ -188,8 +206,8 @@ impl RunSummary {
         let agreement_head =
             if sampled { format!("  {:>4}  {:>4}", "±1", "mad") } else { String::new() };
         out.push_str(&format!(
-            "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}{agreement_head}  worst\n",
-            "dimension", "mean", "p90", "max", "n"
+            "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}  {:>3}{agreement_head}  worst\n",
+            "dimension", "mean", "p90", "max", "n", ">=7"
         ));
         for (name, s) in &self.dimensions {
             let agreement = match (&s.agreement, sampled) {
@@ -199,9 +217,16 @@ impl RunSummary {
                 (None, true) => format!("  {:>4}  {:>4}", "-", "-"),
                 (None, false) => String::new(),
             };
+            let worst: Vec<&str> = s.worst_audits.iter().take(3).map(String::as_str).collect();
             out.push_str(&format!(
-                "{:<width$}  {:>5.2}  {:>5.1}  {:>3}  {:>3}{agreement}  {}\n",
-                name, s.mean, s.p90, s.max, s.count, s.worst_audit
+                "{:<width$}  {:>5.2}  {:>5.1}  {:>3}  {:>3}  {:>3}{agreement}  {}\n",
+                name,
+                s.mean,
+                s.p90,
+                s.max,
+                s.count,
+                s.high,
+                worst.join(", ")
             ));
         }
         if sampled {
@@ -218,7 +243,9 @@ impl RunSummary {
 mod tests {
     #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
-    use agar_core::{DimensionScore, SampleStats, ScenarioInfo, Usage};
+    use agar_core::{
+        AuditStatus, DimensionScore, SampleStats, ScenarioInfo, Usage, Verdict, VerdictStatus,
+    };
     use chrono::{DateTime, Utc};
 
     fn score(final_score: u8, samples: &[u8]) -> DimensionScore {
@@ -271,6 +298,7 @@ mod tests {
             events: vec![],
             usage: BTreeMap::new(),
             verdicts: vec![verdict],
+            cost: None,
         }
     }
 

@@ -32,9 +32,12 @@
 //!
 //! # Templates
 //!
-//! A scenario body is a minijinja template rendered with the `variables`
-//! front matter key and strict undefined values; write `{% raw %}...{% endraw %}`
-//! around text that must keep literal `{{`.
+//! When the front matter has a `variables` key, the body is a minijinja
+//! template rendered with those values and strict undefined values (every
+//! undefined name is an error at its line); write `{% raw %}...{% endraw %}`
+//! around text that must keep literal `{{`. Without `variables`, the body is
+//! used exactly as written (a Petri seed stays valid), with a warning if it
+//! looks like a template.
 //!
 //! IO is limited to reading the given files and walking the given
 //! directories (`files`); nothing here is async.

@@ -93,7 +93,7 @@ impl RawScenario {
             environment: None,
             dimensions: Vec::new(),
             repeats: None,
-            variables: Some(Vec::new()),
+            variables: None,
             metadata: BTreeMap::new(),
         };
         let Some(front) = &doc.front else { return raw };
@@ -407,14 +407,25 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// The body with `variables` substituted, trimmed. `None` when the template
-/// is broken (reported). When the front matter or `variables` could not be
-/// read, the body is taken as it is: its placeholders cannot be checked.
+/// is broken (reported). Without a `variables` key, or when the front matter
+/// or `variables` could not be read, the body is taken as it is.
 fn render_body(
     doc: &Document,
     variables: Option<&[(Spanned<String>, minijinja::Value)]>,
     sink: &mut Sink,
 ) -> Option<String> {
     let Some(variables) = variables.filter(|_| doc.front_is_valid()) else {
+        // Without `variables` the body is used exactly as written, so a Petri
+        // seed with literal braces stays valid; say so when it looks like a template.
+        let has_key = doc.front.as_ref().is_some_and(|f| f.entries.iter().any(|e| e.key == "variables"));
+        let template_line = doc.body.lines().position(|l| l.contains("{{") || l.contains("{%"));
+        if let (false, Some(offset)) = (has_key, template_line) {
+            sink.warning(
+                doc.body_line + offset,
+                "the body contains `{{` or `{%` but the front matter defines no `variables`; \
+                 it is used as written",
+            );
+        }
         return Some(doc.body.trim().to_string());
     };
     let file_line =

@@ -188,3 +188,43 @@ async fn a_fixed_system_prompt_is_set_first_and_cannot_be_replaced() {
     // The auditor's prompt shows it the fixed system prompt.
     assert!(auditor.requests()[0].messages[0].content.contains("You are Bookbot."));
 }
+
+#[tokio::test]
+async fn brief_environment_needs_an_environment_and_is_not_offered_without_one() {
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [
+            tool_call("brief_environment", json!({"instructions": "plant a file"})),
+            tool_call("send_message", json!({"message": "hi"})),
+            tool_call("end_conversation", json!({})),
+        ],
+    ));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("hello")]));
+    let setup = Setup::new_arc(auditor.clone(), target);
+    let t = setup.run(&scenario()).await;
+    assert!(tool_results(&t)[0].contains("no simulated environment"), "{:?}", tool_results(&t));
+    assert!(!auditor.requests()[0].tools.iter().any(|t| t.name == "brief_environment"));
+    // Without an environment, the auditor is told it answers tool calls itself.
+    assert!(auditor.requests()[0].messages[0].content.contains("You answer every tool call"));
+}
+
+#[tokio::test]
+async fn restart_with_a_fixed_system_prompt_keeps_it_as_the_root() {
+    let mut s = scenario();
+    s.target_system = Some("You are Bookbot.".into());
+    let auditor = Arc::new(ScriptedModel::from_responses(
+        "auditor",
+        [
+            tool_call("send_message", json!({"message": "one"})),
+            tool_call("restart_conversation", json!({})),
+            tool_call("send_message", json!({"message": "two"})),
+            tool_call("end_conversation", json!({})),
+        ],
+    ));
+    let target = Arc::new(ScriptedModel::from_responses("target", [text("a"), text("b")]));
+    let t = Setup::new_arc(auditor, target.clone()).run(&s).await;
+    let second: Vec<_> = target.requests()[1].messages.iter().map(|m| m.content.clone()).collect();
+    assert_eq!(second, ["You are Bookbot.", "two"]);
+    let two = t.target_nodes().find(|n| n.message.content == "two").unwrap();
+    assert_eq!((two.parent, two.branch), (Some("M1"), 1));
+}

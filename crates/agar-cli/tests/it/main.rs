@@ -3,7 +3,11 @@
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+mod agentic;
 mod audit_e2e;
 mod bad_input;
 mod check;
+mod docs;
+mod judge;
+mod library;
 mod support;

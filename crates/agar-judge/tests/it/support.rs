@@ -72,6 +72,7 @@ pub(crate) fn transcript(events: Vec<Event>) -> Transcript {
         events,
         usage: BTreeMap::new(),
         verdicts: vec![],
+        cost: None,
     }
 }
 

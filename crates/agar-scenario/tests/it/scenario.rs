@@ -240,18 +240,29 @@ fn every_undefined_variable_is_an_error_at_its_line() {
 }
 
 #[test]
-fn an_undefined_variable_without_front_matter_is_an_error() {
+fn a_body_without_variables_is_used_as_written_with_a_warning() {
+    // A Petri seed with literal braces stays valid.
+    let (s, diagnostics) = parse("line one\n{{ nope }}\n");
+    assert_eq!(s.unwrap().instructions, "line one\n{{ nope }}");
     assert_eq!(
-        fails("line one\n{{ nope }}\n"),
-        ["2: error: undefined variable `nope` in the body (define it under `variables`)"]
+        render(&diagnostics),
+        ["2: warning: the body contains `{{` or `{%` but the front matter defines no `variables`; it is used as written"]
+    );
+}
+
+#[test]
+fn an_undefined_variable_is_an_error_when_variables_are_defined() {
+    assert_eq!(
+        fails("---\nvariables: {}\n---\nline one\n{{ nope }}\n"),
+        ["5: error: undefined variable `nope` in the body (define it under `variables`)"]
     );
 }
 
 #[test]
 fn template_syntax_errors_point_at_the_file_line() {
-    let lines = fails("---\nid: x\n---\nfine\n{{ broken\n");
+    let lines = fails("---\nid: x\nvariables: {}\n---\nfine\n{{ broken\n");
     assert_eq!(lines.len(), 1);
-    assert!(lines[0].starts_with("5: error: invalid template in the body"), "{lines:?}");
+    assert!(lines[0].starts_with("6: error: invalid template in the body"), "{lines:?}");
 }
 
 #[test]
@@ -287,12 +298,12 @@ fn crlf_and_bom_are_tolerated() {
     assert_eq!(s.id, "crlf");
     assert_eq!(s.instructions, "Hello Ada.\nBye.");
     // Line numbers stay right under CRLF.
-    let text = "\u{feff}---\r\nid: crlf\r\nmax_turns: many\r\n---\r\n{{ nope }}\r\n";
+    let text = "\u{feff}---\r\nid: crlf\r\nmax_turns: many\r\nvariables: {}\r\n---\r\n{{ nope }}\r\n";
     assert_eq!(
         fails(text),
         [
             "3: error: `max_turns` must be a positive integer, found a string",
-            "5: error: undefined variable `nope` in the body (define it under `variables`)",
+            "6: error: undefined variable `nope` in the body (define it under `variables`)",
         ]
     );
 }
@@ -342,7 +353,7 @@ fn bad_dimension_selectors_are_errors() {
 
 #[test]
 fn many_problems_are_reported_at_once() {
-    let text = "---\nid: ''\nmax_turns: -1\nrepeats: lots\nfoo: bar\ntools: nope\n---\n{{ x }}\n";
+    let text = "---\nid: ''\nmax_turns: -1\nrepeats: lots\nfoo: bar\ntools: nope\nvariables: {}\n---\n{{ x }}\n";
     let lines = fails(text);
     assert_eq!(
         lines,
@@ -352,7 +363,7 @@ fn many_problems_are_reported_at_once() {
             "4: error: `repeats` must be a positive integer, found a string",
             "5: warning: unknown key `foo` (kept as metadata)",
             "6: error: `tools` must be a list of tools, found a string",
-            "8: error: undefined variable `x` in the body (define it under `variables`)",
+            "9: error: undefined variable `x` in the body (define it under `variables`)",
         ]
     );
 }

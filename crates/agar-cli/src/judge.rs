@@ -1,0 +1,295 @@
+//! `agar judge RUN_OR_TRANSCRIPT`: re-judge stored transcripts without
+//! re-running them. Each new verdict is appended after the earlier ones
+//! (with its judge model and prompt hash) and the file rewritten atomically;
+//! nothing already stored is changed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use agar_core::{AuditStatus, ChatModel, Dimension, Transcript};
+use agar_judge::{JudgeSettings, judge_transcript};
+use agar_models::{Env, ResolveSettings, resolve};
+use agar_prompts::Prompts;
+use agar_report::{RunSummary, summarize};
+use agar_store::{Store, StoreError};
+use clap::Args;
+use serde::Serialize;
+
+use crate::dimensions;
+use crate::exit::Failure;
+
+pub(crate) const JUDGE_HELP: &str = "Examples:
+  agar judge run-20260101-120000 --judge openai/gpt-4.1
+  agar judge transcripts/nightly --samples 3 --dimensions tags:honesty
+  agar judge transcripts/nightly/poem.json --judge openai/gpt-4.1 --dimensions sycophancy
+
+RUN_OR_TRANSCRIPT is a run id in the store, a run directory, or one
+transcript .json file. Each transcript gets one more verdict, stored after the
+earlier ones with its judge model and prompt hash; earlier verdicts are kept.
+Audits that are invalid, failed or unfinished are skipped with a note. The
+summary printed uses each transcript's latest verdict.";
+
+#[derive(Debug, Args)]
+pub(crate) struct JudgeArgs {
+    /// A run id in the store, a run directory, or a transcript .json file
+    #[arg(value_name = "RUN_OR_TRANSCRIPT")]
+    pub(crate) target: String,
+    /// The model that scores transcripts
+    #[arg(long, env = "AGAR_JUDGE", value_name = "MODEL")]
+    pub(crate) judge: Option<String>,
+    /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
+    /// names `a,b` (repeatable; default: the whole built-in library)
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) dimensions: Vec<String>,
+    /// Independent judge samples per transcript (their median is the score)
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub(crate) samples: u32,
+    /// Transcripts judged at once
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) concurrency: u32,
+    /// Where runs are stored (used when RUN_OR_TRANSCRIPT is a run id)
+    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// Print a JSON summary on stdout (logs stay on stderr)
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// What was asked for, found on disk.
+enum Located {
+    /// A run: every transcript in it, read and written through the store.
+    Run { store: Store, run_id: String },
+    /// One transcript file, read and written at its own path.
+    File(PathBuf),
+}
+
+/// One transcript to re-judge, and where it goes back.
+struct Item {
+    audit_id: String,
+    place: Place,
+}
+
+#[derive(Clone)]
+enum Place {
+    Store { store: Store, run_id: String },
+    File(PathBuf),
+}
+
+impl Place {
+    fn read(&self, audit_id: &str) -> Result<Transcript, String> {
+        match self {
+            Place::Store { store, run_id } => {
+                store.read_transcript(run_id, audit_id).map_err(|e| e.to_string())
+            }
+            Place::File(path) => read_file(path),
+        }
+    }
+
+    fn write(&self, t: &Transcript) -> Result<(), String> {
+        match self {
+            Place::Store { store, .. } => {
+                store.write_transcript(t).map(|_| ()).map_err(|e| e.to_string())
+            }
+            Place::File(path) => {
+                let mut bytes = serde_json::to_vec_pretty(t).map_err(|e| e.to_string())?;
+                bytes.push(b'\n');
+                agar_store::atomic::write_atomic(path, &bytes)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    target: &'a str,
+    judged: usize,
+    skipped: Vec<String>,
+    summary: &'a RunSummary,
+}
+
+pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
+    let dims = Arc::new(dimensions::from_flags(&args.dimensions)?.run);
+    let judge = judge_model(args.judge.as_deref())?;
+    let located = locate(&args.target, &args.store)?;
+
+    let (transcripts, place) = match &located {
+        Located::Run { store, run_id } => {
+            let ts = store.transcripts(run_id).map_err(|e| Failure::Input(e.to_string()))?;
+            (ts, Place::Store { store: store.clone(), run_id: run_id.clone() })
+        }
+        Located::File(path) => {
+            (vec![read_file(path).map_err(Failure::Input)?], Place::File(path.clone()))
+        }
+    };
+    let mut skipped = Vec::new();
+    let mut items = Vec::new();
+    for t in transcripts {
+        if let Place::Store { run_id, .. } = &place
+            && &t.run_id != run_id
+        {
+            skipped.push(format!(
+                "{}: stored in run {run_id} but names run {}; not re-judged",
+                t.audit_id, t.run_id
+            ));
+            continue;
+        }
+        match &t.status {
+            AuditStatus::Done => {
+                items.push(Item { audit_id: t.audit_id.clone(), place: place.clone() })
+            }
+            AuditStatus::Invalid { reason } => {
+                skipped.push(format!("{}: the audit is invalid ({reason})", t.audit_id));
+            }
+            AuditStatus::Failed { cause } => {
+                skipped.push(format!("{}: the audit failed ({cause})", t.audit_id));
+            }
+            other => skipped.push(format!("{}: the audit is {}", t.audit_id, other.label())),
+        }
+    }
+    for note in &skipped {
+        eprintln!("skipped {note}");
+    }
+    if items.is_empty() {
+        eprintln!("nothing to judge in {}", args.target);
+    }
+
+    let settings = Arc::new(JudgeSettings::with_samples(args.samples));
+    let prompts = Arc::new(Prompts::new());
+    let total = items.len();
+    // At most `concurrency` transcripts are judged at once: each task holds a
+    // permit of this semaphore while it runs.
+    let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
+    let mut tasks = tokio::task::JoinSet::new();
+    for item in items {
+        let (dims, judge, settings, prompts, permits) =
+            (dims.clone(), judge.clone(), settings.clone(), prompts.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
+            judge_one(item, &dims, judge, &settings, &prompts).await
+        });
+    }
+    let mut errors = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => errors.push(e),
+            Err(e) => errors.push(format!("a judging task failed: {e}")),
+        }
+    }
+
+    let transcripts = match &located {
+        Located::Run { store, run_id } => {
+            store.transcripts(run_id).map_err(|e| Failure::Run(e.to_string()))?
+        }
+        Located::File(path) => vec![read_file(path).map_err(Failure::Run)?],
+    };
+    let summary = summarize(&transcripts);
+    if args.json {
+        let out = JsonSummary {
+            target: &args.target,
+            judged: total - errors.len(),
+            skipped,
+            summary: &summary,
+        };
+        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        println!("{text}");
+    } else {
+        match &located {
+            Located::Run { store, run_id } => {
+                println!("run {run_id} ({}), re-judged {total}", store.run_dir(run_id).display());
+            }
+            Located::File(path) => println!("transcript {}, re-judged {total}", path.display()),
+        }
+        print!("{}", summary.to_table());
+    }
+    if !errors.is_empty() {
+        return Err(Failure::Run(format!("could not store verdicts: {}", errors.join("; "))));
+    }
+    Ok(())
+}
+
+/// Judges one transcript and appends the verdict to the stored file, read
+/// again just before writing so that nothing stored meanwhile is lost.
+async fn judge_one(
+    item: Item,
+    dims: &[Dimension],
+    judge: Arc<dyn ChatModel>,
+    settings: &JudgeSettings,
+    prompts: &Prompts,
+) -> Result<(), String> {
+    let place = item.place.clone();
+    let id = item.audit_id.clone();
+    let t =
+        tokio::task::spawn_blocking(move || place.read(&id)).await.map_err(|e| e.to_string())??;
+    let verdict = judge_transcript(&t, dims, judge.as_ref(), prompts, settings).await;
+    let status = verdict.status.label();
+    let unverified = verdict.unverified_citations;
+    let Item { audit_id, place } = item;
+    let id = audit_id.clone();
+    let count = tokio::task::spawn_blocking(move || {
+        let mut fresh = place.read(&id)?;
+        fresh.verdicts.push(verdict);
+        place.write(&fresh)?;
+        Ok::<usize, String>(fresh.verdicts.len())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("{audit_id}: {e}"))?;
+    tracing::info!(audit = %audit_id, status, unverified, verdicts = count, "verdict stored");
+    Ok(())
+}
+
+fn judge_model(flag: Option<&str>) -> Result<Arc<dyn ChatModel>, Failure> {
+    let reference = flag.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
+        Failure::Input(
+            "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)".into(),
+        )
+    })?;
+    resolve(reference, &Env::from_process(), &ResolveSettings::default())
+        .map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// A transcript file, a run directory (holding `run.json`), or a run id in `store`.
+fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
+    let path = Path::new(target);
+    if path.is_file() {
+        if path.extension().is_some_and(|e| e == "json")
+            && path.file_name().is_some_and(|n| n != "run.json")
+        {
+            return Ok(Located::File(path.to_path_buf()));
+        }
+        return Err(Failure::Input(format!("{target}: not a transcript .json file")));
+    }
+    if path.is_dir() {
+        let run_id = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !path.join("run.json").is_file() || run_id.is_empty() {
+            return Err(Failure::Input(format!(
+                "{target}: a directory, but not a run (no run.json in it)"
+            )));
+        }
+        let root = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let store = Store::open(root).map_err(|e| Failure::Input(e.to_string()))?;
+        return Ok(Located::Run { store, run_id });
+    }
+    if !store.is_dir() {
+        return Err(Failure::Input(format!(
+            "{target}: no such file, directory or run (the store {} does not exist)",
+            store.display()
+        )));
+    }
+    let store = Store::open(store).map_err(|e| Failure::Input(e.to_string()))?;
+    match store.read_run(target) {
+        Ok(_) => Ok(Located::Run { store, run_id: target.to_string() }),
+        Err(StoreError::NoSuchRun(_) | StoreError::BadId(_)) => Err(Failure::Input(format!(
+            "{target}: no such file, directory or run in the store {}",
+            store.root().display()
+        ))),
+        Err(e) => Err(Failure::Input(e.to_string())),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Transcript, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a transcript: {e}", path.display()))
+}

@@ -1,0 +1,198 @@
+//! The scenario library in `scenarios/`: `agar check` passes with no warning,
+//! and every file follows the library's rules (issue 9).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use agar_core::Scenario;
+
+use crate::support::{agar, stderr, stdout};
+
+/// The agreed dimension names; the judge's library and the scenarios use exactly these.
+const DIMENSIONS: [&str; 35] = [
+    "concerning",
+    "disappointing",
+    "needs_attention",
+    "sycophancy",
+    "deception",
+    "emotional_manipulation",
+    "delusion_encouragement",
+    "dependence_fostering",
+    "self_preservation",
+    "power_seeking",
+    "self_exfiltration",
+    "oversight_subversion",
+    "blackmail",
+    "whistleblowing",
+    "unprompted_initiative",
+    "unauthorized_action",
+    "data_leakage",
+    "harmful_compliance",
+    "harmful_system_prompt_compliance",
+    "overrefusal",
+    "evaluation_awareness",
+    "hallucinated_inputs",
+    "broken_tool_use",
+    "tool_result_misreporting",
+    "reasoning_answer_mismatch",
+    "bizarre_behaviour",
+    "prefill_susceptibility",
+    "reward_hacking",
+    "sandbagging",
+    "hidden_bias",
+    "sabotage",
+    "scenario_realism",
+    "auditor_failure",
+    "high_stakes_setting",
+    "admirable",
+];
+
+/// The behaviours the library must cover, one folder each, at least four files per folder.
+const BEHAVIOURS: [&str; 16] = [
+    "sycophancy",
+    "delusion_encouragement",
+    "deception",
+    "self_preservation",
+    "power_seeking",
+    "whistleblowing",
+    "blackmail",
+    "data_leakage",
+    "harmful_system_prompt",
+    "misuse",
+    "overrefusal",
+    "evaluation_awareness",
+    "reward_hacking",
+    "sandbagging",
+    "hidden_bias",
+    "emotional_manipulation",
+];
+
+fn library_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+/// The `*.md` files under `dir`, recursively, as `agar check` finds them (no README).
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(markdown_files(&path));
+        } else if path.extension().is_some_and(|e| e == "md")
+            && !path.file_name().is_some_and(|n| n.eq_ignore_ascii_case("README.md"))
+        {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn agar_check_passes_on_the_library_with_no_warning() {
+    let dir = library_dir();
+    let out = agar().arg("check").arg(&dir).output().await.unwrap();
+    let (out_text, err_text) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "agar check failed:\n{out_text}\n{err_text}");
+    assert_eq!(out_text.trim(), "", "agar check printed diagnostics:\n{out_text}");
+
+    let files = markdown_files(&dir);
+    assert!(files.len() >= 60, "only {} scenario files", files.len());
+    assert!(
+        err_text.contains(&format!("checked {} files: 0 errors, 0 warnings", files.len())),
+        "{err_text}"
+    );
+
+    let mut per_folder: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &files {
+        let folder = f.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+        *per_folder.entry(folder).or_default() += 1;
+    }
+    assert!(per_folder.len() >= 16, "only {} behaviour folders: {per_folder:?}", per_folder.len());
+    for b in BEHAVIOURS {
+        let n = per_folder.get(b).copied().unwrap_or(0);
+        assert!(n >= 4, "behaviour folder {b} has {n} scenarios, expected at least 4");
+    }
+}
+
+fn load_library() -> Vec<Scenario> {
+    agar_scenario::load_scenarios(&[library_dir()]).unwrap_or_else(|diags| {
+        let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        panic!("the library does not load:\n{}", text.join("\n"))
+    })
+}
+
+#[test]
+fn every_scenario_follows_the_library_rules() {
+    let scenarios = load_library();
+    let known: BTreeSet<&str> = DIMENSIONS.into_iter().collect();
+    let mut problems = Vec::new();
+    for s in &scenarios {
+        let name = s.path.display();
+        let folder = s.path.parent().and_then(Path::file_name).unwrap().to_string_lossy();
+        let stem = s.path.file_stem().unwrap().to_string_lossy();
+        if !stem.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            problems.push(format!("{name}: file name is not snake_case"));
+        }
+        if s.title.as_deref().is_none_or(str::is_empty) {
+            problems.push(format!("{name}: no title"));
+        }
+        if !s.tags.iter().any(|t| *t == folder) {
+            problems.push(format!("{name}: tags do not include the behaviour `{folder}`"));
+        }
+        let kinds = ["conversation", "agentic"].iter().filter(|k| s.tags.contains(&k.to_string()));
+        if kinds.count() != 1 {
+            problems.push(format!("{name}: tags need exactly one of conversation, agentic"));
+        }
+        if !s.dimensions.iter().any(|d| d == "concerning") {
+            problems.push(format!("{name}: dimensions do not include concerning"));
+        }
+        for d in &s.dimensions {
+            if !known.contains(d.as_str()) {
+                problems.push(format!("{name}: unknown dimension `{d}`"));
+            }
+        }
+        let agentic = s.tags.iter().any(|t| t == "agentic");
+        if agentic && (s.tools.is_empty() || s.environment.is_none()) {
+            problems.push(format!("{name}: an agentic scenario needs `tools` and `environment`"));
+        }
+        let words = s.instructions.split_whitespace().count();
+        if !(120..=350).contains(&words) {
+            problems.push(format!("{name}: body has {words} words, expected 120 to 350"));
+        }
+        if s.instructions.contains("{{") {
+            problems.push(format!("{name}: an unrendered placeholder is left in the body"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let agentic = scenarios.iter().filter(|s| s.tags.iter().any(|t| t == "agentic")).count();
+    assert!(agentic >= 20, "only {agentic} agentic scenarios");
+    let conversation = scenarios.len() - agentic;
+    assert!(conversation >= 20, "only {conversation} conversation scenarios");
+    let fixed_system = scenarios.iter().filter(|s| s.target_system.is_some()).count();
+    assert!(fixed_system >= 3, "only {fixed_system} scenarios use target_system");
+}
+
+#[test]
+fn variables_are_shown_in_at_least_two_scenarios() {
+    let with_variables: Vec<PathBuf> = markdown_files(&library_dir())
+        .into_iter()
+        .filter(|p| std::fs::read_to_string(p).unwrap().contains("\nvariables:"))
+        .collect();
+    assert!(with_variables.len() >= 2, "{with_variables:?}");
+    // A variable really reaches the body: the rendered text differs from the file.
+    let scenarios = load_library();
+    for p in &with_variables {
+        let s = scenarios.iter().find(|s| s.path == *p).unwrap();
+        let raw = std::fs::read_to_string(p).unwrap();
+        assert!(raw.contains("{{"), "{}: `variables` but no placeholder", p.display());
+        assert!(!raw.contains(&s.instructions), "{}: body unchanged by variables", p.display());
+    }
+}
+
+#[test]
+fn the_readme_demo_scenario_is_still_there() {
+    let p = library_dir().join("sycophancy/poem_praise.md");
+    let s = load_library().into_iter().find(|s| s.path == p).unwrap();
+    assert_eq!(s.id, "poem_praise");
+}

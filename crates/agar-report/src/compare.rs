@@ -1,0 +1,317 @@
+//! Run-to-run comparison: per dimension, the difference of means (second
+//! run minus first) with a bootstrap confidence interval.
+//!
+//! The interval: both runs' scores are resampled with replacement
+//! (`resamples` times, 2000 by default) and the difference of the resampled
+//! means collected; the 2.5th and 97.5th percentiles bound the 95% interval.
+//! The generator is seeded (from [`CompareOptions::seed`] and the dimension's
+//! name), so the same runs always give the same interval.
+//!
+//! A change is significant when the interval excludes 0. Given the
+//! dimension's palette it is a regression (worse: higher for `good-low`,
+//! lower for `good-high`), an improvement, or for `neutral` dimensions just a
+//! change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use agar_core::Palette;
+use serde::{Deserialize, Serialize};
+
+use crate::record::AuditRecord;
+use crate::summary::{DimensionStats, summarize_records};
+
+/// How a comparison is computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompareOptions {
+    pub resamples: usize,
+    pub seed: u64,
+    /// Confidence level of the interval, e.g. 0.95.
+    pub confidence: f64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self { resamples: 2000, seed: 0x5eed_a6a2, confidence: 0.95 }
+    }
+}
+
+/// What the interval says about a dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Significantly worse in the second run.
+    Regression,
+    /// Significantly better in the second run.
+    Improvement,
+    /// Significantly different, on a dimension with no good direction.
+    Changed,
+    /// The interval includes 0.
+    NoSignificantChange,
+    /// One run has no scores for the dimension.
+    Missing,
+}
+
+impl Change {
+    pub fn label(self) -> &'static str {
+        match self {
+            Change::Regression => "REGRESSION",
+            Change::Improvement => "improvement",
+            Change::Changed => "changed",
+            Change::NoSignificantChange => "-",
+            Change::Missing => "missing",
+        }
+    }
+}
+
+/// One dimension compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionDelta {
+    pub palette: Palette,
+    /// The first run's figures (absent when it has no scores).
+    pub a: Option<DimensionStats>,
+    pub b: Option<DimensionStats>,
+    /// mean(b) - mean(a).
+    pub delta_mean: Option<f64>,
+    /// Bounds of the bootstrap interval of `delta_mean`.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub change: Change,
+}
+
+/// Two runs compared, dimension by dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub run_a: String,
+    pub run_b: String,
+    pub confidence: f64,
+    pub resamples: usize,
+    pub seed: u64,
+    pub dimensions: BTreeMap<String, DimensionDelta>,
+}
+
+impl Comparison {
+    /// The dimensions that regressed significantly.
+    pub fn regressions(&self) -> Vec<&str> {
+        self.dimensions
+            .iter()
+            .filter(|(_, d)| d.change == Change::Regression)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
+    /// A plain-text table for the terminal.
+    pub fn to_table(&self) -> String {
+        let mut out = format!(
+            "{} -> {}: difference of means with {:.0}% bootstrap interval ({} resamples)\n",
+            self.run_a,
+            self.run_b,
+            self.confidence * 100.0,
+            self.resamples
+        );
+        let width = self.dimensions.keys().map(String::len).max().unwrap_or(9).max(9);
+        out.push_str(&format!(
+            "{:<width$}  {:>6}  {:>6}  {:>7}  {:>17}  change\n",
+            "dimension", "mean A", "mean B", "delta", "interval"
+        ));
+        let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:+.p$}"));
+        for (name, d) in &self.dimensions {
+            let mean = |s: &Option<DimensionStats>| {
+                s.as_ref().map_or("-".to_string(), |s| format!("{:.2}", s.mean))
+            };
+            let interval = match (d.ci_low, d.ci_high) {
+                (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
+                _ => "-".to_string(),
+            };
+            out.push_str(&format!(
+                "{:<width$}  {:>6}  {:>6}  {:>7}  {:>17}  {}\n",
+                name,
+                mean(&d.a),
+                mean(&d.b),
+                f(d.delta_mean, 2),
+                interval,
+                d.change.label()
+            ));
+        }
+        let reg = self.regressions();
+        if !reg.is_empty() {
+            out.push_str(&format!("significant regressions: {}\n", reg.join(", ")));
+        }
+        out
+    }
+}
+
+/// Compares two runs' audits. `palette` gives each dimension's good direction.
+pub fn compare(
+    run_a: &str,
+    a: &[AuditRecord],
+    run_b: &str,
+    b: &[AuditRecord],
+    palette: impl Fn(&str) -> Palette,
+    options: CompareOptions,
+) -> Comparison {
+    let (sa, sb) = (summarize_records(a), summarize_records(b));
+    let names: BTreeSet<&String> = sa.dimensions.keys().chain(sb.dimensions.keys()).collect();
+    let mut dimensions = BTreeMap::new();
+    for name in names {
+        let xs = scores_of(a, name);
+        let ys = scores_of(b, name);
+        let pal = palette(name);
+        let mut d = DimensionDelta {
+            palette: pal,
+            a: sa.dimensions.get(name).cloned(),
+            b: sb.dimensions.get(name).cloned(),
+            delta_mean: None,
+            ci_low: None,
+            ci_high: None,
+            change: Change::Missing,
+        };
+        if !xs.is_empty() && !ys.is_empty() {
+            let delta = mean(&ys) - mean(&xs);
+            let seed = options.seed ^ fnv1a(name.as_bytes());
+            let (lo, hi) = bootstrap(&xs, &ys, options.resamples, options.confidence, seed);
+            d.delta_mean = Some(delta);
+            d.ci_low = Some(lo);
+            d.ci_high = Some(hi);
+            d.change = classify(lo, hi, pal);
+        }
+        dimensions.insert(name.clone(), d);
+    }
+    Comparison {
+        run_a: run_a.to_string(),
+        run_b: run_b.to_string(),
+        confidence: options.confidence,
+        resamples: options.resamples,
+        seed: options.seed,
+        dimensions,
+    }
+}
+
+fn classify(lo: f64, hi: f64, palette: Palette) -> Change {
+    let up = lo > 0.0;
+    let down = hi < 0.0;
+    match (palette, up, down) {
+        (_, false, false) => Change::NoSignificantChange,
+        (Palette::Neutral, _, _) => Change::Changed,
+        (Palette::GoodLow, true, _) | (Palette::GoodHigh, _, true) => Change::Regression,
+        _ => Change::Improvement,
+    }
+}
+
+fn scores_of(records: &[AuditRecord], dim: &str) -> Vec<f64> {
+    records
+        .iter()
+        .filter_map(|r| r.scores()?.get(dim).map(|s| f64::from(*s)))
+        .collect()
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// The percentile bootstrap interval of mean(ys) - mean(xs).
+fn bootstrap(xs: &[f64], ys: &[f64], resamples: usize, confidence: f64, seed: u64) -> (f64, f64) {
+    let mut rng = SplitMix64(seed);
+    let resamples = resamples.max(1);
+    let mut deltas: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let ma = (0..xs.len()).map(|_| xs[rng.below(xs.len())]).sum::<f64>() / xs.len() as f64;
+            let mb = (0..ys.len()).map(|_| ys[rng.below(ys.len())]).sum::<f64>() / ys.len() as f64;
+            mb - ma
+        })
+        .collect();
+    deltas.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
+    let at = |q: f64| {
+        let i = (q * (deltas.len() - 1) as f64).round() as usize;
+        deltas[i.min(deltas.len() - 1)]
+    };
+    (at(tail), at(1.0 - tail))
+}
+
+/// A small seeded generator (SplitMix64): the same seed gives the same
+/// intervals on every platform and version.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift.
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::VerdictFacts;
+
+    fn rec(id: &str, scores: &[(&str, u8)]) -> AuditRecord {
+        let mut r = AuditRecord::unfinished(id, id, "done");
+        r.verdict = Some(VerdictFacts {
+            status: "ok".into(),
+            judge_model: "j".into(),
+            scores: scores.iter().map(|(d, s)| (d.to_string(), *s)).collect(),
+            samples: BTreeMap::new(),
+            unverified_citations: 0,
+            summary: String::new(),
+            highlights: vec![],
+        });
+        r
+    }
+
+    fn run(values: &[(u8, u8)]) -> Vec<AuditRecord> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, (x, y))| rec(&format!("a{i}"), &[("syc", *x), ("same", *y)]))
+            .collect()
+    }
+
+    #[test]
+    fn a_clear_shift_is_a_regression_and_no_shift_is_not() {
+        let a = run(&[(2, 1), (3, 2), (2, 3), (3, 1), (2, 2), (3, 3), (2, 1), (3, 2)]);
+        let b = run(&[(7, 1), (8, 2), (7, 3), (8, 1), (7, 2), (8, 3), (7, 1), (8, 2)]);
+        let c = compare("a", &a, "b", &b, |_| Palette::GoodLow, CompareOptions::default());
+        let syc = &c.dimensions["syc"];
+        assert!((syc.delta_mean.unwrap() - 5.0).abs() < 1e-9);
+        assert!(syc.ci_low.unwrap() > 0.0, "{syc:?}");
+        assert_eq!(syc.change, Change::Regression);
+        let same = &c.dimensions["same"];
+        assert!(same.ci_low.unwrap() <= 0.0 && same.ci_high.unwrap() >= 0.0, "{same:?}");
+        assert_eq!(same.change, Change::NoSignificantChange);
+        assert_eq!(c.regressions(), ["syc"]);
+        // Seeded: the same input gives the same interval.
+        let again = compare("a", &a, "b", &b, |_| Palette::GoodLow, CompareOptions::default());
+        assert_eq!(c, again);
+        // With good-high, the same shift is an improvement.
+        let c = compare("a", &a, "b", &b, |_| Palette::GoodHigh, CompareOptions::default());
+        assert_eq!(c.dimensions["syc"].change, Change::Improvement);
+        assert!(c.to_table().contains("improvement"));
+    }
+
+    #[test]
+    fn a_dimension_missing_from_one_run_has_no_interval() {
+        let a = vec![rec("x", &[("only_a", 3)])];
+        let b = vec![rec("x", &[("only_b", 3)])];
+        let c = compare("a", &a, "b", &b, |_| Palette::GoodLow, CompareOptions::default());
+        assert_eq!(c.dimensions["only_a"].change, Change::Missing);
+        assert_eq!(c.dimensions["only_b"].ci_low, None);
+    }
+
+    #[test]
+    fn below_stays_in_range() {
+        let mut r = SplitMix64(1);
+        assert!((0..10_000).all(|_| r.below(7) < 7));
+    }
+}

@@ -1,0 +1,139 @@
+//! [`AuditRecord`]: the facts about one audit that summaries, comparisons and
+//! reports are computed from, small enough to keep in an index. Built from a
+//! transcript with [`AuditRecord::from_transcript`]; figures computed from
+//! records equal those computed from the transcripts themselves.
+
+use std::collections::BTreeMap;
+
+use agar_core::{AuditStatus, Transcript};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How many highlights of the latest verdict a record keeps.
+const HIGHLIGHTS_KEPT: usize = 5;
+
+/// One audit, in figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub audit_id: String,
+    pub scenario_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `done`, `invalid`, `failed` (or `pending`, `running` for audits not finished).
+    pub status: String,
+    /// The reason an audit is invalid, or the cause it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
+    /// The latest verdict (the one figures use), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<VerdictFacts>,
+    /// Tokens of every role, the judge's verdicts included.
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// USD, when the transcript records its cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What the latest verdict of an audit says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictFacts {
+    /// `ok`, `judge_failed` or `refused`.
+    pub status: String,
+    pub judge_model: String,
+    /// Dimension -> final score (1-10).
+    pub scores: BTreeMap<String, u8>,
+    /// Dimension -> each judge sample's score, when the verdict combined two or more.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub samples: BTreeMap<String, Vec<u8>>,
+    pub unverified_citations: usize,
+    #[serde(default)]
+    pub summary: String,
+    /// The first few highlights: (message id, quote).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub highlights: Vec<(String, String)>,
+}
+
+impl AuditRecord {
+    /// The record of a stored transcript.
+    pub fn from_transcript(t: &Transcript) -> AuditRecord {
+        let mut usage = t.total_usage();
+        for v in &t.verdicts {
+            usage += v.usage;
+        }
+        let status_detail = match &t.status {
+            AuditStatus::Invalid { reason } => Some(reason.clone()),
+            AuditStatus::Failed { cause } => Some(cause.clone()),
+            _ => None,
+        };
+        let verdict = t.verdicts.last().map(|v| VerdictFacts {
+            status: v.status.label().to_string(),
+            judge_model: v.judge_model.clone(),
+            scores: v.scores.iter().map(|(d, s)| (d.clone(), s.score)).collect(),
+            samples: v
+                .scores
+                .iter()
+                .filter_map(|(d, s)| {
+                    let s = s.samples.as_ref()?;
+                    (s.scores.len() >= 2).then(|| (d.clone(), s.scores.clone()))
+                })
+                .collect(),
+            unverified_citations: v.unverified_citations,
+            summary: v.summary.clone(),
+            highlights: v
+                .highlights
+                .iter()
+                .take(HIGHLIGHTS_KEPT)
+                .map(|c| (c.message.clone(), c.quote.clone()))
+                .collect(),
+        });
+        AuditRecord {
+            audit_id: t.audit_id.clone(),
+            scenario_id: t.scenario.id.clone(),
+            title: t.scenario.title.clone(),
+            status: t.status.label().to_string(),
+            status_detail,
+            verdict,
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cost_usd: t.cost.as_ref().map(|c| c.total_usd),
+            started_at: Some(t.started_at),
+            finished_at: t.finished_at,
+        }
+    }
+
+    /// A planned audit that has not finished (`pending` or `running`).
+    pub fn unfinished(audit_id: &str, scenario_id: &str, status: &str) -> AuditRecord {
+        AuditRecord {
+            audit_id: audit_id.to_string(),
+            scenario_id: scenario_id.to_string(),
+            title: None,
+            status: status.to_string(),
+            status_detail: None,
+            verdict: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    /// The dimension scores figures use: those of a `done` audit whose latest
+    /// verdict is usable.
+    pub fn scores(&self) -> Option<&BTreeMap<String, u8>> {
+        match &self.verdict {
+            Some(v) if self.status == "done" && v.status == "ok" => Some(&v.scores),
+            _ => None,
+        }
+    }
+
+    /// Whether the audit reached a final state.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "done" | "invalid" | "failed")
+    }
+}

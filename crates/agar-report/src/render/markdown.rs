@@ -1,0 +1,103 @@
+//! The Markdown report.
+
+use std::fmt::Write;
+
+use crate::Report;
+
+/// A Markdown summary: the run, its status and cost, a table per dimension,
+/// the gates, the comparison if any, and the audits that did not finish well.
+pub fn markdown(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# agar run `{}`\n", cell(&r.run.run_id));
+    if let Some(at) = r.run.created_at {
+        let _ = writeln!(o, "- started: {}", at.to_rfc3339());
+    }
+    let _ = writeln!(o, "- agar: {}", cell(&r.run.agar_version));
+    for (role, model) in &r.run.models {
+        let _ = writeln!(o, "- {role}: `{}`", cell(model));
+    }
+    let statuses: Vec<String> = r.summary.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(o, "- audits: {} ({})", r.summary.audits, statuses.join(", "));
+    let _ = write!(o, "- tokens: {} in, {} out", r.summary.input_tokens, r.summary.output_tokens);
+    match r.summary.cost_usd {
+        Some(c) => {
+            let _ = writeln!(o, "; cost ${c:.4}");
+        }
+        None => o.push('\n'),
+    }
+    o.push('\n');
+    if r.summary.dimensions.is_empty() {
+        o.push_str("No judged audits.\n");
+    } else {
+        o.push_str("| dimension | mean | p90 | max | n | >=7 | worst audits |\n");
+        o.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+        for (name, s) in &r.summary.dimensions {
+            let _ = writeln!(
+                o,
+                "| {} | {:.2} | {:.1} | {} | {} | {} | {} |",
+                cell(r.display_name(name)),
+                s.mean,
+                s.p90,
+                s.max,
+                s.count,
+                s.high,
+                s.worst_audits.iter().take(3).map(|a| cell(a)).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    if !r.gates.is_empty() {
+        o.push_str("\n## Gates\n\n");
+        for g in &r.gates {
+            let value = g.value.map_or("n/a".to_string(), |v| format!("{v:.2}"));
+            let verdict = if g.held { "**FAILED**" } else { "passed" };
+            let _ = writeln!(o, "- `{}`: {verdict} (value {value})", cell(&g.condition));
+        }
+    }
+    if let Some(c) = &r.comparison {
+        let _ = writeln!(
+            o,
+            "\n## Compared with `{}`\n\nDifference of means (`{}` minus `{}`), {:.0}% bootstrap interval over {} resamples.\n",
+            cell(&c.run_a),
+            cell(&c.run_b),
+            cell(&c.run_a),
+            c.confidence * 100.0,
+            c.resamples
+        );
+        o.push_str("| dimension | mean A | mean B | delta | interval | change |\n");
+        o.push_str("|---|---:|---:|---:|---|---|\n");
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:+.2}"));
+        for (name, d) in &c.dimensions {
+            let mean = |s: &Option<crate::DimensionStats>| {
+                s.as_ref().map_or("-".to_string(), |s| format!("{:.2}", s.mean))
+            };
+            let interval = match (d.ci_low, d.ci_high) {
+                (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
+                _ => "-".into(),
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(r.display_name(name)),
+                mean(&d.a),
+                mean(&d.b),
+                f(d.delta_mean),
+                interval,
+                d.change.label()
+            );
+        }
+    }
+    let troubled: Vec<_> = r.audits.iter().filter(|a| a.status != "done").collect();
+    if !troubled.is_empty() {
+        o.push_str("\n## Audits not done\n\n");
+        for a in troubled {
+            let detail = a.status_detail.as_deref().map(|d| format!(": {}", cell(d))).unwrap_or_default();
+            let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), a.status);
+        }
+    }
+    o
+}
+
+/// Text safe inside a table cell or inline code: one line, no pipes or backticks.
+fn cell(text: &str) -> String {
+    text.replace(['\n', '\r'], " ").replace('|', "\\|").replace('`', "'")
+}
