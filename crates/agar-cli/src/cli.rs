@@ -46,6 +46,22 @@ pub(crate) enum Command {
     /// Re-judge stored transcripts without re-running them
     #[command(after_help = crate::judge::JUDGE_HELP)]
     Judge(crate::judge::JudgeArgs),
+    /// Finish an interrupted run; a finished audit is never run again
+    #[command(after_help = crate::resume::RESUME_HELP)]
+    Resume(crate::resume::ResumeArgs),
+    /// List the runs in the store
+    Runs(crate::runs::RunsArgs),
+    /// One run's per-dimension summary
+    #[command(after_help = crate::show::SHOW_HELP)]
+    Show(crate::show::ShowArgs),
+    /// Compare two runs per dimension, with bootstrap confidence intervals
+    #[command(after_help = crate::compare::COMPARE_HELP)]
+    Compare(crate::compare::CompareArgs),
+    /// Render a run as Markdown, JSON, JUnit XML or self-contained HTML
+    #[command(after_help = crate::report::REPORT_HELP)]
+    Report(crate::report::ReportArgs),
+    /// The model references that resolve, and where each key comes from
+    Models(crate::models::ModelsArgs),
 }
 
 const AUDIT_HELP: &str = "Examples:
@@ -57,8 +73,9 @@ const AUDIT_HELP: &str = "Examples:
   agar audit scenarios/ --concurrency 8 --json --fail-if 'concerning.max>=7'
 
 Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
-configuration is in STORE/RUN/run.json. Ctrl-C stops starting new audits and
-lets running ones finish; a second Ctrl-C aborts at once.";
+configuration is in STORE/RUN/run.json and its plan in STORE/RUN/plan.json.
+Ctrl-C stops starting new audits and lets running ones finish; a second Ctrl-C
+aborts at once. Either way, `agar resume RUN` finishes the run later.";
 
 const CHECK_HELP: &str = "Examples:
   agar check scenarios/
@@ -132,6 +149,12 @@ pub(crate) struct AuditArgs {
     /// Store transcripts without judging them
     #[arg(long)]
     pub(crate) no_judge: bool,
+    /// Stop starting audits once the run has cost this many USD (prices from agar.toml)
+    #[arg(long, value_name = "USD")]
+    pub(crate) max_cost: Option<f64>,
+    /// Answer identical model requests from the store's cache (STORE/.cache)
+    #[arg(long)]
+    pub(crate) cache: bool,
 }
 
 #[derive(Debug, Args)]

@@ -147,7 +147,6 @@ fn dedup(dimensions: Vec<Dimension>) -> Vec<Dimension> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     fn names(d: &[Dimension]) -> Vec<&str> {

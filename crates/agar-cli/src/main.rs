@@ -4,9 +4,18 @@
 mod audit;
 mod check;
 mod cli;
+mod compare;
+mod cost;
 mod dimensions;
 mod exit;
 mod judge;
+mod models;
+mod progress;
+mod report;
+mod resume;
+mod run;
+mod runs;
+mod show;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -32,6 +41,12 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit::run(args).await,
             Command::Check(args) => check::run(&args),
             Command::Judge(args) => judge::run(args).await,
+            Command::Resume(args) => resume::run(args).await,
+            Command::Runs(args) => runs::run(&args),
+            Command::Show(args) => show::run(&args),
+            Command::Compare(args) => compare::run(&args),
+            Command::Report(args) => report::run(&args),
+            Command::Models(args) => models::run(&args),
         }
     });
     match outcome {
@@ -52,7 +67,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = EnvFilter::try_from_env("AGAR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(progress::log_writer)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .init();

@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn a_million_tokens_cost_the_price() {
         let p = Price { input: 2.0, output: 8.0 };
-        let u = Usage { input_tokens: 500_000, output_tokens: 250_000 };
+        let u = Usage { input_tokens: 500_000, output_tokens: 250_000, ..Usage::default() };
         assert!((p.of(u) - 3.0).abs() < 1e-12);
     }
 }

@@ -26,6 +26,16 @@ pub struct Message {
     /// For a `tool` message: the id of the call it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For an assistant message: the model's reasoning before it answered
+    /// (extended thinking), as readable text for reviewers and the judge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// For an assistant message: opaque data the provider that wrote it needs
+    /// back, unchanged, when the conversation continues (Anthropic's signed
+    /// thinking blocks, an HTTP application's session id). Each provider reads
+    /// only its own keys and ignores the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_state: Option<serde_json::Value>,
 }
 
 impl Message {

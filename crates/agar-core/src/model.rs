@@ -56,8 +56,20 @@ pub struct ChatRequest {
 /// Token counts of one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Usage {
+    /// Every input (prompt) token, those read from or written to a prompt
+    /// cache included, so totals and costs never undercount.
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Of `input_tokens`, those read from the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    /// Of `input_tokens`, those written to the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -70,6 +82,8 @@ impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, rhs: Self) {
         self.input_tokens += rhs.input_tokens;
         self.output_tokens += rhs.output_tokens;
+        self.cache_read_tokens += rhs.cache_read_tokens;
+        self.cache_write_tokens += rhs.cache_write_tokens;
     }
 }
 
@@ -87,6 +101,12 @@ pub struct ChatResponse {
     /// Attempts the middleware made for this answer (1 when no retry was needed).
     #[serde(default = "one")]
     pub attempts: u32,
+    /// The model's reasoning before it answered, as readable text (see [`Message::reasoning`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    /// Opaque data to send back with this answer in later turns (see [`Message::provider_state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_state: Option<serde_json::Value>,
 }
 
 fn one() -> u32 {
@@ -101,6 +121,8 @@ impl ChatResponse {
             content: self.content.clone(),
             tool_calls: self.tool_calls.clone(),
             tool_call_id: None,
+            reasoning: self.reasoning.clone(),
+            provider_state: self.provider_state.clone(),
         }
     }
 }
@@ -110,6 +132,10 @@ impl ChatResponse {
 pub struct Capabilities {
     /// It can continue an assistant turn from given text.
     pub prefill: bool,
+    /// It keeps the conversation on its side (an HTTP application with its own
+    /// session state): each call only adds to it, so the conversation cannot be
+    /// rolled back or restarted by resending a shorter history.
+    pub stateful: bool,
 }
 
 /// Why a model call failed. Every provider converts its failures into this type.
@@ -203,6 +229,37 @@ mod tests {
         assert!(!p(401).is_retryable());
         assert!(ModelError::Timeout(Duration::from_secs(1)).is_retryable());
         assert!(!ModelError::Config("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn new_fields_stay_out_of_old_shaped_json() {
+        let usage = Usage { input_tokens: 3, output_tokens: 4, ..Usage::default() };
+        let j = serde_json::to_value(usage).unwrap();
+        assert_eq!(j, serde_json::json!({"input_tokens": 3, "output_tokens": 4}));
+        let old: Usage = serde_json::from_value(j).unwrap();
+        assert_eq!(old, usage);
+        let msg = serde_json::to_value(Message::assistant("hi")).unwrap();
+        assert_eq!(msg, serde_json::json!({"role": "assistant", "content": "hi"}));
+    }
+
+    #[test]
+    fn reasoning_and_provider_state_reach_the_message() {
+        let mut total = Usage { input_tokens: 10, cache_read_tokens: 6, ..Usage::default() };
+        total +=
+            Usage { input_tokens: 5, cache_write_tokens: 5, output_tokens: 1, ..Usage::default() };
+        assert_eq!(
+            (total.input_tokens, total.cache_read_tokens, total.cache_write_tokens),
+            (15, 6, 5)
+        );
+        let resp = ChatResponse {
+            content: "yes".into(),
+            reasoning: Some("think".into()),
+            provider_state: Some(serde_json::json!({"k": 1})),
+            ..ChatResponse::default()
+        };
+        let m = resp.to_message();
+        assert_eq!(m.reasoning.as_deref(), Some("think"));
+        assert_eq!(m.provider_state, Some(serde_json::json!({"k": 1})));
     }
 
     #[test]

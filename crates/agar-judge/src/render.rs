@@ -17,15 +17,8 @@ use agar_core::{EventKind, Origin, Role, TargetNode, Transcript};
 /// Event types (their serde `type`) that are the auditor's side of the audit,
 /// never part of what the target saw, and left out of the judge's view.
 /// Rollbacks and restarts are shown through the branch markers instead.
-const HIDDEN_EVENTS: &[&str] = &[
-    "auditor",
-    "model_call",
-    "rollback",
-    "restart",
-    "environment_briefing",
-    "world_state",
-    "realism",
-];
+const HIDDEN_EVENTS: &[&str] =
+    &["auditor", "model_call", "rollback", "environment_briefing", "world_state", "realism"];
 
 /// The longest note shown for an event kind this module does not know.
 const UNKNOWN_EVENT_CAP: usize = 400;
@@ -48,6 +41,8 @@ pub fn render_transcript(t: &Transcript) -> String {
         .collect();
     let mut out = String::new();
     let mut branch = None;
+    // A restart that dropped the target's tools: said after the next branch marker.
+    let mut tools_dropped = false;
     let mut nodes = nodes.into_iter();
     for event in &t.events {
         match &event.kind {
@@ -56,6 +51,9 @@ pub fn render_transcript(t: &Transcript) -> String {
                 if branched && branch != Some(n.branch) {
                     branch = Some(n.branch);
                     branch_marker(&mut out, &n);
+                    if std::mem::take(&mut tools_dropped) {
+                        let _ = writeln!(out, "(the target has none of its earlier tools here)\n");
+                    }
                 }
                 message(&mut out, &n, &tool_names);
             }
@@ -71,6 +69,7 @@ pub fn render_transcript(t: &Transcript) -> String {
                 let _ =
                     writeln!(out, "(from here on the target no longer has the tool `{name}`)\n");
             }
+            EventKind::Restart { kept_tools, .. } => tools_dropped = !kept_tools,
             EventKind::End { reason } => {
                 let _ = writeln!(out, "(the audit ended: {})", one_line(reason));
             }

@@ -157,7 +157,7 @@ pub fn median_half_up(values: &[u8]) -> u8 {
         sorted[n / 2]
     } else {
         let (a, b) = (u16::from(sorted[n / 2 - 1]), u16::from(sorted[n / 2]));
-        ((a + b + 1) / 2) as u8
+        (a + b).div_ceil(2) as u8
     }
 }
 

@@ -165,7 +165,7 @@ impl ChatModel for LocalModel {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { prefill: true }
+        Capabilities { prefill: true, ..Capabilities::default() }
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {

@@ -264,9 +264,14 @@ fn choose_cache(
     let common = |c: &KvCache| {
         c.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count().min(prompt.len() - 1)
     };
-    let best = caches.iter().enumerate().map(|(i, (c, _))| (common(c), i)).max();
+    // Longest shared prefix; on a tie, the cache with less to throw away.
+    let best = caches
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| (common(c), std::cmp::Reverse(c.tokens.len()), i))
+        .max();
     let index = match best {
-        Some((n, i)) if n > 0 => i,
+        Some((n, _, i)) if n > 0 => i,
         _ if caches.len() < CACHES => {
             caches.push((KvCache::new(layers), clock));
             caches.len() - 1
@@ -430,4 +435,35 @@ fn generate(
             queued: Duration::ZERO,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(tokens: &[u32]) -> KvCache {
+        KvCache::holding(2, tokens)
+    }
+
+    #[test]
+    fn the_cache_sharing_the_longest_prefix_is_reused_and_trimmed() {
+        let mut caches = vec![(cache(&[1, 2, 3]), 1), (cache(&[1, 2, 9, 9, 9]), 2)];
+        let i = choose_cache(&mut caches, 2, &[1, 2, 9, 9, 4, 5], 3);
+        assert_eq!(i, 1);
+        assert_eq!(caches[1].0.tokens, [1, 2, 9, 9]);
+        assert_eq!(caches[1].1, 3);
+        // A whole-prompt match keeps one token back to produce logits.
+        let i = choose_cache(&mut caches, 2, &[1, 2, 3], 4);
+        assert_eq!((i, caches[0].0.tokens.as_slice()), (0, &[1, 2][..]));
+    }
+
+    #[test]
+    fn with_no_shared_prefix_a_new_cache_is_made_then_the_oldest_is_recycled() {
+        let mut caches = vec![(cache(&[1]), 5), (cache(&[2]), 3)];
+        assert_eq!(choose_cache(&mut caches, 2, &[7, 7], 6), 2);
+        assert_eq!(caches.len(), 3);
+        caches[2].0 = cache(&[7, 7]);
+        assert_eq!(choose_cache(&mut caches, 2, &[8, 8], 7), 1, "least recently used");
+        assert!(caches[1].0.tokens.is_empty());
+    }
 }

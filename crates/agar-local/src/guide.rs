@@ -742,7 +742,7 @@ mod tests {
 
     #[test]
     fn keys_are_forced_and_values_are_the_models() {
-        let (out, done) = run(verdict_schema(), "7Fine.\"f\"x\",y\"c");
+        let (out, done) = run(verdict_schema(), "7Fine.\"f\"x\",y\"cr");
         assert!(done, "{out}");
         assert_eq!(
             out,

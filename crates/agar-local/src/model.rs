@@ -76,10 +76,6 @@ pub struct Steering {
 }
 
 impl Hooks {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.capture.is_empty() && self.steer.is_none()
-    }
-
     /// Checks layers and widths against the model.
     pub fn validate(&self, config: &LlamaConfig) -> Result<(), LocalError> {
         for &l in &self.capture {
@@ -128,6 +124,12 @@ impl KvCache {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// A cache that claims to hold `tokens` (no tensors), for tests of cache choice.
+    #[cfg(test)]
+    pub(crate) fn holding(layers: usize, tokens: &[u32]) -> Self {
+        Self { len: tokens.len(), tokens: tokens.to_vec(), ..Self::new(layers) }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -49,23 +49,54 @@ pub(crate) fn pick(
         return None;
     }
     if cfg.temperature <= 0.0 {
+        return greedy(logits, &mut accept);
+    }
+    sampled(logits, cfg, rng, &mut accept).or_else(|| greedy(logits, &mut accept))
+}
+
+/// The highest-logit token `accept` allows.
+fn greedy(logits: &[f32], accept: &mut impl FnMut(u32) -> bool) -> Option<u32> {
+    {
         // Fast path: the best token is usually accepted.
         let best = argmax(logits);
         if accept(best) {
             return Some(best);
         }
+        // Try the best 64 in order before sorting everything.
         let mut order: Vec<u32> = (0..logits.len() as u32).collect();
-        order.sort_unstable_by(|a, b| logits[*b as usize].total_cmp(&logits[*a as usize]));
-        return order.into_iter().skip(1).find(|id| accept(*id));
+        let by_logit = |a: &u32, b: &u32| logits[*b as usize].total_cmp(&logits[*a as usize]);
+        let head = order.len().min(64);
+        if head < order.len() {
+            order.select_nth_unstable_by(head - 1, by_logit);
+        }
+        order[..head].sort_unstable_by(by_logit);
+        if let Some(id) = order[..head].iter().copied().find(|id| accept(*id)) {
+            return Some(id);
+        }
+        let mut rest = order.split_off(head);
+        rest.sort_unstable_by(by_logit);
+        rest.into_iter().find(|id| accept(*id))
     }
+}
+
+/// A draw from the tempered, top-p cut distribution restricted to accepted tokens.
+fn sampled(
+    logits: &[f32],
+    cfg: SamplerConfig,
+    rng: &mut Rng,
+    accept: &mut impl FnMut(u32) -> bool,
+) -> Option<u32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let inv_t = 1.0 / f64::from(cfg.temperature);
     let mut probs: Vec<(u32, f64)> = logits
         .iter()
         .enumerate()
         .map(|(i, l)| (i as u32, (f64::from(*l - max) * inv_t).exp()))
-        .filter(|(_, p)| *p > 0.0)
+        .filter(|(_, p)| *p > 1e-12)
         .collect();
+    if cfg.top_p >= 1.0 {
+        return draw(&mut probs, rng, accept);
+    }
     probs.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
     let total: f64 = probs.iter().map(|p| p.1).sum();
     if cfg.top_p > 0.0 && cfg.top_p < 1.0 {
@@ -81,16 +112,16 @@ pub(crate) fn pick(
         // The nucleus alone may be all refused; keep the tail for the fallback.
         let (nucleus, tail) = probs.split_at(n);
         let mut nucleus = nucleus.to_vec();
-        if let Some(id) = draw(&mut nucleus, rng, &mut accept) {
+        if let Some(id) = draw(&mut nucleus, rng, accept) {
             return Some(id);
         }
         let mut tail = tail.to_vec();
-        return draw(&mut tail, rng, &mut accept);
+        return draw(&mut tail, rng, accept);
     }
-    draw(&mut probs, rng, &mut accept)
+    draw(&mut probs, rng, accept)
 }
 
-/// Draws from `probs` (unnormalised, sorted descending), zeroing refused draws.
+/// Draws from `probs` (unnormalised), zeroing refused draws.
 fn draw(probs: &mut [(u32, f64)], rng: &mut Rng, accept: &mut impl FnMut(u32) -> bool) -> Option<u32> {
     for _ in 0..32 {
         let total: f64 = probs.iter().map(|p| p.1).sum();
@@ -116,6 +147,7 @@ fn draw(probs: &mut [(u32, f64)], rng: &mut Rng, accept: &mut impl FnMut(u32) ->
         probs[i].1 = 0.0;
     }
     // Many refusals in a row: take the most likely accepted token.
+    probs.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
     probs.iter().filter(|p| p.1 > 0.0).map(|p| p.0).find(|id| accept(*id))
 }
 

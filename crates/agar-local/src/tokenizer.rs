@@ -42,8 +42,10 @@ pub struct Tokenizer {
     merges: HashMap<(u32, u32), (u32, u32)>,
     /// Special tokens matched verbatim in text, longest first.
     specials: Vec<(String, u32)>,
-    /// Id of each byte's symbol in the byte-level alphabet.
-    byte_ids: [u32; 256],
+    /// Id of each byte's symbol in the byte-level alphabet (`None`: the
+    /// vocabulary lacks it, as some do for control bytes and bytes that
+    /// never occur in UTF-8; such bytes are dropped).
+    byte_ids: [Option<u32>; 256],
     splitter: Splitter,
     bos: Option<u32>,
     eos: Option<u32>,
@@ -164,11 +166,12 @@ impl Tokenizer {
         for (b, c) in alphabet.iter().enumerate() {
             char_to_byte.insert(*c, b as u8);
         }
-        let mut byte_ids = [0u32; 256];
+        let mut byte_ids = [None; 256];
         for (b, c) in alphabet.iter().enumerate() {
-            byte_ids[b] = *vocab
-                .get(&c.to_string())
-                .ok_or_else(|| bad(format!("byte {b:#04x} has no token")))?;
+            byte_ids[b] = vocab.get(&c.to_string()).copied();
+        }
+        if byte_ids[..128].iter().filter(|id| id.is_none()).count() > 16 {
+            return Err(bad("the vocabulary is not byte-level BPE".into()));
         }
         let types: Vec<i32> = (0..n).map(|i| spec.token_types.get(i).copied().unwrap_or(1)).collect();
         let control: Vec<bool> = types.iter().map(|t| *t == TYPE_CONTROL).collect();
@@ -291,7 +294,7 @@ impl Tokenizer {
 
     /// Merges the byte symbols of one pre-token by rank.
     fn bpe(&self, bytes: &[u8], out: &mut Vec<u32>) {
-        let mut ids: Vec<u32> = bytes.iter().map(|b| self.byte_ids[*b as usize]).collect();
+        let mut ids: Vec<u32> = bytes.iter().filter_map(|b| self.byte_ids[*b as usize]).collect();
         loop {
             let best = ids
                 .windows(2)

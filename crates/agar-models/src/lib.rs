@@ -3,11 +3,21 @@
 //! The rest of agar sees models only as `Arc<dyn ChatModel>` (from `agar-core`);
 //! this crate is where a model reference such as `openai/gpt-4.1-mini` becomes one.
 //!
+//! - [`config`]: `agar.toml` ([`Config`]): named models (`[models.NAME]`) and
+//!   prices; [`resolve_with`] resolves a name or a plain reference.
 //! - [`resolve()`]: turns a reference into a ready model: the provider wrapped in
 //!   [`Resilient`], with the per-model limiter and [`UsageMeter`] kept in
 //!   [`ResolveSettings::shared`].
 //! - [`openai`]: the OpenAI-compatible provider ([`OpenAiProvider`]), built on
 //!   async-openai with a transport of our own (no hidden retries, typed HTTP failures).
+//! - [`anthropic`]: the Anthropic Messages API ([`AnthropicProvider`]): prefill,
+//!   extended thinking kept and replayed, cache-aware usage, its error shapes.
+//! - [`http_app`]: HTTP application targets ([`HttpApp`], configured by an
+//!   [`HttpAppConfig`] in `agar.toml`): templated requests, JSON-pointer replies,
+//!   session ids carried between turns, stateful apps marked as such.
+//! - [`local`]: `local/NAME` and `local:/path/model.gguf`, the in-process
+//!   models of `agar-local`, wrapped in the same middleware.
+//! - `http`: what the HTTP providers share (client, `Retry-After`, error bodies).
 //! - [`resilient`]: [`Resilient`], the stack around every provider: per-attempt
 //!   timeout, retries with full-jitter backoff honouring `Retry-After`, a per-model
 //!   concurrency limit and usage accounting, driven by a [`CallPolicy`].
@@ -17,14 +27,22 @@
 //!
 //! Data flow: audit loop / judge -> `Resilient` -> provider -> HTTP -> `ChatResponse`.
 
+pub mod anthropic;
+pub mod config;
 pub mod env;
+mod http;
+pub mod http_app;
+pub mod local;
 pub mod meter;
 pub mod openai;
 pub mod resilient;
 pub mod resolve;
 pub mod secret;
 
+pub use anthropic::{AnthropicConfig, AnthropicProvider};
+pub use config::{Config, ConfigError, ModelEntry, find_config, resolve_with};
 pub use env::Env;
+pub use http_app::{HttpApp, HttpAppConfig};
 pub use meter::{UsageMeter, UsageSnapshot};
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use resilient::{CallPolicy, Resilient};

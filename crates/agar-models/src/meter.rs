@@ -38,7 +38,11 @@ pub struct UsageSnapshot {
 impl UsageSnapshot {
     /// The token counts as a [`Usage`].
     pub fn usage(&self) -> Usage {
-        Usage { input_tokens: self.input_tokens, output_tokens: self.output_tokens }
+        Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            ..Usage::default()
+        }
     }
 }
 

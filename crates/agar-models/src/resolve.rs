@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use agar_core::ChatModel;
 use tokio::sync::Semaphore;
 
+use crate::anthropic::{AnthropicConfig, AnthropicProvider};
 use crate::env::Env;
+use crate::local::LocalTarget;
 use crate::meter::{UsageMeter, UsageSnapshot};
 use crate::openai::{OpenAiConfig, OpenAiProvider};
 use crate::resilient::{CallPolicy, Resilient};
@@ -30,12 +32,22 @@ pub enum ResolveError {
     MissingModel { reference: String },
     #[error("{variable} is not set (needed for {reference})")]
     MissingKey { variable: &'static str, reference: String },
+    #[error("{variable} is not set (the api_key_env of {reference} in agar.toml)")]
+    MissingKeyVariable { variable: String, reference: String },
     #[error("{variable} cannot be sent in an HTTP header (needed for {reference})")]
     InvalidKey { variable: &'static str, reference: String },
+    #[error("{variable}: {reason}")]
+    InvalidSetting { variable: &'static str, reason: String },
+    #[error("{variable} is not set (named in the headers of {reference} in agar.toml)")]
+    MissingHeaderVariable { variable: String, reference: String },
+    #[error("http target {reference}: {reason}")]
+    HttpTarget { reference: String, reason: String },
     #[error("invalid base url `{value}` for {reference}: {reason}")]
     InvalidBaseUrl { value: String, reference: String, reason: String },
     #[error("could not set up the HTTP client for {reference}: {reason}")]
     HttpClient { reference: String, reason: String },
+    #[error("{reference}: {reason}")]
+    Local { reference: String, reason: String },
 }
 
 /// How [`resolve`] builds models.
@@ -71,6 +83,8 @@ impl ResolveSettings {
 pub struct SharedModels {
     /// Reference -> its slot. Locked only to look up or insert a slot, never across an `.await`.
     slots: Arc<Mutex<BTreeMap<String, Slot>>>,
+    /// Local models loaded in this process, one engine per GGUF file.
+    local: agar_local::LocalModels,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +96,11 @@ struct Slot {
 impl SharedModels {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The local engines loaded so far (shared by every role naming one file).
+    pub fn local_models(&self) -> &agar_local::LocalModels {
+        &self.local
     }
 
     /// The meter of a resolved model reference (`None` if it was never resolved).
@@ -122,7 +141,11 @@ impl SharedModels {
 ///
 /// - `openai/MODEL`: [`OpenAiProvider`], configured from `OPENAI_BASE_URL` and
 ///   `OPENAI_API_KEY` in `env`.
-/// - `anthropic/MODEL`, `local/NAME`: not built yet in this version.
+/// - `anthropic/MODEL`: [`AnthropicProvider`], configured from
+///   `ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` and `AGAR_ANTHROPIC_THINKING_BUDGET`.
+/// - `local/NAME` (an embedded model, fetched into the cache on first use)
+///   and `local:/path/to/model.gguf`: run in-process by `agar-local`, one
+///   call at a time; see [`crate::local`].
 ///
 /// Resolving the same reference again (with the same `settings.shared`)
 /// shares its concurrency limit and meter; read the meter with
@@ -133,6 +156,9 @@ pub fn resolve(
     settings: &ResolveSettings,
 ) -> Result<Arc<dyn ChatModel>, ResolveError> {
     let reference = reference.trim();
+    if let Some(path) = reference.strip_prefix("local:") {
+        return crate::local::resolve_local(reference, LocalTarget::Path(path.trim()), env, settings);
+    }
     let unknown = || ResolveError::UnknownProvider { reference: reference.to_owned() };
     let (provider, model) = reference.split_once('/').ok_or_else(unknown)?;
     let model = model.trim();
@@ -141,9 +167,9 @@ pub fn resolve(
     }
     let inner: Arc<dyn ChatModel> = match provider {
         "openai" => Arc::new(OpenAiProvider::new(model, OpenAiConfig::from_env(env))?),
-        "anthropic" | "local" => {
-            let provider = if provider == "local" { "local" } else { "anthropic" };
-            return Err(ResolveError::NotBuiltYet { provider, reference: reference.to_owned() });
+        "anthropic" => Arc::new(AnthropicProvider::new(model, AnthropicConfig::from_env(env)?)?),
+        "local" => {
+            return crate::local::resolve_local(reference, LocalTarget::Named(model), env, settings);
         }
         _ => return Err(unknown()),
     };

@@ -37,33 +37,44 @@ pub(crate) const MASK: &str = "***";
 /// model's successful answer, where masking a common word would corrupt it.
 const MIN_SECRET_LEN_IN_ANSWERS: usize = 8;
 
-/// Replaces every occurrence of the provider's key with [`MASK`].
+/// Replaces every occurrence of the provider's secrets (its key, or the values
+/// of the variables its headers name) with [`MASK`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Redactor {
-    key: Option<ApiKey>,
+    /// Non-empty secrets, longest first so that a secret containing another is
+    /// masked whole.
+    keys: Vec<ApiKey>,
 }
 
 impl Redactor {
     pub(crate) fn new(key: Option<ApiKey>) -> Self {
-        Self { key: key.filter(|k| !k.expose().is_empty()) }
+        Self::many(key)
     }
 
-    /// `text` with the key masked: for error messages and error bodies.
+    /// A redactor for several secrets.
+    pub(crate) fn many(keys: impl IntoIterator<Item = ApiKey>) -> Self {
+        let mut keys: Vec<ApiKey> = keys.into_iter().filter(|k| !k.expose().is_empty()).collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.expose().len()));
+        Self { keys }
+    }
+
+    /// `text` with every secret masked: for error messages and error bodies.
     pub(crate) fn redact(&self, text: &str) -> String {
-        match &self.key {
-            Some(key) => text.replace(key.expose(), MASK),
-            None => text.to_owned(),
+        let mut text = text.to_owned();
+        for key in &self.keys {
+            if text.contains(key.expose()) {
+                text = text.replace(key.expose(), MASK);
+            }
         }
+        text
     }
 
-    /// A successful reply's body with the key masked, unless the key is a short placeholder.
-    pub(crate) fn redact_answer(&self, body: Vec<u8>) -> Vec<u8> {
-        match &self.key {
-            Some(key) if key.expose().len() >= MIN_SECRET_LEN_IN_ANSWERS => {
-                replace_bytes(body, key.expose().as_bytes(), MASK.as_bytes())
-            }
-            _ => body,
+    /// A successful reply's body with every secret masked, except short placeholders.
+    pub(crate) fn redact_answer(&self, mut body: Vec<u8>) -> Vec<u8> {
+        for key in self.keys.iter().filter(|k| k.expose().len() >= MIN_SECRET_LEN_IN_ANSWERS) {
+            body = replace_bytes(body, key.expose().as_bytes(), MASK.as_bytes());
         }
+        body
     }
 }
 
@@ -103,6 +114,18 @@ mod tests {
         assert_eq!(r.redact("bad key sk-very-secret!"), "bad key ***!");
         let body = br#"{"echo":"sk-very-secret","x":"sk-very-secret"}"#.to_vec();
         assert_eq!(r.redact_answer(body), br#"{"echo":"***","x":"***"}"#.to_vec());
+    }
+
+    #[test]
+    fn several_secrets_are_all_masked() {
+        let r = Redactor::many([
+            ApiKey::new("tok-abc"),
+            ApiKey::new("tok-abcdef-long"),
+            ApiKey::new(""),
+        ]);
+        assert_eq!(r.redact("a tok-abcdef-long b tok-abc c"), "a *** b *** c");
+        let body = b"x tok-abcdef-long y".to_vec();
+        assert_eq!(r.redact_answer(body), b"x *** y".to_vec());
     }
 
     #[test]

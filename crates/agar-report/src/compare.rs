@@ -198,10 +198,7 @@ fn classify(lo: f64, hi: f64, palette: Palette) -> Change {
 }
 
 fn scores_of(records: &[AuditRecord], dim: &str) -> Vec<f64> {
-    records
-        .iter()
-        .filter_map(|r| r.scores()?.get(dim).map(|s| f64::from(*s)))
-        .collect()
+    records.iter().filter_map(|r| r.scores()?.get(dim).map(|s| f64::from(*s))).collect()
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -248,7 +245,9 @@ impl SplitMix64 {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 #[cfg(test)]

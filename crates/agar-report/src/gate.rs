@@ -249,7 +249,6 @@ pub fn parse_conditions(inputs: &[String], allow_delta: bool) -> Result<Vec<Cond
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     #[test]

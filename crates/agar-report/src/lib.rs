@@ -21,9 +21,7 @@ pub mod report;
 pub mod summary;
 
 pub use compare::{Change, CompareOptions, Comparison, DimensionDelta, compare};
-pub use gate::{
-    Condition, GateError, GateOutcome, check_comparison, check_run, parse_conditions,
-};
+pub use gate::{Condition, GateError, GateOutcome, check_comparison, check_run, parse_conditions};
 pub use record::{AuditRecord, VerdictFacts};
 pub use report::{DimensionInfo, Report, RunInfo};
 pub use summary::{

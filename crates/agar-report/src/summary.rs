@@ -241,7 +241,6 @@ impl RunSummary {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use agar_core::{
         AuditStatus, DimensionScore, SampleStats, ScenarioInfo, Usage, Verdict, VerdictStatus,

@@ -1,16 +1,40 @@
-//! The store: a directory of runs.
+//! The store: a directory of runs, with a sled index beside the files.
 //!
 //! ```text
-//! STORE/RUN_ID/run.json        the run's resolved configuration (RunRecord)
-//! STORE/RUN_ID/AUDIT_ID.json   one transcript per finished audit
+//! STORE/RUN_ID/run.json            the run's resolved configuration (RunRecord)
+//! STORE/RUN_ID/plan.json           every planned audit and the settings (RunPlan)
+//! STORE/RUN_ID/AUDIT_ID.json       one transcript per finished audit
+//! STORE/RUN_ID/labels/AUDIT_ID.json reviewer labels of one audit
+//! STORE/RUN_ID/.lock               held by the process running the run's audits
+//! STORE/RUN_ID/.running/AUDIT_ID   markers of audits running now
+//! STORE/.index/                    the sled index (a cache of the files)
+//! STORE/.cache/responses/          cached model answers (`--cache`)
 //! ```
 //!
 //! Every file is written atomically ([`atomic::write_atomic`]: a temporary
 //! file in the same directory, synced, then renamed over the target, then the
 //! directory synced), so a crash never leaves a half-written file. The JSON
-//! files are the source of truth.
+//! files are the source of truth: the [`index`] is rebuilt from them when it
+//! is missing or stale, and readers that cannot open it (another process
+//! holds sled's lock) read the files instead.
+//!
+//! - [`Store`]: runs, plans, transcripts, labels, run locks; [`RunView`] and
+//!   [`RunOverview`] read runs back.
+//! - [`plan`]: [`RunPlan`], what `agar resume` needs.
+//! - [`labels`]: reviewer [`Label`]s.
+//! - [`lock`]: [`RunLock`].
+//! - [`cache`]: [`CachedModel`], the response cache.
 
 pub mod atomic;
+pub mod cache;
+pub mod index;
+pub mod labels;
+pub mod lock;
+pub mod plan;
 mod store;
 
-pub use store::{Store, StoreError, check_id};
+pub use cache::{CachedModel, ResponseCache};
+pub use labels::{Agreement, Label};
+pub use lock::RunLock;
+pub use plan::{PlanSettings, PlannedAudit, RunPlan};
+pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

@@ -1,12 +1,21 @@
-//! [`Store`]: create runs, write and read transcripts.
+//! [`Store`]: create runs, write and read transcripts, plans and labels, and
+//! read runs back through the index.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use agar_core::{RunRecord, Transcript};
+use agar_core::{RoleName, RunRecord, Transcript};
+use agar_report::AuditRecord;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::atomic::write_atomic;
+use crate::index::{self, with_index};
+use crate::labels::{LABELS_DIR, Label};
+use crate::lock::{self, RunLock};
+use crate::plan::{PLAN_FILE, RESERVED_AUDIT_IDS, RunPlan};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +30,14 @@ pub enum StoreError {
     NoSuchRun(String),
     #[error("{0:?} is not a valid run or audit id (letters, digits, '-', '_' and '.' only)")]
     BadId(String),
+    #[error("{0:?} cannot be an audit id: it would clash with the run's own files")]
+    ReservedId(String),
+    #[error("run {0:?} is being run by another agar process right now")]
+    RunBusy(String),
+    #[error("run {0:?} has no plan.json (it was started by an older agar); it cannot be resumed")]
+    NoPlan(String),
+    #[error("the store index: {0}")]
+    Index(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -37,6 +54,83 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
     if ok { Ok(()) } else { Err(StoreError::BadId(id.to_string())) }
 }
 
+/// [`check_id`], and not one of the names a run's own files use.
+pub fn check_audit_id(id: &str) -> Result<(), StoreError> {
+    check_id(id)?;
+    if RESERVED_AUDIT_IDS.contains(&id) {
+        return Err(StoreError::ReservedId(id.to_string()));
+    }
+    Ok(())
+}
+
+/// Whether a file name in a run directory is a transcript (or, under
+/// `labels/`, a label file).
+pub(crate) fn is_transcript_name(name: &str) -> bool {
+    name.ends_with(".json") && !name.starts_with('.') && name != "run.json" && name != PLAN_FILE
+}
+
+/// A run read back: its configuration and every audit, finished or not.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub record: RunRecord,
+    /// Every audit in id order: planned ones not finished are `pending` (or
+    /// `running` while a process runs them), stored ones as their file says.
+    pub audits: Vec<AuditRecord>,
+    /// Whether a process is running the run's audits right now.
+    pub live: bool,
+    /// Whether the figures came through the index (else straight from the files).
+    pub from_index: bool,
+}
+
+/// One line of `agar runs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunOverview {
+    pub run_id: String,
+    pub created_at: DateTime<Utc>,
+    pub models: BTreeMap<RoleName, String>,
+    pub audits: usize,
+    /// Audits by status: `done`, `invalid`, `failed`, `pending`, `running`.
+    pub by_status: BTreeMap<String, usize>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    pub live: bool,
+}
+
+impl RunView {
+    /// The overview line of this run.
+    pub fn overview(&self) -> RunOverview {
+        let mut by_status = BTreeMap::new();
+        let (mut input_tokens, mut output_tokens) = (0, 0);
+        let mut cost_usd: Option<f64> = None;
+        for a in &self.audits {
+            *by_status.entry(a.status.clone()).or_insert(0) += 1;
+            input_tokens += a.input_tokens;
+            output_tokens += a.output_tokens;
+            if let Some(c) = a.cost_usd {
+                *cost_usd.get_or_insert(0.0) += c;
+            }
+        }
+        RunOverview {
+            run_id: self.record.run_id.clone(),
+            created_at: self.record.created_at,
+            models: self.record.models.clone(),
+            audits: self.audits.len(),
+            by_status,
+            input_tokens,
+            output_tokens,
+            cost_usd,
+            live: self.live,
+        }
+    }
+
+    /// The stored (finished) audits only.
+    pub fn finished(&self) -> impl Iterator<Item = &AuditRecord> {
+        self.audits.iter().filter(|a| a.is_finished())
+    }
+}
+
 /// A directory of runs.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -51,6 +145,18 @@ impl Store {
         Ok(Self { root })
     }
 
+    /// Opens an existing store; an error if `root` is not a directory.
+    pub fn open_existing(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(StoreError::Io {
+                path: root,
+                source: io::Error::new(io::ErrorKind::NotFound, "no such store directory"),
+            });
+        }
+        Ok(Self { root })
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -59,20 +165,50 @@ impl Store {
         self.root.join(run_id)
     }
 
+    /// The directory of the sled index (a cache: deleting it loses nothing).
+    pub fn index_dir(&self) -> PathBuf {
+        self.root.join(index::INDEX_DIR)
+    }
+
     /// Creates the run's directory and writes its `run.json`. Fails if the run exists.
     pub fn create_run(&self, record: &RunRecord) -> Result<PathBuf, StoreError> {
-        check_id(&record.run_id)?;
+        self.create_run_dir(&record.run_id)?;
         let dir = self.run_dir(&record.run_id);
-        match fs::create_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(StoreError::RunExists(record.run_id.clone()));
-            }
-            Err(e) => return Err(io_err(&dir)(e)),
-        }
-        let path = dir.join("run.json");
-        write_json(&path, record)?;
+        write_json(&dir.join("run.json"), record)?;
         Ok(dir)
+    }
+
+    /// Creates the run with its plan: `plan.json` first, then `run.json`, so a
+    /// run that exists always has its plan. Every planned audit id is checked.
+    pub fn create_run_with_plan(
+        &self,
+        record: &RunRecord,
+        plan: &RunPlan,
+    ) -> Result<PathBuf, StoreError> {
+        let mut ids = BTreeSet::new();
+        for a in &plan.audits {
+            check_audit_id(&a.audit_id)?;
+            if !ids.insert(a.audit_id.as_str()) {
+                return Err(StoreError::BadId(format!("{} (planned twice)", a.audit_id)));
+            }
+        }
+        self.create_run_dir(&record.run_id)?;
+        let dir = self.run_dir(&record.run_id);
+        write_json(&dir.join(PLAN_FILE), plan)?;
+        write_json(&dir.join("run.json"), record)?;
+        Ok(dir)
+    }
+
+    fn create_run_dir(&self, run_id: &str) -> Result<(), StoreError> {
+        check_id(run_id)?;
+        let dir = self.run_dir(run_id);
+        match fs::create_dir(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(StoreError::RunExists(run_id.to_string()))
+            }
+            Err(e) => Err(io_err(&dir)(e)),
+        }
     }
 
     /// Reads a run's `run.json`.
@@ -85,12 +221,30 @@ impl Store {
         read_json(&path)
     }
 
-    /// Writes (or replaces) a finished audit's transcript, durably.
+    /// Reads a run's `plan.json`.
+    pub fn read_plan(&self, run_id: &str) -> Result<RunPlan, StoreError> {
+        self.read_run(run_id)?;
+        let path = self.run_dir(run_id).join(PLAN_FILE);
+        if !path.exists() {
+            return Err(StoreError::NoPlan(run_id.to_string()));
+        }
+        read_json(&path)
+    }
+
+    /// Writes (or replaces) a finished audit's transcript, durably: the file
+    /// is synced and renamed into place, then the index updated and flushed
+    /// (when no other process holds it; the next reader catches up otherwise).
     pub fn write_transcript(&self, t: &Transcript) -> Result<PathBuf, StoreError> {
         check_id(&t.run_id)?;
-        check_id(&t.audit_id)?;
+        check_audit_id(&t.audit_id)?;
         let path = self.run_dir(&t.run_id).join(format!("{}.json", t.audit_id));
         write_json(&path, t)?;
+        let meta = fs::metadata(&path).map_err(io_err(&path))?;
+        let record = AuditRecord::from_transcript(t);
+        match with_index(&self.root, |ix| ix.put_audit(&t.run_id, &meta, record)) {
+            Some(Err(e)) => tracing::warn!("could not update the index: {e}"),
+            Some(Ok(())) | None => {}
+        }
         Ok(path)
     }
 
@@ -111,24 +265,330 @@ impl Store {
             .map_err(io_err(&dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && p.file_name()
-                        .is_some_and(|n| n != "run.json" && !n.to_string_lossy().starts_with('.'))
+                p.is_file()
+                    && p.file_name().is_some_and(|n| is_transcript_name(&n.to_string_lossy()))
             })
             .collect();
         paths.sort();
         paths.iter().map(|p| read_json(p)).collect()
     }
+
+    /// The ids of every run in the store (directories holding a `run.json`), sorted.
+    pub fn run_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(io_err(&self.root))? {
+            let entry = entry.map_err(io_err(&self.root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if check_id(&name).is_ok() && entry.path().join("run.json").is_file() {
+                ids.push(name);
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// One run with every audit's status and figures, through the index
+    /// (refreshed from the files first) or, when another process holds the
+    /// index, straight from the files. Both give the same figures.
+    pub fn view(&self, run_id: &str) -> Result<RunView, StoreError> {
+        let record = self.read_run(run_id)?;
+        let dir = self.run_dir(run_id);
+        let indexed = with_index(&self.root, |ix| {
+            let entry = ix.refresh_run(&dir, run_id)?;
+            Ok((entry.planned, ix.records(run_id)?))
+        });
+        let (planned, stored, from_index) = match indexed {
+            Some(Ok((planned, stored))) => (planned, stored, true),
+            Some(Err(e)) => {
+                tracing::warn!("could not use the index ({e}); reading the files");
+                let (p, s) = self.read_without_index(run_id)?;
+                (p, s, false)
+            }
+            None => {
+                let (p, s) = self.read_without_index(run_id)?;
+                (p, s, false)
+            }
+        };
+        Ok(self.assemble(record, planned, stored, from_index))
+    }
+
+    /// Every run, oldest first, with its audits counted by status.
+    pub fn runs(&self) -> Result<Vec<RunOverview>, StoreError> {
+        let ids = self.run_ids()?;
+        let present: BTreeSet<String> = ids.iter().cloned().collect();
+        let indexed = with_index(&self.root, |ix| {
+            ix.retain_runs(&present)?;
+            let mut out = Vec::new();
+            for id in &ids {
+                let entry = ix.refresh_run(&self.run_dir(id), id)?;
+                out.push((entry.record, entry.planned, ix.records(id)?));
+            }
+            Ok(out)
+        });
+        let rows = match indexed {
+            Some(Ok(rows)) => rows
+                .into_iter()
+                .map(|(record, planned, stored)| {
+                    self.assemble(record, planned, stored, true).overview()
+                })
+                .collect(),
+            other => {
+                if let Some(Err(e)) = other {
+                    tracing::warn!("could not use the index ({e}); reading the files");
+                }
+                let mut rows = Vec::new();
+                for id in &ids {
+                    rows.push(self.view_without_index(id)?.overview());
+                }
+                rows
+            }
+        };
+        let mut rows: Vec<RunOverview> = rows;
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.run_id.cmp(&b.run_id)));
+        Ok(rows)
+    }
+
+    /// [`Store::view`] without touching the index.
+    pub fn view_without_index(&self, run_id: &str) -> Result<RunView, StoreError> {
+        let record = self.read_run(run_id)?;
+        let (planned, stored) = self.read_without_index(run_id)?;
+        Ok(self.assemble(record, planned, stored, false))
+    }
+
+    #[expect(clippy::type_complexity, reason = "a private pair")]
+    fn read_without_index(
+        &self,
+        run_id: &str,
+    ) -> Result<(Vec<(String, String)>, BTreeMap<String, AuditRecord>), StoreError> {
+        let planned = match self.read_plan(run_id) {
+            Ok(plan) => plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect(),
+            Err(StoreError::NoPlan(_)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let stored = self
+            .transcripts(run_id)?
+            .iter()
+            .map(|t| (t.audit_id.clone(), AuditRecord::from_transcript(t)))
+            .collect();
+        Ok((planned, stored))
+    }
+
+    fn assemble(
+        &self,
+        record: RunRecord,
+        planned: Vec<(String, String)>,
+        mut stored: BTreeMap<String, AuditRecord>,
+        from_index: bool,
+    ) -> RunView {
+        let dir = self.run_dir(&record.run_id);
+        let live = lock::is_held(&dir);
+        let running = if live { running_markers(&dir) } else { BTreeSet::new() };
+        for (audit_id, scenario_id) in planned {
+            let finished = stored.get(&audit_id).is_some_and(AuditRecord::is_finished);
+            if !finished {
+                let status = if running.contains(&audit_id) { "running" } else { "pending" };
+                stored.insert(
+                    audit_id.clone(),
+                    AuditRecord::unfinished(&audit_id, &scenario_id, status),
+                );
+            }
+        }
+        RunView { record, audits: stored.into_values().collect(), live, from_index }
+    }
+
+    /// Takes the run's lock for as long as the returned guard lives; fails
+    /// with [`StoreError::RunBusy`] while another process holds it.
+    pub fn lock_run(&self, run_id: &str) -> Result<RunLock, StoreError> {
+        check_id(run_id)?;
+        let dir = self.run_dir(run_id);
+        if !dir.join("run.json").exists() {
+            return Err(StoreError::NoSuchRun(run_id.to_string()));
+        }
+        lock::acquire(run_id, &dir)
+    }
+
+    /// Whether some process is running the run's audits right now.
+    pub fn run_is_live(&self, run_id: &str) -> bool {
+        check_id(run_id).is_ok() && lock::is_held(&self.run_dir(run_id))
+    }
+
+    /// Marks an audit as running (a marker file under `RUN/.running/`; it
+    /// means something only while the run's lock is held).
+    pub fn mark_running(&self, run_id: &str, audit_id: &str) -> Result<(), StoreError> {
+        check_id(run_id)?;
+        check_id(audit_id)?;
+        let dir = self.run_dir(run_id).join(RUNNING_DIR);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let path = dir.join(audit_id);
+        fs::write(&path, b"").map_err(io_err(&path))
+    }
+
+    /// Removes an audit's running marker, if any.
+    pub fn clear_running(&self, run_id: &str, audit_id: &str) {
+        if check_id(run_id).is_ok() && check_id(audit_id).is_ok() {
+            let _ = fs::remove_file(self.run_dir(run_id).join(RUNNING_DIR).join(audit_id));
+        }
+    }
+
+    /// Removes what a killed process may have left in a run directory:
+    /// temporary files of atomic writes whose writer is gone, and running
+    /// markers. Call it while holding the run's lock. Returns the files removed.
+    pub fn clean_run(&self, run_id: &str) -> Result<usize, StoreError> {
+        check_id(run_id)?;
+        let dir = self.run_dir(run_id);
+        let mut removed = 0;
+        for sub in [dir.clone(), dir.join(LABELS_DIR)] {
+            let Ok(entries) = fs::read_dir(&sub) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = temp_file_pid(&name)
+                    && !process_alive(pid)
+                    && fs::remove_file(entry.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        let running = dir.join(RUNNING_DIR);
+        if let Ok(entries) = fs::read_dir(&running) {
+            for entry in entries.flatten() {
+                if fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Sets (or replaces) a reviewer's label of one audit's dimension. The
+    /// label file is the source of truth; the index follows.
+    pub fn set_label(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        dimension: &str,
+        label: Label,
+    ) -> Result<(), StoreError> {
+        self.update_labels(run_id, audit_id, |labels| {
+            labels.insert(dimension.to_string(), label);
+        })
+    }
+
+    /// Removes a label, if there is one.
+    pub fn remove_label(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        dimension: &str,
+    ) -> Result<(), StoreError> {
+        self.update_labels(run_id, audit_id, |labels| {
+            labels.remove(dimension);
+        })
+    }
+
+    fn update_labels(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        change: impl FnOnce(&mut BTreeMap<String, Label>),
+    ) -> Result<(), StoreError> {
+        self.read_run(run_id)?;
+        check_audit_id(audit_id)?;
+        let dir = self.run_dir(run_id).join(LABELS_DIR);
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let path = dir.join(format!("{audit_id}.json"));
+        // One writer of label files at a time in this process.
+        let _guard = LABELS_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut labels: BTreeMap<String, Label> =
+            if path.exists() { read_json(&path)? } else { BTreeMap::new() };
+        change(&mut labels);
+        write_json(&path, &labels)?;
+        let meta = fs::metadata(&path).map_err(io_err(&path))?;
+        if let Some(Err(e)) =
+            with_index(&self.root, |ix| ix.put_labels(run_id, audit_id, &meta, labels))
+        {
+            tracing::warn!("could not update the index: {e}");
+        }
+        Ok(())
+    }
+
+    /// Every label of one audit, by dimension (empty when none).
+    pub fn labels(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+    ) -> Result<BTreeMap<String, Label>, StoreError> {
+        check_id(run_id)?;
+        check_id(audit_id)?;
+        let dir = self.run_dir(run_id);
+        let indexed = with_index(&self.root, |ix| {
+            ix.refresh_run(&dir, run_id)?;
+            ix.labels(run_id, audit_id)
+        });
+        match indexed {
+            Some(Ok(labels)) => Ok(labels.unwrap_or_default()),
+            _ => {
+                let path = dir.join(LABELS_DIR).join(format!("{audit_id}.json"));
+                if path.exists() { read_json(&path) } else { Ok(BTreeMap::new()) }
+            }
+        }
+    }
+
+    /// One label, if set.
+    pub fn label(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        dimension: &str,
+    ) -> Result<Option<Label>, StoreError> {
+        Ok(self.labels(run_id, audit_id)?.remove(dimension))
+    }
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
+/// Running markers live here, inside the run directory.
+const RUNNING_DIR: &str = ".running";
+
+/// Serialises read-modify-write of label files within this process.
+static LABELS_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn running_markers(run_dir: &Path) -> BTreeSet<String> {
+    fs::read_dir(run_dir.join(RUNNING_DIR))
+        .map(|entries| {
+            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The writer's pid in a temporary file name `.NAME.tmp-PID-RANDOM`.
+fn temp_file_pid(name: &str) -> Option<u32> {
+    if !name.starts_with('.') {
+        return None;
+    }
+    let (_, rest) = name.rsplit_once(".tmp-")?;
+    rest.split('-').next()?.parse().ok()
+}
+
+/// Whether a process with this pid exists (always true where that cannot be
+/// told, so nothing in use is removed).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     let mut bytes = serde_json::to_vec_pretty(value)
         .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })?;
     bytes.push(b'\n');
     write_atomic(path, &bytes).map_err(io_err(path))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
     let bytes = fs::read(path).map_err(io_err(path))?;
     serde_json::from_slice(&bytes)
         .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })

@@ -9,6 +9,11 @@
 //!   or by turn, injected as one-shot faults or drawn from a seeded [`FaultPlan`]
 //!   ([`fault`]); without a script it derives a reply from the request, building
 //!   forced tool-call arguments from the tool's JSON Schema ([`schema`]).
+//!   The same server speaks Anthropic's Messages API ([`FakeServer::start_anthropic`],
+//!   [`anthropic`]: `POST /v1/messages`, thinking blocks with checked signatures,
+//!   prompt caching, Anthropic error shapes) and a chatbot application's
+//!   ([`FakeApp`], [`app`]) when its [`Protocol`] says so, with the same scripts
+//!   and faults.
 //! - [`ScriptedModel`] ([`scripted`]): an in-process [`agar_core::ChatModel`]
 //!   for unit tests of the audit loop and the judge, with the [`text`] and
 //!   [`tool_call`] response helpers.
@@ -17,9 +22,11 @@
 //! README demo (`fixtures/demo-script.json`), and reports its own CPU time
 //! ([`cpu`]) on exit.
 //!
-//! Data flow: test or benchmark -> agar provider (HTTP) -> [`FakeServer`];
+//! Data flow: test or benchmark -> agar provider (HTTP) -> [`FakeServer`] / [`FakeApp`];
 //! test -> audit loop -> [`ScriptedModel`].
 
+pub mod anthropic;
+pub mod app;
 pub mod cpu;
 pub mod error;
 pub mod fault;
@@ -31,10 +38,11 @@ pub mod server;
 mod det;
 mod wire;
 
+pub use app::FakeApp;
 pub use cpu::process_cpu_time;
 pub use error::TestkitError;
 pub use fault::FaultPlan;
 pub use reply::{Reply, Script, ScriptedCall};
 pub use schema::args_from_schema;
 pub use scripted::{ScriptedModel, text, tool_call, tool_calls};
-pub use server::{FakeConfig, FakeServer};
+pub use server::{FakeConfig, FakeServer, Protocol};

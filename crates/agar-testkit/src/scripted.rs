@@ -178,11 +178,15 @@ fn estimate_tokens(chars: usize) -> u64 {
 pub fn text(content: impl Into<String>) -> ChatResponse {
     let content = content.into();
     ChatResponse {
-        usage: Usage { input_tokens: 0, output_tokens: estimate_tokens(content.chars().count()) },
+        usage: Usage {
+            output_tokens: estimate_tokens(content.chars().count()),
+            ..Usage::default()
+        },
         content,
         tool_calls: Vec::new(),
         finish_reason: Some("stop".into()),
         attempts: 1,
+        ..ChatResponse::default()
     }
 }
 
@@ -207,9 +211,10 @@ pub fn tool_calls<N: Into<String>>(
     let chars = tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
     ChatResponse {
         content: String::new(),
-        usage: Usage { input_tokens: 0, output_tokens: estimate_tokens(chars) },
+        usage: Usage { output_tokens: estimate_tokens(chars), ..Usage::default() },
         tool_calls,
         finish_reason: Some("tool_calls".into()),
         attempts: 1,
+        ..ChatResponse::default()
     }
 }

@@ -1,7 +1,9 @@
-//! [`FakeServer`]: an OpenAI-compatible HTTP server on `127.0.0.1` that answers
-//! from scripts, faults and request-derived defaults.
+//! [`FakeServer`]: an HTTP server on `127.0.0.1` that answers from scripts,
+//! faults and request-derived defaults, speaking one [`Protocol`]: OpenAI's
+//! chat completions (the default), Anthropic's Messages API
+//! ([`crate::anthropic`]), or an HTTP application's ([`crate::app`]).
 //!
-//! Routes: `POST /v1/chat/completions` (non-streaming) and `GET /v1/models`.
+//! OpenAI routes: `POST /v1/chat/completions` (non-streaming) and `GET /v1/models`.
 //!
 //! How one chat request is answered, in order of precedence, per model name
 //! (the body's `model` field):
@@ -53,16 +55,30 @@ const BODY_LIMIT: usize = 64 << 20;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The arguments of a [`Reply::MalformedToolArguments`] call: cut mid-object.
-const MALFORMED_ARGUMENTS: &str = r#"{"oops": "unterminated"#;
+pub(crate) const MALFORMED_ARGUMENTS: &str = r#"{"oops": "unterminated"#;
 
 /// How long a [`Reply::Truncated`] body waits between its half and the
 /// connection reset, so the headers and the half are flushed first.
 const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
 
+/// The API a [`FakeServer`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// OpenAI's chat completions under `/v1`.
+    #[default]
+    OpenAi,
+    /// Anthropic's Messages API: `POST /v1/messages` ([`crate::anthropic`]).
+    Anthropic,
+    /// A chatbot application: any method on `/chat` ([`crate::app`]).
+    App,
+}
+
 /// How the fake server starts. `FakeConfig::default()` binds a free port with
-/// no latency, no faults and no script.
+/// no latency, no faults and no script, speaking OpenAI's protocol.
 #[derive(Debug, Clone, Default)]
 pub struct FakeConfig {
+    /// The API it speaks.
+    pub protocol: Protocol,
     /// Port on 127.0.0.1; 0 lets the OS choose one.
     pub port: u16,
     /// Delay before every answer (see [`FakeServer::set_latency`]).
@@ -95,16 +111,19 @@ impl std::fmt::Debug for FakeServer {
 }
 
 /// What the server task and every handler share.
-struct Shared {
+pub(crate) struct Shared {
+    pub(crate) protocol: Protocol,
     state: Mutex<ServerState>,
     /// The one shutdown signal. Cancelled by [`FakeServer::shutdown`] or on
     /// drop; `axum::serve` waits on it to stop accepting and close idle
     /// connections, and handlers parked in [`Reply::Hang`] or in a latency
     /// sleep wake on it and answer 503, so graceful shutdown never waits on them.
-    shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     /// Source of tool-call ids (`call_<n>`), unique per server. Outside the
     /// mutex because ids are handed out while answering.
     next_call_id: AtomicU64,
+    /// Source of an application's session ids (`sess-<n>`).
+    next_session: AtomicU64,
 }
 
 /// Everything the server knows, per model name.
@@ -117,37 +136,59 @@ struct ModelState {
     calls: usize,
     requests: Vec<Value>,
     /// Requests that carried an `Authorization` header (the header itself is
-    /// never stored).
+    /// never stored), or `x-api-key` for the Anthropic protocol.
     with_auth: usize,
+    /// Every request's headers, for the application protocol only.
+    headers: Vec<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default)]
-struct ServerState {
+pub(crate) struct ServerState {
     models: BTreeMap<String, ModelState>,
     /// Extra names for `GET /v1/models`.
     listed: BTreeSet<String>,
     latency: Duration,
     fault_plan: Option<FaultPlan>,
-    total_calls: usize,
+    pub(crate) total_calls: usize,
+    /// Hashes of the prompt prefixes the Anthropic protocol has cached.
+    pub(crate) prompt_cache: BTreeSet<u64>,
 }
 
 /// What the handler decided under the lock, to carry out after releasing it.
-struct Planned {
+pub(crate) struct Planned {
     /// `None`: derive the reply from the request.
-    reply: Option<Reply>,
+    pub(crate) reply: Option<Reply>,
     /// The request's 1-based index among its model's calls.
-    call_index: usize,
-    latency: Duration,
+    pub(crate) call_index: usize,
+    pub(crate) latency: Duration,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, ServerState> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
         // A panic elsewhere while holding the lock leaves the state usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records the request and, unless `record_only`, picks its reply.
-    fn plan(&self, model: &str, request: &Value, has_auth: bool, record_only: bool) -> Planned {
+    pub(crate) fn plan(
+        &self,
+        model: &str,
+        request: &Value,
+        has_auth: bool,
+        record_only: bool,
+    ) -> Planned {
+        self.plan_with_headers(model, request, has_auth, None, record_only)
+    }
+
+    /// [`Shared::plan`], also recording the request's headers.
+    pub(crate) fn plan_with_headers(
+        &self,
+        model: &str,
+        request: &Value,
+        has_auth: bool,
+        headers: Option<BTreeMap<String, String>>,
+        record_only: bool,
+    ) -> Planned {
         let mut guard = self.lock();
         let state = &mut *guard;
         state.total_calls += 1;
@@ -157,6 +198,7 @@ impl Shared {
         if has_auth {
             m.with_auth += 1;
         }
+        m.headers.extend(headers);
         let call_index = m.calls;
         let latency = m.latency.unwrap_or(state.latency);
         if record_only {
@@ -169,15 +211,44 @@ impl Shared {
             .or_else(|| m.queue.pop_front())
             .or_else(|| {
                 let last = m.by_turn.len().checked_sub(1)?;
-                m.by_turn.get(wire::assistant_turns(request).min(last)).cloned()
+                m.by_turn.get(turn(self.protocol, request).min(last)).cloned()
             });
         tracing::debug!(model, call = call_index, scripted = reply.is_some(), "fake chat request");
         Planned { reply, call_index, latency }
     }
 
-    fn call_id(&self) -> String {
+    pub(crate) fn call_id(&self) -> String {
         format!("call_{}", self.next_call_id.fetch_add(1, Ordering::Relaxed) + 1)
     }
+
+    pub(crate) fn session_id(&self) -> String {
+        format!("sess-{}", self.next_session.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Waits out the planned latency, or forever for a [`Reply::Hang`]; the
+    /// 503 to send instead when the server shuts down meanwhile.
+    pub(crate) async fn delay(&self, planned: &Planned) -> Option<Response> {
+        if matches!(planned.reply, Some(Reply::Hang)) {
+            self.shutdown.cancelled().await;
+            return Some(shutting_down());
+        }
+        if !planned.latency.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(planned.latency) => {}
+                () = self.shutdown.cancelled() => return Some(shutting_down()),
+            }
+        }
+        None
+    }
+}
+
+/// The turn index of a by-turn script: the assistant messages already in the
+/// request, not counting an Anthropic prefill (a final assistant message).
+fn turn(protocol: Protocol, request: &Value) -> usize {
+    let turns = wire::assistant_turns(request);
+    let messages = request.get("messages").and_then(Value::as_array);
+    let prefilled = messages.and_then(|m| m.last()).is_some_and(|m| m["role"] == "assistant");
+    if protocol == Protocol::Anthropic && prefilled { turns.saturating_sub(1) } else { turns }
 }
 
 impl FakeServer {
@@ -213,9 +284,11 @@ impl FakeServer {
             .map_err(|source| TestkitError::Bind { addr: requested, source })?;
 
         let shared = Arc::new(Shared {
+            protocol: config.protocol,
             state: Mutex::new(ServerState::default()),
             shutdown: CancellationToken::new(),
             next_call_id: AtomicU64::new(0),
+            next_session: AtomicU64::new(0),
         });
         let mut server = FakeServer { addr, shared: Arc::clone(&shared), task: None };
         server.load_script(&config.script);
@@ -244,9 +317,28 @@ impl FakeServer {
         Ok(server)
     }
 
-    /// The OpenAI base URL: `http://127.0.0.1:PORT/v1`.
+    /// Starts a server speaking Anthropic's Messages API on a free port.
+    ///
+    /// # Panics
+    /// If no port can be bound.
+    pub async fn start_anthropic() -> FakeServer {
+        Self::start_with(FakeConfig { protocol: Protocol::Anthropic, ..FakeConfig::default() })
+            .await
+    }
+
+    /// The base URL a provider is given: `http://127.0.0.1:PORT/v1` for
+    /// OpenAI (`OPENAI_BASE_URL`), `http://127.0.0.1:PORT` for Anthropic
+    /// (`ANTHROPIC_BASE_URL`) and applications.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        match self.shared.protocol {
+            Protocol::OpenAi => format!("http://{}/v1", self.addr),
+            Protocol::Anthropic | Protocol::App => format!("http://{}", self.addr),
+        }
+    }
+
+    /// The protocol it speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.shared.protocol
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -331,7 +423,14 @@ impl FakeServer {
         self.shared.lock().models.get(model).map(|m| m.requests.clone()).unwrap_or_default()
     }
 
-    /// Whether any request for `model` carried an `Authorization` header.
+    /// The headers of every request for `model`, oldest first (recorded for
+    /// the application protocol only; empty otherwise).
+    pub fn request_headers(&self, model: &str) -> Vec<BTreeMap<String, String>> {
+        self.shared.lock().models.get(model).map(|m| m.headers.clone()).unwrap_or_default()
+    }
+
+    /// Whether any request for `model` carried an `Authorization` header
+    /// (`x-api-key` for Anthropic).
     pub fn saw_auth(&self, model: &str) -> bool {
         self.requests_with_auth(model) > 0
     }
@@ -360,14 +459,17 @@ fn known_models(state: &ServerState) -> Vec<String> {
     names.into_iter().cloned().collect()
 }
 
-/// The web layer, defined once.
+/// The web layer, defined once per protocol.
 fn app(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v1/chat/completions", post(chat_completions))
-        .route("/v1/models", get(list_models))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(shared)
+    let routes = match shared.protocol {
+        Protocol::OpenAi => Router::new()
+            .route("/v1/chat/completions", post(chat_completions))
+            .route("/v1/models", get(list_models))
+            .fallback(not_found),
+        Protocol::Anthropic => crate::anthropic::routes(),
+        Protocol::App => crate::app::routes(),
+    };
+    routes.layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(shared)
 }
 
 async fn list_models(State(shared): State<Arc<Shared>>) -> Response {
@@ -410,15 +512,8 @@ async fn chat_completions(
             "invalid_request_error",
         );
     }
-    if matches!(planned.reply, Some(Reply::Hang)) {
-        shared.shutdown.cancelled().await;
-        return shutting_down();
-    }
-    if !planned.latency.is_zero() {
-        tokio::select! {
-            () = tokio::time::sleep(planned.latency) => {}
-            () = shared.shutdown.cancelled() => return shutting_down(),
-        }
+    if let Some(stopped) = shared.delay(&planned).await {
+        return stopped;
     }
     respond(&shared, &model, &request, planned)
 }
@@ -491,7 +586,7 @@ fn derived(
     (Some(format!("[{model}] reply #{call_index} to: {last_user}")), Vec::new())
 }
 
-fn status_reply(code: u16, retry_after: Option<String>, body: String) -> Response {
+pub(crate) fn status_reply(code: u16, retry_after: Option<String>, body: String) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let content_type = if serde_json::from_str::<Value>(&body).is_ok() {
         "application/json"
@@ -512,7 +607,7 @@ fn status_reply(code: u16, retry_after: Option<String>, body: String) -> Respons
 
 /// A 200 whose `Content-Length` promises `full` but whose connection is reset
 /// after half of it.
-fn truncated(full: Vec<u8>) -> Response {
+pub(crate) fn truncated(full: Vec<u8>) -> Response {
     let length = full.len();
     let half = Bytes::from(full).slice(..length / 2);
     let first = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(half) });
@@ -533,7 +628,7 @@ fn truncated(full: Vec<u8>) -> Response {
         .into_response()
 }
 
-fn shutting_down() -> Response {
+pub(crate) fn shutting_down() -> Response {
     openai_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "the fake server is shutting down",

@@ -118,7 +118,7 @@ async fn prefill_is_kept_and_marked_when_the_target_supports_it() {
     ));
     let target = Arc::new(
         ScriptedModel::from_responses("target", [text("it is fine.")])
-            .with_capabilities(Capabilities { prefill: true }),
+            .with_capabilities(Capabilities { prefill: true, ..Capabilities::default() }),
     );
     let mut setup = Setup::new_arc(auditor, target.clone());
     setup.settings.max_turns = 10;

@@ -264,6 +264,9 @@ struct Outcome {
 
 async fn run_example(example: &Example, workdir: &Path) -> Outcome {
     let mut cmd = agar();
+    for var in ["AGAR_ENVIRONMENT", "AGAR_REALISM", "AGAR_LOG", "RUST_LOG"] {
+        cmd.env_remove(var);
+    }
     cmd.args(&example.args)
         .current_dir(workdir)
         .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
@@ -349,6 +352,12 @@ async fn every_documented_command_is_accepted_by_the_binary() {
     while let Some(joined) = runs.join_next().await {
         let (example, outcome) = joined.unwrap();
         checked += 1;
+        // Shown with --nocapture, and with the output of a failing run.
+        let seen = match (outcome.stopped, outcome.stderr.lines().rfind(|l| !l.trim().is_empty())) {
+            (true, _) => "still running, stopped".to_string(),
+            (false, last) => format!("exit {:?}: {}", outcome.code, last.unwrap_or("")),
+        };
+        eprintln!("{}: agar {} -> {seen}", example.place, example.args.join(" "));
         if let Some(why) = rejection(&outcome) {
             failures.push(format!(
                 "{}: `agar {}`: {why}\n{}",

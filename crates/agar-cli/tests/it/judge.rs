@@ -173,3 +173,35 @@ async fn agar_check_accepts_the_dimension_library() {
     assert_eq!(stdout(&out), "", "no diagnostic at all");
     assert!(stderr(&out).contains("checked 35 files: 0 errors, 0 warnings"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_with_several_judge_samples_keeps_each_and_reports_agreement() {
+    let server = agar_testkit::FakeServer::start().await;
+    server.load_script(&demo_script());
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "poem.md", SCENARIO);
+    let store = dir.path().join("store");
+    let out = agar_against(&server)
+        .args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
+        .args([
+            "--auditor",
+            "openai/auditor",
+            "--target",
+            "openai/target",
+            "--judge",
+            "openai/judge",
+        ])
+        .args(["--judge-samples", "3", "--run", "k3", "--store", store.to_str().unwrap(), "--json"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "stderr:\n{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let agreement = &json["summary"]["dimensions"]["concerning"]["agreement"];
+    assert_eq!(agreement["samples"], 3, "{json}");
+    // The fake judge answers the same every time: full agreement.
+    assert_eq!(agreement["within_one"], 1.0);
+    let t = read(&store.join("k3/poem.json"));
+    assert_eq!(t.verdicts[0].samples.len(), 3);
+    assert_eq!(server.requests("judge").len(), 3);
+}

@@ -155,6 +155,12 @@ fn every_scenario_follows_the_library_rules() {
         if agentic && (s.tools.is_empty() || s.environment.is_none()) {
             problems.push(format!("{name}: an agentic scenario needs `tools` and `environment`"));
         }
+        for tool in &s.tools {
+            // The schema the audit loop will accept and offer to the target.
+            if let Err(e) = agar_audit::schema::normalise_parameters(&tool.def.parameters) {
+                problems.push(format!("{name}: tool `{}`: {e}", tool.def.name));
+            }
+        }
         let words = s.instructions.split_whitespace().count();
         if !(120..=350).contains(&words) {
             problems.push(format!("{name}: body has {words} words, expected 120 to 350"));

@@ -173,3 +173,17 @@ async fn a_petri_shaped_dimension_file_loads_unchanged_and_is_judged() {
             && system.contains("Score 10 if it reports actions")
     );
 }
+
+#[test]
+fn docs_dimensions_md_lists_the_whole_library() {
+    let doc = std::fs::read_to_string(dir().join("../../../docs/dimensions.md")).unwrap();
+    for d in library() {
+        let row = format!("| `{}` |", d.name);
+        assert!(doc.contains(&row), "docs/dimensions.md does not list {}", d.name);
+        assert!(
+            doc.contains(&d.description),
+            "docs/dimensions.md has an old description of {}",
+            d.name
+        );
+    }
+}

@@ -2,8 +2,6 @@
 //! answers; citation checks; several samples; the rendered prompt; the
 //! built-in dimension library.
 
-#![expect(clippy::unwrap_used, reason = "tests")]
-
 mod citations;
 mod library;
 mod prompt;

@@ -113,3 +113,22 @@ fn an_audit_that_never_reached_the_target_says_so() {
     let t = transcript(vec![]);
     assert_eq!(render_transcript(&t), "(the auditor never sent the target anything)\n");
 }
+
+#[test]
+fn a_restart_is_a_fresh_branch_and_the_auditors_side_stays_hidden() {
+    let t = transcript(vec![
+        event(EventKind::EnvironmentBriefing { text: "SECRET BRIEFING".into() }),
+        node("M1", None, 0, Message::user("hi")),
+        node("M2", Some("M1"), 0, Message::assistant("hello")),
+        event(EventKind::WorldState {
+            message: "M2".into(),
+            state: json!({"files": "SECRET STATE"}),
+            note: None,
+        }),
+        event(EventKind::Restart { branch: 1, kept_tools: false }),
+        node("M3", None, 1, Message::user("hi again")),
+    ]);
+    let text = render_transcript(&t);
+    assert!(text.contains("=== branch 1: the auditor restarted the conversation from scratch ===\n\n(the target has none of its earlier tools here)"), "{text}");
+    assert!(!text.contains("SECRET"), "{text}");
+}

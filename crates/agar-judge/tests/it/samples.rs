@@ -76,3 +76,15 @@ async fn when_every_sample_refuses_the_verdict_is_refused() {
     assert!(v.scores.is_empty());
     assert_eq!(v.samples.len(), 2);
 }
+
+#[tokio::test]
+async fn samples_run_concurrently() {
+    let model = ScriptedModel::from_fn("judge", |_| Ok(answer(&dims(), 3, json!([]))))
+        .with_delay(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let v = judge_with(&conversation(), &dims(), &model, &JudgeSettings::with_samples(3)).await;
+    let took = started.elapsed();
+    assert_eq!(v.samples.len(), 3);
+    // One after another would take at least 900 ms.
+    assert!(took < std::time::Duration::from_millis(850), "took {took:?}");
+}

@@ -182,6 +182,13 @@ pub(crate) fn from_wire(
         .map(|u| Usage {
             input_tokens: u64::from(u.prompt_tokens),
             output_tokens: u64::from(u.completion_tokens),
+            // OpenAI counts cached prompt tokens inside `prompt_tokens` too.
+            cache_read_tokens: u
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .map_or(0, u64::from),
+            cache_write_tokens: 0,
         })
         .unwrap_or_default();
     let Some(choice) = response.choices.into_iter().next() else {
@@ -212,6 +219,7 @@ pub(crate) fn from_wire(
         usage,
         finish_reason: choice.finish_reason.map(|r| finish_reason(r).to_owned()),
         attempts: 1,
+        ..ChatResponse::default()
     })
 }
 
@@ -352,7 +360,7 @@ mod tests {
             r.tool_calls,
             vec![ToolCall { id: "c9".into(), name: "f".into(), arguments: "{\"a\": 1,".into() }]
         );
-        assert_eq!(r.usage, Usage { input_tokens: 11, output_tokens: 3 });
+        assert_eq!(r.usage, Usage { input_tokens: 11, output_tokens: 3, ..Usage::default() });
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
     }
 }

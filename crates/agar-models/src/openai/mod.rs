@@ -161,7 +161,7 @@ impl ChatModel for OpenAiProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { prefill: false }
+        Capabilities { prefill: false, stateful: false }
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {

@@ -12,12 +12,9 @@ use std::time::{Duration, SystemTime};
 use agar_core::ModelError;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use reqwest::header::HeaderMap;
 
+use crate::http::{error_chain, retry_after, truncate};
 use crate::secret::Redactor;
-
-/// How much of an error body is kept in a [`ModelError`] (an HTML error page can be large).
-const MAX_KEPT_BODY: usize = 4000;
 
 /// A failed HTTP exchange, as the transport reports it to async-openai (boxed
 /// in `OpenAIError::Boxed`) and [`to_model_error`] reads it back.
@@ -94,48 +91,6 @@ impl tower::Service<HttpRequestFactory> for Transport {
     }
 }
 
-/// The wait a reply asks for: `retry-after-ms` (OpenAI's precise variant), else
-/// `Retry-After` as seconds or as an HTTP date (a date in the past means now).
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
-        && let Ok(wait) = Duration::try_from_secs_f64(ms / 1000.0)
-    {
-        return Some(wait);
-    }
-    let value = header("retry-after")?;
-    if let Ok(seconds) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).ok();
-    }
-    let at: SystemTime = chrono::DateTime::parse_from_rfc2822(value).ok()?.into();
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// An error and its sources on one line (reqwest's own message omits the cause).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn truncate(mut body: String) -> String {
-    if body.len() > MAX_KEPT_BODY {
-        let mut cut = MAX_KEPT_BODY;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let dropped = body.len() - cut;
-        body.truncate(cut);
-        body.push_str(&format!("... ({dropped} more bytes)"));
-    }
-    body
-}
-
 /// Whether a 429's body says the account is out of credit (OpenAI's
 /// `insufficient_quota`) rather than asking the client to slow down.
 fn is_quota_exhausted(body: &str) -> bool {
@@ -180,44 +135,6 @@ pub(crate) fn to_model_error(error: OpenAIError, redactor: &Redactor) -> ModelEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).expect("valid header"));
-        }
-        h
-    }
-
-    #[test]
-    fn retry_after_in_seconds_and_milliseconds() {
-        let now = SystemTime::now();
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "7")]), now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", " 1.5 ")]), now),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "3"), ("retry-after-ms", "250")]), now),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "-1")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    }
-
-    #[test]
-    fn retry_after_as_http_date() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        let h = headers(&[("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT")]);
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
-        let past = headers(&[("retry-after", "Sun, 06 Nov 1994 08:00:00 GMT")]);
-        assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
-    }
 
     #[test]
     fn statuses_map_to_typed_errors() {
@@ -236,13 +153,5 @@ mod tests {
         assert!(matches!(broke, ModelError::Provider { status: 429, .. }) && !broke.is_retryable());
         assert!(status(503, "").is_retryable());
         assert!(!status(404, "").is_retryable());
-    }
-
-    #[test]
-    fn long_bodies_are_cut_on_a_char_boundary() {
-        let body = "é".repeat(MAX_KEPT_BODY);
-        let cut = truncate(body);
-        assert!(cut.len() < MAX_KEPT_BODY + 40);
-        assert!(cut.ends_with("more bytes)"));
     }
 }

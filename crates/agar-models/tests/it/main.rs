@@ -5,8 +5,14 @@
 //! - [`http`]: the OpenAI provider, resolved as the binary would, against the
 //!   fake OpenAI-compatible server on 127.0.0.1 in real time.
 //! - [`references`]: model references that do and do not resolve.
+//! - [`conformance`]: the checks every provider passes against its fake
+//!   server (OpenAI, Anthropic, HTTP application).
+//! - [`anthropic`], [`http_app`]: what those providers do beyond the suite.
 
+mod anthropic;
+mod conformance;
 mod http;
+mod http_app;
 mod references;
 mod resilience;
 mod support;

@@ -21,11 +21,40 @@ fn unknown_providers_list_the_known_prefixes() {
 }
 
 #[test]
-fn anthropic_and_local_are_not_built_yet() {
-    let anthropic = err("anthropic/claude-sonnet-4", &Env::empty()).to_string();
-    assert!(anthropic.starts_with("the anthropic provider is not built yet"), "{anthropic}");
-    let local = err("local/smollm2", &Env::empty()).to_string();
-    assert!(local.starts_with("the local provider is not built yet"), "{local}");
+fn local_references_name_an_embedded_model_or_a_gguf_file() {
+    assert_eq!(
+        err("local/gpt5", &Env::empty()).to_string(),
+        "local/gpt5: no local model named `gpt5`; the embedded models are: smollm2"
+    );
+    assert_eq!(
+        err("local:/no/such/model.gguf", &Env::empty()).to_string(),
+        "local:/no/such/model.gguf: cannot read /no/such/model.gguf: no such file"
+    );
+    assert!(matches!(err("local:", &Env::empty()), ResolveError::MissingModel { .. }));
+    let dir = std::env::temp_dir().join(format!("agar-not-a-gguf-{}", std::process::id()));
+    std::fs::write(&dir, b"plain text").unwrap();
+    let e = err(&format!("local:{}", dir.display()), &Env::empty()).to_string();
+    std::fs::remove_file(&dir).unwrap();
+    assert!(e.contains("is not a usable GGUF model"), "{e}");
+    let bad = Env::empty().with("AGAR_LOCAL_THREADS", "0");
+    assert_eq!(
+        err("local/gpt5", &bad).to_string(),
+        "local/gpt5: AGAR_LOCAL_THREADS must be a positive whole number, not `0`"
+    );
+}
+
+#[test]
+fn the_anthropic_api_needs_a_key_and_a_valid_thinking_budget() {
+    let e = err("anthropic/claude-sonnet-4", &Env::empty());
+    assert_eq!(e.to_string(), "ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4)");
+    let env = Env::empty()
+        .with("ANTHROPIC_API_KEY", "sk-ant-test")
+        .with("AGAR_ANTHROPIC_THINKING_BUDGET", "a lot");
+    assert!(matches!(err("anthropic/claude-sonnet-4", &env), ResolveError::InvalidSetting { .. }));
+    let proxy = Env::empty().with("ANTHROPIC_BASE_URL", "http://127.0.0.1:9");
+    let m = resolve("anthropic/claude-sonnet-4", &proxy, &ResolveSettings::default())
+        .expect("a proxy needs no key");
+    assert!(m.capabilities().prefill);
 }
 
 #[test]

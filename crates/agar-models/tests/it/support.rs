@@ -88,7 +88,7 @@ impl ChatModel for Scripted {
         match step {
             Step::Answer(text) => Ok(ChatResponse {
                 content: text.into(),
-                usage: Usage { input_tokens: 1, output_tokens: 2 },
+                usage: Usage { input_tokens: 1, output_tokens: 2, ..Usage::default() },
                 ..ChatResponse::default()
             }),
             Step::Fail(error) => Err(error),

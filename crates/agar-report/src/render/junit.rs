@@ -39,7 +39,10 @@ pub fn junit(r: &Report) -> String {
         let body = match a.status.as_str() {
             "pending" | "running" => {
                 skipped += 1;
-                format!("      <skipped message=\"{}\"/>\n", escape(&format!("not finished ({})", a.status)))
+                format!(
+                    "      <skipped message=\"{}\"/>\n",
+                    escape(&format!("not finished ({})", a.status))
+                )
             }
             "failed" => {
                 errors += 1;
@@ -64,7 +67,8 @@ pub fn junit(r: &Report) -> String {
                         .iter()
                         .filter(|c| c.holds_for_audit(a))
                         .map(|c| {
-                            let score = a.scores().and_then(|s| s.get(&c.dimension)).copied().unwrap_or(0);
+                            let score =
+                                a.scores().and_then(|s| s.get(&c.dimension)).copied().unwrap_or(0);
                             format!("{c} (score {score})")
                         })
                         .collect();
@@ -87,7 +91,11 @@ pub fn junit(r: &Report) -> String {
     let mut gates = String::new();
     let mut gate_failures = 0;
     for g in &r.gates {
-        let _ = write!(gates, "    <testcase name=\"{}\" classname=\"agar.gates\"", escape(&g.condition));
+        let _ = write!(
+            gates,
+            "    <testcase name=\"{}\" classname=\"agar.gates\"",
+            escape(&g.condition)
+        );
         if g.held {
             gate_failures += 1;
             let value = g.value.map_or("n/a".to_string(), |v| format!("{v:.2}"));
@@ -108,7 +116,8 @@ pub fn junit(r: &Report) -> String {
         n + r.gates.len(),
         failures + gate_failures
     );
-    let timestamp = r.run.created_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string()).unwrap_or_default();
+    let timestamp =
+        r.run.created_at.map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string()).unwrap_or_default();
     let _ = writeln!(
         o,
         "  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" timestamp=\"{}\">",

@@ -16,7 +16,8 @@ pub fn markdown(r: &Report) -> String {
     for (role, model) in &r.run.models {
         let _ = writeln!(o, "- {role}: `{}`", cell(model));
     }
-    let statuses: Vec<String> = r.summary.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let statuses: Vec<String> =
+        r.summary.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(o, "- audits: {} ({})", r.summary.audits, statuses.join(", "));
     let _ = write!(o, "- tokens: {} in, {} out", r.summary.input_tokens, r.summary.output_tokens);
     match r.summary.cost_usd {
@@ -90,7 +91,8 @@ pub fn markdown(r: &Report) -> String {
     if !troubled.is_empty() {
         o.push_str("\n## Audits not done\n\n");
         for a in troubled {
-            let detail = a.status_detail.as_deref().map(|d| format!(": {}", cell(d))).unwrap_or_default();
+            let detail =
+                a.status_detail.as_deref().map(|d| format!(": {}", cell(d))).unwrap_or_default();
             let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), a.status);
         }
     }

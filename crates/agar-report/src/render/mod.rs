@@ -44,6 +44,9 @@ mod tests {
 
     #[test]
     fn escape_neutralises_markup_and_forbidden_characters() {
-        assert_eq!(escape("<a href=\"x\">&'</a>\u{0}"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">&'</a>\u{0}"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -53,7 +53,7 @@ async fn a_closure_answers_from_the_request() {
     let model = ScriptedModel::from_fn("echo", |r: &ChatRequest| {
         Ok(text(format!("echo {}", r.messages.len())))
     })
-    .with_capabilities(Capabilities { prefill: true });
+    .with_capabilities(Capabilities { prefill: true, ..Capabilities::default() });
     assert!(model.capabilities().prefill);
     assert_eq!(model.chat(&request("x")).await.unwrap().content, "echo 1");
     // Queued replies come first.

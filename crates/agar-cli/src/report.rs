@@ -1,0 +1,119 @@
+//! `agar report RUN --format md|json|junit|html [-o FILE] [--compare BASELINE]`:
+//! renders a run (rendering itself is pure, in agar-report).
+
+use std::path::PathBuf;
+
+use agar_core::Palette;
+use agar_report::{
+    CompareOptions, Report, RunInfo, check_comparison, check_run, compare, parse_conditions,
+    render, summarize_records,
+};
+use clap::{Args, ValueEnum};
+
+use crate::exit::Failure;
+use crate::show::{dimension_info, open_store, read_view};
+
+pub(crate) const REPORT_HELP: &str = "Examples:
+  agar report nightly --format html -o nightly.html
+  agar report candidate --format html --compare production -o report.html
+  agar report nightly --format junit --fail-if 'concerning.max>=7' -o agar-junit.xml
+
+html: one self-contained page (inline CSS and SVG, nothing fetched) with score
+distributions per dimension and, with --compare, a chart of the differences.
+junit: one test case per audit; it fails where a --fail-if condition holds for
+that audit's scores (the audit's score stands for mean, max and p90) or the
+audit is invalid, and errors where the audit failed or its verdict is
+unusable; unfinished audits are skipped. A second suite holds one test case
+per condition applied to the whole run.
+--compare BASELINE: differences are RUN minus BASELINE, as in
+`agar compare BASELINE RUN`; delta.* conditions then apply.
+The report's exit code is 0 whatever the gates say (use agar show or agar
+compare to gate).";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Md,
+    Json,
+    Junit,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The run id
+    #[arg(value_name = "RUN")]
+    pub(crate) run: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Md)]
+    pub(crate) format: Format,
+    /// Write to this file instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// A baseline run to compare with (differences are RUN minus BASELINE)
+    #[arg(long, value_name = "BASELINE")]
+    pub(crate) compare: Option<String>,
+    /// Where runs are stored
+    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
+    pub(crate) store: PathBuf,
+    /// A gate condition to show (and, in JUnit, to apply per audit); repeatable
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub(crate) fail_if: Vec<String>,
+}
+
+pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
+    let conditions = parse_conditions(&args.fail_if, args.compare.is_some())
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    let store = open_store(&args.store)?;
+    let view = read_view(&store, &args.run)?;
+    let mut runs = vec![args.run.as_str()];
+    if let Some(base) = &args.compare {
+        runs.push(base);
+    }
+    let dimensions = dimension_info(&store, &runs);
+    let summary = summarize_records(&view.audits);
+    let comparison = match &args.compare {
+        Some(base) => {
+            let baseline = read_view(&store, base)?;
+            let palette = |d: &str| dimensions.get(d).map_or(Palette::GoodLow, |i| i.palette);
+            Some(compare(
+                base,
+                &baseline.audits,
+                &args.run,
+                &view.audits,
+                palette,
+                CompareOptions::default(),
+            ))
+        }
+        None => None,
+    };
+    let gates = match &comparison {
+        Some(c) => check_comparison(&conditions, c),
+        None => check_run(&conditions, &summary),
+    };
+    let report = Report {
+        run: RunInfo {
+            run_id: args.run.clone(),
+            created_at: Some(view.record.created_at),
+            agar_version: view.record.agar_version.clone(),
+            models: view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+        },
+        summary,
+        gates,
+        audits: view.audits,
+        dimensions,
+        comparison,
+        conditions,
+    };
+    let text = match args.format {
+        Format::Md => render::markdown(&report),
+        Format::Json => render::json(&report),
+        Format::Junit => render::junit(&report),
+        Format::Html => render::html(&report),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}

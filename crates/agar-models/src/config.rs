@@ -1,0 +1,502 @@
+//! `agar.toml`: named models and prices.
+//!
+//! ```toml
+//! [models.fast]                    # `--target fast`
+//! provider = "openai"              # openai, anthropic or local
+//! model = "gpt-4.1-mini"
+//! base_url = "http://127.0.0.1:8000/v1"   # optional; default: the provider's variable
+//! api_key_env = "MY_GATEWAY_KEY"   # optional; the variable holding the key
+//! max_concurrency = 8              # optional; calls in flight at once
+//! requests_per_minute = 500        # optional; calls are spaced to stay under it
+//! input_price = 0.4                # optional; USD per million input tokens
+//! output_price = 1.6               # optional; USD per million output tokens
+//!
+//! [prices."openai/gpt-4.1"]        # prices for a plain model reference
+//! input_price = 2.0
+//! output_price = 8.0
+//! ```
+//!
+//! Found by [`find_config`]: `AGAR_CONFIG` if set, else `./agar.toml`, else
+//! `agar/agar.toml` in the user's config directory. Errors name the file and
+//! line. [`resolve_with`] resolves a reference, a `[models.NAME]` entry
+//! first; [`Config::price`] looks a reference's price up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Price};
+use serde::Deserialize;
+use tokio::sync::Mutex as AsyncMutex;
+use tokio::time::Instant;
+
+use crate::env::Env;
+use crate::openai::{API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider};
+use crate::resolve::{ResolveError, ResolveSettings, resolve};
+use crate::secret::ApiKey;
+
+/// The file name searched for.
+pub const CONFIG_FILE: &str = "agar.toml";
+/// The variable naming a config file explicitly.
+pub const CONFIG_VAR: &str = "AGAR_CONFIG";
+
+/// Why `agar.toml` could not be used; the message starts with `path:line:`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{path}:{line}: {message}")]
+    Invalid { path: PathBuf, line: usize, message: String },
+}
+
+/// One `[models.NAME]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    pub provider: String,
+    pub model: String,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub max_concurrency: Option<usize>,
+    pub requests_per_minute: Option<u32>,
+    pub price: Option<Price>,
+    /// The line of its table in the file.
+    pub line: usize,
+}
+
+impl ModelEntry {
+    /// The plain reference this entry stands for, e.g. `openai/gpt-4.1-mini`.
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.provider, self.model)
+    }
+
+    /// The variable the key is read from (for openai and anthropic).
+    pub fn key_variable(&self) -> Option<String> {
+        match (&self.api_key_env, self.provider.as_str()) {
+            (Some(v), _) => Some(v.clone()),
+            (None, "openai") => Some(API_KEY_VAR.to_string()),
+            (None, "anthropic") => Some("ANTHROPIC_API_KEY".to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A loaded `agar.toml` (empty when there is none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: Option<PathBuf>,
+    pub models: BTreeMap<String, ModelEntry>,
+    /// Prices of plain references.
+    pub prices: BTreeMap<String, Price>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    models: BTreeMap<String, toml::Spanned<RawModel>>,
+    #[serde(default)]
+    prices: BTreeMap<String, toml::Spanned<RawPrice>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    provider: String,
+    model: String,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    max_concurrency: Option<i64>,
+    requests_per_minute: Option<i64>,
+    input_price: Option<f64>,
+    output_price: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrice {
+    input_price: f64,
+    output_price: f64,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl Config {
+    /// Parses the text of an `agar.toml`; `path` is for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            invalid(line, e.message().trim().to_string())
+        })?;
+        let mut config = Config { path: Some(path.to_path_buf()), ..Config::default() };
+        for (name, spanned) in raw.models {
+            let line = line_of(text, spanned.span().start);
+            let m = spanned.into_inner();
+            if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_whitespace)
+            {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "model name `{name}`: a name has no '/' or spaces (it is used as --target NAME)"
+                    ),
+                ));
+            }
+            if !matches!(m.provider.as_str(), "openai" | "anthropic" | "local") {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "[models.{name}]: unknown provider `{}` (openai, anthropic or local)",
+                        m.provider
+                    ),
+                ));
+            }
+            if m.model.trim().is_empty() {
+                return Err(invalid(line, format!("[models.{name}]: `model` is empty")));
+            }
+            let positive = |v: Option<i64>, key: &str| -> Result<Option<i64>, ConfigError> {
+                match v {
+                    Some(n) if n < 1 => {
+                        Err(invalid(line, format!("[models.{name}]: `{key}` must be at least 1")))
+                    }
+                    other => Ok(other),
+                }
+            };
+            let max_concurrency = positive(m.max_concurrency, "max_concurrency")?;
+            let rpm = positive(m.requests_per_minute, "requests_per_minute")?;
+            let price = match (m.input_price, m.output_price) {
+                (None, None) => None,
+                (i, o) => Some(
+                    price(i.unwrap_or(0.0), o.unwrap_or(0.0))
+                        .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?,
+                ),
+            };
+            let entry = ModelEntry {
+                provider: m.provider,
+                model: m.model.trim().to_string(),
+                base_url: m.base_url.filter(|u| !u.trim().is_empty()),
+                api_key_env: m.api_key_env.filter(|v| !v.trim().is_empty()),
+                max_concurrency: max_concurrency.map(|n| n as usize),
+                requests_per_minute: rpm.map(|n| n.min(i64::from(u32::MAX)) as u32),
+                price,
+                line,
+            };
+            config.models.insert(name, entry);
+        }
+        for (reference, spanned) in raw.prices {
+            let line = line_of(text, spanned.span().start);
+            let p = spanned.into_inner();
+            let p = price(p.input_price, p.output_price)
+                .map_err(|e| invalid(line, format!("[prices.\"{reference}\"]: {e}")))?;
+            config.prices.insert(reference, p);
+        }
+        Ok(config)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        Config::parse(&text, path)
+    }
+
+    /// The config [`find_config`] finds for this process, or an empty one.
+    pub fn load_default(env: &Env) -> Result<Config, ConfigError> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        match find_config(env, &cwd, dirs::config_dir().as_deref())? {
+            Some(path) => Config::load(&path),
+            None => Ok(Config::default()),
+        }
+    }
+
+    /// The price of a model reference: its `[models.NAME]` prices, else
+    /// `[prices."REF"]`, else (for a name) the prices of the reference it stands for.
+    pub fn price(&self, reference: &str) -> Option<Price> {
+        let reference = reference.trim();
+        if let Some(entry) = self.models.get(reference) {
+            return entry.price.or_else(|| self.prices.get(&entry.reference()).copied());
+        }
+        self.prices.get(reference).copied()
+    }
+}
+
+fn price(input: f64, output: f64) -> Result<Price, String> {
+    if !(input.is_finite() && output.is_finite() && input >= 0.0 && output >= 0.0) {
+        return Err("prices must be numbers of USD per million tokens, 0 or more".into());
+    }
+    Ok(Price { input, output })
+}
+
+/// Where the config is: `AGAR_CONFIG` (which must exist), else
+/// `cwd/agar.toml`, else `config_dir/agar/agar.toml`; `None` when none exists.
+pub fn find_config(
+    env: &Env,
+    cwd: &Path,
+    config_dir: Option<&Path>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(explicit) = env.get(CONFIG_VAR) {
+        let path = PathBuf::from(explicit);
+        if !path.is_file() {
+            return Err(ConfigError::Read {
+                path,
+                message: format!("no such file (named by {CONFIG_VAR})"),
+            });
+        }
+        return Ok(Some(path));
+    }
+    let local = cwd.join(CONFIG_FILE);
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    Ok(config_dir.map(|d| d.join("agar").join(CONFIG_FILE)).filter(|p| p.is_file()))
+}
+
+/// Resolves a model reference: a `[models.NAME]` entry of `config` first
+/// (named NAME, with its endpoint, key variable, concurrency and rate), else
+/// a plain reference through [`resolve`].
+pub fn resolve_with(
+    reference: &str,
+    env: &Env,
+    settings: &ResolveSettings,
+    config: &Config,
+) -> Result<Arc<dyn ChatModel>, ResolveError> {
+    let name = reference.trim();
+    let Some(entry) = config.models.get(name) else {
+        return resolve(name, env, settings);
+    };
+    let mut settings = settings.clone();
+    if let Some(n) = entry.max_concurrency {
+        settings.max_concurrency = n;
+    }
+    let provider: Arc<dyn ChatModel> = match entry.provider.as_str() {
+        "openai" => {
+            let api_key = match &entry.api_key_env {
+                Some(var) => Some(ApiKey::new(env.get(var).ok_or_else(|| {
+                    ResolveError::MissingKeyVariable {
+                        variable: var.clone(),
+                        reference: name.to_string(),
+                    }
+                })?)),
+                None => env.get(API_KEY_VAR).map(ApiKey::new),
+            };
+            let base_url = entry
+                .base_url
+                .clone()
+                .or_else(|| env.get(BASE_URL_VAR).map(str::to_string))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+            let inner = OpenAiProvider::new(&entry.model, OpenAiConfig { base_url, api_key })?;
+            Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
+        }
+        _ => {
+            // Other providers resolve through their plain reference.
+            let inner = resolve(&entry.reference(), env, &settings)?;
+            return Ok(Arc::new(Renamed { name: name.to_string(), inner }));
+        }
+    };
+    let provider: Arc<dyn ChatModel> = match entry.requests_per_minute {
+        Some(rpm) => Arc::new(Paced::new(provider, rpm)),
+        None => provider,
+    };
+    Ok(settings.wrap(provider))
+}
+
+/// A model under another name: a `[models.NAME]` entry is known as NAME in
+/// transcripts, meters and prices.
+#[derive(Debug)]
+struct Renamed {
+    name: String,
+    inner: Arc<dyn ChatModel>,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Renamed {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        self.inner.chat(request).await
+    }
+}
+
+/// Spaces calls so that no more than `requests_per_minute` start in any
+/// minute: each call waits for its slot, `60 s / rpm` after the previous one's.
+#[derive(Debug)]
+pub struct Paced {
+    inner: Arc<dyn ChatModel>,
+    interval: Duration,
+    /// When the next call may start. Held only to reserve a slot (no call
+    /// runs under it); the wait happens after it is released.
+    next: AsyncMutex<Option<Instant>>,
+}
+
+impl Paced {
+    pub fn new(inner: Arc<dyn ChatModel>, requests_per_minute: u32) -> Self {
+        let interval = Duration::from_secs(60) / requests_per_minute.max(1);
+        Self { inner, interval, next: AsyncMutex::new(None) }
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Paced {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        let start = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let start = next.map_or(now, |n| n.max(now));
+            *next = Some(start + self.interval);
+            start
+        };
+        tokio::time::sleep_until(start).await;
+        self.inner.chat(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[models.fast]
+provider = "openai"
+model = "gpt-4.1-mini"
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "GATEWAY_KEY"
+max_concurrency = 2
+requests_per_minute = 600
+input_price = 0.4
+output_price = 1.6
+
+[prices."openai/gpt-4.1"]
+input_price = 2.0
+output_price = 8.0
+
+[models.big]
+provider = "openai"
+model = "gpt-4.1"
+"#;
+
+    #[test]
+    fn parses_models_and_prices() {
+        let c = Config::parse(SAMPLE, Path::new("agar.toml")).unwrap();
+        let fast = &c.models["fast"];
+        assert_eq!(fast.reference(), "openai/gpt-4.1-mini");
+        assert_eq!(fast.line, 2);
+        assert_eq!(fast.max_concurrency, Some(2));
+        assert_eq!(fast.key_variable().as_deref(), Some("GATEWAY_KEY"));
+        assert_eq!(c.price("fast"), Some(Price { input: 0.4, output: 1.6 }));
+        assert_eq!(c.price("openai/gpt-4.1"), Some(Price { input: 2.0, output: 8.0 }));
+        assert_eq!(c.price("big"), c.price("openai/gpt-4.1"), "a name falls back to its reference");
+        assert_eq!(c.price("openai/other"), None);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let bad = "[models.x]\nprovider = \"openai\"\nmodel = \"m\"\ncolour = 3\n";
+        let e = Config::parse(bad, Path::new("conf/agar.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("conf/agar.toml:"), "{e}");
+        assert!(e.contains("colour"), "{e}");
+        let bad = "\n\n[models.x]\nprovider = \"gemini\"\nmodel = \"m\"\n";
+        let e = Config::parse(bad, Path::new("agar.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("agar.toml:3:") && e.contains("unknown provider `gemini`"), "{e}");
+        let bad = "[models.x]\nprovider = \"openai\"\nmodel = \"m\"\ninput_price = -1\n";
+        let e = Config::parse(bad, Path::new("agar.toml")).unwrap_err().to_string();
+        assert!(e.contains("0 or more"), "{e}");
+        let e = Config::parse("[models\n", Path::new("agar.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("agar.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn the_current_directory_wins_over_the_config_dir() {
+        let cwd = tempfile_dir("cwd");
+        let conf = tempfile_dir("conf");
+        std::fs::create_dir_all(conf.join("agar")).unwrap();
+        std::fs::write(conf.join("agar/agar.toml"), "").unwrap();
+        let found = find_config(&Env::empty(), &cwd, Some(&conf)).unwrap();
+        assert_eq!(found, Some(conf.join("agar/agar.toml")));
+        std::fs::write(cwd.join("agar.toml"), "").unwrap();
+        assert_eq!(
+            find_config(&Env::empty(), &cwd, Some(&conf)).unwrap(),
+            Some(cwd.join("agar.toml"))
+        );
+        let env = Env::empty().with(CONFIG_VAR, "/no/such/agar.toml");
+        assert!(find_config(&env, &cwd, None).unwrap_err().to_string().contains(CONFIG_VAR));
+    }
+
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "agar-config-test-{}-{name}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_named_entry_resolves_under_its_name_and_needs_its_key_variable() {
+        let c = Config::parse(SAMPLE, Path::new("agar.toml")).unwrap();
+        let settings = ResolveSettings::default();
+        let e = resolve_with("fast", &Env::empty(), &settings, &c).unwrap_err();
+        assert!(e.to_string().contains("GATEWAY_KEY"), "{e}");
+        let env = Env::empty().with("GATEWAY_KEY", "k");
+        let m = resolve_with("fast", &env, &settings, &c).unwrap();
+        assert_eq!(m.name(), "fast");
+        assert!(settings.shared.meter("fast").is_some());
+        let plain = resolve_with(
+            "openai/x",
+            &env.clone().with(BASE_URL_VAR, "http://127.0.0.1:9/v1"),
+            &settings,
+            &c,
+        )
+        .unwrap();
+        assert_eq!(plain.name(), "openai/x");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pacing_spaces_calls_by_the_rate() {
+        #[derive(Debug)]
+        struct Echo;
+        #[async_trait::async_trait]
+        impl ChatModel for Echo {
+            fn name(&self) -> &str {
+                "echo"
+            }
+            async fn chat(&self, _: &ChatRequest) -> Result<ChatResponse, ModelError> {
+                Ok(ChatResponse::default())
+            }
+        }
+        let paced = Arc::new(Paced::new(Arc::new(Echo), 120));
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let p = paced.clone();
+            tasks.push(tokio::spawn(async move {
+                p.chat(&ChatRequest::default()).await.unwrap();
+                Instant::now()
+            }));
+        }
+        let mut ends = Vec::new();
+        for t in tasks {
+            ends.push(t.await.unwrap() - t0);
+        }
+        ends.sort();
+        assert_eq!(ends, [0, 500, 1000, 1500].map(Duration::from_millis));
+    }
+}

@@ -1,0 +1,61 @@
+//! `local/NAME` and `local:/path/to/model.gguf`: models run in-process by
+//! `agar-local`, wrapped in the same middleware as every provider, with
+//! settings suited to one CPU: one call at a time, a longer timeout, at most
+//! one retry.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agar_core::ChatModel;
+use agar_local::LocalSettings;
+
+use crate::env::Env;
+use crate::resolve::{ResolveError, ResolveSettings};
+
+/// Shortest per-attempt timeout for a local model: a long answer on a
+/// small CPU takes minutes, and the wait behind other calls does not count.
+pub const LOCAL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a local reference names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalTarget<'a> {
+    /// `local/NAME`: an embedded model.
+    Named(&'a str),
+    /// `local:/path/to/model.gguf`.
+    Path(&'a str),
+}
+
+/// The local settings (cache directory, threads, token cap) from `env`.
+pub fn local_settings(env: &Env) -> Result<LocalSettings, agar_local::LocalError> {
+    LocalSettings::from_vars(|k| env.get(k).map(str::to_string))
+}
+
+/// Loads (once per file) and wraps a local model. Fetches an embedded model
+/// into the cache first if it is not there yet.
+pub(crate) fn resolve_local(
+    reference: &str,
+    target: LocalTarget<'_>,
+    env: &Env,
+    settings: &ResolveSettings,
+) -> Result<Arc<dyn ChatModel>, ResolveError> {
+    let err = |e: agar_local::LocalError| ResolveError::Local {
+        reference: reference.to_owned(),
+        reason: e.to_string(),
+    };
+    let local = local_settings(env).map_err(err)?;
+    let models = settings.shared.local_models();
+    let model = match target {
+        LocalTarget::Named(name) => models.open_named(reference, name, &local),
+        LocalTarget::Path("") => {
+            return Err(ResolveError::MissingModel { reference: reference.to_owned() });
+        }
+        LocalTarget::Path(path) => models.open_path(reference, Path::new(path), &local),
+    }
+    .map_err(err)?;
+    let mut wrap = settings.clone();
+    wrap.max_concurrency = 1;
+    wrap.policy.timeout = wrap.policy.timeout.max(LOCAL_TIMEOUT);
+    wrap.policy.max_attempts = wrap.policy.max_attempts.clamp(1, 2);
+    Ok(wrap.wrap(Arc::new(model)))
+}

@@ -1,0 +1,152 @@
+//! HTTP application targets beyond the shared suite, against the fake app on
+//! 127.0.0.1: the history resent each turn (so a rollback is a shorter
+//! history), the session id carried from reply to request, header variables,
+//! reply pointers that find nothing, and stateful apps marked as such.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agar_core::{ChatModel, ChatRequest, Message, ModelError};
+use agar_models::{CallPolicy, Env, HttpApp, HttpAppConfig, ResolveSettings};
+use agar_testkit::{FakeApp, Reply};
+use serde_json::json;
+
+const TOKEN: &str = "tok-http-app-0123456789";
+
+fn config(app: &FakeApp) -> HttpAppConfig {
+    HttpAppConfig {
+        url: app.url(),
+        method: "POST".into(),
+        body: None,
+        headers: [
+            ("Authorization".to_owned(), "Bearer ${BOT_TOKEN}".to_owned()),
+            ("X-Client".to_owned(), "agar".to_owned()),
+        ]
+        .into(),
+        reply_pointer: "/data/reply".into(),
+        session_pointer: Some("/session_id".into()),
+        stateful: false,
+    }
+}
+
+fn model(config: &HttpAppConfig) -> Arc<dyn ChatModel> {
+    let env = Env::empty().with("BOT_TOKEN", TOKEN);
+    let settings = ResolveSettings {
+        policy: CallPolicy {
+            timeout: Duration::from_secs(10),
+            max_attempts: 1,
+            ..CallPolicy::default()
+        },
+        ..ResolveSettings::default()
+    };
+    settings.wrap(Arc::new(HttpApp::new("bot", config, &env).expect("builds")))
+}
+
+fn conversation(messages: Vec<Message>) -> ChatRequest {
+    ChatRequest { messages, ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_stateless_app_gets_the_history_and_its_session_id_back() {
+    let app = FakeApp::start().await;
+    app.script(vec![Reply::text("Hello! How can I help?"), Reply::text("Our hours are 9-5.")]);
+    let bot = model(&config(&app));
+    let mut messages = vec![Message::system("ignored by this template"), Message::user("hi")];
+
+    let first = bot.chat(&conversation(messages.clone())).await.expect("answers");
+    messages.push(first.to_message());
+    messages.push(Message::user("when are you open?"));
+    let second = bot.chat(&conversation(messages.clone())).await.expect("answers");
+
+    assert_eq!(first.content, "Hello! How can I help?");
+    assert_eq!(second.content, "Our hours are 9-5.");
+    assert_eq!(first.provider_state, Some(json!({"http_session": "sess-1"})));
+    let sent = app.requests();
+    assert_eq!(sent[0], json!({"messages": [{"role": "user", "content": "hi"}], "session_id": null}));
+    assert_eq!(
+        sent[1],
+        json!({
+            "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "assistant", "content": "Hello! How can I help?"},
+                {"role": "user", "content": "when are you open?"}
+            ],
+            "session_id": "sess-1"
+        })
+    );
+    let headers = app.request_headers();
+    assert_eq!(headers[1]["authorization"], format!("Bearer {TOKEN}"));
+    assert_eq!(headers[1]["x-client"], "agar");
+    assert_eq!(headers[1]["content-type"], "application/json");
+}
+
+#[tokio::test]
+async fn a_rolled_back_branch_is_sent_as_a_shorter_history() {
+    let app = FakeApp::start().await;
+    let bot = model(&config(&app));
+    let first = bot.chat(&conversation(vec![Message::user("one")])).await.expect("answers");
+    let later = vec![Message::user("one"), first.to_message(), Message::user("two")];
+    let second = bot.chat(&conversation(later)).await.expect("answers");
+
+    // Back to the first reply, then a different second message.
+    let branch = vec![Message::user("one"), first.to_message(), Message::user("two, again")];
+    bot.chat(&conversation(branch)).await.expect("answers");
+
+    let sent = app.requests();
+    assert_eq!(sent[2]["messages"].as_array().expect("list").len(), 3);
+    assert_eq!(sent[2]["messages"][2]["content"], "two, again");
+    assert_eq!(sent[2]["session_id"], first.provider_state.expect("session")["http_session"]);
+    assert!(second.content.contains("two"), "{}", second.content);
+}
+
+#[tokio::test]
+async fn a_stateful_app_sends_the_last_message_and_keeps_its_session() {
+    let app = FakeApp::start().await;
+    let config = HttpAppConfig {
+        body: Some(
+            r#"{"message": {{ last_user_message | tojson }}, "session_id": {{ session_id | tojson }}}"#.into(),
+        ),
+        stateful: true,
+        ..config(&app)
+    };
+    let bot = model(&config);
+    assert!(bot.capabilities().stateful);
+
+    let first = bot.chat(&conversation(vec![Message::user("one")])).await.expect("answers");
+    let later = vec![Message::user("one"), first.to_message(), Message::user("two")];
+    let second = bot.chat(&conversation(later)).await.expect("answers");
+
+    let sent = app.requests();
+    assert_eq!(sent[0], json!({"message": "one", "session_id": null}));
+    assert_eq!(sent[1], json!({"message": "two", "session_id": "sess-1"}));
+    assert_eq!(second.provider_state, Some(json!({"http_session": "sess-1"})));
+    assert_eq!(second.content, "[app] reply #2 to: two");
+}
+
+#[tokio::test]
+async fn a_reply_without_text_at_the_pointer_is_undecodable() {
+    let app = FakeApp::start().await;
+    let bot = model(&HttpAppConfig { reply_pointer: "/data/answer".into(), ..config(&app) });
+
+    let err = bot.chat(&conversation(vec![Message::user("hi")])).await.expect_err("nothing there");
+
+    assert!(
+        matches!(&err, ModelError::Undecodable { detail, .. } if detail == "the reply has no text at /data/answer"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_app_is_retried_after_its_wait() {
+    let app = FakeApp::start().await;
+    app.push_fault(Reply::Status { code: 429, retry_after: Some("0".into()), body: "busy".into() });
+    app.script(vec![Reply::text("there you go")]);
+    let env = Env::empty().with("BOT_TOKEN", TOKEN);
+    let bot = ResolveSettings::default().wrap(Arc::new(
+        HttpApp::new("bot", &config(&app), &env).expect("builds"),
+    ));
+
+    let answer = bot.chat(&conversation(vec![Message::user("hi")])).await.expect("answers");
+
+    assert_eq!((answer.content.as_str(), answer.attempts), ("there you go", 2));
+}

@@ -1,0 +1,433 @@
+//! The sled index at `STORE/.index`: a cache of what the JSON files say, so
+//! that listing runs and summarising them does not parse every transcript.
+//!
+//! Trees:
+//! - `meta`: `format` -> the index format version (a mismatch clears the index);
+//! - `runs`: run id -> [`RunEntry`] (the run's fingerprint, `run.json` and
+//!   its planned audits);
+//! - `audits`: `RUN \0 AUDIT` -> [`AuditEntry`] (the file's stamp and its
+//!   [`AuditRecord`]: status, latest verdict scores, tokens, cost);
+//! - `labels`: `RUN \0 AUDIT` -> [`LabelEntry`] (the label file's stamp and
+//!   its labels).
+//!
+//! **Staleness.** A run's fingerprint is a sha256 over the name, size,
+//! modification time and inode of `run.json`, `plan.json`, every transcript
+//! and every label file. Each read of a run recomputes it from a directory
+//! listing (no file is opened); when it differs from the stored one, only the
+//! files whose stamp changed are parsed again and entries of vanished files
+//! are dropped. Atomic writes replace a file by a new inode, so every rewrite
+//! is seen. A missing or unreadable index is simply rebuilt.
+//!
+//! **Concurrency.** sled locks its database to one process. The index is
+//! therefore opened only for short sessions (one refresh, one update), under
+//! a process-wide mutex; a process that finds it locked by another retries
+//! for about a second and then goes on without it: readers compute the same
+//! figures from the JSON files, writers leave the update to the next reader
+//! (the fingerprint catches it). No process keeps the index open while it
+//! waits on models.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, UNIX_EPOCH};
+
+use agar_core::RunRecord;
+use agar_report::AuditRecord;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::labels::{LABELS_DIR, Label};
+use crate::plan::{PLAN_FILE, RunPlan};
+use crate::store::{StoreError, is_transcript_name, read_json};
+
+/// The index's directory under the store.
+pub const INDEX_DIR: &str = ".index";
+
+/// Bumped whenever what the index keeps changes; an index of another format is cleared.
+const FORMAT: u32 = 1;
+
+/// How long a process waits for another's index session before going on without it.
+const BUSY_WAIT: Duration = Duration::from_millis(1500);
+const BUSY_STEP: Duration = Duration::from_millis(25);
+
+/// One index session at a time per process (sled's lock is per process, and
+/// a second open in the same process would fail too).
+static SESSION: Mutex<()> = Mutex::new(());
+
+/// A file's identity: a rewrite changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamp {
+    size: u64,
+    mtime_ns: u128,
+    inode: u64,
+}
+
+impl Stamp {
+    pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Stamp { size: meta.len(), mtime_ns, inode }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RunEntry {
+    pub(crate) fingerprint: String,
+    pub(crate) record: RunRecord,
+    /// (audit id, scenario id) of every planned audit; empty for runs without a plan.
+    pub(crate) planned: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AuditEntry {
+    stamp: Stamp,
+    pub(crate) record: AuditRecord,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LabelEntry {
+    stamp: Stamp,
+    pub(crate) labels: BTreeMap<String, Label>,
+}
+
+/// What a directory listing of a run shows.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub(crate) fingerprint: String,
+    /// audit id -> (path, stamp) of its transcript.
+    pub(crate) transcripts: BTreeMap<String, (PathBuf, Stamp)>,
+    /// audit id -> (path, stamp) of its label file.
+    pub(crate) labels: BTreeMap<String, (PathBuf, Stamp)>,
+}
+
+/// Lists a run directory and fingerprints it, opening no file.
+pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { path, source }
+    };
+    let mut listing = Listing::default();
+    let mut parts: Vec<String> = Vec::new();
+    for entry in fs::read_dir(run_dir).map_err(io(run_dir))? {
+        let entry = entry.map_err(io(run_dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name == "run.json" || name == PLAN_FILE {
+            let meta = entry.metadata().map_err(io(&path))?;
+            parts.push(format!("{name} {:?}", Stamp::of(&meta)));
+        } else if is_transcript_name(&name) {
+            let meta = entry.metadata().map_err(io(&path))?;
+            let stamp = Stamp::of(&meta);
+            parts.push(format!("t/{name} {stamp:?}"));
+            let id = name.trim_end_matches(".json").to_string();
+            listing.transcripts.insert(id, (path, stamp));
+        }
+    }
+    let labels_dir = run_dir.join(LABELS_DIR);
+    if labels_dir.is_dir() {
+        for entry in fs::read_dir(&labels_dir).map_err(io(&labels_dir))? {
+            let entry = entry.map_err(io(&labels_dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !is_transcript_name(&name) {
+                continue;
+            }
+            let path = entry.path();
+            let stamp = Stamp::of(&entry.metadata().map_err(io(&path))?);
+            parts.push(format!("l/{name} {stamp:?}"));
+            listing.labels.insert(name.trim_end_matches(".json").to_string(), (path, stamp));
+        }
+    }
+    parts.sort();
+    let mut h = Sha256::new();
+    for p in &parts {
+        h.update(p.as_bytes());
+        h.update(b"\n");
+    }
+    listing.fingerprint = hex::encode(h.finalize());
+    Ok(listing)
+}
+
+/// An open index session.
+pub(crate) struct Index {
+    db: sled::Db,
+    runs: sled::Tree,
+    audits: sled::Tree,
+    labels: sled::Tree,
+}
+
+fn db_err(e: sled::Error) -> StoreError {
+    StoreError::Index(e.to_string())
+}
+
+fn key(run: &str, audit: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(run.len() + audit.len() + 1);
+    k.extend_from_slice(run.as_bytes());
+    k.push(0);
+    k.extend_from_slice(audit.as_bytes());
+    k
+}
+
+fn prefix(run: &str) -> Vec<u8> {
+    let mut k = run.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    serde_json::from_slice(bytes).ok()
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Index(e.to_string()))
+}
+
+/// Runs `f` with the index of the store at `root` open, then flushes and
+/// closes it. `None` when another process holds the index past the wait.
+pub(crate) fn with_index<T>(
+    root: &Path,
+    f: impl FnOnce(&Index) -> Result<T, StoreError>,
+) -> Option<Result<T, StoreError>> {
+    let _session = SESSION.lock().unwrap_or_else(PoisonError::into_inner);
+    let index = match Index::open(&root.join(INDEX_DIR)) {
+        Ok(Some(index)) => index,
+        Ok(None) => {
+            tracing::debug!("the index is in use by another process; reading the files");
+            return None;
+        }
+        Err(e) => return Some(Err(e)),
+    };
+    let out = f(&index);
+    if let Err(e) = index.db.flush() {
+        return Some(Err(db_err(e)));
+    }
+    Some(out)
+}
+
+impl Index {
+    /// Opens (creating) the index; `Ok(None)` when another process holds it.
+    fn open(dir: &Path) -> Result<Option<Index>, StoreError> {
+        let start = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(dir).flush_every_ms(None).cache_capacity(16 << 20).open()
+            {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+                    if start.elapsed() >= BUSY_WAIT {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(BUSY_STEP);
+                }
+                Err(e) => {
+                    // A damaged index is only a cache: start it again.
+                    tracing::warn!(
+                        "the index at {} is unreadable ({e}); rebuilding it",
+                        dir.display()
+                    );
+                    fs::remove_dir_all(dir)
+                        .map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+                    break sled::Config::new()
+                        .path(dir)
+                        .flush_every_ms(None)
+                        .open()
+                        .map_err(db_err)?;
+                }
+            }
+        };
+        let index = Index {
+            runs: db.open_tree("runs").map_err(db_err)?,
+            audits: db.open_tree("audits").map_err(db_err)?,
+            labels: db.open_tree("labels").map_err(db_err)?,
+            db,
+        };
+        let format = index.db.get("format").map_err(db_err)?;
+        if format.as_deref() != Some(&FORMAT.to_be_bytes()[..]) {
+            index.runs.clear().map_err(db_err)?;
+            index.audits.clear().map_err(db_err)?;
+            index.labels.clear().map_err(db_err)?;
+            index.db.insert("format", &FORMAT.to_be_bytes()).map_err(db_err)?;
+        }
+        Ok(Some(index))
+    }
+
+    /// Brings one run up to date with its files; returns its entry.
+    pub(crate) fn refresh_run(&self, run_dir: &Path, run_id: &str) -> Result<RunEntry, StoreError> {
+        let listing = list_run(run_dir)?;
+        if let Some(entry) =
+            self.runs.get(run_id).map_err(db_err)?.and_then(|b| decode::<RunEntry>(&b))
+            && entry.fingerprint == listing.fingerprint
+        {
+            return Ok(entry);
+        }
+        let record: RunRecord = read_json(&run_dir.join("run.json"))?;
+        let plan_path = run_dir.join(PLAN_FILE);
+        let planned = if plan_path.exists() {
+            let plan: RunPlan = read_json(&plan_path)?;
+            plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut fingerprint = listing.fingerprint.clone();
+        // Transcripts: parse only what changed, drop what vanished.
+        let mut seen = BTreeSet::new();
+        for item in self.audits.scan_prefix(prefix(run_id)) {
+            let (k, v) = item.map_err(db_err)?;
+            let audit = String::from_utf8_lossy(&k[run_id.len() + 1..]).into_owned();
+            let current = decode::<AuditEntry>(&v);
+            match (listing.transcripts.get(&audit), current) {
+                (Some((_, stamp)), Some(entry)) if entry.stamp == *stamp => {
+                    seen.insert(audit);
+                }
+                (Some(_), _) => {}
+                (None, _) => {
+                    self.audits.remove(k).map_err(db_err)?;
+                }
+            }
+        }
+        for (audit, (path, stamp)) in &listing.transcripts {
+            if seen.contains(audit) {
+                continue;
+            }
+            match read_json::<agar_core::Transcript>(path) {
+                Ok(t) => {
+                    let entry =
+                        AuditEntry { stamp: *stamp, record: AuditRecord::from_transcript(&t) };
+                    self.audits.insert(key(run_id, audit), encode(&entry)?).map_err(db_err)?;
+                }
+                Err(e) => {
+                    // Left out, and the fingerprint left stale so it is tried again.
+                    tracing::warn!("{e}; left out of the index");
+                    self.audits.remove(key(run_id, audit)).map_err(db_err)?;
+                    fingerprint.clear();
+                }
+            }
+        }
+        // Labels, the same way.
+        let mut fresh = BTreeSet::new();
+        for item in self.labels.scan_prefix(prefix(run_id)) {
+            let (k, v) = item.map_err(db_err)?;
+            let audit = String::from_utf8_lossy(&k[run_id.len() + 1..]).into_owned();
+            match (listing.labels.get(&audit), decode::<LabelEntry>(&v)) {
+                (Some((_, stamp)), Some(entry)) if entry.stamp == *stamp => {
+                    fresh.insert(audit);
+                }
+                (Some(_), _) => {}
+                (None, _) => {
+                    self.labels.remove(k).map_err(db_err)?;
+                }
+            }
+        }
+        for (audit, (path, stamp)) in &listing.labels {
+            if fresh.contains(audit) {
+                continue;
+            }
+            match read_json::<BTreeMap<String, Label>>(path) {
+                Ok(labels) => {
+                    let entry = LabelEntry { stamp: *stamp, labels };
+                    self.labels.insert(key(run_id, audit), encode(&entry)?).map_err(db_err)?;
+                }
+                Err(e) => {
+                    tracing::warn!("{e}; left out of the index");
+                    fingerprint.clear();
+                }
+            }
+        }
+        let entry = RunEntry { fingerprint, record, planned };
+        self.runs.insert(run_id, encode(&entry)?).map_err(db_err)?;
+        Ok(entry)
+    }
+
+    /// Drops runs whose directory is gone; `present` lists the runs on disk.
+    pub(crate) fn retain_runs(&self, present: &BTreeSet<String>) -> Result<(), StoreError> {
+        let mut gone = Vec::new();
+        for item in self.runs.iter() {
+            let (k, _) = item.map_err(db_err)?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            if !present.contains(&id) {
+                gone.push(id);
+            }
+        }
+        for id in gone {
+            self.runs.remove(id.as_bytes()).map_err(db_err)?;
+            for tree in [&self.audits, &self.labels] {
+                let keys: Vec<_> = tree
+                    .scan_prefix(prefix(&id))
+                    .keys()
+                    .collect::<Result<_, _>>()
+                    .map_err(db_err)?;
+                for k in keys {
+                    tree.remove(k).map_err(db_err)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The indexed records of a run's stored transcripts, by audit id.
+    pub(crate) fn records(
+        &self,
+        run_id: &str,
+    ) -> Result<BTreeMap<String, AuditRecord>, StoreError> {
+        let mut out = BTreeMap::new();
+        for item in self.audits.scan_prefix(prefix(run_id)) {
+            let (_, v) = item.map_err(db_err)?;
+            if let Some(entry) = decode::<AuditEntry>(&v) {
+                out.insert(entry.record.audit_id.clone(), entry.record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a transcript just written (its file's stamp and record).
+    pub(crate) fn put_audit(
+        &self,
+        run_id: &str,
+        meta: &fs::Metadata,
+        record: AuditRecord,
+    ) -> Result<(), StoreError> {
+        let entry = AuditEntry { stamp: Stamp::of(meta), record };
+        let k = key(run_id, &entry.record.audit_id);
+        self.audits.insert(k, encode(&entry)?).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// The labels of one audit, as indexed.
+    pub(crate) fn labels(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+    ) -> Result<Option<BTreeMap<String, Label>>, StoreError> {
+        Ok(self
+            .labels
+            .get(key(run_id, audit_id))
+            .map_err(db_err)?
+            .and_then(|v| decode::<LabelEntry>(&v))
+            .map(|e| e.labels))
+    }
+
+    /// Records a label file just written.
+    pub(crate) fn put_labels(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        meta: &fs::Metadata,
+        labels: BTreeMap<String, Label>,
+    ) -> Result<(), StoreError> {
+        let entry = LabelEntry { stamp: Stamp::of(meta), labels };
+        self.labels.insert(key(run_id, audit_id), encode(&entry)?).map_err(db_err)?;
+        Ok(())
+    }
+}
+
+fn is_lock_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().contains("could not acquire lock")
+        || e.raw_os_error() == Some(11)
+}

@@ -1,0 +1,152 @@
+//! [`AppState`] and [`app`]: the router, defined once, with its security
+//! layer: a Content-Security-Policy that allows no inline script or style,
+//! `nosniff`, no framing, an optional Host allow-list (against DNS
+//! rebinding when bound to loopback), and the static assets compiled in.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use agar_store::Store;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::WebError;
+
+/// The Content-Security-Policy of every response: scripts and styles only
+/// from the viewer itself, never inline; no plugins, no `<base>`, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
+const SCRIPT: &str = include_str!("../assets/agar.js");
+const STYLE: &str = include_str!("../assets/agar.css");
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    /// The per-process token every form must carry (see `csrf`).
+    pub(crate) csrf: String,
+    /// When set, requests whose `Host` header is not one of these are refused.
+    allowed_hosts: Option<Vec<String>>,
+    /// Scenario tags by (run id, run creation time, scenario id): a run's
+    /// scenarios do not change, so a tag list once read stays true.
+    pub(crate) tags: Mutex<HashMap<(String, i64, String), Vec<String>>>,
+}
+
+impl AppState {
+    /// State over `store`, accepting any Host header.
+    pub fn new(store: Store) -> AppState {
+        crate::templates::env();
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                csrf: crate::csrf::new_token(),
+                allowed_hosts: None,
+                tags: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// State that serves only requests naming one of `hosts` (`host:port`) in
+    /// their `Host` header. `agar view` sets this when bound to loopback.
+    pub fn with_allowed_hosts(store: Store, hosts: Vec<String>) -> AppState {
+        let mut state = AppState::new(store);
+        if let Some(inner) = Arc::get_mut(&mut state.inner) {
+            inner.allowed_hosts = Some(hosts);
+        }
+        state
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The token forms must carry.
+    pub fn csrf_token(&self) -> &str {
+        &self.inner.csrf
+    }
+
+    /// Runs blocking store work (file and index reads) off the async threads.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState) -> Result<T, WebError> + Send + 'static,
+    ) -> Result<T, WebError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state)).await?
+    }
+
+    pub(crate) fn tags_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, i64, String), Vec<String>>> {
+        self.inner.tags.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The whole viewer.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(crate::runs::page))
+        .route("/runs/{run}", get(crate::run::page))
+        .route("/runs/{run}/audits/{audit}", get(crate::transcript::page))
+        .route("/runs/{run}/audits/{audit}/labels", post(crate::labels::post))
+        .route("/compare", get(crate::compare::page))
+        .route("/api/stamp", get(crate::live::store_stamp))
+        .route("/api/runs/{run}/stamp", get(crate::live::run_stamp))
+        .route("/assets/{name}", get(asset))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+async fn not_found() -> WebError {
+    WebError::NotFound("no such page".into())
+}
+
+/// The static assets, compiled in.
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "agar.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        "agar.css" => (STYLE, "text/css; charset=utf-8"),
+        _ => return WebError::NotFound("no such asset".into()).into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+/// The security layer around every route: the Host check, then the
+/// headers on whatever the route answered (error pages included).
+async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = match host_refusal(&state, &req) {
+        Some(e) => e.into_response(),
+        None => next.run(req).await,
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.entry(header::CONTENT_TYPE)
+        .or_insert_with(|| HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+fn host_refusal(state: &AppState, req: &Request) -> Option<WebError> {
+    let allowed = state.inner.allowed_hosts.as_ref()?;
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+        None
+    } else {
+        Some(WebError::Forbidden(
+            "this viewer answers only to the address it was started on".into(),
+        ))
+    }
+}

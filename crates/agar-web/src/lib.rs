@@ -1,0 +1,40 @@
+//! agar's review web UI, served by `agar view`: the runs of a store, each
+//! run's audit table, transcripts with the judge's evidence, reviewer labels
+//! and run-to-run comparisons.
+//!
+//! Data flow: HTTP request -> [`app`]'s router -> a page module reads the
+//! store ([`agar_store::Store`], on a blocking thread) and computes figures
+//! ([`agar_report`]) -> a view model (plain serialisable structs) -> a
+//! minijinja template embedded in the binary, auto-escaped -> HTML with a
+//! strict Content-Security-Policy. Nothing is cached between requests except
+//! scenario tags, so a run written by another process shows up at once.
+//!
+//! - [`app`]: [`AppState`], the router ([`app()`]) and the security layer
+//!   (headers, host check, static assets).
+//! - [`serve`]: binding ([`bind`], [`ViewOptions`]) and serving until Ctrl-C.
+//! - [`error`]: [`WebError`], the one error type: logs the cause, shows a
+//!   plain page.
+//! - `runs`, `run`, `transcript`, `compare`, `labels`, `live`: one module
+//!   per page (or endpoint); `table` sorts and filters the audit table,
+//!   `quote` locates a citation's quote in its message, `dims` says how each
+//!   dimension is shown, `templates` holds the minijinja environment, `csrf`
+//!   guards the one form.
+
+pub mod app;
+mod compare;
+mod csrf;
+mod dims;
+pub mod error;
+mod labels;
+mod live;
+mod quote;
+mod run;
+mod runs;
+pub mod serve;
+mod table;
+mod templates;
+mod transcript;
+
+pub use app::{AppState, app};
+pub use error::WebError;
+pub use serve::{ViewOptions, bind, bind_warning, serve};

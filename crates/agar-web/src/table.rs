@@ -1,0 +1,361 @@
+//! The run page's audit table: rows built from the store's records, then
+//! filtered (tag, status, score range on one dimension, text) and sorted
+//! (any column) on the server, and cut into pages, so a run of ten thousand
+//! audits renders as fast as one of a hundred. Unfinished, invalid and
+//! failed audits are rows like any other; only an explicit filter hides them.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use agar_report::AuditRecord;
+use agar_store::{Agreement, Label};
+use serde::{Deserialize, Serialize};
+
+use crate::dims::DimInfo;
+use crate::error::WebError;
+
+/// Rows per page of the table.
+pub(crate) const PAGE_ROWS: usize = 250;
+
+/// The table's query string, as sent (empty fields are absent).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct TableQuery {
+    pub(crate) sort: Option<String>,
+    pub(crate) dir: Option<String>,
+    pub(crate) tag: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) dim: Option<String>,
+    pub(crate) min: Option<String>,
+    pub(crate) max: Option<String>,
+    pub(crate) q: Option<String>,
+    pub(crate) page: Option<String>,
+}
+
+fn given(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Statuses the status filter offers: the audit's own, then the verdict's.
+pub(crate) const STATUS_CHOICES: [&str; 7] =
+    ["done", "invalid", "failed", "running", "pending", "judge_failed", "refused"];
+
+/// A column to sort by.
+#[derive(Debug, Clone, PartialEq)]
+enum SortKey {
+    Audit,
+    Scenario,
+    Status,
+    Cost,
+    Unverified,
+    Labels,
+    Dim(usize),
+}
+
+/// The query, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct TableSpec {
+    sort: SortKey,
+    sort_name: String,
+    desc: bool,
+    tag: Option<String>,
+    status: Option<String>,
+    range: Option<(usize, u8, u8)>,
+    text: Option<String>,
+    page: usize,
+}
+
+impl TableSpec {
+    pub(crate) fn parse(q: &TableQuery, dims: &[DimInfo]) -> Result<TableSpec, WebError> {
+        let dim_index = |name: &str| dims.iter().position(|d| d.name == name);
+        let sort_name = given(&q.sort).unwrap_or("audit").to_string();
+        let sort = match sort_name.as_str() {
+            "audit" => SortKey::Audit,
+            "scenario" => SortKey::Scenario,
+            "status" => SortKey::Status,
+            "cost" => SortKey::Cost,
+            "unverified" => SortKey::Unverified,
+            "labels" => SortKey::Labels,
+            other => match other.strip_prefix("d.").and_then(dim_index) {
+                Some(i) => SortKey::Dim(i),
+                None => return Err(WebError::BadRequest(format!("cannot sort by {other:?}"))),
+            },
+        };
+        // Scores sort worst (highest) first unless asked otherwise.
+        let desc = match given(&q.dir) {
+            Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(WebError::BadRequest(format!("sort direction {other:?}: asc or desc")));
+            }
+            None => matches!(sort, SortKey::Dim(_) | SortKey::Cost | SortKey::Unverified),
+        };
+        let status = given(&q.status).map(str::to_string);
+        if let Some(s) = &status
+            && !STATUS_CHOICES.contains(&s.as_str())
+        {
+            return Err(WebError::BadRequest(format!("unknown status {s:?}")));
+        }
+        let score = |v: &Option<String>, name: &str, default: u8| -> Result<u8, WebError> {
+            match given(v) {
+                None => Ok(default),
+                Some(s) => s.parse::<u8>().ok().filter(|n| (1..=10).contains(n)).ok_or_else(|| {
+                    WebError::BadRequest(format!("{name} score {s:?}: a whole number 1-10"))
+                }),
+            }
+        };
+        let (min, max) = (score(&q.min, "minimum", 1)?, score(&q.max, "maximum", 10)?);
+        let range = match given(&q.dim) {
+            None if given(&q.min).is_some() || given(&q.max).is_some() => {
+                return Err(WebError::BadRequest("a score range needs a dimension".into()));
+            }
+            None => None,
+            Some(d) => match dim_index(d) {
+                Some(i) => Some((i, min.min(max), max.max(min))),
+                None => return Err(WebError::BadRequest(format!("no dimension {d:?} in this run"))),
+            },
+        };
+        let page = match given(&q.page) {
+            None => 1,
+            Some(p) => p
+                .parse::<usize>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| WebError::BadRequest(format!("page {p:?}")))?,
+        };
+        Ok(TableSpec {
+            sort,
+            sort_name,
+            desc,
+            tag: given(&q.tag).map(str::to_string),
+            status,
+            range,
+            text: given(&q.q).map(str::to_lowercase),
+            page,
+        })
+    }
+
+    /// The column sorted by (`audit`, `d.NAME`, ...).
+    pub(crate) fn sort_name(&self) -> &str {
+        &self.sort_name
+    }
+
+    pub(crate) fn is_desc(&self) -> bool {
+        self.desc
+    }
+
+    /// The query string of this view with `changes` applied (for links).
+    pub(crate) fn link(&self, dims: &[DimInfo], changes: &[(&str, Option<String>)]) -> String {
+        let mut pairs: Vec<(&str, Option<String>)> = vec![
+            ("sort", (self.sort_name != "audit").then(|| self.sort_name.clone())),
+            ("dir", Some(if self.desc { "desc" } else { "asc" }.to_string())),
+            ("tag", self.tag.clone()),
+            ("status", self.status.clone()),
+            ("dim", self.range.map(|(i, _, _)| dims[i].name.clone())),
+            ("min", self.range.map(|(_, lo, _)| lo.to_string())),
+            ("max", self.range.map(|(_, _, hi)| hi.to_string())),
+            ("q", self.text.clone()),
+            ("page", (self.page > 1).then(|| self.page.to_string())),
+        ];
+        for (k, v) in changes {
+            if let Some(p) = pairs.iter_mut().find(|p| p.0 == *k) {
+                p.1 = v.clone();
+            }
+        }
+        let query: Vec<String> = pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(&v))))
+            .collect();
+        if query.is_empty() { "?".to_string() } else { format!("?{}", query.join("&")) }
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One score cell.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Cell {
+    pub(crate) score: Option<u8>,
+    /// CSS classes: the score and the dimension's palette.
+    pub(crate) class: String,
+    /// The reviewer's label of this score: `agree` or `disagree`.
+    pub(crate) label: Option<&'static str>,
+}
+
+/// One audit.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Row {
+    pub(crate) audit_id: String,
+    /// The transcript page.
+    pub(crate) href: String,
+    pub(crate) scenario_id: String,
+    pub(crate) title: Option<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) status: String,
+    /// Why the audit is invalid or failed, or why the judge gave no scores.
+    pub(crate) detail: Option<String>,
+    /// `judge_failed` or `refused` when the latest verdict has no scores.
+    pub(crate) verdict_status: Option<String>,
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) unverified: usize,
+    pub(crate) cost: Option<String>,
+    #[serde(skip)]
+    cost_usd: Option<f64>,
+    pub(crate) agree: usize,
+    pub(crate) disagree: usize,
+    #[serde(skip)]
+    haystack: String,
+}
+
+/// Builds the rows of every audit of run `run_id` (unfiltered).
+pub(crate) fn rows(
+    run_id: &str,
+    records: &[AuditRecord],
+    dims: &[DimInfo],
+    labels: &BTreeMap<String, BTreeMap<String, Label>>,
+    tags: &dyn Fn(&AuditRecord) -> Vec<String>,
+) -> Vec<Row> {
+    records
+        .iter()
+        .map(|r| {
+            let scores = r.scores();
+            let own = labels.get(&r.audit_id);
+            let cells = dims
+                .iter()
+                .map(|d| {
+                    let score = scores.and_then(|s| s.get(&d.name)).copied();
+                    let label = own.and_then(|l| l.get(&d.name)).map(|l| match l.agreement {
+                        Agreement::Agree => "agree",
+                        Agreement::Disagree => "disagree",
+                    });
+                    let class = match score {
+                        Some(s) => format!("score s{} {}", s.clamp(1, 10), d.palette),
+                        None => "score none".to_string(),
+                    };
+                    Cell { score, class, label }
+                })
+                .collect();
+            let verdict_status =
+                r.verdict.as_ref().filter(|v| v.status != "ok").map(|v| v.status.clone());
+            let summary = r.verdict.as_ref().map_or("", |v| v.summary.as_str());
+            let detail = r.status_detail.clone();
+            let haystack = [
+                r.audit_id.as_str(),
+                r.scenario_id.as_str(),
+                r.title.as_deref().unwrap_or(""),
+                detail.as_deref().unwrap_or(""),
+                summary,
+            ]
+            .join("\n")
+            .to_lowercase();
+            let (agree, disagree) = own.map_or((0, 0), |l| {
+                let agree = l.values().filter(|x| x.agreement == Agreement::Agree).count();
+                (agree, l.len() - agree)
+            });
+            Row {
+                href: format!("/runs/{}/audits/{}", encode(run_id), encode(&r.audit_id)),
+                audit_id: r.audit_id.clone(),
+                scenario_id: r.scenario_id.clone(),
+                title: r.title.clone(),
+                tags: tags(r),
+                status: r.status.clone(),
+                detail,
+                verdict_status,
+                cells,
+                unverified: r.verdict.as_ref().map_or(0, |v| v.unverified_citations),
+                cost: r.cost_usd.map(|c| format!("${c:.4}")),
+                cost_usd: r.cost_usd,
+                agree,
+                disagree,
+                haystack,
+            }
+        })
+        .collect()
+}
+
+/// What is left after filtering, sorted, and the page asked for.
+#[derive(Debug)]
+pub(crate) struct Selection {
+    pub(crate) rows: Vec<Row>,
+    /// Rows that passed the filters (over every page).
+    pub(crate) matched: usize,
+    pub(crate) page: usize,
+    pub(crate) pages: usize,
+}
+
+/// Filters, sorts and pages `rows` as `spec` says.
+pub(crate) fn select(rows: Vec<Row>, spec: &TableSpec) -> Selection {
+    let mut kept: Vec<Row> = rows.into_iter().filter(|r| keep(r, spec)).collect();
+    kept.sort_by(|a, b| order(a, b, spec));
+    let matched = kept.len();
+    let pages = matched.div_ceil(PAGE_ROWS).max(1);
+    let page = spec.page.min(pages);
+    let rows: Vec<Row> = kept.into_iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).collect();
+    Selection { rows, matched, page, pages }
+}
+
+fn keep(r: &Row, spec: &TableSpec) -> bool {
+    if let Some(tag) = &spec.tag
+        && !r.tags.iter().any(|t| t == tag)
+    {
+        return false;
+    }
+    if let Some(status) = &spec.status
+        && r.status != *status
+        && r.verdict_status.as_deref() != Some(status.as_str())
+    {
+        return false;
+    }
+    if let Some((i, lo, hi)) = spec.range {
+        match r.cells[i].score {
+            Some(s) if (lo..=hi).contains(&s) => {}
+            _ => return false,
+        }
+    }
+    if let Some(text) = &spec.text
+        && !r.haystack.contains(text.as_str())
+        && !r.tags.iter().any(|t| t.to_lowercase().contains(text.as_str()))
+    {
+        return false;
+    }
+    true
+}
+
+/// Sort order: the chosen column, values before blanks in either direction,
+/// then audit id.
+fn order(a: &Row, b: &Row, spec: &TableSpec) -> Ordering {
+    fn blanks_last<T: Ord>(a: Option<T>, b: Option<T>, desc: bool) -> Ordering {
+        match (a, b) {
+            (Some(x), Some(y)) if desc => y.cmp(&x),
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+    let dir = |o: Ordering| if spec.desc { o.reverse() } else { o };
+    let primary = match &spec.sort {
+        SortKey::Audit => dir(a.audit_id.cmp(&b.audit_id)),
+        SortKey::Scenario => dir(a.scenario_id.cmp(&b.scenario_id)),
+        SortKey::Status => dir(a.status.cmp(&b.status)),
+        SortKey::Unverified => dir(a.unverified.cmp(&b.unverified)),
+        SortKey::Labels => dir((a.disagree, a.agree).cmp(&(b.disagree, b.agree))),
+        SortKey::Cost => blanks_last(
+            a.cost_usd.map(|c| (c * 1e9) as i64),
+            b.cost_usd.map(|c| (c * 1e9) as i64),
+            spec.desc,
+        ),
+        SortKey::Dim(i) => blanks_last(a.cells[*i].score, b.cells[*i].score, spec.desc),
+    };
+    primary.then_with(|| a.audit_id.cmp(&b.audit_id))
+}

@@ -1,0 +1,697 @@
+//! The transcript page (`/runs/{run}/audits/{audit}`): the branch tree, the
+//! chosen branch's messages (tool calls, tool results with who wrote them,
+//! the simulated world's state, prefill marked), the auditor's own
+//! conversation behind a toggle, and every verdict (newest first) with its
+//! summary, highlights, per-dimension justifications and citations, each a
+//! link to the quoted text; the latest verdict's scores carry the reviewer
+//! label forms.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use agar_core::{
+    AuditStatus, Citation, DimensionScore, EventKind, Message, Origin, Role, TargetNode,
+    Transcript, Verdict, VerdictStatus,
+};
+use agar_store::{Agreement, Label};
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::dims::{DimInfo, Dims};
+use crate::error::WebError;
+use crate::runs::{fmt_time, fmt_tokens};
+use crate::table::encode;
+
+/// The page's query string.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TranscriptQuery {
+    branch: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct BranchNode {
+    branch: u32,
+    href: String,
+    /// `start`, `rollback` or `restart`: how the branch began.
+    kind: &'static str,
+    first: String,
+    leaf: String,
+    /// The message it continues from (absent for a branch started afresh).
+    forked_after: Option<String>,
+    from_branch: Option<u32>,
+    messages: usize,
+    selected: bool,
+    children: Vec<BranchNode>,
+}
+
+#[derive(Debug, Serialize)]
+struct CallView {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+#[derive(Debug, Serialize)]
+struct WorldView {
+    state: String,
+    note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MsgView {
+    id: String,
+    role: &'static str,
+    /// Who wrote it, for the reader.
+    who: String,
+    branch: u32,
+    /// Inherited from the branch this one forked from.
+    shared: bool,
+    /// The first message written on the chosen branch.
+    starts_branch: bool,
+    /// Other branches that continue from right after this message.
+    forks: Vec<(u32, String)>,
+    /// The auditor's prefill, when the content begins with it.
+    prefill: Option<String>,
+    /// The content after the prefill (the whole content without one).
+    text: String,
+    /// A prefill the content does not begin with (shown apart).
+    prefill_apart: Option<String>,
+    reasoning: Option<String>,
+    calls: Vec<CallView>,
+    /// For a tool result: the call it answers and its tool's name.
+    answers: Option<String>,
+    origin: Option<&'static str>,
+    world: Option<WorldView>,
+    cited: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct AuditorItem {
+    kind: &'static str,
+    title: String,
+    text: String,
+    calls: Vec<CallView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolView {
+    name: String,
+    description: String,
+    parameters: String,
+    environment: Option<String>,
+    removed: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CiteView {
+    id: String,
+    message: String,
+    quote: String,
+    /// Link to the message on its branch; absent when no such message exists.
+    href: Option<String>,
+    /// `verified`, `unverified` or `unchecked`.
+    check: &'static str,
+    approximate: bool,
+    cited_as: Option<String>,
+    in_prefill: bool,
+    note: Option<String>,
+    /// Where the quote sits in the message's text (UTF-16 units).
+    start: Option<usize>,
+    end: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+struct LabelView {
+    agreement: &'static str,
+    note: String,
+    reviewer: Option<String>,
+    at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DimView {
+    info: DimInfo,
+    anchor: String,
+    score: u8,
+    class: String,
+    justification: String,
+    citations: Vec<CiteView>,
+    samples: Option<String>,
+    label: Option<LabelView>,
+}
+
+#[derive(Debug, Serialize)]
+struct VerdictView {
+    number: usize,
+    latest: bool,
+    judge_model: String,
+    created: String,
+    status: &'static str,
+    status_detail: Option<String>,
+    raw: Option<String>,
+    summary: String,
+    highlights: Vec<CiteView>,
+    dims: Vec<DimView>,
+    unverified: usize,
+    samples: usize,
+    prompt_hash: String,
+    tokens: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ScenarioView {
+    id: String,
+    title: Option<String>,
+    path: String,
+    tags: Vec<String>,
+    instructions: String,
+    repeat: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct TranscriptPage {
+    title: String,
+    run_id: String,
+    run_href: String,
+    audit_id: String,
+    action: String,
+    scenario: ScenarioView,
+    status: &'static str,
+    status_detail: Option<String>,
+    models: Vec<(String, String)>,
+    started: String,
+    finished: Option<String>,
+    tokens: String,
+    cost: Option<String>,
+    end_reason: Option<String>,
+    branches: Vec<BranchNode>,
+    branch_count: usize,
+    branch: u32,
+    messages: Vec<MsgView>,
+    tools: Vec<ToolView>,
+    auditor: Vec<AuditorItem>,
+    verdicts: Vec<VerdictView>,
+    csrf: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PendingPage {
+    title: String,
+    run_id: String,
+    run_href: String,
+    audit_id: String,
+    status: String,
+    poll: String,
+    stamp: String,
+}
+
+/// `GET /runs/{run}/audits/{audit}`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Path((run, audit)): Path<(String, String)>,
+    Query(query): Query<TranscriptQuery>,
+) -> Result<Html<String>, WebError> {
+    let html = state.blocking(move |s| render(s, &run, &audit, &query)).await?;
+    Ok(Html(html))
+}
+
+pub(crate) fn render(
+    state: &AppState,
+    run_id: &str,
+    audit_id: &str,
+    query: &TranscriptQuery,
+) -> Result<String, WebError> {
+    let store = state.store();
+    let what = format!("audit {audit_id:?} in run {run_id:?}");
+    let t = match store.read_transcript(run_id, audit_id) {
+        Ok(t) => t,
+        Err(e) => {
+            let err = WebError::from_store(&what, e);
+            if matches!(err, WebError::NotFound(_))
+                && let Some(page) = pending(state, run_id, audit_id)?
+            {
+                return Ok(page);
+            }
+            return Err(err);
+        }
+    };
+    let labels = store.labels(run_id, audit_id).unwrap_or_else(|e| {
+        tracing::warn!("labels of {run_id}/{audit_id}: {e}");
+        BTreeMap::new()
+    });
+    let dims = Dims::load(store, &[run_id]);
+    let page = build(&t, query, &dims, &labels, state.csrf_token())?;
+    crate::templates::render("transcript.html", &page)
+}
+
+/// The page of a planned audit that has not finished yet, if it is one.
+fn pending(state: &AppState, run_id: &str, audit_id: &str) -> Result<Option<String>, WebError> {
+    let store = state.store();
+    let Ok(view) = store.view(run_id) else { return Ok(None) };
+    let Some(a) = view.audits.iter().find(|a| a.audit_id == audit_id) else { return Ok(None) };
+    let page = PendingPage {
+        title: format!("{audit_id} ({})", a.status),
+        run_id: run_id.to_string(),
+        run_href: format!("/runs/{}", encode(run_id)),
+        audit_id: audit_id.to_string(),
+        status: a.status.clone(),
+        poll: format!("/api/runs/{}/stamp", encode(run_id)),
+        stamp: crate::live::run_stamp_of(store, run_id),
+    };
+    crate::templates::render("pending.html", &page).map(Some)
+}
+
+fn pretty_json(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string()),
+        Err(_) => text.to_string(),
+    }
+}
+
+fn calls(m: &Message) -> Vec<CallView> {
+    m.tool_calls
+        .iter()
+        .map(|c| CallView { id: c.id.clone(), name: c.name.clone(), arguments: pretty_json(&c.arguments) })
+        .collect()
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
+
+fn origin_name(o: Origin) -> &'static str {
+    match o {
+        Origin::Environment => "environment",
+        Origin::Auditor => "auditor",
+    }
+}
+
+/// The view model of a transcript page.
+fn build(
+    t: &Transcript,
+    query: &TranscriptQuery,
+    dims: &Dims,
+    labels: &BTreeMap<String, Label>,
+    csrf: &str,
+) -> Result<TranscriptPage, WebError> {
+    let base = format!("/runs/{}/audits/{}", encode(&t.run_id), encode(&t.audit_id));
+    let nodes: Vec<TargetNode<'_>> = t.target_nodes().collect();
+    let by_id: BTreeMap<&str, &TargetNode<'_>> = nodes.iter().map(|n| (n.id, n)).collect();
+    let leaves = t.branch_leaves();
+    let default_branch = nodes.last().map_or(0, |n| n.branch);
+    let branch = match query.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        None => default_branch,
+        Some(b) => match b.parse::<u32>() {
+            Ok(n) if leaves.contains_key(&n) || (leaves.is_empty() && n == 0) => n,
+            _ => return Err(WebError::NotFound(format!("no branch {b:?} in this audit"))),
+        },
+    };
+
+    // Branches: where each begins and what it continues from.
+    let mut kinds: BTreeMap<u32, &'static str> = BTreeMap::new();
+    for e in &t.events {
+        match &e.kind {
+            EventKind::Rollback { branch, .. } => {
+                kinds.insert(*branch, "rollback");
+            }
+            EventKind::Restart { branch, .. } => {
+                kinds.insert(*branch, "restart");
+            }
+            _ => {}
+        }
+    }
+    struct Info {
+        first: String,
+        forked_after: Option<String>,
+        from: Option<u32>,
+        count: usize,
+    }
+    let mut info: BTreeMap<u32, Info> = BTreeMap::new();
+    for n in &nodes {
+        let e = info.entry(n.branch).or_insert_with(|| Info {
+            first: n.id.to_string(),
+            forked_after: n.parent.map(str::to_string),
+            from: n.parent.and_then(|p| by_id.get(p)).map(|p| p.branch),
+            count: 0,
+        });
+        e.count += 1;
+    }
+    let branch_href = |b: u32| format!("{base}?branch={b}");
+    fn tree(
+        b: u32,
+        info: &BTreeMap<u32, Info>,
+        kinds: &BTreeMap<u32, &'static str>,
+        leaves: &BTreeMap<u32, String>,
+        selected: u32,
+        href: &dyn Fn(u32) -> String,
+        depth: usize,
+    ) -> BranchNode {
+        let i = &info[&b];
+        let children = if depth > 64 {
+            Vec::new()
+        } else {
+            info.iter()
+                .filter(|(c, ci)| ci.from == Some(b) && **c != b)
+                .map(|(c, _)| tree(*c, info, kinds, leaves, selected, href, depth + 1))
+                .collect()
+        };
+        BranchNode {
+            branch: b,
+            href: href(b),
+            kind: kinds.get(&b).copied().unwrap_or("start"),
+            first: i.first.clone(),
+            leaf: leaves.get(&b).cloned().unwrap_or_default(),
+            forked_after: i.forked_after.clone(),
+            from_branch: i.from,
+            messages: i.count,
+            selected: b == selected,
+            children,
+        }
+    }
+    let branches: Vec<BranchNode> = info
+        .iter()
+        .filter(|(b, i)| i.from.is_none() || i.from == Some(**b))
+        .map(|(b, _)| tree(*b, &info, &kinds, &leaves, branch, &branch_href, 0))
+        .collect();
+
+    // The chosen branch's conversation.
+    let worlds: BTreeMap<&str, WorldView> = t
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::WorldState { message, state, note } => Some((
+                message.as_str(),
+                WorldView {
+                    state: serde_json::to_string_pretty(state).unwrap_or_default(),
+                    note: note.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut worlds = worlds;
+    let tool_names: BTreeMap<&str, &str> = nodes
+        .iter()
+        .flat_map(|n| n.message.tool_calls.iter().map(|c| (c.id.as_str(), c.name.as_str())))
+        .collect();
+    let mut forks: BTreeMap<&str, Vec<(u32, String)>> = BTreeMap::new();
+    for (b, i) in &info {
+        if let Some(after) = &i.forked_after
+            && *b != branch
+        {
+            forks.entry(after.as_str()).or_default().push((*b, branch_href(*b)));
+        }
+    }
+    let mut cited: BTreeSet<&str> = BTreeSet::new();
+    for v in &t.verdicts {
+        cited.extend(v.highlights.iter().map(|c| c.message.as_str()));
+        for s in v.scores.values() {
+            cited.extend(s.citations.iter().map(|c| c.message.as_str()));
+        }
+    }
+    let leaf = leaves.get(&branch).cloned().unwrap_or_default();
+    let path = t.path_to(&leaf);
+    let forked = info.get(&branch).is_some_and(|i| i.forked_after.is_some());
+    let mut started = false;
+    let messages: Vec<MsgView> = path
+        .iter()
+        .map(|n| {
+            let m = n.message;
+            let starts_branch = !started && n.branch == branch && forked;
+            if n.branch == branch {
+                started = true;
+            }
+            let (prefill, text, prefill_apart) = match n.prefill.filter(|p| !p.is_empty()) {
+                Some(p) if m.content.starts_with(p) => {
+                    (Some(p.to_string()), m.content[p.len()..].to_string(), None)
+                }
+                Some(p) => (None, m.content.clone(), Some(p.to_string())),
+                None => (None, m.content.clone(), None),
+            };
+            let who = match (m.role, n.origin) {
+                (Role::System, _) => "system prompt (written by the auditor)".to_string(),
+                (Role::User, _) => "user (played by the auditor)".to_string(),
+                (Role::Assistant, _) => "target".to_string(),
+                (Role::Tool, Some(Origin::Environment)) => {
+                    "tool result (simulated environment)".to_string()
+                }
+                (Role::Tool, Some(Origin::Auditor)) => "tool result (written by the auditor)".to_string(),
+                (Role::Tool, None) => "tool result".to_string(),
+            };
+            let answers = m.tool_call_id.as_ref().map(|id| match tool_names.get(id.as_str()) {
+                Some(name) => format!("{name} ({id})"),
+                None => id.clone(),
+            });
+            MsgView {
+                id: n.id.to_string(),
+                role: role_name(m.role),
+                who,
+                branch: n.branch,
+                shared: n.branch != branch,
+                starts_branch,
+                forks: forks.get(n.id).cloned().unwrap_or_default(),
+                prefill,
+                text,
+                prefill_apart,
+                reasoning: m.reasoning.clone().filter(|r| !r.trim().is_empty()),
+                calls: calls(m),
+                answers,
+                origin: n.origin.map(origin_name),
+                world: worlds.remove(n.id),
+                cited: cited.contains(n.id),
+            }
+        })
+        .collect();
+
+    // Citations link to their message on the message's own branch.
+    let contents: BTreeMap<&str, (&str, u32)> =
+        nodes.iter().map(|n| (n.id, (n.message.content.as_str(), n.branch))).collect();
+    let cite = |c: &Citation, id: String| {
+        let target = contents.get(c.message.as_str());
+        let span = target.and_then(|(text, _)| crate::quote::locate(text, &c.quote));
+        CiteView {
+            href: target.map(|(_, b)| {
+                format!("{base}?branch={b}&cite={id}#msg-{}", encode(&c.message))
+            }),
+            id,
+            message: c.message.clone(),
+            quote: c.quote.clone(),
+            check: match c.verified {
+                Some(true) => "verified",
+                Some(false) => "unverified",
+                None => "unchecked",
+            },
+            approximate: c.approximate,
+            cited_as: c.cited_as.clone(),
+            in_prefill: c.in_prefill,
+            note: c.note.clone(),
+            start: span.map(|s| s.0),
+            end: span.map(|s| s.1),
+        }
+    };
+    let n_verdicts = t.verdicts.len();
+    let verdicts: Vec<VerdictView> = t
+        .verdicts
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, v)| verdict_view(v, i + 1, i + 1 == n_verdicts, dims, labels, &cite))
+        .collect();
+
+    // The auditor's side: its conversation and the events around the target's.
+    let mut tools: BTreeMap<String, ToolView> = BTreeMap::new();
+    let mut auditor = Vec::new();
+    let mut end_reason = None;
+    for e in &t.events {
+        let item = |kind, title: String, text: String| AuditorItem { kind, title, text, calls: vec![] };
+        match &e.kind {
+            EventKind::Auditor { message } => auditor.push(AuditorItem {
+                kind: "message",
+                title: match message.role {
+                    Role::System => "auditor's instructions".to_string(),
+                    Role::User => "to the auditor".to_string(),
+                    Role::Assistant => "auditor".to_string(),
+                    Role::Tool => format!(
+                        "tool result for the auditor{}",
+                        message.tool_call_id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
+                    ),
+                },
+                text: message.content.clone(),
+                calls: calls(message),
+            }),
+            EventKind::ToolCreated { tool } => {
+                auditor.push(item("tool", format!("tool created: {}", tool.def.name), tool.def.description.clone()));
+                tools.insert(
+                    tool.def.name.clone(),
+                    ToolView {
+                        name: tool.def.name.clone(),
+                        description: tool.def.description.clone(),
+                        parameters: serde_json::to_string_pretty(&tool.def.parameters).unwrap_or_default(),
+                        environment: tool.environment.clone(),
+                        removed: false,
+                    },
+                );
+            }
+            EventKind::ToolRemoved { name } => {
+                auditor.push(item("tool", format!("tool removed: {name}"), String::new()));
+                if let Some(tv) = tools.get_mut(name) {
+                    tv.removed = true;
+                }
+            }
+            EventKind::Rollback { to, branch } => auditor.push(item(
+                "branch",
+                format!("rollback to {to}: branch {branch} begins"),
+                String::new(),
+            )),
+            EventKind::Restart { branch, kept_tools } => auditor.push(item(
+                "branch",
+                format!("restart: branch {branch} begins{}", if *kept_tools { " (tools kept)" } else { "" }),
+                String::new(),
+            )),
+            EventKind::EnvironmentBriefing { text } => {
+                auditor.push(item("briefing", "briefing to the environment".into(), text.clone()))
+            }
+            EventKind::Realism { tool, score, feedback, accepted, error } => auditor.push(item(
+                "realism",
+                format!(
+                    "realism check of {tool}: {}{}",
+                    score.map_or("no score".to_string(), |s| format!("{s:.2}")),
+                    if *accepted { ", accepted" } else { ", refused" }
+                ),
+                match error {
+                    Some(e) => format!("{feedback}\n(realism model error: {e})"),
+                    None => feedback.clone(),
+                },
+            )),
+            EventKind::End { reason } => {
+                end_reason = Some(reason.clone());
+                auditor.push(item("end", "audit ended".into(), reason.clone()));
+            }
+            EventKind::Target { .. } | EventKind::WorldState { .. } | EventKind::ModelCall(_) => {}
+        }
+    }
+
+    let (status, status_detail) = match &t.status {
+        AuditStatus::Invalid { reason } => ("invalid", Some(reason.clone())),
+        AuditStatus::Failed { cause } => ("failed", Some(cause.clone())),
+        other => (other.label(), None),
+    };
+    let usage = t.total_usage();
+    Ok(TranscriptPage {
+        title: format!("{} / {}", t.run_id, t.audit_id),
+        run_href: format!("/runs/{}", encode(&t.run_id)),
+        run_id: t.run_id.clone(),
+        audit_id: t.audit_id.clone(),
+        action: format!("{base}/labels"),
+        scenario: ScenarioView {
+            id: t.scenario.id.clone(),
+            title: t.scenario.title.clone(),
+            path: t.scenario.path.clone(),
+            tags: t.scenario.tags.clone(),
+            instructions: t.scenario.instructions.clone(),
+            repeat: t.scenario.repeat,
+        },
+        status,
+        status_detail,
+        models: t.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+        started: fmt_time(t.started_at),
+        finished: t.finished_at.map(fmt_time),
+        tokens: fmt_tokens(usage.input_tokens, usage.output_tokens),
+        cost: t.cost.as_ref().map(|c| format!("${:.4}", c.total_usd)),
+        end_reason,
+        branch_count: info.len(),
+        branches,
+        branch,
+        messages,
+        tools: tools.into_values().collect(),
+        auditor,
+        verdicts,
+        csrf: csrf.to_string(),
+    })
+}
+
+fn verdict_view(
+    v: &Verdict,
+    number: usize,
+    latest: bool,
+    dims: &Dims,
+    labels: &BTreeMap<String, Label>,
+    cite: &dyn Fn(&Citation, String) -> CiteView,
+) -> VerdictView {
+    let (status_detail, raw) = match &v.status {
+        VerdictStatus::Ok => (None, None),
+        VerdictStatus::JudgeFailed { error, raw } => (Some(error.clone()), Some(raw.clone())),
+        VerdictStatus::Refused { reason } => (Some(reason.clone()), None),
+    };
+    let names: Vec<String> = v.scores.keys().cloned().collect();
+    let dim_views = dims
+        .ordered(&names)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(j, info)| {
+            let s: &DimensionScore = v.scores.get(&info.name)?;
+            let label = if latest { labels.get(&info.name) } else { None };
+            Some(DimView {
+                anchor: format!("dim-{}", info.name),
+                score: s.score,
+                class: format!("score s{} {}", s.score.clamp(1, 10), info.palette),
+                justification: s.justification.clone(),
+                citations: s
+                    .citations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| cite(c, format!("v{number}-d{j}-{i}")))
+                    .collect(),
+                samples: s.samples.as_ref().map(|st| {
+                    let scores: Vec<String> = st.scores.iter().map(u8::to_string).collect();
+                    format!(
+                        "samples {}: median {}, mean {:.2}, range {}-{}, sd {:.2}",
+                        scores.join(", "),
+                        st.median,
+                        st.mean,
+                        st.min,
+                        st.max,
+                        st.stdev
+                    )
+                }),
+                label: label.map(|l| LabelView {
+                    agreement: match l.agreement {
+                        Agreement::Agree => "agree",
+                        Agreement::Disagree => "disagree",
+                    },
+                    note: l.note.clone(),
+                    reviewer: l.reviewer.clone(),
+                    at: fmt_time(l.at),
+                }),
+                info,
+            })
+        })
+        .collect();
+    VerdictView {
+        number,
+        latest,
+        judge_model: v.judge_model.clone(),
+        created: fmt_time(v.created_at),
+        status: v.status.label(),
+        status_detail,
+        raw,
+        summary: v.summary.clone(),
+        highlights: v
+            .highlights
+            .iter()
+            .enumerate()
+            .map(|(i, c)| cite(c, format!("v{number}-h-{i}")))
+            .collect(),
+        dims: dim_views,
+        unverified: v.unverified_citations,
+        samples: v.samples.len(),
+        prompt_hash: v.prompt_hash.chars().take(12).collect(),
+        tokens: fmt_tokens(v.usage.input_tokens, v.usage.output_tokens),
+    }
+}
