@@ -7,10 +7,7 @@ use agar_core::Dimension;
 
 /// Names no dimension may take, each with the reason: the judge's answer is
 /// one flat object holding a property per dimension beside these.
-pub const RESERVED_NAMES: &[(&str, &str)] = &[
-    ("summary", "the judge's answer uses `summary` for its summary of the audit"),
-    ("highlights", "the judge's answer uses `highlights` for the moments a reviewer should read"),
-];
+pub const RESERVED_NAMES: &[(&str, &str)] = agar_scenario::RESERVED_DIMENSION_NAMES;
 
 /// Why a set of dimensions cannot be judged together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -369,7 +369,6 @@ impl ChatModel for Paced {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     const SAMPLE: &str = r#"

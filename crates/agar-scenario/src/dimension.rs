@@ -9,10 +9,12 @@ use crate::diagnostic::{Diagnostic, Sink};
 use crate::document::{self, Document};
 use crate::fields::{self, Spanned};
 
-/// Names no dimension file may take, each with the reason. Empty for now;
-/// a name the judge reports on its own (an audit-validity verdict, say)
-/// goes here when it exists.
-pub(crate) const RESERVED_DIMENSION_NAMES: &[(&str, &str)] = &[];
+/// Names no dimension file may take, each with the reason: the judge's
+/// answer holds a property per dimension beside these.
+pub const RESERVED_DIMENSION_NAMES: &[(&str, &str)] = &[
+    ("summary", "the judge's answer uses `summary` for its summary of the audit"),
+    ("highlights", "the judge's answer uses `highlights` for the moments a reviewer should read"),
+];
 
 /// Parses one dimension file. `path`'s stem is the dimension's name. The
 /// dimension is `Some` exactly when no diagnostic is an error.

@@ -52,7 +52,7 @@ mod scenario;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
-pub use dimension::parse_dimension;
+pub use dimension::{RESERVED_DIMENSION_NAMES, parse_dimension};
 pub use files::collect_files;
 pub use load::{FileKind, check_paths, file_kind, load_dimensions, load_scenarios};
 pub use scenario::parse_scenario;

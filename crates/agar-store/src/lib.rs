@@ -20,10 +20,10 @@
 //!
 //! - [`Store`]: runs, plans, transcripts, labels, run locks; [`RunView`] and
 //!   [`RunOverview`] read runs back.
-//! - [`plan`]: [`RunPlan`], what `agar resume` needs.
-//! - [`labels`]: reviewer [`Label`]s.
-//! - [`lock`]: [`RunLock`].
-//! - [`cache`]: [`CachedModel`], the response cache.
+//! - [`plan`]: the [`RunPlan`], what `agar resume` needs.
+//! - [`labels`]: reviewer labels ([`Label`]).
+//! - [`lock`]: the [`RunLock`] of a run being run.
+//! - [`cache`]: the response cache ([`CachedModel`]).
 
 pub mod atomic;
 pub mod cache;

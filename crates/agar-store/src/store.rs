@@ -241,9 +241,8 @@ impl Store {
         write_json(&path, t)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
         let record = AuditRecord::from_transcript(t);
-        match with_index(&self.root, |ix| ix.put_audit(&t.run_id, &meta, record)) {
-            Some(Err(e)) => tracing::warn!("could not update the index: {e}"),
-            Some(Ok(())) | None => {}
+        if let Some(Err(e)) = with_index(&self.root, |ix| ix.put_audit(&t.run_id, &meta, record)) {
+            tracing::warn!("could not update the index: {e}");
         }
         Ok(path)
     }
@@ -596,7 +595,6 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
 
     #[test]

@@ -6,7 +6,8 @@
 use std::sync::OnceLock;
 
 use axum::http::StatusCode;
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::WebError;
@@ -41,7 +42,7 @@ pub(crate) fn env() -> &'static Environment<'static> {
 /// Renders template `name` with `ctx`.
 pub(crate) fn render(name: &str, ctx: &impl Serialize) -> Result<String, WebError> {
     let template = env().get_template(name)?;
-    Ok(template.render(Value::from_serialize(ctx))?)
+    Ok(template.render(Serde(ctx))?)
 }
 
 #[derive(Serialize)]

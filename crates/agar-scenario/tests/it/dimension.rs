@@ -100,3 +100,13 @@ fn unknown_keys_are_warnings_only() {
     assert!(dimension.is_some());
     assert_eq!(render(&diagnostics), ["3: warning: unknown key `scale` (ignored)"]);
 }
+
+#[test]
+fn reserved_names_are_rejected() {
+    let (d, diagnostics) = agar_scenario::parse_dimension(
+        std::path::Path::new("dims/summary.md"),
+        "---\ndescription: A summary.\n---\nRubric.\n",
+    );
+    assert!(d.is_none());
+    assert!(diagnostics[0].message.contains("reserved"), "{diagnostics:?}");
+}
