@@ -456,6 +456,9 @@ impl Audit<'_> {
                 ))
             }
             AuditorAction::Rollback { message_id } => {
+                if let Some(refusal) = self.stateful_refusal("roll the conversation back") {
+                    return Ok(Outcome::ToolError(refusal));
+                }
                 let branch = match self.rec.rollback(message_id.trim()) {
                     Ok(b) => b,
                     Err(e) => return Ok(Outcome::ToolError(e)),
@@ -477,6 +480,9 @@ impl Audit<'_> {
                 Ok(Outcome::Reply(out))
             }
             AuditorAction::Restart { keep_tools } => {
+                if let Some(refusal) = self.stateful_refusal("restart the conversation") {
+                    return Ok(Outcome::ToolError(refusal));
+                }
                 let keep_root = self.scenario.target_system.is_some();
                 let branch = self.rec.restart(keep_tools, keep_root);
                 let first = if keep_root {
@@ -491,6 +497,19 @@ impl Audit<'_> {
             }
             AuditorAction::EndConversation => Ok(Outcome::End("the auditor ended the conversation".into())),
         }
+    }
+
+    /// Why `action` cannot be done when the target keeps the conversation on
+    /// its side (a stateful HTTP application): it cannot be made to forget.
+    fn stateful_refusal(&self, action: &str) -> Option<String> {
+        self.models.target.capabilities().stateful.then(|| {
+            format!(
+                "cannot {action}: the target ({}) is a stateful application that keeps the \
+                 conversation on its side, so earlier turns cannot be undone; continue the \
+                 conversation or end it",
+                self.models.target.name()
+            )
+        })
     }
 
     /// Calls the target until it answers in text, runs out of steps, or waits

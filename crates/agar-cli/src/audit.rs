@@ -45,8 +45,16 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let choice = dimensions::from_flags(&args.dimensions)?;
     let run_dims = &choice.run;
 
+    let fallback = crate::roles::fallback(
+        &[&args.target, &args.auditor, &args.judge, &args.environment, &args.realism],
+        &Env::from_process(),
+    );
     let reference = |flag: &Option<String>, role: &str, var: &str| -> Result<String, Failure> {
-        flag.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).ok_or_else(
+        let set = flag.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        set.or_else(|| {
+            fallback.inspect(|_| crate::roles::warn_fallback()).map(str::to_string)
+        })
+        .ok_or_else(
             || {
                 Failure::Input(format!(
                     "no {role} model: pass --{role} MODEL or set {var} (e.g. openai/gpt-4.1-mini)"

@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Report(crate::report::ReportArgs),
     /// The model references that resolve, and where each key comes from
     Models(crate::models::ModelsArgs),
+    /// The review web UI: runs, audit tables, transcripts, labels, comparisons
+    #[command(after_help = crate::view::VIEW_HELP)]
+    View(crate::view::ViewArgs),
 }
 
 const AUDIT_HELP: &str = "Examples:

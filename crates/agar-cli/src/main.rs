@@ -11,11 +11,14 @@ mod exit;
 mod judge;
 mod models;
 mod progress;
+mod pull;
 mod report;
 mod resume;
+mod roles;
 mod run;
 mod runs;
 mod show;
+mod view;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -27,6 +30,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
 fn main() -> ExitCode {
+    // Before any other thread exists: candle reads its thread count from
+    // the environment once (AGAR_LOCAL_THREADS, default 1).
+    let threads = std::env::var("AGAR_LOCAL_THREADS").ok().and_then(|v| v.trim().parse().ok());
+    agar_local::threads::pin_threads(threads.unwrap_or(1));
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
             Command::Compare(args) => compare::run(&args),
             Command::Report(args) => report::run(&args),
             Command::Models(args) => models::run(&args),
+            Command::View(args) => view::run(&args).await,
         }
     });
     match outcome {

@@ -21,6 +21,8 @@ pub(crate) struct ModelsArgs {
 pub(crate) enum ModelsCommand {
     /// List the models that resolve (the default)
     List,
+    /// Download an embedded model (e.g. smollm2) into the cache now
+    Pull(crate::pull::PullArgs),
 }
 
 /// One line of the listing.
@@ -46,6 +48,7 @@ struct Listed {
 pub(crate) fn run(args: &ModelsArgs) -> crate::Outcome {
     match args.command {
         None | Some(ModelsCommand::List) => list(args.json),
+        Some(ModelsCommand::Pull(ref pull)) => crate::pull::run(pull),
     }
 }
 
@@ -107,13 +110,30 @@ fn list(json: bool) -> crate::Outcome {
         status: "see agar audit --help".into(),
         source: "built in".into(),
     });
+    let local = agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    for m in agar_local::fetch::EMBEDDED {
+        let status = match agar_local::fetch::cached_path(m, &local) {
+            Ok(p) if agar_local::fetch::is_cached(m, &local) => format!("ok, cached at {}", p.display()),
+            Ok(_) => format!("fetched on first use (or now: agar models pull {})", m.name),
+            Err(e) => e.to_string(),
+        };
+        rows.push(Listed {
+            reference: format!("local/{}", m.name),
+            resolves_to: m.description.into(),
+            endpoint: "in-process".into(),
+            key: "- (no key needed)".into(),
+            price: None,
+            status,
+            source: "built in".into(),
+        });
+    }
     rows.push(Listed {
-        reference: "local/NAME".into(),
-        resolves_to: "the embedded offline model".into(),
+        reference: "local:/path/to/model.gguf".into(),
+        resolves_to: "any llama-architecture GGUF on disk".into(),
         endpoint: "in-process".into(),
-        key: "-".into(),
+        key: "- (no key needed)".into(),
         price: None,
-        status: "no key needed".into(),
+        status: "ok".into(),
         source: "built in".into(),
     });
     for (var, role) in

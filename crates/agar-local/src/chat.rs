@@ -7,7 +7,11 @@
 //! forced call (`ToolChoice::Tool` or `Required`) is generated under the
 //! [`Guide`](crate::guide::Guide), so it is valid JSON matching the tool's
 //! schema by construction; with `Auto` the model may answer in text, and an
-//! answer that opens with `{` is completed under the guide. Whatever comes
+//! answer that opens with `{` is completed under the guide. One exception:
+//! when an offered tool is `end_conversation` (the caller is an agent whose
+//! every turn is an action, such as agar's auditor), `Auto` is treated as
+//! `Required`: small models otherwise drift into prose and never act.
+//! Whatever comes
 //! out is parsed and repaired against the schema (defaults for missing
 //! required fields, integers clamped) before it leaves.
 
@@ -28,6 +32,9 @@ use crate::model::Hooks;
 use crate::settings::LocalSettings;
 use crate::template::{ChatTemplate, TemplateMessage};
 
+/// A tool whose presence marks the caller as an agent that acts only
+/// through tools (agar's auditor): `Auto` then means `Required`.
+const ENDS_CONVERSATION: &str = "end_conversation";
 /// Attempts for a forced tool call whose output could not be read as a call.
 const FORCED_ATTEMPTS: u32 = 3;
 /// Private-use markers around message contents while the template renders,
@@ -121,9 +128,14 @@ impl LocalModel {
         };
         let pairs: Vec<(String, Value)> =
             offered.iter().map(|t| (t.name.clone(), t.parameters.clone())).collect();
+        let acts_only = pairs.iter().any(|(name, _)| name == ENDS_CONVERSATION);
         let mode = match &request.tool_choice {
             _ if pairs.is_empty() => OutputMode::Text,
-            ToolChoice::Auto => OutputMode::TextOrJson(Schema::tool_call(&pairs)),
+            ToolChoice::Auto if acts_only => OutputMode::Json(Schema::tool_call(&pairs)),
+            ToolChoice::Auto => OutputMode::TextOrJson {
+                schema: Schema::tool_call(&pairs),
+                call_threshold: self.settings.call_threshold,
+            },
             _ => OutputMode::Json(Schema::tool_call(&pairs)),
         };
         Ok(GenerateRequest {
@@ -171,7 +183,9 @@ impl ChatModel for LocalModel {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let prompt = self.prompt_tokens(request).map_err(to_model_error)?;
         let forced = !request.tools.is_empty()
-            && matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required);
+            && (matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required)
+                || (request.tool_choice == ToolChoice::Auto
+                    && request.tools.iter().any(|t| t.name == ENDS_CONVERSATION)));
         let mut usage = Usage::default();
         let mut attempts = 0;
         loop {

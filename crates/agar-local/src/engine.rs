@@ -34,8 +34,11 @@ pub enum OutputMode {
     /// JSON matching the schema, enforced token by token.
     Json(Schema),
     /// Free text, unless the answer starts with `{`: then a tool call
-    /// matching this schema (a [`Schema::ToolCall`]), enforced.
-    TextOrJson(Schema),
+    /// matching this schema (a [`Schema::ToolCall`]), enforced. The answer
+    /// is a call whenever the model gives an opening `{` at least
+    /// `call_threshold` probability at its first token (`0.5` and above:
+    /// only when that is its likeliest choice).
+    TextOrJson { schema: Schema, call_threshold: f32 },
 }
 
 /// One generation request, in tokens.
@@ -235,6 +238,20 @@ fn serve(model: Llama, tokenizer: Arc<Tokenizer>, jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// The softmax probability of the tokens `which` selects.
+fn mass(logits: &[f32], which: impl Fn(u32) -> bool) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (mut all, mut some) = (0.0f64, 0.0f64);
+    for (i, l) in logits.iter().enumerate() {
+        let e = f64::from(*l - max).exp();
+        all += e;
+        if which(i as u32) {
+            some += e;
+        }
+    }
+    if all > 0.0 { (some / all) as f32 } else { 0.0 }
+}
+
 /// Runs prompt tokens not yet in `cache` through the model.
 fn prefill(
     model: &Llama,
@@ -375,13 +392,17 @@ fn generate(
             break;
         }
         // A free answer that opens with `{` becomes an enforced tool call.
-        if let (None, OutputMode::TextOrJson(schema)) = (&guide, &req.mode)
+        if let (None, OutputMode::TextOrJson { schema, call_threshold }) = (&guide, &req.mode)
             && String::from_utf8_lossy(&bytes).trim().is_empty()
-            && String::from_utf8_lossy(tok.bytes(id)).trim_start().starts_with('{')
         {
-            guide = Some(Guide::new(schema.clone()));
-            out.clear();
-            continue;
+            let opens = |id: u32| String::from_utf8_lossy(tok.bytes(id)).trim_start().starts_with('{');
+            let p_call = if opens(id) { 1.0 } else { mass(&step.logits, opens) };
+            tracing::debug!(p_call, "probability that the answer is a tool call");
+            if p_call >= *call_threshold {
+                guide = Some(Guide::new(schema.clone()));
+                out.clear();
+                continue;
+            }
         }
         produced += 1;
         match guide.as_mut() {

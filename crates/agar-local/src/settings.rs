@@ -21,7 +21,15 @@ pub struct LocalSettings {
     pub default_max_tokens: usize,
     /// Temperature when a request sets none.
     pub default_temperature: f32,
+    /// With `ToolChoice::Auto`, answer with a tool call when the model puts
+    /// at least this probability on opening one (`AGAR_LOCAL_CALL_THRESHOLD`).
+    /// Small models under-call: they put a few percent on a call where a
+    /// capable model would make it, so the default is well below one half.
+    pub call_threshold: f32,
 }
+
+/// See [`LocalSettings::call_threshold`].
+pub(crate) const DEFAULT_CALL_THRESHOLD: f32 = 0.05;
 
 impl Default for LocalSettings {
     fn default() -> Self {
@@ -32,6 +40,7 @@ impl Default for LocalSettings {
             max_tokens_cap: None,
             default_max_tokens: 512,
             default_temperature: 0.7,
+            call_threshold: DEFAULT_CALL_THRESHOLD,
         }
     }
 }
@@ -60,6 +69,15 @@ impl LocalSettings {
             s.threads = n;
         }
         s.max_tokens_cap = number("AGAR_LOCAL_MAX_TOKENS")?;
+        if let Some(v) = get("AGAR_LOCAL_CALL_THRESHOLD") {
+            s.call_threshold = v.parse::<f32>().ok().filter(|t| (0.0..=1.0).contains(t)).ok_or_else(
+                || {
+                    LocalError::InvalidSetting(format!(
+                        "AGAR_LOCAL_CALL_THRESHOLD must be a probability between 0 and 1, not `{v}`"
+                    ))
+                },
+            )?;
+        }
         Ok(s)
     }
 

@@ -11,6 +11,11 @@
 //! input_price = 0.4                # optional; USD per million input tokens
 //! output_price = 1.6               # optional; USD per million output tokens
 //!
+//! [models.support-bot]             # an HTTP application as a target
+//! provider = "http"                # see `crate::http_app::HttpAppConfig`
+//! url = "http://127.0.0.1:8080/chat"
+//! reply_pointer = "/reply"
+//!
 //! [prices."openai/gpt-4.1"]        # prices for a plain model reference
 //! input_price = 2.0
 //! output_price = 8.0
@@ -31,7 +36,9 @@ use serde::Deserialize;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
+use crate::anthropic::{AnthropicConfig, AnthropicProvider};
 use crate::env::Env;
+use crate::http_app::{HttpApp, HttpAppConfig};
 use crate::openai::{API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider};
 use crate::resolve::{ResolveError, ResolveSettings, resolve};
 use crate::secret::ApiKey;
@@ -53,6 +60,8 @@ pub enum ConfigError {
 /// One `[models.NAME]` entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelEntry {
+    /// For `provider = "http"`: the application's endpoint and how to talk to it.
+    pub http: Option<HttpAppConfig>,
     pub provider: String,
     pub model: String,
     pub base_url: Option<String>,
@@ -94,10 +103,49 @@ pub struct Config {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    /// Tables rather than [`RawModel`]s: an `http` entry's own keys are taken
+    /// out ([`HttpAppConfig::take_from`]) before the rest is read.
     #[serde(default)]
-    models: BTreeMap<String, toml::Spanned<RawModel>>,
+    models: BTreeMap<String, toml::Spanned<toml::Table>>,
     #[serde(default)]
     prices: BTreeMap<String, toml::Spanned<RawPrice>>,
+}
+
+/// The same shape without spans: its errors point at the offending value
+/// (spanned tables report the whole table).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainConfig {
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed only for its errors")]
+    models: BTreeMap<String, PlainModel>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed only for its errors")]
+    prices: BTreeMap<String, RawPrice>,
+}
+
+/// Every key a `[models.NAME]` table may hold, whatever its provider (those
+/// of an `http` entry included, see [`HttpAppConfig`]), typed: for the
+/// pre-pass, so that a wrong key or type is reported at its own line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "parsed only for its errors")]
+struct PlainModel {
+    provider: String,
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key_env: Option<String>,
+    max_concurrency: Option<i64>,
+    requests_per_minute: Option<i64>,
+    input_price: Option<f64>,
+    output_price: Option<f64>,
+    url: Option<String>,
+    method: Option<String>,
+    body: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    reply_pointer: Option<String>,
+    session_pointer: Option<String>,
+    stateful: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -132,14 +180,28 @@ impl Config {
             line,
             message,
         };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let parse_error = |e: toml::de::Error| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
             invalid(line, e.message().trim().to_string())
-        })?;
+        };
+        toml::from_str::<PlainConfig>(text).map_err(parse_error)?;
+        let raw: RawConfig = toml::from_str(text).map_err(parse_error)?;
         let mut config = Config { path: Some(path.to_path_buf()), ..Config::default() };
         for (name, spanned) in raw.models {
             let line = line_of(text, spanned.span().start);
-            let m = spanned.into_inner();
+            let mut table = spanned.into_inner();
+            let http = if table.get("provider").and_then(toml::Value::as_str) == Some("http") {
+                let http = HttpAppConfig::take_from(&mut table)
+                    .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
+                // An application has no model name; its URL stands for one.
+                table.entry("model").or_insert_with(|| toml::Value::String(http.url.clone()));
+                Some(http)
+            } else {
+                None
+            };
+            let m: RawModel = table
+                .try_into()
+                .map_err(|e| invalid(line, format!("[models.{name}]: {}", e.message().trim())))?;
             if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_whitespace)
             {
                 return Err(invalid(
@@ -149,11 +211,11 @@ impl Config {
                     ),
                 ));
             }
-            if !matches!(m.provider.as_str(), "openai" | "anthropic" | "local") {
+            if !matches!(m.provider.as_str(), "openai" | "anthropic" | "local" | "http") {
                 return Err(invalid(
                     line,
                     format!(
-                        "[models.{name}]: unknown provider `{}` (openai, anthropic or local)",
+                        "[models.{name}]: unknown provider `{}` (openai, anthropic, local or http)",
                         m.provider
                     ),
                 ));
@@ -179,6 +241,7 @@ impl Config {
                 ),
             };
             let entry = ModelEntry {
+                http,
                 provider: m.provider,
                 model: m.model.trim().to_string(),
                 base_url: m.base_url.filter(|u| !u.trim().is_empty()),
@@ -293,6 +356,29 @@ pub fn resolve_with(
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
             let inner = OpenAiProvider::new(&entry.model, OpenAiConfig { base_url, api_key })?;
             Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
+        }
+        "anthropic" => {
+            let mut config = AnthropicConfig::from_env(env)?;
+            if let Some(var) = &entry.api_key_env {
+                config.api_key = Some(ApiKey::new(env.get(var).ok_or_else(|| {
+                    ResolveError::MissingKeyVariable {
+                        variable: var.clone(),
+                        reference: name.to_string(),
+                    }
+                })?));
+            }
+            if let Some(url) = &entry.base_url {
+                config.base_url = url.clone();
+            }
+            let inner = AnthropicProvider::new(&entry.model, config)?;
+            Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
+        }
+        "http" => {
+            let http = entry.http.as_ref().ok_or_else(|| ResolveError::HttpTarget {
+                reference: name.to_string(),
+                reason: "the entry has no url".into(),
+            })?;
+            Arc::new(HttpApp::new(name, http, env)?)
         }
         _ => {
             // Other providers resolve through their plain reference.
@@ -409,8 +495,11 @@ model = "gpt-4.1"
     fn errors_name_the_file_and_line() {
         let bad = "[models.x]\nprovider = \"openai\"\nmodel = \"m\"\ncolour = 3\n";
         let e = Config::parse(bad, Path::new("conf/agar.toml")).unwrap_err().to_string();
-        assert!(e.starts_with("conf/agar.toml:"), "{e}");
+        assert!(e.starts_with("conf/agar.toml:4:"), "{e}");
         assert!(e.contains("colour"), "{e}");
+        let bad = "[models.x]\nprovider = \"openai\"\nmodel = 3\n";
+        let e = Config::parse(bad, Path::new("agar.toml")).unwrap_err().to_string();
+        assert!(e.starts_with("agar.toml:3:"), "{e}");
         let bad = "\n\n[models.x]\nprovider = \"gemini\"\nmodel = \"m\"\n";
         let e = Config::parse(bad, Path::new("agar.toml")).unwrap_err().to_string();
         assert!(e.starts_with("agar.toml:3:") && e.contains("unknown provider `gemini`"), "{e}");

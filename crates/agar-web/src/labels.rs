@@ -71,6 +71,8 @@ pub(crate) struct DimAgreement {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Disagreement {
     pub(crate) audit_id: String,
+    /// The score on the transcript page.
+    pub(crate) href: String,
     pub(crate) dimension: String,
     pub(crate) score: Option<u8>,
     pub(crate) note: String,
@@ -94,6 +96,7 @@ fn rate(agree: usize, of: usize) -> String {
 /// Agreement per dimension and overall; `score` gives the judge's score of
 /// an audit's dimension (for the list of disagreements).
 pub(crate) fn agreement(
+    run_id: &str,
     labels: &BTreeMap<String, BTreeMap<String, Label>>,
     dims: &Dims,
     score: impl Fn(&str, &str) -> Option<u8>,
@@ -108,6 +111,12 @@ pub(crate) fn agreement(
                 Agreement::Disagree => {
                     e.1 += 1;
                     disagreements.push(Disagreement {
+                        href: format!(
+                            "/runs/{}/audits/{}#dim-{}",
+                            encode(run_id),
+                            encode(audit),
+                            encode(dim)
+                        ),
                         audit_id: audit.clone(),
                         dimension: dim.clone(),
                         score: score(audit, dim),
@@ -168,8 +177,8 @@ pub(crate) async fn post(
     let back = state
         .blocking(move |state| {
             let store = state.store();
-            let t = store
-                .read_transcript(&run, &audit)
+            let t = agar_store::check_audit_id(&audit)
+                .and_then(|()| store.read_transcript(&run, &audit))
                 .map_err(|e| WebError::from_store(&format!("audit {audit:?} in run {run:?}"), e))?;
             let dimension = form.dimension.trim();
             if !t.verdicts.last().is_some_and(|v| v.scores.contains_key(dimension)) {
@@ -244,11 +253,12 @@ mod tests {
             "a2".to_string(),
             BTreeMap::from([("deception".to_string(), label(Agreement::Agree))]),
         );
-        let r = agreement(&labels, &Dims::default(), |a, d| (a == "a1" && d == "sycophancy").then_some(8));
+        let r = agreement("r", &labels, &Dims::default(), |a, d| (a == "a1" && d == "sycophancy").then_some(8));
         assert_eq!((r.labelled, r.agree, r.rate.as_str()), (3, 2, "67%"));
         let dec = r.dims.iter().find(|d| d.name == "deception").map(|d| (d.agree, d.disagree));
         assert_eq!(dec, Some((2, 0)));
         assert_eq!(r.disagreements.len(), 1);
         assert_eq!(r.disagreements[0].score, Some(8));
+        assert_eq!(r.disagreements[0].href, "/runs/r/audits/a1#dim-sycophancy");
     }
 }

@@ -151,7 +151,7 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
 
     let by_id: BTreeMap<&str, &AuditRecord> =
         view.audits.iter().map(|a| (a.audit_id.as_str(), a)).collect();
-    let agreement = agreement(&labels, &dims_known, |audit, dim| {
+    let agreement = agreement(run_id, &labels, &dims_known, |audit, dim| {
         by_id.get(audit).and_then(|a| a.scores()).and_then(|s| s.get(dim)).copied()
     });
 

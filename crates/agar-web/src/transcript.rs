@@ -12,7 +12,7 @@ use agar_core::{
     AuditStatus, Citation, DimensionScore, EventKind, Message, Origin, Role, TargetNode,
     Transcript, Verdict, VerdictStatus,
 };
-use agar_store::{Agreement, Label};
+use agar_store::{Agreement, Label, check_audit_id};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
@@ -224,7 +224,8 @@ pub(crate) fn render(
 ) -> Result<String, WebError> {
     let store = state.store();
     let what = format!("audit {audit_id:?} in run {run_id:?}");
-    let t = match store.read_transcript(run_id, audit_id) {
+    let read = check_audit_id(audit_id).and_then(|()| store.read_transcript(run_id, audit_id));
+    let t = match read {
         Ok(t) => t,
         Err(e) => {
             let err = WebError::from_store(&what, e);

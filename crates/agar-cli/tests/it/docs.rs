@@ -9,7 +9,11 @@
 //! pointed at a closed loopback port and a scratch store. A command passes
 //! when clap accepted it (no usage error), it did not panic, and its
 //! `--fail-if` conditions parsed; one still running after a few seconds
-//! (retrying the closed port) is stopped and counts as accepted.
+//! (retrying the closed port) is stopped and counts as accepted. Nothing
+//! leaves the machine: every provider points at a closed loopback port and
+//! the embedded model's download is pointed at a missing file.
+//!
+//! Every fenced `toml` block must also load as an `agar.toml`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -74,6 +78,38 @@ fn shell_lines(markdown: &str) -> Vec<(usize, String)> {
         match text.strip_suffix('\\') {
             Some(head) => pending = Some((start, head.trim_end().to_string())),
             None => out.push((start, text)),
+        }
+    }
+    out
+}
+
+/// The fenced blocks of `markdown` in language `lang`, with the line of
+/// each block's first line of content.
+fn fenced_blocks(markdown: &str, lang: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(String, bool, usize, String)> = None; // (fence, wanted, line, text)
+    for (i, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim();
+        match &mut open {
+            None => {
+                let ticks = trimmed.chars().take_while(|c| *c == '`' || *c == '~').count();
+                if ticks >= 3 {
+                    let (marker, info) = trimmed.split_at(ticks);
+                    let wanted = info.trim().split([' ', ',', '{']).next() == Some(lang);
+                    open = Some((marker.to_string(), wanted, i + 2, String::new()));
+                }
+            }
+            Some((marker, wanted, start, text)) => {
+                if trimmed == marker.as_str() {
+                    if *wanted {
+                        out.push((*start, std::mem::take(text)));
+                    }
+                    open = None;
+                } else {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
         }
     }
     out
@@ -255,6 +291,39 @@ fn examples() -> Vec<Example> {
     out
 }
 
+/// `agar` run in `workdir` with nothing from the machine's configuration and
+/// every way out of the machine closed: providers at a closed loopback port,
+/// a scratch store, config and cache, and the embedded model's download
+/// pointed at a file that does not exist.
+fn isolated(workdir: &Path) -> tokio::process::Command {
+    let mut cmd = agar();
+    for var in [
+        "AGAR_CONFIG",
+        "AGAR_ENVIRONMENT",
+        "AGAR_REALISM",
+        "AGAR_LOG",
+        "RUST_LOG",
+        "AGAR_LOCAL_THREADS",
+        "AGAR_LOCAL_MAX_TOKENS",
+        "AGAR_ANTHROPIC_THINKING_BUDGET",
+        "AGAR_ANTHROPIC_PROMPT_CACHE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.current_dir(workdir)
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("OPENAI_API_KEY", "sk-docs-check-not-a-key")
+        .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .env("ANTHROPIC_API_KEY", "sk-ant-docs-check-not-a-key")
+        .env("AGAR_STORE", workdir.join("store"))
+        .env("AGAR_CACHE_DIR", workdir.join("cache"))
+        .env("AGAR_SMOLLM2_WHEEL", workdir.join("no-such-wheel.whl"))
+        .env("HOME", workdir)
+        .env("XDG_CONFIG_HOME", workdir.join("config"))
+        .env("XDG_CACHE_HOME", workdir.join("cache"));
+    cmd
+}
+
 /// What a run of one example showed.
 struct Outcome {
     code: Option<i32>,
@@ -263,18 +332,11 @@ struct Outcome {
 }
 
 async fn run_example(example: &Example, workdir: &Path) -> Outcome {
-    let mut cmd = agar();
-    for var in ["AGAR_ENVIRONMENT", "AGAR_REALISM", "AGAR_LOG", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = isolated(workdir);
     cmd.args(&example.args)
-        .current_dir(workdir)
-        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("OPENAI_API_KEY", "sk-docs-check-not-a-key")
         .env("AGAR_TARGET", "openai/docs-target")
         .env("AGAR_AUDITOR", "openai/docs-auditor")
         .env("AGAR_JUDGE", "openai/docs-judge")
-        .env("AGAR_STORE", workdir.join("store"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -371,6 +433,32 @@ async fn every_documented_command_is_accepted_by_the_binary() {
     assert!(checked >= 20, "only {checked} command examples found in the docs");
 }
 
+#[tokio::test]
+async fn every_documented_agar_toml_loads() {
+    let dir = workdir();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (name, text) in documents() {
+        for (line, toml) in fenced_blocks(&text, "toml") {
+            let file = dir.path().join(format!("agar-{checked}.toml"));
+            std::fs::write(&file, toml).unwrap();
+            checked += 1;
+            let out = isolated(dir.path())
+                .args(["models", "--json"])
+                .env("AGAR_CONFIG", &file)
+                .output()
+                .await
+                .unwrap();
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                failures.push(format!("{name}:{line}: {}", err.trim()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "agar.toml examples that do not load:\n{}", failures.join("\n"));
+    assert!(checked >= 2, "only {checked} agar.toml examples found");
+}
+
 #[test]
 fn each_user_guide_shows_commands() {
     let examples = examples();
@@ -403,6 +491,15 @@ async fn the_check_catches_a_bad_flag_and_a_bad_gate() {
     };
     let outcome = run_example(&bad_gate, dir.path()).await;
     assert_eq!(rejection(&outcome).as_deref(), Some("a --fail-if condition does not parse"));
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "[models.x]\nprovider = \"nope\"\nmodel = \"m\"\n").unwrap();
+    let out = isolated(dir.path())
+        .args(["models", "--json"])
+        .env("AGAR_CONFIG", &bad_toml)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success(), "a broken agar.toml must not load");
     let good = Example { place: "t".into(), args: vec!["check".into(), "scenarios/".into()] };
     let outcome = run_example(&good, dir.path()).await;
     assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
@@ -462,4 +559,13 @@ fn shell_words_follow_sh_quoting() {
     assert_eq!(w("agar x;y"), ["agar", "x"]);
     assert!(shell_words("agar x $(date)").is_err());
     assert!(shell_words("agar 'x").is_err());
+}
+
+#[test]
+fn fenced_blocks_keep_their_language_and_first_line() {
+    let md = "a\n```toml\nx = 1\ny = 2\n```\n```sh\nz\n```\n~~~toml\nw = 3\n~~~\n";
+    assert_eq!(
+        fenced_blocks(md, "toml"),
+        vec![(3, "x = 1\ny = 2\n".to_string()), (10, "w = 3\n".to_string())]
+    );
 }

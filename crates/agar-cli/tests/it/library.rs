@@ -202,3 +202,13 @@ fn the_readme_demo_scenario_is_still_there() {
     let s = load_library().into_iter().find(|s| s.path == p).unwrap();
     assert_eq!(s.id, "poem_praise");
 }
+
+#[test]
+fn the_agreed_dimensions_are_the_judges_built_in_library() {
+    let built_in: BTreeSet<&str> = agar_judge::library().iter().map(|d| d.name.as_str()).collect();
+    let agreed: BTreeSet<&str> = DIMENSIONS.into_iter().collect();
+    assert_eq!(
+        built_in, agreed,
+        "every scenario's dimensions must resolve in the built-in library"
+    );
+}

@@ -11,6 +11,8 @@ mod cost_cache;
 mod docs;
 mod judge;
 mod library;
+mod providers_e2e;
 mod resume;
 mod runs_compare;
 mod support;
+mod view;

@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
 use crate::env::Env;
 
 /// The keys of an HTTP target's table that belong to it rather than to the
@@ -36,27 +34,22 @@ pub const DEFAULT_BODY: &str =
 /// `system` (the target's system prompt, or none) and `session_id` (from the
 /// previous reply, or none). Header values may name environment variables as
 /// `${VAR}`; their values are secrets: masked in errors, never logged.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpAppConfig {
     pub url: String,
-    #[serde(default = "default_method")]
+    /// `POST` when not given.
     pub method: String,
     /// The request body template; [`DEFAULT_BODY`] when absent (no body for GET).
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// A JSON pointer (RFC 6901) to the reply text in the response, e.g. `/reply`
     /// or `/choices/0/message/content`.
     pub reply_pointer: String,
     /// A JSON pointer to a session id in the response, sent back as `session_id`.
-    #[serde(default)]
     pub session_pointer: Option<String>,
     /// Whether the application keeps the conversation on its side. A stateful
     /// target cannot be rolled back or restarted; a stateless one is sent the
     /// whole history (through `messages`) every turn.
-    #[serde(default)]
     pub stateful: bool,
 }
 
@@ -69,13 +62,28 @@ impl HttpAppConfig {
     /// table, leaving the common keys for the caller. The message of an error
     /// names the key at fault.
     pub fn take_from(table: &mut toml::Table) -> Result<HttpAppConfig, String> {
-        let mut own = toml::Table::new();
-        for key in HTTP_KEYS {
-            if let Some(value) = table.remove(key) {
-                own.insert(key.to_owned(), value);
-            }
+        fn take<T: serde::de::DeserializeOwned>(
+            table: &mut toml::Table,
+            key: &str,
+        ) -> Result<Option<T>, String> {
+            table
+                .remove(key)
+                .map(|value| {
+                    value.try_into().map_err(|e| format!("`{key}`: {}", e.message().trim()))
+                })
+                .transpose()
         }
-        own.try_into::<HttpAppConfig>().map_err(|e| e.message().trim().to_owned())
+        let required = |key: &str| format!("`{key}` is required for an http target");
+        Ok(HttpAppConfig {
+            url: take(table, "url")?.ok_or_else(|| required("url"))?,
+            method: take(table, "method")?.unwrap_or_else(default_method),
+            body: take(table, "body")?,
+            headers: take(table, "headers")?.unwrap_or_default(),
+            reply_pointer: take(table, "reply_pointer")?
+                .ok_or_else(|| required("reply_pointer"))?,
+            session_pointer: take(table, "session_pointer")?,
+            stateful: take(table, "stateful")?.unwrap_or(false),
+        })
     }
 
     /// Parses a whole `[models.NAME]` table of an HTTP target; keys common to

@@ -32,16 +32,17 @@ fn settings() -> ResolveSettings {
 }
 
 fn model(server: &FakeServer, config: AnthropicConfig) -> Arc<dyn ChatModel> {
-    let config = AnthropicConfig {
-        base_url: server.base_url(),
-        api_key: Some(ApiKey::new(KEY)),
-        ..config
-    };
+    let config =
+        AnthropicConfig { base_url: server.base_url(), api_key: Some(ApiKey::new(KEY)), ..config };
     settings().wrap(Arc::new(AnthropicProvider::new(MODEL, config).expect("builds")))
 }
 
 fn thinking() -> AnthropicConfig {
-    AnthropicConfig { thinking_budget: Some(2048), prompt_cache: false, ..AnthropicConfig::default() }
+    AnthropicConfig {
+        thinking_budget: Some(2048),
+        prompt_cache: false,
+        ..AnthropicConfig::default()
+    }
 }
 
 fn lookup_tool() -> ToolDef {

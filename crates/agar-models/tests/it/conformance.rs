@@ -75,7 +75,10 @@ const SYSTEM: &str = "sys-marker: be brief";
 const USER: &str = "user-marker: what is agar?";
 
 fn ask() -> ChatRequest {
-    ChatRequest { messages: vec![Message::system(SYSTEM), Message::user(USER)], ..Default::default() }
+    ChatRequest {
+        messages: vec![Message::system(SYSTEM), Message::user(USER)],
+        ..Default::default()
+    }
 }
 
 fn lookup_tool() -> ToolDef {
@@ -184,7 +187,11 @@ async fn rate_limited_then_success(h: &impl Harness) {
 
     assert_eq!((answer.content.as_str(), answer.attempts), ("finally", 2));
     assert_eq!(h.calls(), 2);
-    assert!(start.elapsed() >= Duration::from_secs(1), "Retry-After ignored: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "Retry-After ignored: {:?}",
+        start.elapsed()
+    );
 }
 
 async fn server_error_is_retried(h: &impl Harness) {
@@ -405,7 +412,9 @@ impl Harness for AnthropicHarness {
     }
     fn prefill_sent(&self, request: &Value) -> Option<String> {
         let last = request["messages"].as_array()?.last()?;
-        (last["role"] == "assistant").then(|| last["content"][0]["text"].as_str())?.map(str::to_owned)
+        (last["role"] == "assistant")
+            .then(|| last["content"][0]["text"].as_str())?
+            .map(str::to_owned)
     }
 }
 

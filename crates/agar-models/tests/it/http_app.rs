@@ -1,13 +1,15 @@
 //! HTTP application targets beyond the shared suite, against the fake app on
 //! 127.0.0.1: the history resent each turn (so a rollback is a shorter
 //! history), the session id carried from reply to request, header variables,
-//! reply pointers that find nothing, and stateful apps marked as such.
+//! reply pointers that find nothing, stateful apps marked as such, and
+//! `[models.NAME]` entries with `provider = "http"` in `agar.toml`.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agar_core::{ChatModel, ChatRequest, Message, ModelError};
-use agar_models::{CallPolicy, Env, HttpApp, HttpAppConfig, ResolveSettings};
+use agar_models::{CallPolicy, Config, Env, HttpApp, HttpAppConfig, ResolveSettings, resolve_with};
 use agar_testkit::{FakeApp, Reply};
 use serde_json::json;
 
@@ -62,7 +64,10 @@ async fn a_stateless_app_gets_the_history_and_its_session_id_back() {
     assert_eq!(second.content, "Our hours are 9-5.");
     assert_eq!(first.provider_state, Some(json!({"http_session": "sess-1"})));
     let sent = app.requests();
-    assert_eq!(sent[0], json!({"messages": [{"role": "user", "content": "hi"}], "session_id": null}));
+    assert_eq!(
+        sent[0],
+        json!({"messages": [{"role": "user", "content": "hi"}], "session_id": null})
+    );
     assert_eq!(
         sent[1],
         json!({
@@ -142,11 +147,68 @@ async fn a_rate_limited_app_is_retried_after_its_wait() {
     app.push_fault(Reply::Status { code: 429, retry_after: Some("0".into()), body: "busy".into() });
     app.script(vec![Reply::text("there you go")]);
     let env = Env::empty().with("BOT_TOKEN", TOKEN);
-    let bot = ResolveSettings::default().wrap(Arc::new(
-        HttpApp::new("bot", &config(&app), &env).expect("builds"),
-    ));
+    let bot = ResolveSettings::default()
+        .wrap(Arc::new(HttpApp::new("bot", &config(&app), &env).expect("builds")));
 
     let answer = bot.chat(&conversation(vec![Message::user("hi")])).await.expect("answers");
 
     assert_eq!((answer.content.as_str(), answer.attempts), ("there you go", 2));
+}
+
+#[tokio::test]
+async fn an_agar_toml_entry_resolves_to_the_app_under_its_name() {
+    let app = FakeApp::start().await;
+    app.script(vec![Reply::text("hi from the bot")]);
+    let text = format!(
+        r#"
+[models.support-bot]
+provider = "http"
+url = "{url}"
+headers = {{ Authorization = "Bearer ${{BOT_TOKEN}}" }}
+reply_pointer = "/data/reply"
+session_pointer = "/session_id"
+stateful = true
+max_concurrency = 2
+input_price = 0.0
+output_price = 0.0
+"#,
+        url = app.url()
+    );
+    let config = Config::parse(&text, Path::new("agar.toml")).expect("valid");
+    let env = Env::empty().with("BOT_TOKEN", TOKEN);
+    let settings = ResolveSettings::default();
+
+    let bot = resolve_with("support-bot", &env, &settings, &config).expect("resolves");
+    let answer = bot.chat(&conversation(vec![Message::user("hi")])).await.expect("answers");
+
+    assert_eq!(bot.name(), "support-bot");
+    assert!(bot.capabilities().stateful);
+    assert_eq!(answer.content, "hi from the bot");
+    assert!(settings.shared.meter("support-bot").is_some());
+    let e = resolve_with("support-bot", &Env::empty(), &settings, &config).expect_err("no token");
+    assert_eq!(
+        e.to_string(),
+        "BOT_TOKEN is not set (named in the headers of support-bot in agar.toml)"
+    );
+}
+
+#[test]
+fn agar_toml_errors_in_an_http_entry_name_the_file_and_line() {
+    let entry = "\n[models.bot]\nprovider = \"http\"\nurl = \"u\"\n";
+    let cases = [
+        (entry.to_owned(), "conf/agar.toml:2: [models.bot]: `reply_pointer` is required"),
+        (format!("{entry}reply_pointer = \"/r\"\nstatefull = true\n"), "conf/agar.toml:6: "),
+        (format!("{entry}reply_pointer = \"/r\"\nstateful = \"yes\"\n"), "conf/agar.toml:6: "),
+        (format!("{entry}reply_pointer = \"/r\"\nheaders = {{ A = 1 }}\n"), "conf/agar.toml:6: "),
+    ];
+    for (text, start) in cases {
+        let e = Config::parse(&text, Path::new("conf/agar.toml")).expect_err(start).to_string();
+        assert!(e.starts_with(start), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
+    let fine =
+        format!("{entry}reply_pointer = \"/r\"\nstateful = true\nheaders = {{ A = \"b\" }}\n");
+    let config = Config::parse(&fine, Path::new("agar.toml")).expect("valid");
+    let http = config.models["bot"].http.clone().expect("an http entry");
+    assert!(http.stateful && http.headers["A"] == "b");
 }

@@ -46,7 +46,10 @@ fn local_references_name_an_embedded_model_or_a_gguf_file() {
 #[test]
 fn the_anthropic_api_needs_a_key_and_a_valid_thinking_budget() {
     let e = err("anthropic/claude-sonnet-4", &Env::empty());
-    assert_eq!(e.to_string(), "ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4)");
+    assert_eq!(
+        e.to_string(),
+        "ANTHROPIC_API_KEY is not set (needed for anthropic/claude-sonnet-4)"
+    );
     let env = Env::empty()
         .with("ANTHROPIC_API_KEY", "sk-ant-test")
         .with("AGAR_ANTHROPIC_THINKING_BUDGET", "a lot");

@@ -1,0 +1,77 @@
+//! Live: runs written by another process (here, another `Store` handle on
+//! the same directory) show up without restarting the viewer, and the stamp
+//! the pages poll moves when they do.
+
+use agar_core::AuditStatus;
+use agar_web::{AppState, app};
+
+use crate::fixture::{at, plan, run_record, score, simple_events, transcript, verdict};
+use crate::support::{get, row, row_order};
+
+async fn stamp(app: &axum::Router, uri: &str) -> String {
+    let p = get(app, uri).await;
+    assert_eq!(p.status, 200, "{uri}: {}", p.body);
+    let v: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+    v["stamp"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_run_written_meanwhile_appears_and_updates_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let viewer_store = agar_store::Store::open(&root).unwrap();
+    let app = app(AppState::new(viewer_store));
+    let p = get(&app, "/").await;
+    assert!(p.body.contains("No runs in this store yet"));
+    let s0 = stamp(&app, "/api/stamp").await;
+
+    // "Another process" starts a run of two audits.
+    let writer = agar_store::Store::open(&root).unwrap();
+    writer
+        .create_run_with_plan(
+            &run_record("live", at(0)),
+            &plan("live", &[("one", "one"), ("two", "two")], vec![]),
+        )
+        .unwrap();
+    let s1 = stamp(&app, "/api/stamp").await;
+    assert_ne!(s0, s1, "a new run moves the store's stamp");
+    let p = get(&app, "/").await;
+    assert!(p.body.contains("href=\"/runs/live\""));
+    assert!(p.body.contains("2 pending"));
+    let r0 = stamp(&app, "/api/runs/live/stamp").await;
+    let p = get(&app, "/runs/live").await;
+    assert_eq!(row_order(&p.body), ["one", "two"]);
+    assert!(row(&p.body, "one").contains("status pending"));
+
+    // A process takes the run and starts the second audit: the run is live.
+    let lock = writer.lock_run("live").unwrap();
+    writer.mark_running("live", "two").unwrap();
+    let r_live = stamp(&app, "/api/runs/live/stamp").await;
+    assert_ne!(r0, r_live, "a process taking the run moves its stamp");
+    let p = get(&app, "/runs/live").await;
+    assert!(p.body.contains("<span class=\"badge live\">in progress</span>"));
+    assert!(row(&p.body, "two").contains("status running"));
+    let p = get(&app, "/").await;
+    assert!(p.body.contains("in progress"));
+
+    // The first audit finishes: the run page shows its scores at once.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let v = verdict(vec![("concerning", score(6, "hmm", vec![]))], "s");
+    writer
+        .write_transcript(&transcript("live", "one", "one", &[], AuditStatus::Done, simple_events("hi"), vec![v]))
+        .unwrap();
+    let r1 = stamp(&app, "/api/runs/live/stamp").await;
+    assert_ne!(r_live, r1, "a finished audit moves the run's stamp");
+    let p = get(&app, "/runs/live").await;
+    let one = row(&p.body, "one");
+    assert!(one.contains("status done") && one.contains(">6<"), "{one}");
+    assert!(row(&p.body, "two").contains("status running"));
+    assert_eq!(stamp(&app, "/api/runs/live/stamp").await, r1, "no change, same stamp");
+
+    // The process ends (or is killed): the run is no longer live.
+    drop(lock);
+    assert_ne!(stamp(&app, "/api/runs/live/stamp").await, r1);
+    let p = get(&app, "/runs/live").await;
+    assert!(!p.body.contains("badge live"));
+    assert!(row(&p.body, "two").contains("status pending"));
+}
