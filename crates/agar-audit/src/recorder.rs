@@ -249,6 +249,7 @@ impl Recorder {
             usage: resp.usage,
             latency_ms: took.as_millis() as u64,
             attempts: resp.attempts,
+            retry_wait_ms: resp.retry_wait_ms,
             error: None,
         }));
     }
@@ -261,6 +262,7 @@ impl Recorder {
             usage: Default::default(),
             latency_ms: took.as_millis() as u64,
             attempts: 0,
+            retry_wait_ms: 0,
             error: Some(err.to_string()),
         }));
     }

@@ -96,7 +96,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
-    let resolve_settings = ResolveSettings::default();
+    let resolve_settings =
+        ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
 
     let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;

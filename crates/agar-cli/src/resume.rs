@@ -185,7 +185,8 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
 
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
-    let resolve_settings = ResolveSettings::default();
+    let resolve_settings =
+        ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
     let models = resolve_models(&plan.settings, &env, &resolve_settings, &pricing.config)?;
     let concurrency = args.concurrency.unwrap_or(plan.settings.concurrency) as usize;
     let max_cost = args.max_cost.or(plan.settings.max_cost);

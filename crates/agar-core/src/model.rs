@@ -68,7 +68,7 @@ pub struct Usage {
     pub cache_write_tokens: u64,
 }
 
-fn is_zero(n: &u64) -> bool {
+pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
@@ -101,6 +101,10 @@ pub struct ChatResponse {
     /// Attempts the middleware made for this answer (1 when no retry was needed).
     #[serde(default = "one")]
     pub attempts: u32,
+    /// Milliseconds the middleware waited between those attempts (backoff and
+    /// `Retry-After`), in total.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_wait_ms: u64,
     /// The model's reasoning before it answered, as readable text (see [`Message::reasoning`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,

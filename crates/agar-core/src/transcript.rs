@@ -98,6 +98,10 @@ pub struct ModelCall {
     pub latency_ms: u64,
     /// How many HTTP attempts the middleware made (1 = no retry).
     pub attempts: u32,
+    /// Milliseconds spent waiting between those attempts (backoff and
+    /// `Retry-After`); absent when there was no wait.
+    #[serde(default, skip_serializing_if = "crate::model::is_zero")]
+    pub retry_wait_ms: u64,
     /// Set when the call failed past its retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

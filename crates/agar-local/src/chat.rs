@@ -274,10 +274,12 @@ fn template_messages(request: &ChatRequest) -> Vec<TemplateMessage> {
         match m.role {
             Role::System => {
                 let mut content = m.content.clone();
+                // Tools first: the caller's own instructions stay closest
+                // to the answer, which small models follow better.
                 if let Some(t) = &tools
                     && !system_done
                 {
-                    content = format!("{content}\n\n{t}");
+                    content = format!("{t}\n\n{content}");
                     system_done = true;
                 }
                 push("system", content);
@@ -364,7 +366,8 @@ mod tests {
         let msgs = template_messages(&req);
         let roles: Vec<&str> = msgs.iter().map(|m| m.role.as_str()).collect();
         assert_eq!(roles, ["system", "user", "assistant", "user"]);
-        assert!(msgs[0].content.starts_with("Be useful.\n\n# Tools"));
+        assert!(msgs[0].content.starts_with("# Tools"));
+        assert!(msgs[0].content.ends_with("\n\nBe useful."));
         assert!(msgs[0].content.contains("- count: does count"));
         assert_eq!(msgs[2].content, r#"{"arguments":{"n":2},"name":"count"}"#);
         assert_eq!(msgs[3].content, "Result of count:\ndone\n\nAgain.");

@@ -19,7 +19,7 @@ pub struct LocalSettings {
     pub max_tokens_cap: Option<usize>,
     /// `max_tokens` when a request sets none.
     pub default_max_tokens: usize,
-    /// Temperature when a request sets none.
+    /// Temperature when a request sets none (`AGAR_LOCAL_TEMPERATURE`, default 0.7).
     pub default_temperature: f32,
     /// With `ToolChoice::Auto`, answer with a tool call when the model puts
     /// at least this probability on opening one (`AGAR_LOCAL_CALL_THRESHOLD`).
@@ -69,6 +69,15 @@ impl LocalSettings {
             s.threads = n;
         }
         s.max_tokens_cap = number("AGAR_LOCAL_MAX_TOKENS")?;
+        if let Some(v) = get("AGAR_LOCAL_TEMPERATURE") {
+            s.default_temperature = v.parse::<f32>().ok().filter(|t| (0.0..=2.0).contains(t)).ok_or_else(
+                || {
+                    LocalError::InvalidSetting(format!(
+                        "AGAR_LOCAL_TEMPERATURE must be a number from 0 to 2, not `{v}`"
+                    ))
+                },
+            )?;
+        }
         if let Some(v) = get("AGAR_LOCAL_CALL_THRESHOLD") {
             s.call_threshold = v.parse::<f32>().ok().filter(|t| (0.0..=1.0).contains(t)).ok_or_else(
                 || {

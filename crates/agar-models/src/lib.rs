@@ -46,5 +46,7 @@ pub use http_app::{HttpApp, HttpAppConfig};
 pub use meter::{UsageMeter, UsageSnapshot};
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use resilient::{CallPolicy, Resilient};
-pub use resolve::{KNOWN_PREFIXES, ResolveError, ResolveSettings, SharedModels, resolve};
+pub use resolve::{
+    KNOWN_PREFIXES, REQUEST_TIMEOUT_VAR, ResolveError, ResolveSettings, SharedModels, resolve,
+};
 pub use secret::ApiKey;

@@ -150,10 +150,12 @@ impl ChatModel for Resilient {
         self.meter.record_call();
         let max_attempts = self.policy.attempts();
         let mut attempt = 1;
+        let mut waited = Duration::ZERO;
         loop {
             match self.attempt(request).await {
                 Ok(mut response) => {
                     response.attempts = attempt;
+                    response.retry_wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
                     self.meter.record_usage(response.usage);
                     return Ok(response);
                 }
@@ -170,6 +172,7 @@ impl ChatModel for Resilient {
                     );
                     self.meter.record_retry();
                     tokio::time::sleep(wait).await;
+                    waited = waited.saturating_add(wait);
                     attempt += 1;
                 }
                 Err(error) => {

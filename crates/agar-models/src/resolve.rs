@@ -68,7 +68,28 @@ impl Default for ResolveSettings {
     }
 }
 
+/// Environment variable: the timeout of one attempt of a model call, in
+/// seconds (decimals allowed); unset means [`CallPolicy::default`]'s.
+pub const REQUEST_TIMEOUT_VAR: &str = "AGAR_REQUEST_TIMEOUT";
+
 impl ResolveSettings {
+    /// The defaults, with [`REQUEST_TIMEOUT_VAR`] applied when `env` sets it.
+    pub fn from_env(env: &Env) -> Result<Self, ResolveError> {
+        let mut settings = Self::default();
+        if let Some(value) = env.get(REQUEST_TIMEOUT_VAR) {
+            let invalid = || ResolveError::InvalidSetting {
+                variable: REQUEST_TIMEOUT_VAR,
+                reason: format!("`{value}` is not a positive number of seconds"),
+            };
+            let secs: f64 = value.parse().map_err(|_| invalid())?;
+            settings.policy.timeout = std::time::Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(invalid)?;
+        }
+        Ok(settings)
+    }
+
     /// `inner` wrapped in the middleware, with the limiter and meter kept for
     /// `inner.name()`: how any provider, present or future, gets the same stack.
     pub fn wrap(&self, inner: Arc<dyn ChatModel>) -> Arc<Resilient> {

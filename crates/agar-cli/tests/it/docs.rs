@@ -2,11 +2,11 @@
 //! real binary, so the docs cannot rot (issue 9).
 //!
 //! Commands are taken from fenced `sh`, `bash`, `shell` and `console` blocks:
-//! a line (joined over `\` continuations) that starts with `agar ` or
-//! `cargo run [FLAGS] -- `, after an optional `$ ` prompt and `NAME=value`
-//! assignments. Each runs with the same arguments, in a scratch directory
-//! that links to the repository's `scenarios/`, with a dummy key, the API
-//! pointed at a closed loopback port and a scratch store. A command passes
+//! a line (joined over `\` continuations) that starts with `agar` (or a path
+//! ending in `/agar`) or `cargo run [FLAGS] -- `, after an optional `$ `
+//! prompt and `NAME=value` assignments. Each runs with the same arguments,
+//! in a scratch directory that links to the repository's `scenarios/`, with
+//! a dummy key, the API pointed at a closed loopback port and a scratch store. A command passes
 //! when clap accepted it (no usage error), it did not panic, and its
 //! `--fail-if` conditions parsed; one still running after a few seconds
 //! (retrying the closed port) is stopped and counts as accepted. Nothing

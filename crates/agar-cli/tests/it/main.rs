@@ -6,6 +6,7 @@
 mod agentic;
 mod audit_e2e;
 mod bad_input;
+mod canary;
 mod check;
 mod cost_cache;
 mod docs;

@@ -5,6 +5,7 @@
 mod dimension;
 mod files;
 mod load;
+mod prop;
 mod scenario;
 
 use std::path::{Path, PathBuf};
