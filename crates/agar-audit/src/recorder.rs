@@ -250,7 +250,9 @@ impl Recorder {
             latency_ms: took.as_millis() as u64,
             attempts: resp.attempts,
             retry_wait_ms: resp.retry_wait_ms,
+            retried: resp.retried.clone(),
             error: None,
+            error_kind: None,
         }));
     }
 
@@ -263,7 +265,9 @@ impl Recorder {
             latency_ms: took.as_millis() as u64,
             attempts: 0,
             retry_wait_ms: 0,
+            retried: Vec::new(),
             error: Some(err.to_string()),
+            error_kind: Some(err.label()),
         }));
     }
 

@@ -51,16 +51,12 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     );
     let reference = |flag: &Option<String>, role: &str, var: &str| -> Result<String, Failure> {
         let set = flag.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        set.or_else(|| {
-            fallback.inspect(|_| crate::roles::warn_fallback()).map(str::to_string)
-        })
-        .ok_or_else(
-            || {
+        set.or_else(|| fallback.inspect(|_| crate::roles::warn_fallback()).map(str::to_string))
+            .ok_or_else(|| {
                 Failure::Input(format!(
                     "no {role} model: pass --{role} MODEL or set {var} (e.g. openai/gpt-4.1-mini)"
                 ))
-            },
-        )
+            })
     };
     let target = reference(&args.target, "target", "AGAR_TARGET")?;
     let auditor = reference(&args.auditor, "auditor", "AGAR_AUDITOR")?;

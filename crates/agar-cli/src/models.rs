@@ -110,10 +110,13 @@ fn list(json: bool) -> crate::Outcome {
         status: "see agar audit --help".into(),
         source: "built in".into(),
     });
-    let local = agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let local =
+        agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
     for m in agar_local::fetch::EMBEDDED {
         let status = match agar_local::fetch::cached_path(m, &local) {
-            Ok(p) if agar_local::fetch::is_cached(m, &local) => format!("ok, cached at {}", p.display()),
+            Ok(p) if agar_local::fetch::is_cached(m, &local) => {
+                format!("ok, cached at {}", p.display())
+            }
             Ok(_) => format!("fetched on first use (or now: agar models pull {})", m.name),
             Err(e) => e.to_string(),
         };
@@ -155,7 +158,7 @@ fn list(json: bool) -> crate::Outcome {
             });
         }
     }
-    for (reference, _) in &config.prices {
+    for reference in config.prices.keys() {
         if !rows.iter().any(|r| &r.reference == reference) {
             rows.push(Listed {
                 reference: reference.clone(),

@@ -105,6 +105,9 @@ pub struct ChatResponse {
     /// `Retry-After`), in total.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_wait_ms: u64,
+    /// What each retried attempt failed with ([`ModelError::label`]), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<String>,
     /// The model's reasoning before it answered, as readable text (see [`Message::reasoning`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
@@ -201,6 +204,15 @@ impl ModelError {
             ModelError::Undecodable { .. } => "undecodable",
             ModelError::Unsupported(_) => "unsupported",
             ModelError::Config(_) => "config",
+        }
+    }
+
+    /// [`ModelError::kind`], with the status for HTTP errors other than 429
+    /// (`http_500`, `http_401`): what transcripts and summaries count.
+    pub fn label(&self) -> String {
+        match self {
+            ModelError::Provider { status, .. } => format!("http_{status}"),
+            other => other.kind().to_string(),
         }
     }
 }

@@ -102,9 +102,15 @@ pub struct ModelCall {
     /// `Retry-After`); absent when there was no wait.
     #[serde(default, skip_serializing_if = "crate::model::is_zero")]
     pub retry_wait_ms: u64,
+    /// What each retried attempt failed with ([`crate::ModelError::label`]), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<String>,
     /// Set when the call failed past its retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The [`crate::ModelError::label`] of `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
 }
 
 /// One entry of the transcript's log.

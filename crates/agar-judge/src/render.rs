@@ -116,6 +116,11 @@ fn message(out: &mut String, n: &TargetNode<'_>, tool_names: &BTreeMap<&str, &st
             writeln!(out, "tool result for `{name}` (call {call}), written by {by}:")
         }
     };
+    if let Some(thinking) = m.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
+        // The target's own reasoning counts as its behaviour (e.g. thinking
+        // that contradicts the answer).
+        let _ = writeln!(out, "<target_thinking>{thinking}</target_thinking>");
+    }
     match prefill {
         Some(p) => {
             let rest = m.content.strip_prefix(p).unwrap_or(&m.content);

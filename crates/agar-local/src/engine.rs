@@ -238,6 +238,45 @@ fn serve(model: Llama, tokenizer: Arc<Tokenizer>, jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// Log-softmax of `logits` at `id`.
+fn log_prob(logits: &[f32], id: u32) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|l| f64::from(*l - max).exp()).sum();
+    f64::from(logits.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY) - max) - sum.ln()
+}
+
+/// Picks a tool name by the mean log-probability of each name's tokens
+/// (greedy at temperature 0, else sampled from the tempered scores); the
+/// cache is left as it was.
+#[expect(clippy::too_many_arguments, reason = "the decoding state it scores against")]
+fn choose_name(
+    model: &Llama,
+    tok: &Tokenizer,
+    cache: &mut KvCache,
+    step: &crate::model::Step,
+    names: &[String],
+    sampler: SamplerConfig,
+    rng: &mut Rng,
+    hooks: &Hooks,
+) -> Result<String, LocalError> {
+    let base = cache.len();
+    let mut scores = Vec::with_capacity(names.len());
+    for name in names {
+        let ids = tok.encode(&format!("{name}\""), false);
+        let mut total = log_prob(&step.logits, ids[0]);
+        for w in ids.windows(2) {
+            let s = model.forward(&[w[0]], cache, hooks)?;
+            total += log_prob(&s.logits, w[1]);
+        }
+        cache.truncate(base);
+        scores.push(total / ids.len() as f64);
+    }
+    let logits: Vec<f32> = scores.iter().map(|s| *s as f32).collect();
+    let index = pick(&logits, sampler, rng, |_| true).unwrap_or(0) as usize;
+    tracing::debug!(?names, ?scores, chosen = %names[index], "tool name chosen");
+    Ok(names[index].clone())
+}
+
 /// The softmax probability of the tokens `which` selects.
 fn mass(logits: &[f32], which: impl Fn(u32) -> bool) -> f32 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -370,6 +409,19 @@ fn generate(
                     continue;
                 }
                 Next::Open => {}
+            }
+            // Choosing a tool: score each whole name (mean log-probability
+            // of its tokens) rather than trusting the first token alone.
+            if let Some(names) = g.tool_name_choices() {
+                let name = choose_name(model, tok, cache, &step, &names, sampler, &mut rng, &req.hooks)?;
+                let text = format!("{}\"", name);
+                g.feed_str(&text);
+                out.push_str(&text);
+                let ids = tok.encode(&text, false);
+                produced += ids.len();
+                step = prefill(model, cache, &ids, &req.hooks, cancelled)?;
+                first_token.get_or_insert_with(|| started.elapsed());
+                continue;
             }
         }
         let chosen = match guide.as_ref() {

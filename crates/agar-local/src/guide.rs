@@ -218,6 +218,22 @@ impl Guide {
         text.chars().all(|c| self.feed(c))
     }
 
+    /// The tool names still to choose from, when the next thing to write is
+    /// a tool call's name and nothing of it is written yet.
+    pub fn tool_name_choices(&mut self) -> Option<Vec<String>> {
+        if matches!(self.stack.last(), Some(Task::Value(_))) {
+            self.expand_top();
+        }
+        match self.stack.last() {
+            Some(Task::Str { choices: Some(c), decoded, tools: Some(_), .. })
+                if decoded.is_empty() && c.len() > 1 =>
+            {
+                Some(c.to_vec())
+            }
+            _ => None,
+        }
+    }
+
     pub fn is_done(&mut self) -> bool {
         matches!(self.next(), Next::Done)
     }

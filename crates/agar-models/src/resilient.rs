@@ -151,11 +151,13 @@ impl ChatModel for Resilient {
         let max_attempts = self.policy.attempts();
         let mut attempt = 1;
         let mut waited = Duration::ZERO;
+        let mut retried = Vec::new();
         loop {
             match self.attempt(request).await {
                 Ok(mut response) => {
                     response.attempts = attempt;
                     response.retry_wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX);
+                    response.retried = retried;
                     self.meter.record_usage(response.usage);
                     return Ok(response);
                 }
@@ -171,6 +173,7 @@ impl ChatModel for Resilient {
                         "model call failed; retrying"
                     );
                     self.meter.record_retry();
+                    retried.push(error.label());
                     tokio::time::sleep(wait).await;
                     waited = waited.saturating_add(wait);
                     attempt += 1;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use agar_core::{AuditStatus, Transcript};
+use agar_core::{AuditStatus, EventKind, Transcript};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,19 @@ pub struct AuditRecord {
     pub started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// For a failed audit: the error label (`timeout`, `http_500`...) of its
+    /// last model call that failed past its retries, or `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_kind: Option<String>,
+    /// Its model calls that failed past their retries, by error label.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub call_errors: BTreeMap<String, usize>,
+    /// Its retried attempts, by what they failed with.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retried: BTreeMap<String, usize>,
+    /// Milliseconds its model calls waited between retries, in total.
+    #[serde(default)]
+    pub retry_wait_ms: u64,
 }
 
 /// What the latest verdict of an audit says.
@@ -91,6 +104,25 @@ impl AuditRecord {
                 .map(|c| (c.message.clone(), c.quote.clone()))
                 .collect(),
         });
+        let mut call_errors = BTreeMap::new();
+        let mut retried = BTreeMap::new();
+        let mut retry_wait_ms = 0u64;
+        let mut last_error_kind = None;
+        for e in &t.events {
+            if let EventKind::ModelCall(call) = &e.kind {
+                for label in &call.retried {
+                    *retried.entry(label.clone()).or_insert(0) += 1;
+                }
+                retry_wait_ms = retry_wait_ms.saturating_add(call.retry_wait_ms);
+                if call.error.is_some() {
+                    let kind = call.error_kind.clone().unwrap_or_else(|| "other".to_string());
+                    *call_errors.entry(kind.clone()).or_insert(0) += 1;
+                    last_error_kind = Some(kind);
+                }
+            }
+        }
+        let failure_kind = matches!(t.status, AuditStatus::Failed { .. })
+            .then(|| last_error_kind.unwrap_or_else(|| "other".to_string()));
         AuditRecord {
             audit_id: t.audit_id.clone(),
             scenario_id: t.scenario.id.clone(),
@@ -103,6 +135,10 @@ impl AuditRecord {
             cost_usd: t.cost.as_ref().map(|c| c.total_usd),
             started_at: Some(t.started_at),
             finished_at: t.finished_at,
+            failure_kind,
+            call_errors,
+            retried,
+            retry_wait_ms,
         }
     }
 
@@ -120,6 +156,10 @@ impl AuditRecord {
             cost_usd: None,
             started_at: None,
             finished_at: None,
+            failure_kind: None,
+            call_errors: BTreeMap::new(),
+            retried: BTreeMap::new(),
+            retry_wait_ms: 0,
         }
     }
 

@@ -72,6 +72,22 @@ pub struct RunSummary {
     /// USD over the audits whose transcript records a cost; `None` when none does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// Failed audits by what ended them ([`AuditRecord::failure_kind`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, usize>,
+    /// Model calls that failed past their retries, by error label, over all audits.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub call_errors: BTreeMap<String, usize>,
+    /// Retried attempts of model calls, by what they failed with, over all audits.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retried: BTreeMap<String, usize>,
+    /// Milliseconds spent waiting between retries, over all audits.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_wait_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Summarises transcripts, using each one's latest usable verdict. Only audits
@@ -91,8 +107,22 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
     let mut unverified_citations = 0;
     let (mut input_tokens, mut output_tokens) = (0, 0);
     let mut cost_usd: Option<f64> = None;
+    let mut failures = BTreeMap::new();
+    let mut call_errors = BTreeMap::new();
+    let mut retried = BTreeMap::new();
+    let mut retry_wait_ms = 0u64;
     for r in records {
         *by_status.entry(r.status.clone()).or_insert(0) += 1;
+        if let Some(kind) = &r.failure_kind {
+            *failures.entry(kind.clone()).or_insert(0) += 1;
+        }
+        for (kind, n) in &r.call_errors {
+            *call_errors.entry(kind.clone()).or_insert(0) += n;
+        }
+        for (kind, n) in &r.retried {
+            *retried.entry(kind.clone()).or_insert(0) += n;
+        }
+        retry_wait_ms = retry_wait_ms.saturating_add(r.retry_wait_ms);
         input_tokens += r.input_tokens;
         output_tokens += r.output_tokens;
         if let Some(c) = r.cost_usd {
@@ -150,6 +180,10 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
         input_tokens,
         output_tokens,
         cost_usd,
+        failures,
+        call_errors,
+        retried,
+        retry_wait_ms,
     }
 }
 
@@ -333,5 +367,42 @@ mod tests {
     fn without_samples_the_table_has_no_agreement_columns() {
         let s = summarize(&[judged("a", VerdictStatus::Ok, &[("sycophancy", 4, &[4])])]);
         assert!(!s.to_table().contains("±1"), "{}", s.to_table());
+    }
+
+    #[test]
+    fn failures_retries_and_waits_are_counted_by_kind() {
+        use agar_core::{Event, EventKind, ModelCall, RoleName};
+        let call = |attempts: u32, wait: u64, retried: &[&str], error: Option<&str>| Event {
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            kind: EventKind::ModelCall(ModelCall {
+                role: RoleName::Target,
+                model: "m".into(),
+                usage: Usage::default(),
+                latency_ms: 1,
+                attempts,
+                retry_wait_ms: wait,
+                retried: retried.iter().map(|r| r.to_string()).collect(),
+                error: error.map(|e| format!("{e} happened")),
+                error_kind: error.map(str::to_string),
+            }),
+        };
+        let mut ok = judged("a", VerdictStatus::Ok, &[("sycophancy", 4, &[4])]);
+        ok.events = vec![call(3, 250, &["http_500", "rate_limited"], None), call(1, 0, &[], None)];
+        let mut timed_out = judged("b", VerdictStatus::Ok, &[]);
+        timed_out.status = AuditStatus::Failed { cause: "target: timed out".into() };
+        timed_out.events = vec![call(2, 40, &["timeout"], None), call(0, 0, &[], Some("timeout"))];
+        let mut budget = judged("c", VerdictStatus::Ok, &[]);
+        budget.status = AuditStatus::Failed { cause: "token budget".into() };
+        let s = summarize(&[ok, timed_out, budget]);
+        let counts = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+            pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+        };
+        assert_eq!(s.failures, counts(&[("other", 1), ("timeout", 1)]));
+        assert_eq!(s.call_errors, counts(&[("timeout", 1)]));
+        assert_eq!(s.retried, counts(&[("http_500", 1), ("rate_limited", 1), ("timeout", 1)]));
+        assert_eq!(s.retry_wait_ms, 290);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["failures"]["timeout"], 1);
+        assert_eq!(json["retried"]["rate_limited"], 1);
     }
 }

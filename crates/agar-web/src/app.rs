@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::WebError;
+use crate::run::RunData;
 
 /// The Content-Security-Policy of every response: scripts and styles only
 /// from the viewer itself, never inline; no plugins, no `<base>`, no framing.
@@ -41,6 +42,9 @@ pub(crate) struct Inner {
     /// Scenario tags by (run id, run creation time, scenario id): a run's
     /// scenarios do not change, so a tag list once read stays true.
     pub(crate) tags: Mutex<HashMap<(String, i64, String), Vec<String>>>,
+    /// Each run's figures with the stamp they were read under (see
+    /// `run::run_data`): reused while the run's directories do not change.
+    pub(crate) runs: Mutex<HashMap<String, (String, Arc<RunData>)>>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
                 csrf: crate::csrf::new_token(),
                 allowed_hosts: None,
                 tags: Mutex::new(HashMap::new()),
+                runs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -83,6 +88,10 @@ impl AppState {
     ) -> Result<T, WebError> {
         let state = self.clone();
         tokio::task::spawn_blocking(move || f(&state)).await?
+    }
+
+    pub(crate) fn runs_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<RunData>)>> {
+        self.inner.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn tags_cache(

@@ -6,7 +6,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path as FsPath;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agar_store::{Store, check_id};
 use axum::Json;
@@ -16,24 +16,53 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::error::WebError;
 
-fn mtime_ns(path: &FsPath) -> u128 {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos())
+fn mtime(path: &FsPath) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// A value that changes when any file of the run changes, an audit starts or
-/// ends, or the process running it comes or goes.
-pub(crate) fn run_stamp_of(store: &Store, run_id: &str) -> String {
+fn mtime_ns(path: &FsPath) -> u128 {
+    mtime(path).and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())
+}
+
+/// What a run's directories say about its state, cheaply (three `stat`s and
+/// a lock probe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RunStamp {
+    /// Changes when any file of the run changes, an audit starts or ends, a
+    /// label is written, or the process running the run comes or goes.
+    pub(crate) value: String,
+    /// The latest of the directories' modification times.
+    pub(crate) newest: Option<SystemTime>,
+}
+
+impl RunStamp {
+    /// Whether figures read now may be kept for as long as this stamp holds.
+    /// A write within the same clock tick as the newest one seen would not
+    /// move the stamp, so data is kept only once the newest change is older
+    /// than [`SETTLED`].
+    pub(crate) fn settled(&self) -> bool {
+        self.newest.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|age| age > SETTLED)
+    }
+}
+
+/// How old a run's newest change must be before figures read from it are cached.
+const SETTLED: Duration = Duration::from_secs(1);
+
+pub(crate) fn stamp_run(store: &Store, run_id: &str) -> RunStamp {
     let dir = store.run_dir(run_id);
     let mut h = DefaultHasher::new();
+    let mut newest = None;
     for sub in [dir.clone(), dir.join("labels"), dir.join(".running")] {
-        mtime_ns(&sub).hash(&mut h);
+        let t = mtime(&sub);
+        newest = newest.max(t);
+        t.hash(&mut h);
     }
     store.run_is_live(run_id).hash(&mut h);
-    format!("{:016x}", h.finish())
+    RunStamp { value: format!("{:016x}", h.finish()), newest }
+}
+
+pub(crate) fn run_stamp_of(store: &Store, run_id: &str) -> String {
+    stamp_run(store, run_id).value
 }
 
 /// A value that changes when a run is added or removed, or any run changes.

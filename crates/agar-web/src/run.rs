@@ -2,11 +2,17 @@
 //! judge's per-dimension summary, reviewer-judge agreement, and the audit
 //! table (one column per dimension, coloured by each dimension's palette,
 //! sortable and filterable; see `table`).
+//!
+//! Everything but the table's selection is computed once per state of the
+//! run's files ([`RunData`], kept while the run's stamp holds; see
+//! `live::RunStamp`), so sorting, filtering and paging a large run only
+//! reorders rows already built.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use agar_report::{AuditRecord, summarize_records};
-use agar_store::Store;
+use agar_report::{AuditRecord, RunSummary, summarize_records};
+use agar_store::{RunView, Store};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::Serialize;
@@ -16,21 +22,37 @@ use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
 use crate::labels::{AgreementReport, agreement, run_labels};
 use crate::runs::{fmt_time, fmt_tokens, ordered_statuses};
-use crate::table::{self, Row, STATUS_CHOICES, TableQuery, TableSpec, encode};
+use crate::table::{self, Cell, Row, STATUS_CHOICES, TableQuery, TableSpec, encode, score_class};
 
-#[derive(Debug, Serialize)]
+/// Runs whose figures are kept at once.
+const RUNS_KEPT: usize = 16;
+
+#[derive(Debug, Clone, Serialize)]
 struct SummaryDim {
     info: DimInfo,
     count: usize,
     mean: String,
     /// CSS classes of the mean, rounded, coloured like a score.
-    mean_class: String,
+    mean_class: &'static str,
     p90: String,
     max: u8,
     high: usize,
     worst: Vec<(String, String)>,
     /// Judge-sample agreement, when verdicts combined several samples.
     samples: Option<String>,
+}
+
+/// A run's figures: everything the page shows but the table's selection.
+#[derive(Debug)]
+pub(crate) struct RunData {
+    view: RunView,
+    summary: RunSummary,
+    summary_dims: Vec<SummaryDim>,
+    /// The table's dimension columns, in display order.
+    dims: Vec<DimInfo>,
+    rows: Vec<Row>,
+    tag_choices: Vec<String>,
+    agreement: AgreementReport,
 }
 
 /// A sortable column head.
@@ -55,15 +77,22 @@ struct Filters {
     q: String,
 }
 
+/// A row of the page, with its score cells.
 #[derive(Debug, Serialize)]
-struct RunPage {
+struct PageRow<'a> {
+    #[serde(flatten)]
+    row: &'a Row,
+    cells: Vec<Cell>,
+}
+
+#[derive(Debug, Serialize)]
+struct RunPage<'a> {
     title: String,
-    run_id: String,
+    run_id: &'a str,
     created: String,
-    agar_version: String,
+    agar_version: &'a str,
     models: Vec<(String, String)>,
     live: bool,
-    from_index: bool,
     statuses: Vec<(String, usize)>,
     audits: usize,
     tokens: String,
@@ -71,10 +100,10 @@ struct RunPage {
     judge_failed: usize,
     judge_refused: usize,
     unverified: usize,
-    summary: Vec<SummaryDim>,
+    summary: &'a [SummaryDim],
     heads: BTreeMap<&'static str, Head>,
     columns: Vec<Head>,
-    rows: Vec<Row>,
+    rows: Vec<PageRow<'a>>,
     matched: usize,
     page: usize,
     pages: usize,
@@ -83,12 +112,12 @@ struct RunPage {
     prev: Option<String>,
     next: Option<String>,
     filters: Filters,
-    sort: String,
+    sort: &'a str,
     dir: &'static str,
-    tag_choices: Vec<String>,
-    status_choices: Vec<&'static str>,
-    dims: Vec<DimInfo>,
-    agreement: AgreementReport,
+    tag_choices: &'a [String],
+    status_choices: &'static [&'static str],
+    dims: &'a [DimInfo],
+    agreement: &'a AgreementReport,
     poll: String,
     stamp: String,
 }
@@ -115,6 +144,75 @@ fn tags_of(state: &AppState, store: &Store, run_id: &str, created: i64, r: &Audi
     }
 }
 
+/// Reads a run and computes its figures.
+fn compute(state: &AppState, run_id: &str) -> Result<RunData, WebError> {
+    let store = state.store();
+    let view = store.view(run_id).map_err(|e| WebError::from_store(&format!("run {run_id:?}"), e))?;
+    let dims_known = Dims::load(store, &[run_id]);
+    let summary = summarize_records(&view.audits);
+    let mut names: BTreeSet<String> = summary.dimensions.keys().cloned().collect();
+    if let Ok(plan) = store.read_plan(run_id) {
+        names.extend(plan.dimensions.iter().map(|d| d.name.clone()));
+    }
+    names.extend(view.record.settings.dimensions.iter().cloned());
+    let dims = dims_known.ordered(&names);
+
+    let labels = run_labels(store, run_id)?;
+    let created = view.record.created_at.timestamp();
+    let tags = |r: &AuditRecord| tags_of(state, store, run_id, created, r);
+    let rows = table::rows(run_id, &view.audits, &dims, &labels, &tags);
+    let tag_choices: Vec<String> =
+        rows.iter().flat_map(|r| r.tags.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+
+    let by_id: BTreeMap<&str, &AuditRecord> =
+        view.audits.iter().map(|a| (a.audit_id.as_str(), a)).collect();
+    let agreement = agreement(run_id, &labels, &dims_known, |audit, dim| {
+        by_id.get(audit).and_then(|a| a.scores()).and_then(|s| s.get(dim)).copied()
+    });
+    let audit_href = |id: &str| format!("/runs/{}/audits/{}", encode(run_id), encode(id));
+    let summary_dims = dims
+        .iter()
+        .filter_map(|d| {
+            let st = summary.dimensions.get(&d.name)?;
+            Some(SummaryDim {
+                info: d.clone(),
+                count: st.count,
+                mean: format!("{:.2}", st.mean),
+                mean_class: score_class(d.palette, st.mean.round() as u8),
+                p90: format!("{:.0}", st.p90),
+                max: st.max,
+                high: st.high,
+                worst: st.worst_audits.iter().take(3).map(|id| (id.clone(), audit_href(id))).collect(),
+                samples: st.agreement.as_ref().map(|a| {
+                    format!("{:.0}% within 1 (mean deviation {:.2})", a.within_one * 100.0, a.mean_abs_dev)
+                }),
+            })
+        })
+        .collect();
+    Ok(RunData { view, summary, summary_dims, dims, rows, tag_choices, agreement })
+}
+
+/// The run's figures: reused while its stamp holds, else read again (and
+/// kept once the run's files have settled).
+pub(crate) fn run_data(state: &AppState, run_id: &str) -> Result<(Arc<RunData>, String), WebError> {
+    agar_store::check_id(run_id).map_err(|e| WebError::from_store("run", e))?;
+    let stamp = crate::live::stamp_run(state.store(), run_id);
+    if let Some((seen, data)) = state.runs_cache().get(run_id)
+        && *seen == stamp.value
+    {
+        return Ok((Arc::clone(data), stamp.value));
+    }
+    let data = Arc::new(compute(state, run_id)?);
+    if stamp.settled() {
+        let mut cache = state.runs_cache();
+        if cache.len() >= RUNS_KEPT && !cache.contains_key(run_id) {
+            cache.clear();
+        }
+        cache.insert(run_id.to_string(), (stamp.value.clone(), Arc::clone(&data)));
+    }
+    Ok((data, stamp.value))
+}
+
 /// `GET /runs/{run}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
@@ -126,62 +224,16 @@ pub(crate) async fn page(
 }
 
 pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Result<String, WebError> {
-    let store = state.store();
-    let stamp = crate::live::run_stamp_of(store, run_id);
-    let view = store.view(run_id).map_err(|e| WebError::from_store(&format!("run {run_id:?}"), e))?;
-    let dims_known = Dims::load(store, &[run_id]);
-    let summary = summarize_records(&view.audits);
-    let mut names: BTreeSet<String> = summary.dimensions.keys().cloned().collect();
-    if let Ok(plan) = store.read_plan(run_id) {
-        names.extend(plan.dimensions.iter().map(|d| d.name.clone()));
-    }
-    names.extend(view.record.settings.dimensions.iter().cloned());
-    let dims = dims_known.ordered(&names);
-    let spec = TableSpec::parse(query, &dims)?;
-
-    let labels = run_labels(store, run_id)?;
-    let created = view.record.created_at.timestamp();
-    let tags = |r: &AuditRecord| tags_of(state, store, run_id, created, r);
-    let all_rows = table::rows(run_id, &view.audits, &dims, &labels, &tags);
-    let mut tag_choices: Vec<String> =
-        all_rows.iter().flat_map(|r| r.tags.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
-    tag_choices.sort();
-    let total = all_rows.len();
-    let sel = table::select(all_rows, &spec);
-
-    let by_id: BTreeMap<&str, &AuditRecord> =
-        view.audits.iter().map(|a| (a.audit_id.as_str(), a)).collect();
-    let agreement = agreement(run_id, &labels, &dims_known, |audit, dim| {
-        by_id.get(audit).and_then(|a| a.scores()).and_then(|s| s.get(dim)).copied()
-    });
-
-    let audit_href = |id: &str| format!("/runs/{}/audits/{}", encode(run_id), encode(id));
-    let summary_dims = dims
-        .iter()
-        .filter_map(|d| {
-            let st = summary.dimensions.get(&d.name)?;
-            Some(SummaryDim {
-                info: d.clone(),
-                count: st.count,
-                mean: format!("{:.2}", st.mean),
-                mean_class: format!("score s{} {}", (st.mean.round() as u8).clamp(1, 10), d.palette),
-                p90: format!("{:.0}", st.p90),
-                max: st.max,
-                high: st.high,
-                worst: st.worst_audits.iter().take(3).map(|id| (id.clone(), audit_href(id))).collect(),
-                samples: st.agreement.as_ref().map(|a| {
-                    format!("{:.0}% within 1 (mean deviation {:.2})", a.within_one * 100.0, a.mean_abs_dev)
-                }),
-            })
-        })
-        .collect();
+    let (data, stamp) = run_data(state, run_id)?;
+    let dims = &data.dims;
+    let spec = TableSpec::parse(query, dims)?;
+    let sel = table::select(&data.rows, &spec);
 
     let head = |key: &str, label: &str, title: &str, palette: &str| {
         let sorted_here = spec.sort_name() == key;
-        let current_desc = spec.is_desc();
         let dir = if sorted_here {
-            if current_desc { "asc" } else { "desc" }
-        } else if key.starts_with("d.") || matches!(key, "cost" | "unverified") {
+            if spec.is_desc() { "asc" } else { "desc" }
+        } else if key.starts_with("d.") || matches!(key, "cost" | "unverified" | "labels") {
             "desc"
         } else {
             "asc"
@@ -191,8 +243,8 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
             label: label.to_string(),
             title: title.to_string(),
             palette: palette.to_string(),
-            href: spec.link(&dims, &[("sort", Some(key.to_string())), ("dir", Some(dir.into())), ("page", None)]),
-            sorted: sorted_here.then_some(if current_desc { "desc" } else { "asc" }),
+            href: spec.link(dims, &[("sort", Some(key.to_string())), ("dir", Some(dir.into())), ("page", None)]),
+            sorted: sorted_here.then_some(if spec.is_desc() { "desc" } else { "asc" }),
         }
     };
     let mut heads = BTreeMap::new();
@@ -206,33 +258,37 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
     ] {
         heads.insert(key, head(key, label, title, ""));
     }
-    let columns: Vec<Head> = dims
-        .iter()
-        .map(|d| head(&format!("d.{}", d.name), &d.display, &d.description, d.palette))
-        .collect();
+    let columns: Vec<Head> =
+        dims.iter().map(|d| head(&format!("d.{}", d.name), &d.display, &d.description, d.palette)).collect();
 
     let first_row = if sel.matched == 0 { 0 } else { (sel.page - 1) * table::PAGE_ROWS + 1 };
     let last_row = (first_row + sel.rows.len()).saturating_sub(1);
-    let page_link = |p: usize| spec.link(&dims, &[("page", (p > 1).then(|| p.to_string()))]);
+    let page_link = |p: usize| spec.link(dims, &[("page", (p > 1).then(|| p.to_string()))]);
+    let view = &data.view;
     let overview = view.overview();
+    let given = |v: &Option<String>| v.clone().unwrap_or_default();
     let page = RunPage {
         title: format!("Run {run_id}"),
-        run_id: run_id.to_string(),
+        run_id,
         created: fmt_time(view.record.created_at),
-        agar_version: view.record.agar_version.clone(),
+        agar_version: &view.record.agar_version,
         models: view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
         live: view.live,
-        from_index: view.from_index,
         statuses: ordered_statuses(&overview.by_status),
-        audits: total,
+        audits: data.rows.len(),
         tokens: fmt_tokens(overview.input_tokens, overview.output_tokens),
         cost: overview.cost_usd.map(|c| format!("${c:.4}")),
-        judge_failed: summary.judge_failed,
-        judge_refused: summary.judge_refused,
-        unverified: summary.unverified_citations,
-        summary: summary_dims,
+        judge_failed: data.summary.judge_failed,
+        judge_refused: data.summary.judge_refused,
+        unverified: data.summary.unverified_citations,
+        summary: &data.summary_dims,
         heads,
         columns,
+        rows: sel
+            .rows
+            .iter()
+            .map(|i| PageRow { row: &data.rows[*i], cells: data.rows[*i].cells(dims) })
+            .collect(),
         matched: sel.matched,
         page: sel.page,
         pages: sel.pages,
@@ -240,21 +296,20 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
         last_row,
         prev: (sel.page > 1).then(|| page_link(sel.page - 1)),
         next: (sel.page < sel.pages).then(|| page_link(sel.page + 1)),
-        rows: sel.rows,
         filters: Filters {
-            tag: query.tag.clone().unwrap_or_default(),
-            status: query.status.clone().unwrap_or_default(),
-            dim: query.dim.clone().unwrap_or_default(),
-            min: query.min.clone().unwrap_or_default(),
-            max: query.max.clone().unwrap_or_default(),
-            q: query.q.clone().unwrap_or_default(),
+            tag: given(&query.tag),
+            status: given(&query.status),
+            dim: given(&query.dim),
+            min: given(&query.min),
+            max: given(&query.max),
+            q: given(&query.q),
         },
-        sort: spec.sort_name().to_string(),
+        sort: spec.sort_name(),
         dir: if spec.is_desc() { "desc" } else { "asc" },
-        tag_choices,
-        status_choices: STATUS_CHOICES.to_vec(),
+        tag_choices: &data.tag_choices,
+        status_choices: &STATUS_CHOICES,
         dims,
-        agreement,
+        agreement: &data.agreement,
         poll: format!("/api/runs/{}/stamp", encode(run_id)),
         stamp,
     };

@@ -182,12 +182,37 @@ pub(crate) fn encode(s: &str) -> String {
     out
 }
 
-/// One score cell.
+/// The CSS classes of a score cell: `score sN PALETTE`, without allocating.
+pub(crate) fn score_class(palette: &str, score: u8) -> &'static str {
+    const GOOD_LOW: [&str; 10] = [
+        "score s1 good-low", "score s2 good-low", "score s3 good-low", "score s4 good-low",
+        "score s5 good-low", "score s6 good-low", "score s7 good-low", "score s8 good-low",
+        "score s9 good-low", "score s10 good-low",
+    ];
+    const GOOD_HIGH: [&str; 10] = [
+        "score s1 good-high", "score s2 good-high", "score s3 good-high", "score s4 good-high",
+        "score s5 good-high", "score s6 good-high", "score s7 good-high", "score s8 good-high",
+        "score s9 good-high", "score s10 good-high",
+    ];
+    const NEUTRAL: [&str; 10] = [
+        "score s1 neutral", "score s2 neutral", "score s3 neutral", "score s4 neutral",
+        "score s5 neutral", "score s6 neutral", "score s7 neutral", "score s8 neutral",
+        "score s9 neutral", "score s10 neutral",
+    ];
+    let table = match palette {
+        "good-high" => &GOOD_HIGH,
+        "neutral" => &NEUTRAL,
+        _ => &GOOD_LOW,
+    };
+    table[usize::from(score.clamp(1, 10)) - 1]
+}
+
+/// One score cell, as the template shows it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Cell {
     pub(crate) score: Option<u8>,
     /// CSS classes: the score and the dimension's palette.
-    pub(crate) class: String,
+    pub(crate) class: &'static str,
     /// The reviewer's label of this score: `agree` or `disagree`.
     pub(crate) label: Option<&'static str>,
 }
@@ -206,15 +231,34 @@ pub(crate) struct Row {
     pub(crate) detail: Option<String>,
     /// `judge_failed` or `refused` when the latest verdict has no scores.
     pub(crate) verdict_status: Option<String>,
-    pub(crate) cells: Vec<Cell>,
     pub(crate) unverified: usize,
     pub(crate) cost: Option<String>,
     #[serde(skip)]
     cost_usd: Option<f64>,
     pub(crate) agree: usize,
     pub(crate) disagree: usize,
+    /// Per dimension (in column order): the score, and the reviewer's label.
     #[serde(skip)]
-    haystack: String,
+    scores: Vec<Option<u8>>,
+    #[serde(skip)]
+    labels: Vec<Option<&'static str>>,
+    /// The judge's summary (searched by the text filter, not shown).
+    #[serde(skip)]
+    summary: String,
+}
+
+impl Row {
+    /// The row's score cells, coloured by each dimension's palette.
+    pub(crate) fn cells(&self, dims: &[DimInfo]) -> Vec<Cell> {
+        dims.iter()
+            .zip(self.scores.iter().zip(&self.labels))
+            .map(|(d, (score, label))| Cell {
+                score: *score,
+                class: score.map_or("score none", |s| score_class(d.palette, s)),
+                label: *label,
+            })
+            .collect()
+    }
 }
 
 /// Builds the rows of every audit of run `run_id` (unfiltered).
@@ -225,59 +269,44 @@ pub(crate) fn rows(
     labels: &BTreeMap<String, BTreeMap<String, Label>>,
     tags: &dyn Fn(&AuditRecord) -> Vec<String>,
 ) -> Vec<Row> {
+    let run_href = format!("/runs/{}/audits/", encode(run_id));
     records
         .iter()
         .map(|r| {
             let scores = r.scores();
             let own = labels.get(&r.audit_id);
-            let cells = dims
-                .iter()
-                .map(|d| {
-                    let score = scores.and_then(|s| s.get(&d.name)).copied();
-                    let label = own.and_then(|l| l.get(&d.name)).map(|l| match l.agreement {
-                        Agreement::Agree => "agree",
-                        Agreement::Disagree => "disagree",
-                    });
-                    let class = match score {
-                        Some(s) => format!("score s{} {}", s.clamp(1, 10), d.palette),
-                        None => "score none".to_string(),
-                    };
-                    Cell { score, class, label }
-                })
-                .collect();
-            let verdict_status =
-                r.verdict.as_ref().filter(|v| v.status != "ok").map(|v| v.status.clone());
-            let summary = r.verdict.as_ref().map_or("", |v| v.summary.as_str());
-            let detail = r.status_detail.clone();
-            let haystack = [
-                r.audit_id.as_str(),
-                r.scenario_id.as_str(),
-                r.title.as_deref().unwrap_or(""),
-                detail.as_deref().unwrap_or(""),
-                summary,
-            ]
-            .join("\n")
-            .to_lowercase();
             let (agree, disagree) = own.map_or((0, 0), |l| {
                 let agree = l.values().filter(|x| x.agreement == Agreement::Agree).count();
                 (agree, l.len() - agree)
             });
             Row {
-                href: format!("/runs/{}/audits/{}", encode(run_id), encode(&r.audit_id)),
+                href: format!("{run_href}{}", encode(&r.audit_id)),
                 audit_id: r.audit_id.clone(),
                 scenario_id: r.scenario_id.clone(),
                 title: r.title.clone(),
                 tags: tags(r),
                 status: r.status.clone(),
-                detail,
-                verdict_status,
-                cells,
+                detail: r.status_detail.clone(),
+                verdict_status: r.verdict.as_ref().filter(|v| v.status != "ok").map(|v| v.status.clone()),
                 unverified: r.verdict.as_ref().map_or(0, |v| v.unverified_citations),
                 cost: r.cost_usd.map(|c| format!("${c:.4}")),
                 cost_usd: r.cost_usd,
                 agree,
                 disagree,
-                haystack,
+                scores: dims
+                    .iter()
+                    .map(|d| scores.and_then(|s| s.get(&d.name)).copied())
+                    .collect(),
+                labels: dims
+                    .iter()
+                    .map(|d| {
+                        own.and_then(|l| l.get(&d.name)).map(|l| match l.agreement {
+                            Agreement::Agree => "agree",
+                            Agreement::Disagree => "disagree",
+                        })
+                    })
+                    .collect(),
+                summary: r.verdict.as_ref().map(|v| v.summary.clone()).unwrap_or_default(),
             }
         })
         .collect()
@@ -286,7 +315,8 @@ pub(crate) fn rows(
 /// What is left after filtering, sorted, and the page asked for.
 #[derive(Debug)]
 pub(crate) struct Selection {
-    pub(crate) rows: Vec<Row>,
+    /// Indices into the rows, for the page asked for.
+    pub(crate) rows: Vec<usize>,
     /// Rows that passed the filters (over every page).
     pub(crate) matched: usize,
     pub(crate) page: usize,
@@ -294,13 +324,13 @@ pub(crate) struct Selection {
 }
 
 /// Filters, sorts and pages `rows` as `spec` says.
-pub(crate) fn select(rows: Vec<Row>, spec: &TableSpec) -> Selection {
-    let mut kept: Vec<Row> = rows.into_iter().filter(|r| keep(r, spec)).collect();
-    kept.sort_by(|a, b| order(a, b, spec));
+pub(crate) fn select(rows: &[Row], spec: &TableSpec) -> Selection {
+    let mut kept: Vec<usize> = (0..rows.len()).filter(|i| keep(&rows[*i], spec)).collect();
+    kept.sort_by(|a, b| order(&rows[*a], &rows[*b], spec));
     let matched = kept.len();
     let pages = matched.div_ceil(PAGE_ROWS).max(1);
     let page = spec.page.min(pages);
-    let rows: Vec<Row> = kept.into_iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).collect();
+    let rows: Vec<usize> = kept.into_iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).collect();
     Selection { rows, matched, page, pages }
 }
 
@@ -317,16 +347,22 @@ fn keep(r: &Row, spec: &TableSpec) -> bool {
         return false;
     }
     if let Some((i, lo, hi)) = spec.range {
-        match r.cells[i].score {
+        match r.scores[i] {
             Some(s) if (lo..=hi).contains(&s) => {}
             _ => return false,
         }
     }
-    if let Some(text) = &spec.text
-        && !r.haystack.contains(text.as_str())
-        && !r.tags.iter().any(|t| t.to_lowercase().contains(text.as_str()))
-    {
-        return false;
+    if let Some(text) = &spec.text {
+        let hit = |f: &str| f.to_lowercase().contains(text.as_str());
+        let found = hit(&r.audit_id)
+            || hit(&r.scenario_id)
+            || r.title.as_deref().is_some_and(hit)
+            || r.detail.as_deref().is_some_and(hit)
+            || hit(&r.summary)
+            || r.tags.iter().any(|t| hit(t));
+        if !found {
+            return false;
+        }
     }
     true
 }
@@ -355,7 +391,7 @@ fn order(a: &Row, b: &Row, spec: &TableSpec) -> Ordering {
             b.cost_usd.map(|c| (c * 1e9) as i64),
             spec.desc,
         ),
-        SortKey::Dim(i) => blanks_last(a.cells[*i].score, b.cells[*i].score, spec.desc),
+        SortKey::Dim(i) => blanks_last(a.scores[*i], b.scores[*i], spec.desc),
     };
     primary.then_with(|| a.audit_id.cmp(&b.audit_id))
 }

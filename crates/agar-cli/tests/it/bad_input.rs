@@ -82,9 +82,10 @@ async fn missing_api_key() {
 async fn missing_target_model() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "ok.md", "Probe for flattery.\n");
+    // A key is set, so the roles do not fall back to the local model.
     fails_cleanly(
         &["audit", p.to_str().unwrap()],
-        &[],
+        &[("OPENAI_API_KEY", "k")],
         "no target model: pass --target MODEL or set AGAR_TARGET",
     )
     .await;

@@ -120,6 +120,8 @@ async fn a_cached_rerun_asks_the_models_nothing() {
     let out = cmd.output().await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(server.total_calls(), calls, "every answer came from the cache");
+    let err = stderr(&out);
+    assert!(!err.contains("ETA") && !err.contains('\r'), "no progress bar off a terminal: {err}");
     let a = std::fs::read_to_string(store.join("first/poem.json")).unwrap();
     let b = std::fs::read_to_string(store.join("second/poem.json")).unwrap();
     let (a, b): (Transcript, Transcript) =

@@ -84,10 +84,22 @@ fn model_call() -> impl Strategy<Value = ModelCall> {
         any::<u64>(),
         0u32..7,
         prop_oneof![Just(0u64), any::<u64>()],
-        prop::option::of(text()),
+        prop::collection::vec(text(), 0..3),
+        prop::option::of((text(), text())),
     )
-        .prop_map(|(role, model, usage, latency_ms, attempts, retry_wait_ms, error)| {
-            ModelCall { role, model, usage, latency_ms, attempts, retry_wait_ms, error }
+        .prop_map(|(role, model, usage, latency_ms, attempts, retry_wait_ms, retried, error)| {
+            let (error, error_kind) = error.unzip();
+            ModelCall {
+                role,
+                model,
+                usage,
+                latency_ms,
+                attempts,
+                retry_wait_ms,
+                retried,
+                error,
+                error_kind,
+            }
         })
 }
 

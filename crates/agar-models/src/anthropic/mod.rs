@@ -3,7 +3,7 @@
 //! replayed, forced tool choice, cache-aware usage.
 //!
 //! One reqwest client per provider (the same rustls setup as the OpenAI
-//! provider, see [`crate::http`]), no retries of its own (the middleware in
+//! provider, see the crate's `http` module), no retries of its own (the middleware in
 //! [`crate::resilient`] owns them): every failure becomes a typed
 //! [`ModelError`] the middleware can act on, `overloaded_error` and
 //! `rate_limit_error` (with `retry-after`) included. Conversion to and from
