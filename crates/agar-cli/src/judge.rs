@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use agar_core::{AuditStatus, ChatModel, Dimension, Transcript};
 use agar_judge::{JudgeSettings, judge_transcript};
-use agar_models::{Env, ResolveSettings, resolve};
+use agar_models::{Env, ResolveSettings, resolve_with};
 use agar_prompts::Prompts;
 use agar_report::{RunSummary, summarize};
 use agar_store::{Store, StoreError};
@@ -110,7 +110,9 @@ struct JsonSummary<'a> {
 
 pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     let dims = Arc::new(dimensions::from_flags(&args.dimensions)?.run);
-    let judge = judge_model(args.judge.as_deref())?;
+    let env = Env::from_process();
+    let pricing = Arc::new(crate::cost::Pricing::load(&env)?);
+    let judge = judge_model(args.judge.as_deref(), &env, &pricing.config)?;
     let located = locate(&args.target, &args.store)?;
 
     let (transcripts, place) = match &located {
@@ -162,11 +164,17 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
     let mut tasks = tokio::task::JoinSet::new();
     for item in items {
-        let (dims, judge, settings, prompts, permits) =
-            (dims.clone(), judge.clone(), settings.clone(), prompts.clone(), permits.clone());
+        let (dims, judge, settings, prompts, permits, pricing) = (
+            dims.clone(),
+            judge.clone(),
+            settings.clone(),
+            prompts.clone(),
+            permits.clone(),
+            pricing.clone(),
+        );
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
-            judge_one(item, &dims, judge, &settings, &prompts).await
+            judge_one(item, &dims, judge, &settings, &prompts, &pricing).await
         });
     }
     let mut errors = Vec::new();
@@ -217,6 +225,7 @@ async fn judge_one(
     judge: Arc<dyn ChatModel>,
     settings: &JudgeSettings,
     prompts: &Prompts,
+    pricing: &Arc<crate::cost::Pricing>,
 ) -> Result<(), String> {
     let place = item.place.clone();
     let id = item.audit_id.clone();
@@ -227,9 +236,14 @@ async fn judge_one(
     let unverified = verdict.unverified_citations;
     let Item { audit_id, place } = item;
     let id = audit_id.clone();
+    let pricing = pricing.clone();
     let count = tokio::task::spawn_blocking(move || {
         let mut fresh = place.read(&id)?;
         fresh.verdicts.push(verdict);
+        // The new verdict's tokens count towards the audit's cost.
+        if let Some(cost) = pricing.transcript_cost(&fresh) {
+            fresh.cost = Some(cost);
+        }
         place.write(&fresh)?;
         Ok::<usize, String>(fresh.verdicts.len())
     })
@@ -240,13 +254,17 @@ async fn judge_one(
     Ok(())
 }
 
-fn judge_model(flag: Option<&str>) -> Result<Arc<dyn ChatModel>, Failure> {
+fn judge_model(
+    flag: Option<&str>,
+    env: &Env,
+    config: &agar_models::Config,
+) -> Result<Arc<dyn ChatModel>, Failure> {
     let reference = flag.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
         Failure::Input(
             "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)".into(),
         )
     })?;
-    resolve(reference, &Env::from_process(), &ResolveSettings::default())
+    resolve_with(reference, env, &ResolveSettings::default(), config)
         .map_err(|e| Failure::Input(e.to_string()))
 }
 

@@ -31,18 +31,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut prompt = ids.clone();
         prompt[0] = tok.encode(&format!("{i}"), false)[0];
         let mut req = GenerateRequest::greedy(prompt, n_gen);
-        req.stop.clear();
+        req.ignore_eos = true;
         let started = Instant::now();
         let g = engine.generate_blocking(req)?;
         let total = started.elapsed().as_secs_f64();
         if i == 0 {
             continue; // warm-up
         }
-        let prompt_s = g.timings.prompt.as_secs_f64();
-        let gen_tokens = g.output_tokens.saturating_sub(1).max(1) as f64;
-        let gen_tps = gen_tokens / (total - g.timings.first_token.as_secs_f64()).max(1e-9);
-        let prompt_tps = n_prompt as f64 / prompt_s;
+        // As llama.cpp's side measures: the first token comes right after
+        // the prompt pass; each later one costs one forward pass.
         let ttft = g.timings.first_token.as_secs_f64();
+        let gen_tokens = g.output_tokens.saturating_sub(1).max(1) as f64;
+        let gen_tps = gen_tokens / (total - ttft).max(1e-9);
+        let prompt_tps = n_prompt as f64 / ttft;
         if g.output_tokens < n_gen {
             eprintln!("note: stopped after {} tokens", g.output_tokens);
         }

@@ -61,9 +61,18 @@ impl LocalModel {
     ) -> Result<Self, LocalError> {
         let tok = engine.tokenizer();
         let text = |id: Option<u32>| id.and_then(|i| tok.token(i)).unwrap_or("").to_string();
-        let template =
-            ChatTemplate::new(engine.info().chat_template.as_deref(), &text(tok.bos()), &text(tok.eos()))?;
-        Ok(Self { reference: reference.into(), engine, template, settings, calls: AtomicU64::new(0) })
+        let template = ChatTemplate::new(
+            engine.info().chat_template.as_deref(),
+            &text(tok.bos()),
+            &text(tok.eos()),
+        )?;
+        Ok(Self {
+            reference: reference.into(),
+            engine,
+            template,
+            settings,
+            calls: AtomicU64::new(0),
+        })
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -78,7 +87,10 @@ impl LocalModel {
             .into_iter()
             .map(|m| {
                 contents.push(m.content);
-                TemplateMessage { role: m.role, content: format!("{OPEN}{}{CLOSE}", contents.len() - 1) }
+                TemplateMessage {
+                    role: m.role,
+                    content: format!("{OPEN}{}{CLOSE}", contents.len() - 1),
+                }
             })
             .collect();
         let mut text = self.template.render(&marked)?;
@@ -105,7 +117,12 @@ impl LocalModel {
         Ok(ids)
     }
 
-    fn generate_request(&self, request: &ChatRequest, prompt: Vec<u32>, attempt: u32) -> Result<GenerateRequest, ModelError> {
+    fn generate_request(
+        &self,
+        request: &ChatRequest,
+        prompt: Vec<u32>,
+        attempt: u32,
+    ) -> Result<GenerateRequest, ModelError> {
         let s = &request.sampling;
         let mut max_tokens = s.max_tokens.map_or(self.settings.default_max_tokens, |m| m as usize);
         if let Some(cap) = self.settings.max_tokens_cap {
@@ -120,7 +137,9 @@ impl LocalModel {
             ToolChoice::None => Vec::new(),
             ToolChoice::Tool(name) => {
                 let t = request.tools.iter().find(|t| &t.name == name).ok_or_else(|| {
-                    ModelError::Config(format!("the forced tool `{name}` is not among the tools offered"))
+                    ModelError::Config(format!(
+                        "the forced tool `{name}` is not among the tools offered"
+                    ))
                 })?;
                 vec![t]
             }
@@ -147,6 +166,7 @@ impl LocalModel {
             stop: s.stop.clone(),
             hooks: Hooks::default(),
             mode,
+            ignore_eos: false,
         })
     }
 }
@@ -321,7 +341,10 @@ fn tools_section(request: &ChatRequest) -> Option<String> {
     }
     let mut s = String::from("# Tools\n\nYou can use these tools:\n");
     for t in &request.tools {
-        s.push_str(&format!("\n- {}: {}\n  arguments (JSON Schema): {}\n", t.name, t.description, t.parameters));
+        s.push_str(&format!(
+            "\n- {}: {}\n  arguments (JSON Schema): {}\n",
+            t.name, t.description, t.parameters
+        ));
     }
     s.push_str(
         "\nTo use a tool, reply with one JSON object and nothing else:\n{\"name\": \"TOOL_NAME\", \"arguments\": {...}}\n",
@@ -351,7 +374,11 @@ mod tests {
     #[test]
     fn tools_go_into_the_system_message_and_results_become_user_turns() {
         let mut call_msg = Message::assistant("");
-        call_msg.tool_calls.push(ToolCall { id: "c1".into(), name: "count".into(), arguments: "{\"n\":2}".into() });
+        call_msg.tool_calls.push(ToolCall {
+            id: "c1".into(),
+            name: "count".into(),
+            arguments: "{\"n\":2}".into(),
+        });
         let req = ChatRequest {
             messages: vec![
                 Message::system("Be useful."),

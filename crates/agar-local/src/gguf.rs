@@ -7,9 +7,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use candle_core::Device;
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::Device;
 
 use crate::error::LocalError;
 use crate::tokenizer::TokenizerSpec;
@@ -78,9 +78,7 @@ impl GgufFile {
 
     fn ints(&self, key: &str) -> Result<Vec<i32>, LocalError> {
         let list = self.value(key)?.to_vec().map_err(|e| self.bad(format!("`{key}`: {e}")))?;
-        list.iter()
-            .map(|v| v.to_i32().map_err(|e| self.bad(format!("`{key}`: {e}"))))
-            .collect()
+        list.iter().map(|v| v.to_i32().map_err(|e| self.bad(format!("`{key}`: {e}")))).collect()
     }
 
     /// The tokenizer described by the metadata.

@@ -18,19 +18,33 @@ pub const DEFAULT_MAX_STRING: usize = 600;
 /// Most array items the model may write unless the schema says `maxItems`.
 pub const DEFAULT_MAX_ITEMS: usize = 3;
 
+/// Tools by name, each with its arguments' schema.
+pub type ToolSchemas = Arc<Vec<(String, Arc<Schema>)>>;
+
 /// The shape of a JSON value to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schema {
     /// The keys to write, in order, each with its value's schema.
     Object(Vec<(String, Arc<Schema>)>),
-    Array { items: Arc<Schema>, min: usize, max: usize },
-    String { choices: Option<Arc<Vec<String>>>, min_len: usize, max_len: usize },
-    Integer { min: Option<i64>, max: Option<i64> },
+    Array {
+        items: Arc<Schema>,
+        min: usize,
+        max: usize,
+    },
+    String {
+        choices: Option<Arc<Vec<String>>>,
+        min_len: usize,
+        max_len: usize,
+    },
+    Integer {
+        min: Option<i64>,
+        max: Option<i64>,
+    },
     Number,
     Boolean,
     Null,
     /// `{"name": <one of the names>, "arguments": <that tool's schema>}`.
-    ToolCall(Arc<Vec<(String, Arc<Schema>)>>),
+    ToolCall(ToolSchemas),
 }
 
 impl Schema {
@@ -79,7 +93,8 @@ impl Schema {
                 Schema::Object(out)
             }
             "array" => {
-                let items = obj.get("items").map(Schema::from_json).unwrap_or_else(Schema::any_string);
+                let items =
+                    obj.get("items").map(Schema::from_json).unwrap_or_else(Schema::any_string);
                 let min = size("minItems").unwrap_or(0);
                 let max = size("maxItems").unwrap_or(DEFAULT_MAX_ITEMS).max(min);
                 Schema::Array { items: Arc::new(items), min, max }
@@ -119,7 +134,9 @@ impl Schema {
             Schema::Array { items, min, .. } => {
                 Value::Array((0..*min).map(|_| items.default_value()).collect())
             }
-            Schema::String { choices: Some(c), .. } => json!(c.first().cloned().unwrap_or_default()),
+            Schema::String { choices: Some(c), .. } => {
+                json!(c.first().cloned().unwrap_or_default())
+            }
             Schema::String { min_len, .. } => json!("-".repeat(*min_len)),
             Schema::Integer { min, max } => json!(clamp(0, *min, *max)),
             Schema::Number => json!(0),
@@ -136,7 +153,10 @@ impl Schema {
 fn enum_schema(choices: &[Value]) -> Schema {
     if !choices.is_empty() && choices.iter().all(Value::is_i64) {
         let ints: Vec<i64> = choices.iter().filter_map(Value::as_i64).collect();
-        return Schema::Integer { min: ints.iter().min().copied(), max: ints.iter().max().copied() };
+        return Schema::Integer {
+            min: ints.iter().min().copied(),
+            max: ints.iter().max().copied(),
+        };
     }
     let strings: Vec<String> = choices
         .iter()
@@ -174,7 +194,10 @@ enum Escape {
 #[derive(Debug, Clone)]
 enum Task {
     Value(Arc<Schema>),
-    Literal { text: String, pos: usize },
+    Literal {
+        text: String,
+        pos: usize,
+    },
     Str {
         choices: Option<Arc<Vec<String>>>,
         /// The decoded characters so far (for `choices`) and their count.
@@ -184,12 +207,29 @@ enum Task {
         min_len: usize,
         max_len: usize,
         /// For a tool call's name: the tools, to continue with the arguments.
-        tools: Option<Arc<Vec<(String, Arc<Schema>)>>>,
+        tools: Option<ToolSchemas>,
     },
-    Num { integer: bool, min: Option<i64>, max: Option<i64>, text: String },
-    Keyword { choices: &'static [&'static str], typed: String },
-    ArrayOpen { items: Arc<Schema>, min: usize, max: usize },
-    ArrayNext { items: Arc<Schema>, count: usize, min: usize, max: usize },
+    Num {
+        integer: bool,
+        min: Option<i64>,
+        max: Option<i64>,
+        text: String,
+    },
+    Keyword {
+        choices: &'static [&'static str],
+        typed: String,
+    },
+    ArrayOpen {
+        items: Arc<Schema>,
+        min: usize,
+        max: usize,
+    },
+    ArrayNext {
+        items: Arc<Schema>,
+        count: usize,
+        min: usize,
+        max: usize,
+    },
 }
 
 /// The machine: a stack of what remains to be written, innermost last.
@@ -235,11 +275,11 @@ impl Guide {
     }
 
     pub fn is_done(&mut self) -> bool {
-        matches!(self.next(), Next::Done)
+        matches!(self.next_step(), Next::Done)
     }
 
     /// What comes next.
-    pub fn next(&mut self) -> Next {
+    pub fn next_step(&mut self) -> Next {
         loop {
             let Some(top) = self.stack.last() else { return Next::Done };
             return match top {
@@ -262,7 +302,8 @@ impl Guide {
                 }
                 Task::Num { integer: true, min, max, text }
                     if int_complete(text, *min, *max)
-                        && !('0'..='9').any(|d| int_prefix_ok(&format!("{text}{d}"), *min, *max)) =>
+                        && !('0'..='9')
+                            .any(|d| int_prefix_ok(&format!("{text}{d}"), *min, *max)) =>
                 {
                     self.stack.pop();
                     continue;
@@ -352,7 +393,7 @@ impl Guide {
             match top {
                 Task::Value(_) => self.expand_top(),
                 Task::Literal { text, pos } => {
-                    if text[*pos..].chars().next() != Some(c) {
+                    if !text[*pos..].starts_with(c) {
                         return false;
                     }
                     *pos += c.len_utf8();
@@ -531,7 +572,7 @@ impl Guide {
                     match choices {
                         Some(c) => {
                             let fit = c.iter().find(|s| s.starts_with(decoded.as_str()));
-                            p.push_str(&escape_json(&fit.map_or("", |s| &s[decoded.len()..])));
+                            p.push_str(&escape_json(fit.map_or("", |s| &s[decoded.len()..])));
                         }
                         None => p.push_str(&"-".repeat(min_len.saturating_sub(*chars))),
                     }
@@ -739,7 +780,7 @@ mod tests {
         let mut out = String::new();
         let mut chars = model_text.chars().peekable();
         loop {
-            match g.next() {
+            match g.next_step() {
                 Next::Done => return (out, true),
                 Next::Forced(f) => {
                     assert!(g.feed_str(&f));
@@ -793,7 +834,10 @@ mod tests {
     #[test]
     fn a_tool_call_names_one_of_the_tools_then_its_arguments() {
         let tools = vec![
-            ("send_message".to_string(), json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]})),
+            (
+                "send_message".to_string(),
+                json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}),
+            ),
             ("end_conversation".to_string(), json!({"type": "object", "properties": {}})),
         ];
         let (out, done) = run(Schema::tool_call(&tools), "sHi there\"");
@@ -812,7 +856,7 @@ mod tests {
             let mut out = String::new();
             let mut chars = cut.chars();
             loop {
-                match g.next() {
+                match g.next_step() {
                     Next::Forced(f) => {
                         g.feed_str(&f);
                         out.push_str(&f);
@@ -837,7 +881,10 @@ mod tests {
 
     #[test]
     fn repair_fills_and_clamps() {
-        let fixed = repair(json!({"scores": {"sycophancy": 42}, "ok": "true", "mood": "glad"}), &verdict_schema());
+        let fixed = repair(
+            json!({"scores": {"sycophancy": 42}, "ok": "true", "mood": "glad"}),
+            &verdict_schema(),
+        );
         assert_eq!(fixed["scores"]["sycophancy"], 10);
         assert_eq!(fixed["ok"], true);
         assert_eq!(fixed["mood"], "calm");

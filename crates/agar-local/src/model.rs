@@ -119,7 +119,12 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(layers: usize) -> Self {
-        Self { layers: (0..layers).map(|_| None).collect(), capacity: 0, len: 0, tokens: Vec::new() }
+        Self {
+            layers: (0..layers).map(|_| None).collect(),
+            capacity: 0,
+            len: 0,
+            tokens: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -144,11 +149,7 @@ impl KvCache {
 
     /// Bytes held by the buffers.
     pub fn bytes(&self) -> usize {
-        self.layers
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.elem_count() + v.elem_count()) * 4)
-            .sum()
+        self.layers.iter().flatten().map(|(k, v)| (k.elem_count() + v.elem_count()) * 4).sum()
     }
 
     /// Stores `k`, `v` (shape `(1, kv_heads, t, head_dim)`) of layer `layer`
@@ -212,7 +213,11 @@ impl Llama {
         } else {
             heads
         };
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || width % heads != 0 {
+        if heads == 0
+            || kv_heads == 0
+            || !heads.is_multiple_of(kv_heads)
+            || !width.is_multiple_of(heads)
+        {
             return Err(file.bad(format!("inconsistent heads: {heads} heads, {kv_heads} kv heads")));
         }
         let head_dim = width / heads;
@@ -316,9 +321,9 @@ impl Llama {
             let attn = self.attention(i, layer, &h, &cos, &sin, mask.as_ref(), cache, capacity)?;
             x = (x + attn)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps)?;
-            let ff = layer
-                .down
-                .forward(&(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?)?;
+            let ff = layer.down.forward(
+                &(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?,
+            )?;
             x = (x + ff)?;
             if let Some((l, v)) = &steer
                 && *l == i
@@ -375,11 +380,8 @@ impl Llama {
         }
         let att = candle_nn::ops::softmax_last_dim(&att)?;
         let out = att.matmul(&v.contiguous()?)?;
-        let out = out.reshape((1, c.heads, t, c.head_dim))?.transpose(1, 2)?.reshape((
-            1,
-            t,
-            c.width,
-        ))?;
+        let out =
+            out.reshape((1, c.heads, t, c.head_dim))?.transpose(1, 2)?.reshape((1, t, c.width))?;
         layer.wo.forward(&out)
     }
 }

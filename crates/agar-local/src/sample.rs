@@ -122,7 +122,11 @@ fn sampled(
 }
 
 /// Draws from `probs` (unnormalised), zeroing refused draws.
-fn draw(probs: &mut [(u32, f64)], rng: &mut Rng, accept: &mut impl FnMut(u32) -> bool) -> Option<u32> {
+fn draw(
+    probs: &mut [(u32, f64)],
+    rng: &mut Rng,
+    accept: &mut impl FnMut(u32) -> bool,
+) -> Option<u32> {
     for _ in 0..32 {
         let total: f64 = probs.iter().map(|p| p.1).sum();
         if total <= 0.0 {
@@ -181,7 +185,9 @@ mod tests {
         let cfg = SamplerConfig { temperature: 1.0, top_p: 0.9 };
         let run = |seed| {
             let mut rng = Rng::new(seed);
-            (0..20).map(|_| pick(&logits, cfg, &mut rng, |id| id % 2 == 0).unwrap()).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| pick(&logits, cfg, &mut rng, |id| id % 2 == 0).unwrap())
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert!(run(7).iter().all(|id| id % 2 == 0));

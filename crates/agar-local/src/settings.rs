@@ -70,22 +70,20 @@ impl LocalSettings {
         }
         s.max_tokens_cap = number("AGAR_LOCAL_MAX_TOKENS")?;
         if let Some(v) = get("AGAR_LOCAL_TEMPERATURE") {
-            s.default_temperature = v.parse::<f32>().ok().filter(|t| (0.0..=2.0).contains(t)).ok_or_else(
-                || {
+            s.default_temperature =
+                v.parse::<f32>().ok().filter(|t| (0.0..=2.0).contains(t)).ok_or_else(|| {
                     LocalError::InvalidSetting(format!(
                         "AGAR_LOCAL_TEMPERATURE must be a number from 0 to 2, not `{v}`"
                     ))
-                },
-            )?;
+                })?;
         }
         if let Some(v) = get("AGAR_LOCAL_CALL_THRESHOLD") {
-            s.call_threshold = v.parse::<f32>().ok().filter(|t| (0.0..=1.0).contains(t)).ok_or_else(
-                || {
+            s.call_threshold =
+                v.parse::<f32>().ok().filter(|t| (0.0..=1.0).contains(t)).ok_or_else(|| {
                     LocalError::InvalidSetting(format!(
                         "AGAR_LOCAL_CALL_THRESHOLD must be a probability between 0 and 1, not `{v}`"
                     ))
-                },
-            )?;
+                })?;
         }
         Ok(s)
     }
@@ -119,7 +117,10 @@ mod tests {
         assert_eq!(s.threads, 2);
         assert_eq!(s.max_tokens_cap, Some(64));
         let err = LocalSettings::from_vars(vars(&[("AGAR_LOCAL_THREADS", "many")])).unwrap_err();
-        assert_eq!(err.to_string(), "AGAR_LOCAL_THREADS must be a positive whole number, not `many`");
+        assert_eq!(
+            err.to_string(),
+            "AGAR_LOCAL_THREADS must be a positive whole number, not `many`"
+        );
         assert_eq!(LocalSettings::from_vars(vars(&[])).unwrap().threads, 1);
     }
 }

@@ -50,7 +50,8 @@ impl ChatTemplate {
 
     /// The prompt text for `messages`, ending with the assistant turn's opening.
     pub fn render(&self, messages: &[TemplateMessage]) -> Result<String, LocalError> {
-        let tmpl = self.env.get_template("chat").map_err(|e| LocalError::Template(e.to_string()))?;
+        let tmpl =
+            self.env.get_template("chat").map_err(|e| LocalError::Template(e.to_string()))?;
         tmpl.render(context! {
             messages => minijinja::Value::from(minijinja::value::Serde(messages)),
             add_generation_prompt => true,
@@ -71,8 +72,18 @@ fn strftime_now(format: String) -> String {
     let days = (secs / 86_400) as i64;
     let (y, m, d) = civil_from_days(days);
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     let month = MONTHS[(m - 1) as usize];
     let mut out = String::new();

@@ -173,7 +173,8 @@ impl Tokenizer {
         if byte_ids[..128].iter().filter(|id| id.is_none()).count() > 16 {
             return Err(bad("the vocabulary is not byte-level BPE".into()));
         }
-        let types: Vec<i32> = (0..n).map(|i| spec.token_types.get(i).copied().unwrap_or(1)).collect();
+        let types: Vec<i32> =
+            (0..n).map(|i| spec.token_types.get(i).copied().unwrap_or(1)).collect();
         let control: Vec<bool> = types.iter().map(|t| *t == TYPE_CONTROL).collect();
         let mut specials: Vec<(String, u32)> = spec
             .tokens
@@ -183,7 +184,7 @@ impl Tokenizer {
             .map(|(i, t)| (t.clone(), i as u32))
             .filter(|(t, _)| !t.is_empty())
             .collect();
-        specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        specials.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
         let token_bytes = spec
             .tokens
             .iter()

@@ -178,7 +178,12 @@ pub fn resolve(
 ) -> Result<Arc<dyn ChatModel>, ResolveError> {
     let reference = reference.trim();
     if let Some(path) = reference.strip_prefix("local:") {
-        return crate::local::resolve_local(reference, LocalTarget::Path(path.trim()), env, settings);
+        return crate::local::resolve_local(
+            reference,
+            LocalTarget::Path(path.trim()),
+            env,
+            settings,
+        );
     }
     let unknown = || ResolveError::UnknownProvider { reference: reference.to_owned() };
     let (provider, model) = reference.split_once('/').ok_or_else(unknown)?;
@@ -190,7 +195,12 @@ pub fn resolve(
         "openai" => Arc::new(OpenAiProvider::new(model, OpenAiConfig::from_env(env))?),
         "anthropic" => Arc::new(AnthropicProvider::new(model, AnthropicConfig::from_env(env)?)?),
         "local" => {
-            return crate::local::resolve_local(reference, LocalTarget::Named(model), env, settings);
+            return crate::local::resolve_local(
+                reference,
+                LocalTarget::Named(model),
+                env,
+                settings,
+            );
         }
         _ => return Err(unknown()),
     };

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use agar_store::Store;
+use agar_store::{RunOverview, Store};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     /// Each run's figures with the stamp they were read under (see
     /// `run::run_data`): reused while the run's directories do not change.
     pub(crate) runs: Mutex<HashMap<String, (String, Arc<RunData>)>>,
+    /// Each run's line on the runs page, kept the same way.
+    pub(crate) overviews: Mutex<HashMap<String, (String, RunOverview)>>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
                 allowed_hosts: None,
                 tags: Mutex::new(HashMap::new()),
                 runs: Mutex::new(HashMap::new()),
+                overviews: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -92,6 +95,12 @@ impl AppState {
 
     pub(crate) fn runs_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<RunData>)>> {
         self.inner.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn overviews_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, RunOverview)>> {
+        self.inner.overviews.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn tags_cache(

@@ -114,8 +114,9 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
         };
         return crate::templates::render("compare.html", &page);
     };
-    let read = |id: &str| store.view(id).map_err(|e| WebError::from_store(&format!("run {id:?}"), e));
-    let (a, b) = (read(&a_id)?, read(&b_id)?);
+    let (a_data, _) = crate::run::run_data(state, &a_id)?;
+    let (b_data, _) = crate::run::run_data(state, &b_id)?;
+    let (a, b) = (&a_data.view, &b_data.view);
     let dims = Dims::load(store, &[&b_id, &a_id]);
     let cmp = compare(&a_id, &a.audits, &b_id, &b.audits, |d| dims.palette(d), CompareOptions::default());
     let names: Vec<String> = cmp.dimensions.keys().cloned().collect();
@@ -170,8 +171,8 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
     let page = ComparePage {
         title: format!("Compare {a_id} and {b_id}"),
         ids,
-        a: Some(side(&a)),
-        b: Some(side(&b)),
+        a: Some(side(a)),
+        b: Some(side(b)),
         lines,
         confidence: format!("{:.0}%", cmp.confidence * 100.0),
         resamples: cmp.resamples,

@@ -45,7 +45,7 @@ struct SummaryDim {
 /// A run's figures: everything the page shows but the table's selection.
 #[derive(Debug)]
 pub(crate) struct RunData {
-    view: RunView,
+    pub(crate) view: RunView,
     summary: RunSummary,
     summary_dims: Vec<SummaryDim>,
     /// The table's dimension columns, in display order.

@@ -75,14 +75,51 @@ fn line(o: RunOverview) -> RunLine {
     }
 }
 
+/// One run's line: reused while the run's stamp holds (from the run page's
+/// figures when they are current), else read from the store.
+fn overview(state: &AppState, run_id: &str) -> Result<RunOverview, WebError> {
+    let stamp = crate::live::stamp_run(state.store(), run_id);
+    if let Some((seen, o)) = state.overviews_cache().get(run_id)
+        && *seen == stamp.value
+    {
+        return Ok(o.clone());
+    }
+    let cached = state
+        .runs_cache()
+        .get(run_id)
+        .filter(|(seen, _)| *seen == stamp.value)
+        .map(|(_, data)| data.view.overview());
+    let o = match cached {
+        Some(o) => o,
+        None => state
+            .store()
+            .view(run_id)
+            .map_err(|e| WebError::from_store(&format!("run {run_id:?}"), e))?
+            .overview(),
+    };
+    if stamp.settled() {
+        state.overviews_cache().insert(run_id.to_string(), (stamp.value, o.clone()));
+    }
+    Ok(o)
+}
+
 /// `GET /`.
 pub(crate) async fn page(State(state): State<AppState>) -> Result<Html<String>, WebError> {
     let html = state
         .blocking(|s| {
             let store = s.store();
             let stamp = crate::live::store_stamp_of(store)?;
-            let overviews =
-                store.runs().map_err(|e| WebError::Internal(format!("listing runs: {e}")))?;
+            let ids =
+                store.run_ids().map_err(|e| WebError::Internal(format!("listing runs: {e}")))?;
+            let mut overviews = Vec::with_capacity(ids.len());
+            for id in &ids {
+                match overview(s, id) {
+                    Ok(o) => overviews.push(o),
+                    // A run deleted meanwhile, or unreadable: left out, logged.
+                    Err(e) => tracing::warn!("run {id}: {e}"),
+                }
+            }
+            overviews.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.run_id.cmp(&b.run_id)));
             let ids: Vec<String> = overviews.iter().map(|o| o.run_id.clone()).collect();
             let n = ids.len();
             let mut runs: Vec<RunLine> = overviews.into_iter().map(line).collect();

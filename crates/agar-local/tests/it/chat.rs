@@ -40,11 +40,18 @@ async fn a_forced_tool_call_is_valid_json_matching_the_schema() {
         let req = ChatRequest {
             messages: vec![
                 Message::system("You are a strict judge of chatbot transcripts."),
-                Message::user("Transcript: the user shows a bad poem; the bot says it is the best poem ever written. Score it."),
+                Message::user(
+                    "Transcript: the user shows a bad poem; the bot says it is the best poem ever written. Score it.",
+                ),
             ],
             tools: vec![verdict_tool()],
             tool_choice: ToolChoice::Tool("submit_scores".into()),
-            sampling: Sampling { temperature: Some(0.8), max_tokens: Some(80), seed: Some(seed), ..Sampling::default() },
+            sampling: Sampling {
+                temperature: Some(0.8),
+                max_tokens: Some(80),
+                seed: Some(seed),
+                ..Sampling::default()
+            },
             prefill: None,
         };
         let resp = model.chat(&req).await.unwrap();

@@ -1,7 +1,7 @@
 //! Generation: determinism, max_tokens, stop sequences, prefix reuse, the chat template.
 
-use agar_local::{GenerateRequest, LocalModel};
 use agar_core::{ChatModel, ChatRequest, Message, Sampling};
+use agar_local::{GenerateRequest, LocalModel};
 
 use crate::support::{engine, settings};
 
@@ -41,7 +41,8 @@ fn seeded_sampling_is_reproducible_and_seeds_differ() {
 #[test]
 fn max_tokens_and_stop_sequences_end_generation() {
     let Some(engine) = engine() else { return };
-    let mut req = GenerateRequest::greedy(prompt(&engine, "Count from 1 to 20, separated by commas."), 5);
+    let mut req =
+        GenerateRequest::greedy(prompt(&engine, "Count from 1 to 20, separated by commas."), 5);
     let g = engine.generate_blocking(req.clone()).unwrap();
     assert_eq!(g.output_tokens, 5);
     assert_eq!(g.finish, agar_local::Finish::Length);

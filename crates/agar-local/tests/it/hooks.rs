@@ -55,7 +55,10 @@ fn bad_hooks_are_errors_not_panics() {
         .generate_blocking(request(&engine, Hooks { capture: vec![30], steer: None }))
         .unwrap_err();
     assert!(err.to_string().contains("out of range"), "{err}");
-    let short = Hooks { capture: Vec::new(), steer: Some(Steering { layer: 1, vector: vec![1.0; 3], scale: 1.0 }) };
+    let short = Hooks {
+        capture: Vec::new(),
+        steer: Some(Steering { layer: 1, vector: vec![1.0; 3], scale: 1.0 }),
+    };
     let err = engine.generate_blocking(request(&engine, short)).unwrap_err();
     assert!(err.to_string().contains("width is 576"), "{err}");
 }

@@ -48,7 +48,12 @@ fn ids_match_llama_cpp() {
 fn decoding_round_trips() {
     let Some(engine) = engine() else { return };
     let tok = engine.tokenizer();
-    for text in ["Hello world", "  two  spaces\n\nnewlines 12345", "café naïve 😀", "a\tb\r\nc {\"k\": [1, 2]}"] {
+    for text in [
+        "Hello world",
+        "  two  spaces\n\nnewlines 12345",
+        "café naïve 😀",
+        "a\tb\r\nc {\"k\": [1, 2]}",
+    ] {
         assert_eq!(tok.decode(&tok.encode(text, false)), text);
     }
     // Control tokens are left out of decoded text.
