@@ -128,7 +128,7 @@ async fn the_transcript_page_shows_branches_tools_world_state_and_prefill() {
     // The fork is marked, the shared messages labelled, and the tree shows both.
     assert!(p.body.contains("branch 1 starts here"));
     assert!(p.body.contains("class=\"msg role-user shared\" id=\"msg-M2\""));
-    assert!(p.body.contains("rolled back to after M2"));
+    assert!(p.body.contains("rollback: continues after M2"));
     assert!(p.body.contains("href=\"/runs/nightly/audits/leak?branch=0\""));
     // Prefill: the auditor's words inside the target's reply are marked.
     assert!(p.body.contains(
