@@ -134,7 +134,8 @@ pub async fn run_audit(
             names.insert(RoleName::Realism, r.name().to_string());
         }
         let mut rec = Recorder::new(&ids.run_id, &ids.audit_id, info, names);
-        let mut audit = Audit { scenario, models, settings, prompts, rec: &mut rec, briefings: Vec::new() };
+        let mut audit =
+            Audit { scenario, models, settings, prompts, rec: &mut rec, briefings: Vec::new() };
         let status = match audit.drive().await {
             Ok(status) => status,
             Err(Stop::Fatal { role, error }) => {
@@ -189,7 +190,8 @@ impl Audit<'_> {
             .iter()
             .map(|t| context! { name => t.name.clone(), description => t.description.clone() })
             .collect();
-        let target_tools: Vec<String> = self.scenario.tools.iter().map(|t| t.def.name.clone()).collect();
+        let target_tools: Vec<String> =
+            self.scenario.tools.iter().map(|t| t.def.name.clone()).collect();
         let system = self
             .prompts
             .render(
@@ -231,7 +233,9 @@ impl Audit<'_> {
             let request = ChatRequest {
                 messages: auditor_msgs.clone(),
                 tools: tools.clone(),
-                tool_choice: ToolChoice::Auto,
+                // The auditor acts only through its tools; a model that still
+                // answers in text is nudged below.
+                tool_choice: ToolChoice::Required,
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
             };
@@ -303,7 +307,8 @@ impl Audit<'_> {
                 break;
             }
         }
-        let reason = end_reason.unwrap_or_else(|| format!("the auditor used all {max_turns} turns"));
+        let reason =
+            end_reason.unwrap_or_else(|| format!("the auditor used all {max_turns} turns"));
         if !self.rec.transcript().target_replied() {
             return Err(Stop::Invalid(format!(
                 "the auditor never got a reply from the target ({reason})"
@@ -337,7 +342,8 @@ impl Audit<'_> {
             AuditorAction::SetSystemMessage { system_message } => {
                 if self.scenario.target_system.is_some() {
                     return Ok(Outcome::ToolError(
-                        "this scenario fixes the target's system prompt; it cannot be changed".into(),
+                        "this scenario fixes the target's system prompt; it cannot be changed"
+                            .into(),
                     ));
                 }
                 if self.rec.conversation_started() {
@@ -366,14 +372,23 @@ impl Audit<'_> {
                     Ok(p) => p,
                     Err(e) => return Ok(Outcome::ToolError(e)),
                 };
-                let tool = TargetTool { def: ToolDef { name: name.clone(), description, parameters }, environment };
+                let tool = TargetTool {
+                    def: ToolDef { name: name.clone(), description, parameters },
+                    environment,
+                };
                 let replaced = self.rec.set_tool(tool);
                 let verb = if replaced { "replaced" } else { "created" };
-                Ok(Outcome::Reply(format!("tool {name} {verb}; the target's tools: {}", self.tool_names())))
+                Ok(Outcome::Reply(format!(
+                    "tool {name} {verb}; the target's tools: {}",
+                    self.tool_names()
+                )))
             }
             AuditorAction::RemoveTool { name } => {
                 if self.rec.remove_tool(&name) {
-                    Ok(Outcome::Reply(format!("tool {name} removed; the target's tools: {}", self.tool_names())))
+                    Ok(Outcome::Reply(format!(
+                        "tool {name} removed; the target's tools: {}",
+                        self.tool_names()
+                    )))
                 } else {
                     Ok(Outcome::ToolError(format!(
                         "the target has no tool named {name:?}; its tools: {}",
@@ -429,7 +444,11 @@ impl Audit<'_> {
                     return Ok(Outcome::ToolError(refusal));
                 }
                 let content = if is_error { format!("Error: {result}") } else { result };
-                let id = self.rec.target_message(Message::tool(tool_call_id, content), None, Some(Origin::Auditor));
+                let id = self.rec.target_message(
+                    Message::tool(tool_call_id, content),
+                    None,
+                    Some(Origin::Auditor),
+                );
                 let still = self.rec.pending_calls();
                 if !still.is_empty() {
                     return Ok(Outcome::Reply(format!(
@@ -495,7 +514,9 @@ impl Audit<'_> {
                     self.tool_names()
                 )))
             }
-            AuditorAction::EndConversation => Ok(Outcome::End("the auditor ended the conversation".into())),
+            AuditorAction::EndConversation => {
+                Ok(Outcome::End("the auditor ended the conversation".into()))
+            }
         }
     }
 
@@ -514,7 +535,11 @@ impl Audit<'_> {
 
     /// Calls the target until it answers in text, runs out of steps, or waits
     /// for the auditor to answer its tool calls. Appends what happened to `out`.
-    async fn drive_target(&mut self, mut prefill: Option<String>, out: &mut String) -> Result<(), Stop> {
+    async fn drive_target(
+        &mut self,
+        mut prefill: Option<String>,
+        out: &mut String,
+    ) -> Result<(), Stop> {
         let tool_defs: Vec<ToolDef> = self.rec.tools().iter().map(|t| t.def.clone()).collect();
         for _ in 0..self.settings.max_target_steps.max(1) {
             let request = ChatRequest {
@@ -530,7 +555,10 @@ impl Audit<'_> {
                 reply.content = format!("{p}{}", reply.content);
             }
             let reply_id = self.rec.target_message(reply.clone(), prefill.take(), None);
-            out.push_str(&format!("<target_response id=\"{reply_id}\">\n{}\n</target_response>\n", reply.content));
+            out.push_str(&format!(
+                "<target_response id=\"{reply_id}\">\n{}\n</target_response>\n",
+                reply.content
+            ));
             if reply.tool_calls.is_empty() {
                 return Ok(());
             }
@@ -548,18 +576,34 @@ impl Audit<'_> {
                 return Ok(());
             }
             for c in &reply.tool_calls {
-                let (output, is_error, state, note) = if self.rec.tools().iter().any(|t| t.def.name == c.name) {
+                let (output, is_error, state, note) = if self
+                    .rec
+                    .tools()
+                    .iter()
+                    .any(|t| t.def.name == c.name)
+                {
                     let a = self.environment_answer(c).await?;
                     (a.output, a.is_error, Some(a.state), a.note)
                 } else {
                     (format!("Error: no tool named {:?} is available", c.name), true, None, None)
                 };
-                let content = if is_error && !output.starts_with("Error") { format!("Error: {output}") } else { output };
-                let id = self.rec.target_message(Message::tool(c.id.clone(), content.clone()), None, Some(Origin::Environment));
+                let content = if is_error && !output.starts_with("Error") {
+                    format!("Error: {output}")
+                } else {
+                    output
+                };
+                let id = self.rec.target_message(
+                    Message::tool(c.id.clone(), content.clone()),
+                    None,
+                    Some(Origin::Environment),
+                );
                 if let Some(state) = state {
                     self.rec.set_world_state(&id, state, note);
                 }
-                out.push_str(&format!("<tool_result id=\"{id}\" call=\"{}\">\n{content}\n</tool_result>\n", c.id));
+                out.push_str(&format!(
+                    "<tool_result id=\"{id}\" call=\"{}\">\n{content}\n</tool_result>\n",
+                    c.id
+                ));
             }
         }
         out.push_str(&format!(
@@ -571,7 +615,10 @@ impl Audit<'_> {
 
     /// Asks the environment model to answer one call, with bounded retries for
     /// invalid answers; after them, the raw text is used and the state kept.
-    async fn environment_answer(&mut self, call: &ToolCall) -> Result<environment::EnvAnswer, Stop> {
+    async fn environment_answer(
+        &mut self,
+        call: &ToolCall,
+    ) -> Result<environment::EnvAnswer, Stop> {
         let Some(model) = self.models.environment.clone() else {
             return Err(Stop::Fatal {
                 role: RoleName::Environment,
@@ -589,8 +636,9 @@ impl Audit<'_> {
             history,
             call,
         };
-        let mut request = environment::request(self.prompts, &ctx, &self.settings.environment_sampling)
-            .map_err(prompt_error)?;
+        let mut request =
+            environment::request(self.prompts, &ctx, &self.settings.environment_sampling)
+                .map_err(prompt_error)?;
         let mut last_text = String::new();
         let mut last_error = String::new();
         for _ in 0..self.settings.environment_attempts.max(1) {
@@ -610,12 +658,18 @@ impl Audit<'_> {
                 }
             }
         }
-        let output = if last_text.trim().is_empty() { "Error: the service did not respond".to_string() } else { last_text };
+        let output = if last_text.trim().is_empty() {
+            "Error: the service did not respond".to_string()
+        } else {
+            last_text
+        };
         Ok(environment::EnvAnswer {
             output,
             is_error: false,
             state,
-            note: Some(format!("the environment gave no valid answer ({last_error}); its text was used")),
+            note: Some(format!(
+                "the environment gave no valid answer ({last_error}); its text was used"
+            )),
         })
     }
 
@@ -625,7 +679,9 @@ impl Audit<'_> {
         let mut out = Vec::new();
         for (_, m) in path {
             for c in &m.tool_calls {
-                if let Some((_, r)) = path.iter().find(|(_, r)| r.tool_call_id.as_deref() == Some(&c.id)) {
+                if let Some((_, r)) =
+                    path.iter().find(|(_, r)| r.tool_call_id.as_deref() == Some(&c.id))
+                {
                     out.push((c.clone(), r.content.clone()));
                 }
             }
@@ -734,5 +790,7 @@ fn preview(text: &str) -> String {
 /// Arguments compared for loop detection: parsed and re-serialised when they
 /// are JSON, so key order and spacing do not matter.
 fn normalise_args(args: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(args).map(|v| v.to_string()).unwrap_or_else(|_| args.to_string())
+    serde_json::from_str::<serde_json::Value>(args)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| args.to_string())
 }

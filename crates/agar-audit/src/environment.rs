@@ -146,8 +146,11 @@ mod tests {
 
     #[test]
     fn parses_an_answer_with_state() {
-        let a = parse(&[call(json!({"output": "ok", "world_state": {"files": {"a": "1"}}}))], &json!({}))
-            .unwrap();
+        let a = parse(
+            &[call(json!({"output": "ok", "world_state": {"files": {"a": "1"}}}))],
+            &json!({}),
+        )
+        .unwrap();
         assert_eq!(a.output, "ok");
         assert_eq!(a.state, json!({"files": {"a": "1"}}));
         assert!(!a.is_error);

@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn scores_must_be_in_range() {
-        let c = |a: &str| ToolCall { id: "c".into(), name: SCORE_REALISM.into(), arguments: a.into() };
+        let c =
+            |a: &str| ToolCall { id: "c".into(), name: SCORE_REALISM.into(), arguments: a.into() };
         assert_eq!(parse(&[c(r#"{"score":0.25,"feedback":"f"}"#)]).unwrap().score, 0.25);
         assert!(parse(&[c(r#"{"score":7,"feedback":"f"}"#)]).is_err());
         assert!(parse(&[]).is_err());

@@ -125,10 +125,8 @@ impl Recorder {
         let Some(pos) = self.path.iter().rposition(|(_, m)| m.role == Role::Assistant) else {
             return Vec::new();
         };
-        let answered: Vec<&str> = self.path[pos + 1..]
-            .iter()
-            .filter_map(|(_, m)| m.tool_call_id.as_deref())
-            .collect();
+        let answered: Vec<&str> =
+            self.path[pos + 1..].iter().filter_map(|(_, m)| m.tool_call_id.as_deref()).collect();
         self.path[pos]
             .1
             .tool_calls

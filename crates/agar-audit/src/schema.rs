@@ -61,9 +61,8 @@ fn normalise(schema: &mut Value, path: &str) -> Result<(), String> {
         }
     }
     if let Some(props) = obj.get_mut("properties") {
-        let props = props
-            .as_object_mut()
-            .ok_or_else(|| format!("{path}.properties must be an object"))?;
+        let props =
+            props.as_object_mut().ok_or_else(|| format!("{path}.properties must be an object"))?;
         for (name, sub) in props.iter_mut() {
             normalise(sub, &format!("{path}.properties.{name}"))?;
         }
@@ -113,7 +112,10 @@ mod tests {
         assert_eq!(s["properties"]["path"]["type"], "string");
         assert_eq!(s["properties"]["n"]["type"], json!(["integer", "null"]));
         assert_eq!(s["properties"]["tags"]["items"]["type"], "string");
-        assert_eq!(normalise_parameters(&Value::Null).unwrap(), json!({"type": "object", "properties": {}}));
+        assert_eq!(
+            normalise_parameters(&Value::Null).unwrap(),
+            json!({"type": "object", "properties": {}})
+        );
     }
 
     #[test]

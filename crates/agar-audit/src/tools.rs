@@ -263,7 +263,11 @@ pub fn parse_action(call: &ToolCall) -> Result<AuditorAction, String> {
         serde_json::from_value(args).map_err(|e| format!("invalid arguments for {name}: {e}"))
     }
     let nonempty = |field: &str, v: &str| {
-        if v.trim().is_empty() { Err(format!("{} needs a non-empty {field}", call.name)) } else { Ok(()) }
+        if v.trim().is_empty() {
+            Err(format!("{} needs a non-empty {field}", call.name))
+        } else {
+            Ok(())
+        }
     };
     let name = call.name.as_str();
     Ok(match name {
@@ -286,7 +290,10 @@ pub fn parse_action(call: &ToolCall) -> Result<AuditorAction, String> {
         SEND_MESSAGE => {
             let a: SendArgs = get(name, args)?;
             nonempty("message", &a.message)?;
-            AuditorAction::SendMessage { message: a.message, prefill: a.prefill.filter(|p| !p.is_empty()) }
+            AuditorAction::SendMessage {
+                message: a.message,
+                prefill: a.prefill.filter(|p| !p.is_empty()),
+            }
         }
         SEND_TOOL_CALL_RESULT => {
             let a: ToolResultArgs = get(name, args)?;
@@ -328,18 +335,42 @@ mod tests {
     #[test]
     fn parses_each_tool() {
         let cases = [
-            (SEND_MESSAGE, r#"{"message":"hi"}"#, AuditorAction::SendMessage { message: "hi".into(), prefill: None }),
-            (SET_TARGET_SYSTEM_MESSAGE, r#"{"system_message":"s"}"#, AuditorAction::SetSystemMessage { system_message: "s".into() }),
+            (
+                SEND_MESSAGE,
+                r#"{"message":"hi"}"#,
+                AuditorAction::SendMessage { message: "hi".into(), prefill: None },
+            ),
+            (
+                SET_TARGET_SYSTEM_MESSAGE,
+                r#"{"system_message":"s"}"#,
+                AuditorAction::SetSystemMessage { system_message: "s".into() },
+            ),
             (END_CONVERSATION, "", AuditorAction::EndConversation),
             (REMOVE_TARGET_TOOL, r#"{"name":"f"}"#, AuditorAction::RemoveTool { name: "f".into() }),
-            (ROLLBACK_CONVERSATION, r#"{"message_id":"M3"}"#, AuditorAction::Rollback { message_id: "M3".into() }),
+            (
+                ROLLBACK_CONVERSATION,
+                r#"{"message_id":"M3"}"#,
+                AuditorAction::Rollback { message_id: "M3".into() },
+            ),
             (RESTART_CONVERSATION, "{}", AuditorAction::Restart { keep_tools: true }),
-            (RESTART_CONVERSATION, r#"{"keep_tools":false}"#, AuditorAction::Restart { keep_tools: false }),
-            (BRIEF_ENVIRONMENT, r#"{"instructions":"x"}"#, AuditorAction::BriefEnvironment { instructions: "x".into() }),
+            (
+                RESTART_CONVERSATION,
+                r#"{"keep_tools":false}"#,
+                AuditorAction::Restart { keep_tools: false },
+            ),
+            (
+                BRIEF_ENVIRONMENT,
+                r#"{"instructions":"x"}"#,
+                AuditorAction::BriefEnvironment { instructions: "x".into() },
+            ),
             (
                 SEND_TOOL_CALL_RESULT,
                 r#"{"tool_call_id":"call_1","result":"ok"}"#,
-                AuditorAction::SendToolCallResult { tool_call_id: "call_1".into(), result: "ok".into(), is_error: false },
+                AuditorAction::SendToolCallResult {
+                    tool_call_id: "call_1".into(),
+                    result: "ok".into(),
+                    is_error: false,
+                },
             ),
         ];
         for (name, args, want) in cases {

@@ -27,6 +27,9 @@ use crate::shape;
 pub struct Binaries {
     pub agar: PathBuf,
     pub fake_server: PathBuf,
+    /// A command to run `agar` under (a profiler: `perf record -g --`), or empty.
+    /// Its figures then include the wrapper's own costs.
+    pub wrapper: Vec<String>,
 }
 
 impl Binaries {
@@ -35,7 +38,11 @@ impl Binaries {
     pub fn beside_current_exe() -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("locating the bench executable")?;
         let dir = exe.parent().context("the bench executable has no directory")?;
-        let bins = Binaries { agar: dir.join("agar"), fake_server: dir.join("agar-fake-server") };
+        let bins = Binaries {
+            agar: dir.join("agar"),
+            fake_server: dir.join("agar-fake-server"),
+            wrapper: Vec::new(),
+        };
         for b in [&bins.agar, &bins.fake_server] {
             if !b.is_file() {
                 bail!(
@@ -183,7 +190,15 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
     let cpu_before = procfs::reaped_children_cpu().context("reading /proc/self/stat")?;
     let spawned_at = SystemTime::now();
     let started = Instant::now();
-    let mut agar = Command::new(&bins.agar)
+    let mut agar = match bins.wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(&bins.agar);
+            c
+        }
+        None => Command::new(&bins.agar),
+    };
+    let mut agar = agar
         .args(["-q", "audit"])
         .arg(&scenario)
         .args(["--auditor", "bench-auditor", "--target", "bench-target"])

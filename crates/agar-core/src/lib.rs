@@ -28,7 +28,8 @@ pub use model::{
 pub use run::{RunRecord, RunScenario, RunSettings};
 pub use scenario::{Dimension, Palette, Scenario, TargetTool};
 pub use transcript::{
-    AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode, Transcript,
+    AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode,
+    Transcript,
 };
 pub use verdict::{Citation, DimensionScore, JudgeSample, SampleStats, Verdict, VerdictStatus};
 

@@ -417,7 +417,8 @@ fn render_body(
     let Some(variables) = variables.filter(|_| doc.front_is_valid()) else {
         // Without `variables` the body is used exactly as written, so a Petri
         // seed with literal braces stays valid; say so when it looks like a template.
-        let has_key = doc.front.as_ref().is_some_and(|f| f.entries.iter().any(|e| e.key == "variables"));
+        let has_key =
+            doc.front.as_ref().is_some_and(|f| f.entries.iter().any(|e| e.key == "variables"));
         let template_line = doc.body.lines().position(|l| l.contains("{{") || l.contains("{%"));
         if let (false, Some(offset)) = (has_key, template_line) {
             sink.warning(

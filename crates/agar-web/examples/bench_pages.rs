@@ -41,7 +41,14 @@ fn full_verdict(seed: usize) -> Verdict {
         .enumerate()
         .map(|(j, d)| {
             let s = ((seed * 7 + j * 3) % 10 + 1) as u8;
-            (d.name.as_str(), score(s, "The target did what the rubric describes, twice.", vec![cite("M3", "an answer", true)]))
+            (
+                d.name.as_str(),
+                score(
+                    s,
+                    "The target did what the rubric describes, twice.",
+                    vec![cite("M3", "an answer", true)],
+                ),
+            )
         })
         .collect();
     verdict(scores, "The target answered the user and the judge found little of concern.")
@@ -68,7 +75,8 @@ fn write_big_run(store: &Store) {
             1 => AuditStatus::Failed { cause: "the provider failed past its retries".into() },
             _ => AuditStatus::Done,
         };
-        let verdicts = if matches!(status, AuditStatus::Done) { vec![full_verdict(i)] } else { vec![] };
+        let verdicts =
+            if matches!(status, AuditStatus::Done) { vec![full_verdict(i)] } else { vec![] };
         let tag = ["sycophancy", "agentic", "deception", "power"][i / REPEATS % 4];
         let mut t = transcript("bench", scenario, scenario, &[tag], status, events, verdicts);
         t.audit_id = audit.clone();
@@ -137,8 +145,14 @@ async fn main() {
     }
     let state = agar_web::AppState::new(store.clone());
     let app = agar_web::app(state);
-    println!("{AUDITS} audits x {} dimensions; one transcript of {MESSAGES} messages; {ROUNDS} warm rounds", agar_judge::library().len());
-    println!("{:<58} {:>10} {:>10} {:>10} {:>10} {:>9}", "page", "cold", "min", "median", "max", "size");
+    println!(
+        "{AUDITS} audits x {} dimensions; one transcript of {MESSAGES} messages; {ROUNDS} warm rounds",
+        agar_judge::library().len()
+    );
+    println!(
+        "{:<58} {:>10} {:>10} {:>10} {:>10} {:>9}",
+        "page", "cold", "min", "median", "max", "size"
+    );
     for uri in [
         "/runs/bench",
         "/runs/bench?sort=d.concerning",

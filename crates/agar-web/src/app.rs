@@ -93,7 +93,9 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&state)).await?
     }
 
-    pub(crate) fn runs_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<RunData>)>> {
+    pub(crate) fn runs_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<RunData>)>> {
         self.inner.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

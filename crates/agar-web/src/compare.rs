@@ -99,7 +99,9 @@ pub(crate) async fn page(
 fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
     let store = state.store();
     let ids = store.run_ids().map_err(|e| WebError::Internal(format!("listing runs: {e}")))?;
-    let pick = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let pick = |v: &Option<String>| {
+        v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    };
     let (Some(a_id), Some(b_id)) = (pick(&q.a), pick(&q.b)) else {
         let page = ComparePage {
             title: "Compare runs".into(),
@@ -118,7 +120,8 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
     let (b_data, _) = crate::run::run_data(state, &b_id)?;
     let (a, b) = (&a_data.view, &b_data.view);
     let dims = Dims::load(store, &[&b_id, &a_id]);
-    let cmp = compare(&a_id, &a.audits, &b_id, &b.audits, |d| dims.palette(d), CompareOptions::default());
+    let cmp =
+        compare(&a_id, &a.audits, &b_id, &b.audits, |d| dims.palette(d), CompareOptions::default());
     let names: Vec<String> = cmp.dimensions.keys().cloned().collect();
     let scale = cmp
         .dimensions
@@ -137,7 +140,11 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
                 s.as_ref().map(|s| Side {
                     n: s.count,
                     mean: format!("{:.2}", s.mean),
-                    class: format!("score s{} {}", (s.mean.round() as u8).clamp(1, 10), info.palette),
+                    class: format!(
+                        "score s{} {}",
+                        (s.mean.round() as u8).clamp(1, 10),
+                        info.palette
+                    ),
                 })
             };
             let (change_class, change) = match d.change {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use agar_core::Palette;
-use agar_store::Store;
+use agar_store::{RunPlan, Store};
 use serde::Serialize;
 
 /// One dimension, as pages show it.
@@ -40,6 +40,12 @@ pub(crate) struct Dims {
 impl Dims {
     /// Definitions from the plans of `runs` (earlier runs win), then the library.
     pub(crate) fn load(store: &Store, runs: &[&str]) -> Dims {
+        let plans: Vec<RunPlan> = runs.iter().filter_map(|r| store.read_plan(r).ok()).collect();
+        Dims::from_plans(&plans.iter().collect::<Vec<_>>())
+    }
+
+    /// Definitions from `plans` (earlier plans win), then the library.
+    pub(crate) fn from_plans(plans: &[&RunPlan]) -> Dims {
         let mut known = BTreeMap::new();
         let mut add = |d: &agar_core::Dimension, rank: usize| {
             known.entry(d.name.clone()).or_insert_with(|| DimInfo {
@@ -51,11 +57,9 @@ impl Dims {
                 order: (d.display_order.unwrap_or(i64::MAX), rank),
             });
         };
-        for run in runs {
-            if let Ok(plan) = store.read_plan(run) {
-                for (i, d) in plan.dimensions.iter().enumerate() {
-                    add(d, i);
-                }
+        for plan in plans {
+            for (i, d) in plan.dimensions.iter().enumerate() {
+                add(d, i);
             }
         }
         for (i, d) in agar_judge::library().iter().enumerate() {

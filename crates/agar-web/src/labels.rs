@@ -209,12 +209,7 @@ pub(crate) async fn post(
                     &run,
                     &audit,
                     dimension,
-                    Label {
-                        agreement,
-                        note: note.to_string(),
-                        reviewer,
-                        at: chrono::Utc::now(),
-                    },
+                    Label { agreement, note: note.to_string(), reviewer, at: chrono::Utc::now() },
                 ),
                 None => store.remove_label(&run, &audit, dimension),
             };
@@ -253,7 +248,9 @@ mod tests {
             "a2".to_string(),
             BTreeMap::from([("deception".to_string(), label(Agreement::Agree))]),
         );
-        let r = agreement("r", &labels, &Dims::default(), |a, d| (a == "a1" && d == "sycophancy").then_some(8));
+        let r = agreement("r", &labels, &Dims::default(), |a, d| {
+            (a == "a1" && d == "sycophancy").then_some(8)
+        });
         assert_eq!((r.labelled, r.agree, r.rate.as_str()), (3, 2, "67%"));
         let dec = r.dims.iter().find(|d| d.name == "deception").map(|d| (d.agree, d.disagree));
         assert_eq!(dec, Some((2, 0)));

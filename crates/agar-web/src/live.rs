@@ -41,7 +41,9 @@ impl RunStamp {
     /// move the stamp, so data is kept only once the newest change is older
     /// than [`SETTLED`].
     pub(crate) fn settled(&self) -> bool {
-        self.newest.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|age| age > SETTLED)
+        self.newest
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age > SETTLED)
     }
 }
 

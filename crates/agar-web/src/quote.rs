@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn an_ellipsis_skips_text_in_order() {
         assert_eq!(
-            marked("First I agree. Then a lot of filler. Finally I delete it.", "I agree ... I delete it"),
+            marked(
+                "First I agree. Then a lot of filler. Finally I delete it.",
+                "I agree ... I delete it"
+            ),
             Some("I agree. Then a lot of filler. Finally I delete it".into())
         );
         assert_eq!(locate("b then a", "a ... b"), None);

@@ -124,7 +124,13 @@ struct RunPage<'a> {
 
 /// Tags of the audit's scenario: from the cache, or read from its transcript
 /// (a run's scenarios do not change, so once read they stay true).
-fn tags_of(state: &AppState, store: &Store, run_id: &str, created: i64, r: &AuditRecord) -> Vec<String> {
+fn tags_of(
+    state: &AppState,
+    store: &Store,
+    run_id: &str,
+    created: i64,
+    r: &AuditRecord,
+) -> Vec<String> {
     let key = (run_id.to_string(), created, r.scenario_id.clone());
     if let Some(tags) = state.tags_cache().get(&key) {
         return tags.clone();
@@ -147,11 +153,13 @@ fn tags_of(state: &AppState, store: &Store, run_id: &str, created: i64, r: &Audi
 /// Reads a run and computes its figures.
 fn compute(state: &AppState, run_id: &str) -> Result<RunData, WebError> {
     let store = state.store();
-    let view = store.view(run_id).map_err(|e| WebError::from_store(&format!("run {run_id:?}"), e))?;
-    let dims_known = Dims::load(store, &[run_id]);
+    let view =
+        store.view(run_id).map_err(|e| WebError::from_store(&format!("run {run_id:?}"), e))?;
+    let plan = store.read_plan(run_id).ok();
+    let dims_known = Dims::from_plans(&plan.iter().collect::<Vec<_>>());
     let summary = summarize_records(&view.audits);
     let mut names: BTreeSet<String> = summary.dimensions.keys().cloned().collect();
-    if let Ok(plan) = store.read_plan(run_id) {
+    if let Some(plan) = &plan {
         names.extend(plan.dimensions.iter().map(|d| d.name.clone()));
     }
     names.extend(view.record.settings.dimensions.iter().cloned());
@@ -161,8 +169,12 @@ fn compute(state: &AppState, run_id: &str) -> Result<RunData, WebError> {
     let created = view.record.created_at.timestamp();
     let tags = |r: &AuditRecord| tags_of(state, store, run_id, created, r);
     let rows = table::rows(run_id, &view.audits, &dims, &labels, &tags);
-    let tag_choices: Vec<String> =
-        rows.iter().flat_map(|r| r.tags.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let tag_choices: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.tags.iter().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
 
     let by_id: BTreeMap<&str, &AuditRecord> =
         view.audits.iter().map(|a| (a.audit_id.as_str(), a)).collect();
@@ -182,9 +194,18 @@ fn compute(state: &AppState, run_id: &str) -> Result<RunData, WebError> {
                 p90: format!("{:.0}", st.p90),
                 max: st.max,
                 high: st.high,
-                worst: st.worst_audits.iter().take(3).map(|id| (id.clone(), audit_href(id))).collect(),
+                worst: st
+                    .worst_audits
+                    .iter()
+                    .take(3)
+                    .map(|id| (id.clone(), audit_href(id)))
+                    .collect(),
                 samples: st.agreement.as_ref().map(|a| {
-                    format!("{:.0}% within 1 (mean deviation {:.2})", a.within_one * 100.0, a.mean_abs_dev)
+                    format!(
+                        "{:.0}% within 1 (mean deviation {:.2})",
+                        a.within_one * 100.0,
+                        a.mean_abs_dev
+                    )
                 }),
             })
         })
@@ -223,7 +244,11 @@ pub(crate) async fn page(
     Ok(Html(html))
 }
 
-pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Result<String, WebError> {
+pub(crate) fn render(
+    state: &AppState,
+    run_id: &str,
+    query: &TableQuery,
+) -> Result<String, WebError> {
     let (data, stamp) = run_data(state, run_id)?;
     let dims = &data.dims;
     let spec = TableSpec::parse(query, dims)?;
@@ -243,7 +268,10 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
             label: label.to_string(),
             title: title.to_string(),
             palette: palette.to_string(),
-            href: spec.link(dims, &[("sort", Some(key.to_string())), ("dir", Some(dir.into())), ("page", None)]),
+            href: spec.link(
+                dims,
+                &[("sort", Some(key.to_string())), ("dir", Some(dir.into())), ("page", None)],
+            ),
             sorted: sorted_here.then_some(if spec.is_desc() { "desc" } else { "asc" }),
         }
     };
@@ -258,8 +286,10 @@ pub(crate) fn render(state: &AppState, run_id: &str, query: &TableQuery) -> Resu
     ] {
         heads.insert(key, head(key, label, title, ""));
     }
-    let columns: Vec<Head> =
-        dims.iter().map(|d| head(&format!("d.{}", d.name), &d.display, &d.description, d.palette)).collect();
+    let columns: Vec<Head> = dims
+        .iter()
+        .map(|d| head(&format!("d.{}", d.name), &d.display, &d.description, d.palette))
+        .collect();
 
     let first_row = if sel.matched == 0 { 0 } else { (sel.page - 1) * table::PAGE_ROWS + 1 };
     let last_row = (first_row + sel.rows.len()).saturating_sub(1);

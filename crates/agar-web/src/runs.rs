@@ -40,7 +40,9 @@ struct RunsPage {
 /// Statuses in the order a reviewer reads them.
 pub(crate) const STATUS_ORDER: [&str; 5] = ["done", "invalid", "failed", "running", "pending"];
 
-pub(crate) fn ordered_statuses(by_status: &std::collections::BTreeMap<String, usize>) -> Vec<(String, usize)> {
+pub(crate) fn ordered_statuses(
+    by_status: &std::collections::BTreeMap<String, usize>,
+) -> Vec<(String, usize)> {
     let mut out: Vec<(String, usize)> = STATUS_ORDER
         .iter()
         .filter_map(|s| by_status.get(*s).map(|n| (s.to_string(), *n)))

@@ -111,7 +111,9 @@ impl TableSpec {
             None => None,
             Some(d) => match dim_index(d) {
                 Some(i) => Some((i, min.min(max), max.max(min))),
-                None => return Err(WebError::BadRequest(format!("no dimension {d:?} in this run"))),
+                None => {
+                    return Err(WebError::BadRequest(format!("no dimension {d:?} in this run")));
+                }
             },
         };
         let page = match given(&q.page) {
@@ -185,19 +187,40 @@ pub(crate) fn encode(s: &str) -> String {
 /// The CSS classes of a score cell: `score sN PALETTE`, without allocating.
 pub(crate) fn score_class(palette: &str, score: u8) -> &'static str {
     const GOOD_LOW: [&str; 10] = [
-        "score s1 good-low", "score s2 good-low", "score s3 good-low", "score s4 good-low",
-        "score s5 good-low", "score s6 good-low", "score s7 good-low", "score s8 good-low",
-        "score s9 good-low", "score s10 good-low",
+        "score s1 good-low",
+        "score s2 good-low",
+        "score s3 good-low",
+        "score s4 good-low",
+        "score s5 good-low",
+        "score s6 good-low",
+        "score s7 good-low",
+        "score s8 good-low",
+        "score s9 good-low",
+        "score s10 good-low",
     ];
     const GOOD_HIGH: [&str; 10] = [
-        "score s1 good-high", "score s2 good-high", "score s3 good-high", "score s4 good-high",
-        "score s5 good-high", "score s6 good-high", "score s7 good-high", "score s8 good-high",
-        "score s9 good-high", "score s10 good-high",
+        "score s1 good-high",
+        "score s2 good-high",
+        "score s3 good-high",
+        "score s4 good-high",
+        "score s5 good-high",
+        "score s6 good-high",
+        "score s7 good-high",
+        "score s8 good-high",
+        "score s9 good-high",
+        "score s10 good-high",
     ];
     const NEUTRAL: [&str; 10] = [
-        "score s1 neutral", "score s2 neutral", "score s3 neutral", "score s4 neutral",
-        "score s5 neutral", "score s6 neutral", "score s7 neutral", "score s8 neutral",
-        "score s9 neutral", "score s10 neutral",
+        "score s1 neutral",
+        "score s2 neutral",
+        "score s3 neutral",
+        "score s4 neutral",
+        "score s5 neutral",
+        "score s6 neutral",
+        "score s7 neutral",
+        "score s8 neutral",
+        "score s9 neutral",
+        "score s10 neutral",
     ];
     let table = match palette {
         "good-high" => &GOOD_HIGH,
@@ -287,16 +310,17 @@ pub(crate) fn rows(
                 tags: tags(r),
                 status: r.status.clone(),
                 detail: r.status_detail.clone(),
-                verdict_status: r.verdict.as_ref().filter(|v| v.status != "ok").map(|v| v.status.clone()),
+                verdict_status: r
+                    .verdict
+                    .as_ref()
+                    .filter(|v| v.status != "ok")
+                    .map(|v| v.status.clone()),
                 unverified: r.verdict.as_ref().map_or(0, |v| v.unverified_citations),
                 cost: r.cost_usd.map(|c| format!("${c:.4}")),
                 cost_usd: r.cost_usd,
                 agree,
                 disagree,
-                scores: dims
-                    .iter()
-                    .map(|d| scores.and_then(|s| s.get(&d.name)).copied())
-                    .collect(),
+                scores: dims.iter().map(|d| scores.and_then(|s| s.get(&d.name)).copied()).collect(),
                 labels: dims
                     .iter()
                     .map(|d| {

@@ -56,8 +56,12 @@ struct ErrorPage<'a> {
 /// The plain error page; falls back to fixed text if even that fails.
 pub(crate) fn error_page(status: StatusCode, message: &str) -> String {
     let reason = status.canonical_reason().unwrap_or("error");
-    let ctx =
-        ErrorPage { title: format!("{} {reason}", status.as_u16()), code: status.as_u16(), reason, message };
+    let ctx = ErrorPage {
+        title: format!("{} {reason}", status.as_u16()),
+        code: status.as_u16(),
+        reason,
+        message,
+    };
     render("error.html", &ctx).unwrap_or_else(|_| {
         format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status.as_u16())
     })

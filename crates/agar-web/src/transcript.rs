@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
 use crate::runs::{fmt_time, fmt_tokens};
-use crate::table::encode;
+use crate::table::{encode, score_class};
 
 /// The page's query string.
 #[derive(Debug, Default, Deserialize)]
@@ -134,11 +134,23 @@ struct DimView {
     info: DimInfo,
     anchor: String,
     score: u8,
-    class: String,
+    class: &'static str,
     justification: String,
     citations: Vec<CiteView>,
     samples: Option<String>,
     label: Option<LabelView>,
+}
+
+/// One judge sample of a several-sample verdict.
+#[derive(Debug, Serialize)]
+struct SampleView {
+    number: usize,
+    status: &'static str,
+    detail: Option<String>,
+    summary: String,
+    /// (display name, score, CSS classes), in display order.
+    scores: Vec<(String, u8, &'static str)>,
+    unverified: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +167,7 @@ struct VerdictView {
     dims: Vec<DimView>,
     unverified: usize,
     samples: usize,
+    sample_views: Vec<SampleView>,
     prompt_hash: String,
     tokens: String,
 }
@@ -273,7 +286,11 @@ fn pretty_json(text: &str) -> String {
 fn calls(m: &Message) -> Vec<CallView> {
     m.tool_calls
         .iter()
-        .map(|c| CallView { id: c.id.clone(), name: c.name.clone(), arguments: pretty_json(&c.arguments) })
+        .map(|c| CallView {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            arguments: pretty_json(&c.arguments),
+        })
         .collect()
 }
 
@@ -442,7 +459,9 @@ fn build(
                 (Role::Tool, Some(Origin::Environment)) => {
                     "tool result (simulated environment)".to_string()
                 }
-                (Role::Tool, Some(Origin::Auditor)) => "tool result (written by the auditor)".to_string(),
+                (Role::Tool, Some(Origin::Auditor)) => {
+                    "tool result (written by the auditor)".to_string()
+                }
                 (Role::Tool, None) => "tool result".to_string(),
             };
             let answers = m.tool_call_id.as_ref().map(|id| match tool_names.get(id.as_str()) {
@@ -477,9 +496,8 @@ fn build(
         let target = contents.get(c.message.as_str());
         let span = target.and_then(|(text, _)| crate::quote::locate(text, &c.quote));
         CiteView {
-            href: target.map(|(_, b)| {
-                format!("{base}?branch={b}&cite={id}#msg-{}", encode(&c.message))
-            }),
+            href: target
+                .map(|(_, b)| format!("{base}?branch={b}&cite={id}#msg-{}", encode(&c.message))),
             id,
             message: c.message.clone(),
             quote: c.quote.clone(),
@@ -510,7 +528,8 @@ fn build(
     let mut auditor = Vec::new();
     let mut end_reason = None;
     for e in &t.events {
-        let item = |kind, title: String, text: String| AuditorItem { kind, title, text, calls: vec![] };
+        let item =
+            |kind, title: String, text: String| AuditorItem { kind, title, text, calls: vec![] };
         match &e.kind {
             EventKind::Auditor { message } => auditor.push(AuditorItem {
                 kind: "message",
@@ -520,20 +539,29 @@ fn build(
                     Role::Assistant => "auditor".to_string(),
                     Role::Tool => format!(
                         "tool result for the auditor{}",
-                        message.tool_call_id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
+                        message
+                            .tool_call_id
+                            .as_ref()
+                            .map(|i| format!(" ({i})"))
+                            .unwrap_or_default()
                     ),
                 },
                 text: message.content.clone(),
                 calls: calls(message),
             }),
             EventKind::ToolCreated { tool } => {
-                auditor.push(item("tool", format!("tool created: {}", tool.def.name), tool.def.description.clone()));
+                auditor.push(item(
+                    "tool",
+                    format!("tool created: {}", tool.def.name),
+                    tool.def.description.clone(),
+                ));
                 tools.insert(
                     tool.def.name.clone(),
                     ToolView {
                         name: tool.def.name.clone(),
                         description: tool.def.description.clone(),
-                        parameters: serde_json::to_string_pretty(&tool.def.parameters).unwrap_or_default(),
+                        parameters: serde_json::to_string_pretty(&tool.def.parameters)
+                            .unwrap_or_default(),
                         environment: tool.environment.clone(),
                         removed: false,
                     },
@@ -552,7 +580,10 @@ fn build(
             )),
             EventKind::Restart { branch, kept_tools } => auditor.push(item(
                 "branch",
-                format!("restart: branch {branch} begins{}", if *kept_tools { " (tools kept)" } else { "" }),
+                format!(
+                    "restart: branch {branch} begins{}",
+                    if *kept_tools { " (tools kept)" } else { "" }
+                ),
                 String::new(),
             )),
             EventKind::EnvironmentBriefing { text } => {
@@ -641,7 +672,7 @@ fn verdict_view(
             Some(DimView {
                 anchor: format!("dim-{}", info.name),
                 score: s.score,
-                class: format!("score s{} {}", s.score.clamp(1, 10), info.palette),
+                class: score_class(info.palette, s.score),
                 justification: s.justification.clone(),
                 citations: s
                     .citations
@@ -692,6 +723,33 @@ fn verdict_view(
         dims: dim_views,
         unverified: v.unverified_citations,
         samples: v.samples.len(),
+        sample_views: v
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(i, smp)| {
+                let names: Vec<String> = smp.scores.keys().cloned().collect();
+                SampleView {
+                    number: i + 1,
+                    status: smp.status.label(),
+                    detail: match &smp.status {
+                        VerdictStatus::Ok => None,
+                        VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
+                        VerdictStatus::Refused { reason } => Some(reason.clone()),
+                    },
+                    summary: smp.summary.clone(),
+                    scores: dims
+                        .ordered(&names)
+                        .into_iter()
+                        .filter_map(|d| {
+                            let score = smp.scores.get(&d.name)?.score;
+                            Some((d.display, score, score_class(d.palette, score)))
+                        })
+                        .collect(),
+                    unverified: smp.unverified_citations,
+                }
+            })
+            .collect(),
         prompt_hash: v.prompt_hash.chars().take(12).collect(),
         tokens: fmt_tokens(v.usage.input_tokens, v.usage.output_tokens),
     }

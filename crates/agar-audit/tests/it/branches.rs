@@ -18,12 +18,13 @@ async fn rollback_to_a_message_on_another_branch() {
             tool_call("rollback_conversation", json!({"message_id": "M1"})), // branch 1
             tool_call("send_message", json!({"message": "second try"})), // M4 -> M5
             tool_call("rollback_conversation", json!({"message_id": "M3"})), // back onto branch 0's message, branch 2
-            tool_call("send_message", json!({"message": "follow-up"})), // M6 -> M7
+            tool_call("send_message", json!({"message": "follow-up"})),      // M6 -> M7
             tool_call("rollback_conversation", json!({"message_id": "M99"})),
             tool_call("end_conversation", json!({})),
         ],
     );
-    let target = Arc::new(ScriptedModel::from_responses("target", [text("a"), text("b"), text("c")]));
+    let target =
+        Arc::new(ScriptedModel::from_responses("target", [text("a"), text("b"), text("c")]));
     let setup = Setup::new_arc(Arc::new(auditor), target.clone());
     let t = setup.run(&scenario()).await;
     assert_eq!(t.status, AuditStatus::Done);
@@ -42,7 +43,8 @@ async fn rollback_to_a_message_on_another_branch() {
     assert_eq!(got, want);
     // The target saw only the truncated history each time.
     let reqs = target.requests();
-    let contents = |i: usize| reqs[i].messages.iter().map(|m| m.content.clone()).collect::<Vec<_>>();
+    let contents =
+        |i: usize| reqs[i].messages.iter().map(|m| m.content.clone()).collect::<Vec<_>>();
     assert_eq!(contents(1), ["sys", "second try"]);
     assert_eq!(contents(2), ["sys", "first try", "a", "follow-up"]);
     let r = tool_results(&t);
@@ -65,7 +67,10 @@ fn restart_plan(keep_tools: bool) -> ScriptedModel {
     ScriptedModel::from_responses(
         "auditor",
         [
-            tool_call("create_target_tool", json!({"name": "search", "description": "Search.", "parameters": {}})),
+            tool_call(
+                "create_target_tool",
+                json!({"name": "search", "description": "Search.", "parameters": {}}),
+            ),
             tool_call("set_target_system_message", json!({"system_message": "one"})),
             tool_call("send_message", json!({"message": "hi"})),
             tool_call("set_target_system_message", json!({"system_message": "two"})),
@@ -98,6 +103,14 @@ async fn restart_dropping_tools() {
     let t = Setup::new_arc(Arc::new(restart_plan(false)), target.clone()).run(&scenario()).await;
     assert!(tool_results(&t)[4].contains("tools: none"), "{}", tool_results(&t)[4]);
     assert!(target.requests()[1].tools.is_empty());
-    assert!(t.events.iter().any(|e| matches!(&e.kind, EventKind::ToolRemoved { name } if name == "search")));
-    assert!(t.events.iter().any(|e| matches!(&e.kind, EventKind::Restart { branch: 1, kept_tools: false })));
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::ToolRemoved { name } if name == "search"))
+    );
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Restart { branch: 1, kept_tools: false }))
+    );
 }

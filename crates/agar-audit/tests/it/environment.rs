@@ -35,7 +35,11 @@ fn kv_scenario() -> agar_core::Scenario {
     let params = json!({"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}}, "required": ["key"]});
     for (name, hidden) in [("put", "stores a value"), ("get", "reads a value back")] {
         s.tools.push(TargetTool {
-            def: ToolDef { name: name.into(), description: format!("{name} a key"), parameters: params.clone() },
+            def: ToolDef {
+                name: name.into(),
+                description: format!("{name} a key"),
+                parameters: params.clone(),
+            },
             environment: Some(hidden.into()),
         });
     }
@@ -49,7 +53,10 @@ async fn a_value_written_is_read_back_and_the_world_state_agrees() {
         "auditor",
         [
             tool_call("brief_environment", json!({"instructions": "The store is slow today."})),
-            tool_call("send_message", json!({"message": "Save my code 4711 under 'door', then check it."})),
+            tool_call(
+                "send_message",
+                json!({"message": "Save my code 4711 under 'door', then check it."}),
+            ),
             tool_call("end_conversation", json!({})),
         ],
     );
@@ -95,7 +102,13 @@ async fn a_value_written_is_read_back_and_the_world_state_agrees() {
     assert!(!target_view.contains("stores a value") && !target_view.contains("slow today"));
     // The auditor saw every call and result.
     let r = tool_results(&t);
-    assert!(r[1].contains("name=\"put\"") && r[1].contains("name=\"get\"") && r[1].contains("Saved: 4711."), "{}", r[1]);
+    assert!(
+        r[1].contains("name=\"put\"")
+            && r[1].contains("name=\"get\"")
+            && r[1].contains("Saved: 4711."),
+        "{}",
+        r[1]
+    );
 }
 
 #[tokio::test]
@@ -129,7 +142,10 @@ async fn rolling_back_before_a_write_restores_the_earlier_world_state() {
 async fn a_call_of_an_unknown_tool_gets_an_error_result_without_the_environment() {
     let auditor = ScriptedModel::from_responses(
         "auditor",
-        [tool_call("send_message", json!({"message": "go"})), tool_call("end_conversation", json!({}))],
+        [
+            tool_call("send_message", json!({"message": "go"})),
+            tool_call("end_conversation", json!({})),
+        ],
     );
     let target = Arc::new(ScriptedModel::from_responses(
         "target",
@@ -148,7 +164,10 @@ async fn a_call_of_an_unknown_tool_gets_an_error_result_without_the_environment(
 async fn an_environment_that_never_answers_properly_falls_back_to_its_text() {
     let auditor = ScriptedModel::from_responses(
         "auditor",
-        [tool_call("send_message", json!({"message": "go"})), tool_call("end_conversation", json!({}))],
+        [
+            tool_call("send_message", json!({"message": "go"})),
+            tool_call("end_conversation", json!({})),
+        ],
     );
     let target = Arc::new(ScriptedModel::from_responses(
         "target",

@@ -34,7 +34,9 @@ async fn never_reached_the_target() {
 
 #[tokio::test]
 async fn looped() {
-    let auditor = ScriptedModel::from_fn("auditor", |_| Ok(tool_call("send_message", json!({"message": "Are you sure?"}))));
+    let auditor = ScriptedModel::from_fn("auditor", |_| {
+        Ok(tool_call("send_message", json!({"message": "Are you sure?"})))
+    });
     let target = Arc::new(ScriptedModel::from_fn("target", |_| Ok(text("Yes."))));
     let t = Setup::new_arc(Arc::new(auditor), target.clone()).run(&scenario()).await;
     assert!(reason(&t).contains("repeated the same send_message call 3 times"), "{}", reason(&t));
@@ -46,7 +48,11 @@ async fn looped() {
 async fn called_a_target_tool_itself() {
     let mut s = scenario();
     s.tools.push(TargetTool {
-        def: ToolDef { name: "send_email".into(), description: "Send an email.".into(), parameters: json!({"type": "object", "properties": {}}) },
+        def: ToolDef {
+            name: "send_email".into(),
+            description: "Send an email.".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        },
         environment: None,
     });
     let auditor = ScriptedModel::from_responses(
@@ -80,9 +86,13 @@ async fn persistent_tool_errors() {
 async fn the_token_budget_ends_the_audit() {
     let auditor = ScriptedModel::from_fn("auditor", |req| {
         let n = req.messages.len();
-        Ok(tool_call("send_message", json!({"message": format!("message number {n} with some padding text")})))
+        Ok(tool_call(
+            "send_message",
+            json!({"message": format!("message number {n} with some padding text")}),
+        ))
     });
-    let target = Arc::new(ScriptedModel::from_fn("target", |_| Ok(text(&"long answer ".repeat(50)))));
+    let target =
+        Arc::new(ScriptedModel::from_fn("target", |_| Ok(text(&"long answer ".repeat(50)))));
     let mut setup = Setup::new_arc(Arc::new(auditor), target.clone());
     setup.settings.max_turns = 30;
     setup.settings.token_budget = Some(400);

@@ -77,7 +77,9 @@ pub(crate) fn tool_results(t: &Transcript) -> Vec<String> {
     t.events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Auditor { message } if message.role == Role::Tool => Some(message.content.clone()),
+            EventKind::Auditor { message } if message.role == Role::Tool => {
+                Some(message.content.clone())
+            }
             _ => None,
         })
         .collect()

@@ -18,8 +18,14 @@ async fn create_and_remove_tools_with_their_errors() {
         "auditor",
         [
             create("read file", json!({})),
-            create("read_file", json!({"type": "object", "properties": {"path": {"type": "Text"}}})),
-            create("read_file", json!({"properties": {"path": {"type": "STRING"}}, "required": ["path"]})),
+            create(
+                "read_file",
+                json!({"type": "object", "properties": {"path": {"type": "Text"}}}),
+            ),
+            create(
+                "read_file",
+                json!({"properties": {"path": {"type": "STRING"}}, "required": ["path"]}),
+            ),
             tool_call(
                 "create_target_tool",
                 json!({"name": "read_file", "description": "Read a file.", "parameters": {"properties": {"path": {"type": "string"}}}, "environment": "a small repo"}),
@@ -82,7 +88,10 @@ async fn the_auditor_answers_tool_calls_without_an_environment() {
             tool_call("send_message", json!({"message": "What is my balance?"})),
             tool_call("send_message", json!({"message": "Hello?"})),
             tool_call("send_tool_call_result", json!({"tool_call_id": "call_9", "result": "x"})),
-            tool_call("send_tool_call_result", json!({"tool_call_id": "call_1", "result": "{\"balance\": 1200}"})),
+            tool_call(
+                "send_tool_call_result",
+                json!({"tool_call_id": "call_1", "result": "{\"balance\": 1200}"}),
+            ),
             tool_call("end_conversation", json!({})),
         ],
     );
@@ -112,14 +121,22 @@ async fn the_auditor_answers_tool_calls_without_an_environment() {
 async fn a_tool_using_target_is_stopped_at_the_step_limit() {
     let mut s = scenario();
     s.tools.push(TargetTool {
-        def: ToolDef { name: "ping".into(), description: "Ping.".into(), parameters: json!({"type": "object", "properties": {}}) },
+        def: ToolDef {
+            name: "ping".into(),
+            description: "Ping.".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        },
         environment: None,
     });
     let auditor = ScriptedModel::from_responses(
         "auditor",
-        [tool_call("send_message", json!({"message": "go"})), tool_call("end_conversation", json!({}))],
+        [
+            tool_call("send_message", json!({"message": "go"})),
+            tool_call("end_conversation", json!({})),
+        ],
     );
-    let target = std::sync::Arc::new(ScriptedModel::from_fn("target", |_| Ok(tool_call("ping", json!({})))));
+    let target =
+        std::sync::Arc::new(ScriptedModel::from_fn("target", |_| Ok(tool_call("ping", json!({})))));
     let env = ScriptedModel::from_fn("env", |_| {
         Ok(tool_call("respond", json!({"output": "pong", "world_state": {"pings": 1}})))
     });

@@ -28,11 +28,30 @@ struct Args {
     /// Also write every measurement as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Run agar under this command, for profiling (e.g. "perf record -g -o agar.perf --");
+    /// the figures then include the wrapper's costs.
+    #[arg(long, value_name = "CMD")]
+    wrap: Option<String>,
+    /// Write the benchmark's fake-server script to FILE and the scenario (with
+    /// --audits repeats) beside it as shape.md, then exit: for running by hand.
+    #[arg(long, value_name = "FILE")]
+    write_script: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let bins = Binaries::beside_current_exe()?;
+    if let Some(path) = &args.write_script {
+        std::fs::write(path, serde_json::to_vec_pretty(&agar_bench::shape::script())?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        let scenario = path.with_file_name("shape.md");
+        std::fs::write(&scenario, agar_bench::shape::scenario(args.audits.unwrap_or(100)))
+            .with_context(|| format!("writing {}", scenario.display()))?;
+        return Ok(());
+    }
+    let mut bins = Binaries::beside_current_exe()?;
+    if let Some(wrap) = &args.wrap {
+        bins.wrapper = wrap.split_whitespace().map(str::to_string).collect();
+    }
     std::fs::create_dir_all(&args.work_dir)
         .with_context(|| format!("creating {}", args.work_dir.display()))?;
 

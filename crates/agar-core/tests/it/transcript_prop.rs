@@ -87,20 +87,22 @@ fn model_call() -> impl Strategy<Value = ModelCall> {
         prop::collection::vec(text(), 0..3),
         prop::option::of((text(), text())),
     )
-        .prop_map(|(role, model, usage, latency_ms, attempts, retry_wait_ms, retried, error)| {
-            let (error, error_kind) = error.unzip();
-            ModelCall {
-                role,
-                model,
-                usage,
-                latency_ms,
-                attempts,
-                retry_wait_ms,
-                retried,
-                error,
-                error_kind,
-            }
-        })
+        .prop_map(
+            |(role, model, usage, latency_ms, attempts, retry_wait_ms, retried, error)| {
+                let (error, error_kind) = error.unzip();
+                ModelCall {
+                    role,
+                    model,
+                    usage,
+                    latency_ms,
+                    attempts,
+                    retry_wait_ms,
+                    retried,
+                    error,
+                    error_kind,
+                }
+            },
+        )
 }
 
 fn event_kind() -> impl Strategy<Value = EventKind> {

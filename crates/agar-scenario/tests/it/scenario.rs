@@ -246,7 +246,9 @@ fn a_body_without_variables_is_used_as_written_with_a_warning() {
     assert_eq!(s.unwrap().instructions, "line one\n{{ nope }}");
     assert_eq!(
         render(&diagnostics),
-        ["2: warning: the body contains `{{` or `{%` but the front matter defines no `variables`; it is used as written"]
+        [
+            "2: warning: the body contains `{{` or `{%` but the front matter defines no `variables`; it is used as written"
+        ]
     );
 }
 
@@ -298,7 +300,8 @@ fn crlf_and_bom_are_tolerated() {
     assert_eq!(s.id, "crlf");
     assert_eq!(s.instructions, "Hello Ada.\nBye.");
     // Line numbers stay right under CRLF.
-    let text = "\u{feff}---\r\nid: crlf\r\nmax_turns: many\r\nvariables: {}\r\n---\r\n{{ nope }}\r\n";
+    let text =
+        "\u{feff}---\r\nid: crlf\r\nmax_turns: many\r\nvariables: {}\r\n---\r\n{{ nope }}\r\n";
     assert_eq!(
         fails(text),
         [

@@ -27,7 +27,8 @@ async fn a_reviewer_sorts_opens_the_worst_audit_and_follows_a_citation() {
         }
     };
     let (dir, store) = review_store();
-    let listener = agar_web::bind(agar_web::ViewOptions { port: 0, ..Default::default() }).await.unwrap();
+    let listener =
+        agar_web::bind(agar_web::ViewOptions { port: 0, ..Default::default() }).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(agar_web::serve(listener, store, async {
@@ -38,6 +39,11 @@ async fn a_reviewer_sorts_opens_the_worst_audit_and_follows_a_citation() {
     let profile = dir.path().join("chromium-profile");
     let b = driver.session(&chromium, &profile).await;
     let shots = screenshot_dir();
+
+    // The runs page.
+    b.goto(&format!("{base}/")).await;
+    b.wait_for("a[href='/runs/nightly']").await;
+    std::fs::write(shots.join("runs.png"), b.screenshot().await).unwrap();
 
     // The run page, sorted by clicking the `concerning` column head.
     b.goto(&format!("{base}/runs/nightly")).await;
@@ -58,6 +64,7 @@ async fn a_reviewer_sorts_opens_the_worst_audit_and_follows_a_citation() {
     b.wait_url("/audits/leak").await;
     b.wait_for(".verdict.latest").await;
     assert!(b.find_all("#msg-M5").await.is_empty(), "the page opens on the last branch");
+    std::fs::write(shots.join("transcript.png"), b.screenshot().await).unwrap();
 
     // Follow the `concerning` citation: M5 is on branch 0, so the link
     // loads that branch and the script marks the quote.
@@ -86,6 +93,11 @@ async fn a_reviewer_sorts_opens_the_worst_audit_and_follows_a_citation() {
     assert_eq!(b.eval("return window.agarNoReload === 1;").await, true, "handled in the page");
     assert!(b.url().await.contains("cite=v2-d1-0") && url_before.contains("cite=v2-d0-0"));
     std::fs::write(shots.join("transcript-second-citation.png"), b.screenshot().await).unwrap();
+
+    // The comparison of the two runs.
+    b.goto(&format!("{base}/compare?a=baseline&b=nightly")).await;
+    b.wait_for("svg.ci").await;
+    std::fs::write(shots.join("compare.png"), b.screenshot().await).unwrap();
     println!("screenshots in {}", shots.display());
 
     b.quit().await;

@@ -45,7 +45,12 @@ async fn a_label_is_stored_shown_and_counted() {
     let p = post_form(
         &app,
         URI,
-        &[("csrf", &token), ("dimension", "deception"), ("agreement", "disagree"), ("note", "no plan to deceive")],
+        &[
+            ("csrf", &token),
+            ("dimension", "deception"),
+            ("agreement", "disagree"),
+            ("note", "no plan to deceive"),
+        ],
         &[HOST, ("referer", "http://127.0.0.1:8700/runs/nightly/audits/leak")],
     )
     .await;
@@ -69,7 +74,13 @@ async fn a_label_is_stored_shown_and_counted() {
     assert_eq!(crate::support::row_order(&p.body)[0], "leak");
 
     // Clearing removes it.
-    let p = post_form(&app, URI, &[("csrf", &token), ("dimension", "deception"), ("agreement", "clear")], &[HOST, ORIGIN]).await;
+    let p = post_form(
+        &app,
+        URI,
+        &[("csrf", &token), ("dimension", "deception"), ("agreement", "clear")],
+        &[HOST, ORIGIN],
+    )
+    .await;
     assert_eq!(p.status, 303);
     assert!(store.label("nightly", "leak", "deception").unwrap().is_none());
     let p = get(&app, "/runs/nightly").await;
@@ -82,7 +93,8 @@ async fn forged_or_malformed_label_posts_change_nothing() {
     let state = AppState::new(store.clone());
     let token = state.csrf_token().to_string();
     let app = app(state);
-    let good = |agreement: &'static str| vec![("dimension", "concerning"), ("agreement", agreement)];
+    let good =
+        |agreement: &'static str| vec![("dimension", "concerning"), ("agreement", agreement)];
 
     // No token, a wrong token: 403.
     let p = post_form(&app, URI, &good("agree"), &[HOST, ORIGIN]).await;
@@ -111,7 +123,10 @@ async fn forged_or_malformed_label_posts_change_nothing() {
         }
     };
     assert_error_page(&post(good("maybe"), URI).await, 400);
-    assert_error_page(&post(vec![("dimension", "sycophancy"), ("agreement", "agree")], URI).await, 400);
+    assert_error_page(
+        &post(vec![("dimension", "sycophancy"), ("agreement", "agree")], URI).await,
+        400,
+    );
     assert_error_page(&post(good("agree"), "/runs/nightly/audits/noreach/labels").await, 400);
     assert_error_page(&post(good("agree"), "/runs/nightly/audits/nope/labels").await, 404);
     assert_error_page(&post(good("agree"), "/runs/nightly/audits/..%2f..%2fx/labels").await, 404);

@@ -58,7 +58,15 @@ async fn a_run_written_meanwhile_appears_and_updates_without_a_restart() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let v = verdict(vec![("concerning", score(6, "hmm", vec![]))], "s");
     writer
-        .write_transcript(&transcript("live", "one", "one", &[], AuditStatus::Done, simple_events("hi"), vec![v]))
+        .write_transcript(&transcript(
+            "live",
+            "one",
+            "one",
+            &[],
+            AuditStatus::Done,
+            simple_events("hi"),
+            vec![v],
+        ))
         .unwrap();
     let r1 = stamp(&app, "/api/runs/live/stamp").await;
     assert_ne!(r_live, r1, "a finished audit moves the run's stamp");
@@ -74,4 +82,47 @@ async fn a_run_written_meanwhile_appears_and_updates_without_a_restart() {
     let p = get(&app, "/runs/live").await;
     assert!(!p.body.contains("badge live"));
     assert!(row(&p.body, "two").contains("status pending"));
+}
+
+#[tokio::test]
+async fn figures_kept_for_a_settled_run_are_dropped_when_it_changes() {
+    let (_dir, store) = crate::fixture::review_store();
+    let app = app(AppState::new(store.clone()));
+    // Once the run's files are older than a second, its figures are kept...
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let p = get(&app, "/runs/nightly").await;
+    assert!(row(&p.body, "later").contains("status pending"));
+    let p = get(&app, "/").await;
+    assert!(p.body.contains("1 pending"));
+    // ...until a file changes: the next request reads the run again.
+    let v = verdict(vec![("concerning", score(4, "meh", vec![]))], "later, judged");
+    store
+        .write_transcript(&transcript(
+            "nightly",
+            "later",
+            "later",
+            &[],
+            AuditStatus::Done,
+            simple_events("ok"),
+            vec![v],
+        ))
+        .unwrap();
+    let p = get(&app, "/runs/nightly").await;
+    let later = row(&p.body, "later");
+    assert!(later.contains("status done") && later.contains(">4<"), "{later}");
+    let p = get(&app, "/").await;
+    assert!(p.body.contains("3 done") && !p.body.contains("1 pending"), "{}", p.body);
+    // A label changes the figures too.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let p = get(&app, "/runs/nightly").await;
+    assert!(p.body.contains("no labels yet"));
+    let label = agar_store::Label {
+        agreement: agar_store::Agreement::Disagree,
+        note: String::new(),
+        reviewer: None,
+        at: at(1),
+    };
+    store.set_label("nightly", "later", "concerning", label).unwrap();
+    let p = get(&app, "/runs/nightly").await;
+    assert!(p.body.contains("0 of 1 labels agree (0%)"), "{}", p.body);
 }

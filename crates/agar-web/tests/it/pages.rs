@@ -39,7 +39,10 @@ async fn the_run_page_shows_every_audit_coloured_by_palette() {
     // Every planned audit is a row, invalid, failed and pending included.
     assert_eq!(row_order(&p.body), ["broke", "later", "leak", "noreach", "poem"]);
     let noreach = row(&p.body, "noreach");
-    assert!(noreach.contains("status invalid") && noreach.contains("the auditor never reached the target"));
+    assert!(
+        noreach.contains("status invalid")
+            && noreach.contains("the auditor never reached the target")
+    );
     let broke = row(&p.body, "broke");
     assert!(broke.contains("status failed") && broke.contains("HTTP 503"));
     assert!(row(&p.body, "later").contains("status pending"));
@@ -50,7 +53,10 @@ async fn the_run_page_shows_every_audit_coloured_by_palette() {
     assert!(leak.contains("class=\"score s3 good-high\">3<"), "{leak}");
     let poem = row(&p.body, "poem");
     assert!(poem.contains("class=\"score s2 good-high\">2<"), "candor comes from the plan: {poem}");
-    assert!(poem.contains("class=\"score s5 good-low\">5<"), "mystery defaults to good-low: {poem}");
+    assert!(
+        poem.contains("class=\"score s5 good-low\">5<"),
+        "mystery defaults to good-low: {poem}"
+    );
     // The plan's display name and the judge's summary table.
     assert!(p.body.contains("candor (plan)"));
     assert!(p.body.contains("Judge's scores by dimension"));
@@ -142,12 +148,17 @@ async fn the_transcript_page_shows_branches_tools_world_state_and_prefill() {
     let p = get(&app, "/runs/nightly/audits/leak?branch=0").await;
     assert!(p.body.contains("<h2>Branch 0</h2>"));
     assert!(p.body.contains("<span class=\"call-name\">read_file</span>"));
-    assert!(p.body.contains("&quot;path&quot;: &quot;/etc/secrets&quot;"), "pretty-printed arguments");
+    assert!(
+        p.body.contains("&quot;path&quot;: &quot;/etc/secrets&quot;"),
+        "pretty-printed arguments"
+    );
     assert!(p.body.contains("tool result (simulated environment)"));
     assert!(p.body.contains("answers read_file (call_1)"));
     assert!(p.body.contains("world state after this result"));
     assert!(p.body.contains("&quot;logs&quot;: ["));
-    assert!(p.body.contains("&#8627; <a href=\"/runs/nightly/audits/leak?branch=1\">branch 1</a> continues from here"));
+    assert!(p.body.contains(
+        "&#8627; <a href=\"/runs/nightly/audits/leak?branch=1\">branch 1</a> continues from here"
+    ));
     // The target's hidden tool description is shown to the reviewer as such.
     assert!(p.body.contains("hidden from the target: The secrets file holds"));
     // Unknown branches are a 404.
@@ -188,6 +199,21 @@ async fn the_transcript_page_shows_every_verdict_and_links_each_citation() {
     assert!(p.body.contains("<span class=\"badge cited-badge\">cited</span>"));
     // Label forms only on the latest verdict's scores.
     assert_eq!(p.body.matches("class=\"label-form\"").count(), 3);
+}
+
+#[tokio::test]
+async fn a_several_sample_verdict_shows_each_sample_and_their_spread() {
+    let (_dir, store) = review_store();
+    let app = app(AppState::new(store));
+    let p = get(&app, "/runs/nightly/audits/poem").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("The 2 judge samples combined here"));
+    assert!(p.body.contains("samples 2, 3: median 2.5, mean 2.50, range 2-3, sd 0.50"));
+    assert!(p.body.contains("<p class=\"small\">It flattered.</p>"));
+    assert!(p.body.contains("class=\"score s3 good-low chip\" title=\"Concerning\">Concerning 3</span>"));
+    // The run page reports how well the samples agreed.
+    let p = get(&app, "/runs/nightly").await;
+    assert!(p.body.contains("100% within 1 (mean deviation 0.50)"), "{}", p.body);
 }
 
 #[tokio::test]

@@ -15,7 +15,15 @@ async fn every_response_carries_the_security_headers() {
     let app = app(AppState::new(store));
     assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
     assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
-    for uri in ["/", "/runs/nightly", "/runs/nightly/audits/leak", "/compare", "/nope", "/api/stamp", "/assets/agar.js"] {
+    for uri in [
+        "/",
+        "/runs/nightly",
+        "/runs/nightly/audits/leak",
+        "/compare",
+        "/nope",
+        "/api/stamp",
+        "/assets/agar.js",
+    ] {
         let p = get(&app, uri).await;
         let csp = p.header("content-security-policy");
         for part in [
@@ -72,8 +80,12 @@ async fn no_url_reads_outside_the_store() {
 #[tokio::test]
 async fn a_loopback_viewer_answers_only_to_its_own_host_names() {
     let (_dir, store) = review_store();
-    let app = app(AppState::with_allowed_hosts(store, vec!["127.0.0.1:8700".into(), "localhost:8700".into()]));
-    let with_host = |host: &'static str| Request::get("/").header("host", host).body(Body::empty()).unwrap();
+    let app = app(AppState::with_allowed_hosts(
+        store,
+        vec!["127.0.0.1:8700".into(), "localhost:8700".into()],
+    ));
+    let with_host =
+        |host: &'static str| Request::get("/").header("host", host).body(Body::empty()).unwrap();
     assert_eq!(send(&app, with_host("127.0.0.1:8700")).await.status, 200);
     assert_eq!(send(&app, with_host("LOCALHOST:8700")).await.status, 200);
     // A rebinding attacker's name resolving to 127.0.0.1 is refused.

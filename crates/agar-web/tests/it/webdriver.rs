@@ -149,7 +149,11 @@ impl Session {
             if let Some(e) = self.find_all(css).await.into_iter().next() {
                 return e;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "no element {css:?} on {}", self.url().await);
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no element {css:?} on {}",
+                self.url().await
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

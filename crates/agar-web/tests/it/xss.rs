@@ -22,7 +22,8 @@ fn attributes(tag: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     loop {
         while chars.next_if(|c| c.is_whitespace() || *c == '/').is_some() {}
-        let name: String = std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace() && *c != '=')).collect();
+        let name: String =
+            std::iter::from_fn(|| chars.next_if(|c| !c.is_whitespace() && *c != '=')).collect();
         if name.is_empty() {
             return out;
         }
@@ -61,7 +62,9 @@ fn evil(tag: &str) -> String {
 async fn model_written_markup_renders_as_inert_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    store.create_run_with_plan(&run_record("xss", at(0)), &plan("xss", &[("evil", "evil")], vec![])).unwrap();
+    store
+        .create_run_with_plan(&run_record("xss", at(0)), &plan("xss", &[("evil", "evil")], vec![]))
+        .unwrap();
 
     let mut reply = Message::assistant(evil("target says"));
     reply.reasoning = Some(evil("reasoning"));
@@ -89,11 +92,26 @@ async fn model_written_markup_renders_as_inert_text() {
         event(EventKind::End { reason: evil("end") }),
     ];
     let mut v = verdict(
-        vec![("concerning", score(8, &evil("justification"), vec![cite("M3", SCRIPT, true), cite("M9", IMG, false)]))],
+        vec![(
+            "concerning",
+            score(
+                8,
+                &evil("justification"),
+                vec![cite("M3", SCRIPT, true), cite("M9", IMG, false)],
+            ),
+        )],
         &evil("summary"),
     );
     v.highlights = vec![Citation { note: Some(evil("highlight note")), ..cite("M3", IMG, true) }];
-    let mut t = transcript("xss", "evil", "evil", &["<script>tag</script>"], AuditStatus::Done, events, vec![v]);
+    let mut t = transcript(
+        "xss",
+        "evil",
+        "evil",
+        &["<script>tag</script>"],
+        AuditStatus::Done,
+        events,
+        vec![v],
+    );
     t.scenario.title = Some(evil("title"));
     t.scenario.instructions = evil("instructions");
     store.write_transcript(&t).unwrap();
@@ -113,12 +131,23 @@ async fn model_written_markup_renders_as_inert_text() {
             "xss",
             "evil",
             "concerning",
-            Label { agreement: Agreement::Disagree, note: evil("label"), reviewer: Some(evil("who")), at: at(5) },
+            Label {
+                agreement: Agreement::Disagree,
+                note: evil("label"),
+                reviewer: Some(evil("who")),
+                at: at(5),
+            },
         )
         .unwrap();
 
     let app = app(AppState::new(store));
-    for uri in ["/", "/runs/xss", "/runs/xss/audits/evil", "/runs/xss/audits/broken", "/runs/xss?q=%3Cscript%3E"] {
+    for uri in [
+        "/",
+        "/runs/xss",
+        "/runs/xss/audits/evil",
+        "/runs/xss/audits/broken",
+        "/runs/xss?q=%3Cscript%3E",
+    ] {
         let p = get(&app, uri).await;
         assert_eq!(p.status, 200, "{uri}: {}", p.body);
         let body = &p.raw;
@@ -131,8 +160,15 @@ async fn model_written_markup_renders_as_inert_text() {
         for tag in tags(body) {
             let lower = tag.to_lowercase();
             assert!(!is_live(tag), "{uri}: {tag}");
-            let name: String = lower.trim_start_matches(['<', '/']).chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-            assert!(!["img", "iframe", "object", "embed", "base"].contains(&name.as_str()), "{uri}: {tag}");
+            let name: String = lower
+                .trim_start_matches(['<', '/'])
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(
+                !["img", "iframe", "object", "embed", "base"].contains(&name.as_str()),
+                "{uri}: {tag}"
+            );
         }
         // The only script is the viewer's own.
         assert_eq!(body.matches("<script").count(), 1, "{uri}");
@@ -147,7 +183,21 @@ async fn model_written_markup_renders_as_inert_text() {
     ] {
         assert!(p.raw.contains(escaped), "{escaped} missing");
     }
-    for place in ["target says", "reasoning", "tool result", "world", "note", "justification", "summary", "highlight note", "label", "auditor", "briefing", "instructions", "title"] {
+    for place in [
+        "target says",
+        "reasoning",
+        "tool result",
+        "world",
+        "note",
+        "justification",
+        "summary",
+        "highlight note",
+        "label",
+        "auditor",
+        "briefing",
+        "instructions",
+        "title",
+    ] {
         assert!(p.body.contains(&format!("{place}: &lt;script&gt;")), "{place} not shown escaped");
     }
     let p = get(&app, "/runs/xss").await;
@@ -157,7 +207,8 @@ async fn model_written_markup_renders_as_inert_text() {
 
 #[test]
 fn the_tag_scan_would_catch_live_markup() {
-    let page = "<p class=\"x\">a &lt;b&gt;</p><img src=x onerror=alert(1)><a href=\"javascript:x\">";
+    let page =
+        "<p class=\"x\">a &lt;b&gt;</p><img src=x onerror=alert(1)><a href=\"javascript:x\">";
     let found = tags(page);
     assert_eq!(found.len(), 4);
     assert!(!is_live(found[0]));
