@@ -6,6 +6,7 @@
 
 use agar_report::{Change, CompareOptions, compare};
 use agar_store::RunView;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
@@ -90,8 +91,9 @@ fn side(view: &RunView) -> RunSide {
 /// `GET /compare`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    Query(q): Query<CompareQuery>,
+    query: Result<Query<CompareQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let Query(q) = query?;
     let html = state.blocking(move |s| render(s, &q)).await?;
     Ok(Html(html))
 }

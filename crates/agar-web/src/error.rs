@@ -76,6 +76,24 @@ impl From<tokio::task::JoinError> for WebError {
     }
 }
 
+impl From<axum::extract::rejection::QueryRejection> for WebError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        WebError::BadRequest(format!("the query string: {}", e.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for WebError {
+    fn from(e: axum::extract::rejection::FormRejection) -> Self {
+        WebError::BadRequest(format!("the form: {}", e.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for WebError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        WebError::NotFound(format!("no such page ({})", e.body_text()))
+    }
+}
+
 impl From<minijinja::Error> for WebError {
     fn from(e: minijinja::Error) -> Self {
         WebError::Internal(format!("template: {e:#}"))

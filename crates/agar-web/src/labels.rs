@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use agar_store::{Agreement, Label, Store, check_id};
 use axum::Form;
+use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Redirect;
@@ -169,10 +170,11 @@ pub(crate) struct LabelForm {
 /// sends the browser back to the transcript.
 pub(crate) async fn post(
     State(state): State<AppState>,
-    Path((run, audit)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
-    Form(form): Form<LabelForm>,
+    form: Result<Form<LabelForm>, FormRejection>,
 ) -> Result<Redirect, WebError> {
+    let (Path((run, audit)), Form(form)) = (path?, form?);
     crate::csrf::check(&headers, state.csrf_token(), &form.csrf)?;
     let back = state
         .blocking(move |state| {

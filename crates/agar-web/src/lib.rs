@@ -2,16 +2,18 @@
 //! run's audit table, transcripts with the judge's evidence, reviewer labels
 //! and run-to-run comparisons.
 //!
-//! Data flow: HTTP request -> [`app`]'s router -> a page module reads the
+//! Data flow: HTTP request -> [`app()`]'s router -> a page module reads the
 //! store ([`agar_store::Store`], on a blocking thread) and computes figures
 //! ([`agar_report`]) -> a view model (plain serialisable structs) -> a
 //! minijinja template embedded in the binary, auto-escaped -> HTML with a
-//! strict Content-Security-Policy. Nothing is cached between requests except
-//! scenario tags, so a run written by another process shows up at once.
+//! strict Content-Security-Policy. A run's figures are kept only while the
+//! modification times of its directories and its lock state stay the same
+//! (`live`), so a run written by another process shows up on the next
+//! request, and pages poll a cheap stamp to reload by themselves.
 //!
-//! - [`app`]: [`AppState`], the router ([`app()`]) and the security layer
+//! - [`mod@app`]: [`AppState`], the router ([`app()`]) and the security layer
 //!   (headers, host check, static assets).
-//! - [`serve`]: binding ([`bind`], [`ViewOptions`]) and serving until Ctrl-C.
+//! - [`mod@serve`]: binding ([`bind`], [`ViewOptions`]) and serving until Ctrl-C.
 //! - [`error`]: [`WebError`], the one error type: logs the cause, shows a
 //!   plain page.
 //! - `runs`, `run`, `transcript`, `compare`, `labels`, `live`: one module

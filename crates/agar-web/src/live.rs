@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agar_store::{Store, check_id};
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde::Serialize;
 
@@ -100,8 +101,9 @@ pub(crate) async fn store_stamp(State(state): State<AppState>) -> Result<Json<St
 /// `GET /api/runs/{run}/stamp`: one run's stamp.
 pub(crate) async fn run_stamp(
     State(state): State<AppState>,
-    Path(run): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Stamp>, WebError> {
+    let Path(run) = path?;
     let stamp = state
         .blocking(move |s| {
             let store = s.store();

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use agar_report::{AuditRecord, RunSummary, summarize_records};
 use agar_store::{RunView, Store};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::Serialize;
@@ -237,9 +238,10 @@ pub(crate) fn run_data(state: &AppState, run_id: &str) -> Result<(Arc<RunData>, 
 /// `GET /runs/{run}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    Path(run): Path<String>,
-    Query(query): Query<TableQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<TableQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let (Path(run), Query(query)) = (path?, query?);
     let html = state.blocking(move |s| render(s, &run, &query)).await?;
     Ok(Html(html))
 }

@@ -13,6 +13,7 @@ use agar_core::{
     Transcript, Verdict, VerdictStatus,
 };
 use agar_store::{Agreement, Label, check_audit_id};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
@@ -222,9 +223,10 @@ struct PendingPage {
 /// `GET /runs/{run}/audits/{audit}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    Path((run, audit)): Path<(String, String)>,
-    Query(query): Query<TranscriptQuery>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    query: Result<Query<TranscriptQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
+    let (Path((run, audit)), Query(query)) = (path?, query?);
     let html = state.blocking(move |s| render(s, &run, &audit, &query)).await?;
     Ok(Html(html))
 }

@@ -166,3 +166,25 @@ async fn fifty_audits_survive_every_kind_of_provider_fault() {
          {malformed} malformed tool calls answered"
     );
 }
+
+#[tokio::test]
+async fn a_bad_request_timeout_is_one_clear_line() {
+    let server = FakeServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "poem.md", "Ask for praise of a poem.\n");
+    for bad in ["abc", "0", "-3"] {
+        let out = agar_against(&server)
+            .env("AGAR_REQUEST_TIMEOUT", bad)
+            .args(["audit", scenario.to_str().unwrap(), "--no-judge"])
+            .args(["--auditor", "openai/auditor", "--target", "openai/target"])
+            .args(["--store", dir.path().join("store").to_str().unwrap()])
+            .output()
+            .await
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{bad}: {err}");
+        assert!(err.contains("AGAR_REQUEST_TIMEOUT") && err.contains(bad), "{bad}: {err}");
+    }
+    assert_eq!(server.total_calls(), 0, "no call is made with a bad setting");
+}

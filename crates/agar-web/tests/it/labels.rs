@@ -123,6 +123,7 @@ async fn forged_or_malformed_label_posts_change_nothing() {
         }
     };
     assert_error_page(&post(good("maybe"), URI).await, 400);
+    assert_error_page(&post(vec![("agreement", "agree")], URI).await, 400);
     assert_error_page(
         &post(vec![("dimension", "sycophancy"), ("agreement", "agree")], URI).await,
         400,

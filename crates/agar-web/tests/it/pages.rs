@@ -117,6 +117,9 @@ async fn the_audit_table_filters_by_tag_status_score_and_text() {
         "/runs/nightly?min=3",
         "/runs/nightly?dim=nope",
         "/runs/nightly?page=0",
+        "/runs/nightly?sort=audit&sort=status",
+        "/runs/nightly/audits/leak?branch=0&branch=1",
+        "/compare?a=nightly&a=baseline&b=nightly",
     ] {
         assert_error_page(&get(&app, bad).await, 400);
     }
@@ -210,7 +213,10 @@ async fn a_several_sample_verdict_shows_each_sample_and_their_spread() {
     assert!(p.body.contains("The 2 judge samples combined here"));
     assert!(p.body.contains("samples 2, 3: median 2.5, mean 2.50, range 2-3, sd 0.50"));
     assert!(p.body.contains("<p class=\"small\">It flattered.</p>"));
-    assert!(p.body.contains("class=\"score s3 good-low chip\" title=\"Concerning\">Concerning 3</span>"));
+    assert!(
+        p.body
+            .contains("class=\"score s3 good-low chip\" title=\"Concerning\">Concerning 3</span>")
+    );
     // The run page reports how well the samples agreed.
     let p = get(&app, "/runs/nightly").await;
     assert!(p.body.contains("100% within 1 (mean deviation 0.50)"), "{}", p.body);
@@ -293,4 +299,34 @@ async fn assets_are_compiled_in_with_their_types() {
     assert_eq!(p.body.matches("<script").count(), 1);
     assert!(!p.body.contains("style=\""));
     assert!(!p.body.contains(" onclick="));
+}
+
+#[tokio::test]
+async fn a_restarted_conversation_is_a_second_root_of_the_branch_tree() {
+    use crate::fixture::{at, event, plan, run_record, target, transcript};
+    use agar_core::{AuditStatus, EventKind, Message};
+    let dir = tempfile::tempdir().unwrap();
+    let store = agar_store::Store::open(dir.path().join("store")).unwrap();
+    store.create_run_with_plan(&run_record("r", at(0)), &plan("r", &[], vec![])).unwrap();
+    let events = vec![
+        target("M1", None, 0, Message::user("first try")),
+        target("M2", Some("M1"), 0, Message::assistant("first answer")),
+        event(EventKind::Restart { branch: 1, kept_tools: true }),
+        target("M3", None, 1, Message::user("second try")),
+    ];
+    store
+        .write_transcript(&transcript("r", "a", "a", &[], AuditStatus::Done, events, vec![]))
+        .unwrap();
+    let app = app(AppState::new(store));
+    let p = get(&app, "/runs/r/audits/a").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    // Two roots, the restart shown as such, and only the new branch's message.
+    let tree = &p.body[p.body.find("<ul class=\"tree\">").unwrap()..];
+    let tree = &tree[..tree.find("</nav>").unwrap()];
+    assert_eq!(tree.matches("<li>").count(), 2);
+    assert!(!tree.contains("<ul><li>"), "no branch nests under another: {tree}");
+    assert!(tree.contains("restart: a fresh conversation"));
+    assert!(p.body.contains("id=\"msg-M3\"") && !p.body.contains("id=\"msg-M1\""));
+    assert!(!p.body.contains("starts here"), "a fresh branch shares nothing");
+    assert!(p.body.contains("Not judged."));
 }
