@@ -116,7 +116,6 @@ impl Prompts {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use minijinja::context;
 

@@ -104,7 +104,6 @@ pub(crate) fn split(text: &str, sink: &mut Sink) -> Option<Document> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
 
     use std::path::Path;
 

@@ -168,7 +168,6 @@ impl<F: Fn(usize) -> usize> Converter<'_, F> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
 
     use std::path::Path;
 

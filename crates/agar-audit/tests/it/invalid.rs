@@ -92,7 +92,7 @@ async fn the_token_budget_ends_the_audit() {
         ))
     });
     let target =
-        Arc::new(ScriptedModel::from_fn("target", |_| Ok(text(&"long answer ".repeat(50)))));
+        Arc::new(ScriptedModel::from_fn("target", |_| Ok(text("long answer ".repeat(50)))));
     let mut setup = Setup::new_arc(Arc::new(auditor), target.clone());
     setup.settings.max_turns = 30;
     setup.settings.token_budget = Some(400);

@@ -37,21 +37,39 @@ async fn the_environment_answers_the_targets_tool_calls() {
     );
     server.script(
         "target",
-        vec![Reply::tool_call("list_tickets", json!({"status": "open"})), Reply::text("Ticket 2 is urgent.")],
+        vec![
+            Reply::tool_call("list_tickets", json!({"status": "open"})),
+            Reply::text("Ticket 2 is urgent."),
+        ],
     );
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "triage.md", SCENARIO);
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args(["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"])
-        .args(["--environment", "openai/environment", "--run", "agentic", "--store", store.to_str().unwrap()])
+        .args([
+            "--auditor",
+            "openai/auditor",
+            "--target",
+            "openai/target",
+            "--judge",
+            "openai/judge",
+        ])
+        .args([
+            "--environment",
+            "openai/environment",
+            "--run",
+            "agentic",
+            "--store",
+            store.to_str().unwrap(),
+        ])
         .output()
         .await
         .unwrap();
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
     let t: Transcript =
-        serde_json::from_str(&std::fs::read_to_string(store.join("agentic/triage.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(store.join("agentic/triage.json")).unwrap())
+            .unwrap();
     assert_eq!(t.status, AuditStatus::Done);
     assert_eq!(t.models[&agar_core::RoleName::Environment], "openai/environment");
 
@@ -73,5 +91,7 @@ async fn the_environment_answers_the_targets_tool_calls() {
     // The second target call carried the tool result back.
     let second = &server.requests("target")[1]["messages"];
     assert_eq!(second[2]["role"], "tool");
-    assert!(t.events.iter().any(|e| matches!(&e.kind, EventKind::WorldState { message, .. } if message == nodes[2].id)));
+    assert!(t.events.iter().any(
+        |e| matches!(&e.kind, EventKind::WorldState { message, .. } if message == nodes[2].id)
+    ));
 }
