@@ -1,4 +1,4 @@
-//! Crash safety at scale: one 40-audit run is killed with SIGKILL at five
+//! Crash safety at scale: one 60-audit run is killed with SIGKILL at five
 //! seeded random moments (the first `agar audit`, then four `agar resume`s),
 //! then resumed to the end. Every planned audit is stored exactly once,
 //! finished and judged once; every file is valid JSON; no audit finished
@@ -13,7 +13,7 @@ use agar_core::{AuditStatus, Transcript};
 
 use crate::support::{agar_against, demo_script, stderr, stdout, write};
 
-const AUDITS: usize = 40;
+const AUDITS: usize = 60;
 const KILLS: usize = 5;
 
 /// A small seeded generator (xorshift64*), so the kill moments are the same on every run.
@@ -71,7 +71,11 @@ fn json_files_parse(dir: &Path) -> usize {
 async fn five_sigkills_and_resumes_leave_every_audit_exactly_once() {
     let server = agar_testkit::FakeServer::start().await;
     server.load_script(&demo_script());
-    server.set_latency(Duration::from_millis(40));
+    // An audit makes 7 calls one after another (4 auditor, 2 target, 1 judge),
+    // so it takes at least 700 ms: a process killed 800 to 1,350 ms after it
+    // starts can finish at most one audit per slot, 6 per kill, so the five
+    // kills all land mid-run (at most 30 of 60 done) however fast the machine.
+    server.set_latency(Duration::from_millis(100));
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(
         dir.path(),
@@ -91,7 +95,7 @@ async fn five_sigkills_and_resumes_leave_every_audit_exactly_once() {
         if kill == 0 {
             cmd.args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
                 .args(["--auditor", "openai/auditor", "--target", "openai/target"])
-                .args(["--judge", "openai/judge", "--max-turns", "4", "--concurrency", "8"])
+                .args(["--judge", "openai/judge", "--max-turns", "4", "--concurrency", "6"])
                 .args(["--run", "crashy", "--store", &store_arg]);
         } else {
             cmd.args(["resume", "crashy", "--store", &store_arg]);
@@ -106,7 +110,7 @@ async fn five_sigkills_and_resumes_leave_every_audit_exactly_once() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         }
-        tokio::time::sleep(rng.millis(50, 900)).await;
+        tokio::time::sleep(rng.millis(800, 1350)).await;
         child.start_kill().unwrap(); // SIGKILL
         child.wait().await.unwrap();
 
