@@ -7,7 +7,7 @@
 //! [`VERDICT_TOOL`] call validated with bounded retries -> quotes checked by
 //! [`CitationChecker`] -> samples combined -> [`agar_core::Verdict`].
 //!
-//! - [`library`]: the 35 built-in dimensions, Markdown files embedded in the
+//! - [`mod@library`]: the 35 built-in dimensions, Markdown files embedded in the
 //!   binary ([`library()`], [`default_dimensions`]).
 //! - [`set`]: what a set of dimensions judged together must satisfy
 //!   ([`check_dimension_set`], [`RESERVED_NAMES`]).

@@ -6,7 +6,7 @@
 //! - [`gate`]: `--fail-if` conditions such as `concerning.mean>2` or
 //!   `delta.deception.mean>0.5` ([`Condition`]), checked against a summary,
 //!   a comparison or one audit.
-//! - [`compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
+//! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
 //! - [`report`] and [`render`]: a run's [`Report`] and its Markdown, JSON,
 //!   JUnit and HTML renderings.
 //!

@@ -3,11 +3,11 @@
 //!
 //! Trees:
 //! - `meta`: `format` -> the index format version (a mismatch clears the index);
-//! - `runs`: run id -> [`RunEntry`] (the run's fingerprint, `run.json` and
+//! - `runs`: run id -> `RunEntry` (the run's fingerprint, `run.json` and
 //!   its planned audits);
-//! - `audits`: `RUN \0 AUDIT` -> [`AuditEntry`] (the file's stamp and its
+//! - `audits`: `RUN \0 AUDIT` -> `AuditEntry` (the file's stamp and its
 //!   [`AuditRecord`]: status, latest verdict scores, tokens, cost);
-//! - `labels`: `RUN \0 AUDIT` -> [`LabelEntry`] (the label file's stamp and
+//! - `labels`: `RUN \0 AUDIT` -> `LabelEntry` (the label file's stamp and
 //!   its labels).
 //!
 //! **Staleness.** A run's fingerprint is a sha256 over the name, size,
