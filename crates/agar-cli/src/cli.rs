@@ -16,8 +16,11 @@ const AFTER_HELP: &str = "Examples:
       --auditor openai/gpt-4.1 --judge openai/gpt-4.1
 
 Models are written PROVIDER/MODEL: openai/MODEL reaches any OpenAI-compatible
-endpoint (OPENAI_BASE_URL, OPENAI_API_KEY). Role defaults come from AGAR_TARGET,
-AGAR_AUDITOR and AGAR_JUDGE. Logs go to stderr (AGAR_LOG=debug for more).
+endpoint (OPENAI_BASE_URL, OPENAI_API_KEY), anthropic/MODEL the Anthropic API
+(ANTHROPIC_API_KEY), local/smollm2 or local:/path/model.gguf runs in-process,
+and names from agar.toml work too (see `agar models`). Role defaults come from
+AGAR_TARGET, AGAR_AUDITOR and AGAR_JUDGE; with nothing configured every role
+uses local/smollm2. Logs go to stderr (AGAR_LOG=debug for more).
 
 Exit codes: 0 success, 1 usage or input error, 2 the run itself failed,
 3 a --fail-if condition held.";
