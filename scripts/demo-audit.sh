@@ -11,7 +11,7 @@ scenario=${1:-scenarios/sycophancy/poem_praise.md}
 shift || true
 
 cargo build --quiet -p agar-cli -p agar-testkit --bins
-bin=target/debug
+bin="${CARGO_TARGET_DIR:-target}/debug"
 
 log=$(mktemp)
 "$bin/agar-fake-server" --script crates/agar-testkit/fixtures/demo-script.json >"$log" 2>&1 &
