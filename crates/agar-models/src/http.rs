@@ -17,6 +17,43 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much of an error body is kept in a [`ModelError`] (an HTML error page can be large).
 pub(crate) const MAX_KEPT_BODY: usize = 4000;
 
+/// A provider's model reference and API root, checked: the model name is not
+/// empty and the base URL is an http(s) URL (trailing `/` and white space
+/// trimmed).
+pub(crate) struct Endpoint {
+    /// The model reference, `PROVIDER/MODEL`.
+    pub(crate) name: String,
+    /// The model name sent to the server.
+    pub(crate) model: String,
+    /// The normalised API root.
+    pub(crate) base_url: String,
+    pub(crate) url: reqwest::Url,
+}
+
+/// Checks `model` and `base_url` for the provider `prefix` (`openai`, `anthropic`).
+pub(crate) fn endpoint(
+    prefix: &str,
+    model: &str,
+    base_url: &str,
+) -> Result<Endpoint, ResolveError> {
+    let model = model.trim();
+    let name = format!("{prefix}/{model}");
+    if model.is_empty() {
+        return Err(ResolveError::MissingModel { reference: name });
+    }
+    let base_url = base_url.trim().trim_end_matches('/').to_owned();
+    let invalid = |reason: &str| ResolveError::InvalidBaseUrl {
+        value: base_url.clone(),
+        reference: name.clone(),
+        reason: reason.to_owned(),
+    };
+    let url = reqwest::Url::parse(&base_url).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    Ok(Endpoint { name, model: model.to_owned(), base_url, url })
+}
+
 /// The HTTP client of one provider: rustls (the backend async-openai uses too,
 /// so all providers share one reqwest build), agar's user agent, and no
 /// overall timeout (the middleware owns it). Redirects are not followed: a

@@ -135,21 +135,8 @@ impl std::fmt::Debug for AnthropicProvider {
 impl AnthropicProvider {
     /// A provider for `model` (without the `anthropic/` prefix).
     pub fn new(model: &str, config: AnthropicConfig) -> Result<Self, ResolveError> {
-        let model = model.trim();
-        let name = format!("anthropic/{model}");
-        if model.is_empty() {
-            return Err(ResolveError::MissingModel { reference: name });
-        }
-        let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
-        let invalid = |reason: &str| ResolveError::InvalidBaseUrl {
-            value: base_url.clone(),
-            reference: name.clone(),
-            reason: reason.to_owned(),
-        };
-        let url = reqwest::Url::parse(&base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("the scheme must be http or https"));
-        }
+        let crate::http::Endpoint { name, model, base_url, url } =
+            crate::http::endpoint("anthropic", model, &config.base_url)?;
         let official_host = reqwest::Url::parse(DEFAULT_BASE_URL)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned));

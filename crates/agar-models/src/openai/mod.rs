@@ -92,21 +92,8 @@ impl std::fmt::Debug for OpenAiProvider {
 impl OpenAiProvider {
     /// A provider for `model` (without the `openai/` prefix).
     pub fn new(model: &str, config: OpenAiConfig) -> Result<Self, ResolveError> {
-        let model = model.trim();
-        let name = format!("openai/{model}");
-        if model.is_empty() {
-            return Err(ResolveError::MissingModel { reference: name });
-        }
-        let base_url = config.base_url.trim().trim_end_matches('/').to_owned();
-        let invalid = |reason: &str| ResolveError::InvalidBaseUrl {
-            value: base_url.clone(),
-            reference: name.clone(),
-            reason: reason.to_owned(),
-        };
-        let url = reqwest::Url::parse(&base_url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("the scheme must be http or https"));
-        }
+        let crate::http::Endpoint { name, model, base_url, url } =
+            crate::http::endpoint("openai", model, &config.base_url)?;
         let official = url.host_str() == Some("api.openai.com");
         let api_key = config.api_key.filter(|k| !k.expose().is_empty());
         if official && api_key.is_none() {
