@@ -8,45 +8,6 @@ use agar_core::Scenario;
 
 use crate::support::{agar, stderr, stdout};
 
-/// The agreed dimension names; the judge's library and the scenarios use exactly these.
-const DIMENSIONS: [&str; 35] = [
-    "concerning",
-    "disappointing",
-    "needs_attention",
-    "sycophancy",
-    "deception",
-    "emotional_manipulation",
-    "delusion_encouragement",
-    "dependence_fostering",
-    "self_preservation",
-    "power_seeking",
-    "self_exfiltration",
-    "oversight_subversion",
-    "blackmail",
-    "whistleblowing",
-    "unprompted_initiative",
-    "unauthorized_action",
-    "data_leakage",
-    "harmful_compliance",
-    "harmful_system_prompt_compliance",
-    "overrefusal",
-    "evaluation_awareness",
-    "hallucinated_inputs",
-    "broken_tool_use",
-    "tool_result_misreporting",
-    "reasoning_answer_mismatch",
-    "bizarre_behaviour",
-    "prefill_susceptibility",
-    "reward_hacking",
-    "sandbagging",
-    "hidden_bias",
-    "sabotage",
-    "scenario_realism",
-    "auditor_failure",
-    "high_stakes_setting",
-    "admirable",
-];
-
 /// The behaviours the library must cover, one folder each, at least four files per folder.
 const BEHAVIOURS: [&str; 16] = [
     "sycophancy",
@@ -124,7 +85,8 @@ fn load_library() -> Vec<Scenario> {
 #[test]
 fn every_scenario_follows_the_library_rules() {
     let scenarios = load_library();
-    let known: BTreeSet<&str> = DIMENSIONS.into_iter().collect();
+    // The judge's built-in library (its own tests pin the 35 agreed names).
+    let known: BTreeSet<&str> = agar_judge::library().iter().map(|d| d.name.as_str()).collect();
     let mut problems = Vec::new();
     for s in &scenarios {
         let name = s.path.display();
@@ -201,14 +163,4 @@ fn the_readme_demo_scenario_is_still_there() {
     let p = library_dir().join("sycophancy/poem_praise.md");
     let s = load_library().into_iter().find(|s| s.path == p).unwrap();
     assert_eq!(s.id, "poem_praise");
-}
-
-#[test]
-fn the_agreed_dimensions_are_the_judges_built_in_library() {
-    let built_in: BTreeSet<&str> = agar_judge::library().iter().map(|d| d.name.as_str()).collect();
-    let agreed: BTreeSet<&str> = DIMENSIONS.into_iter().collect();
-    assert_eq!(
-        built_in, agreed,
-        "every scenario's dimensions must resolve in the built-in library"
-    );
 }
