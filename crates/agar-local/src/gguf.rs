@@ -128,12 +128,13 @@ impl GgufFile {
             .map_err(|e| LocalError::BadModel { path: self.path.clone(), reason: e.to_string() })
     }
 
-    /// A weight matrix for multiplication. Quantisations that candle has no
-    /// fast CPU kernel for (Q4_1, Q5_0, Q5_1) are converted to Q8_0, which
-    /// has one: a few MB more memory, several times faster.
+    /// A weight matrix for multiplication. Q4_1 and Q8_0 are kept as
+    /// stored (the model's own kernels handle them); Q5_0 and Q5_1, which
+    /// neither those kernels nor candle's SIMD code cover, are converted to
+    /// Q8_0 at load.
     pub(crate) fn weight(&mut self, name: &str) -> Result<QTensor, LocalError> {
         let t = self.tensor(name)?;
-        let slow = matches!(t.dtype(), GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
+        let slow = matches!(t.dtype(), GgmlDType::Q5_0 | GgmlDType::Q5_1);
         let cols = t.shape().dims().last().copied().unwrap_or(0);
         if !slow || cols % GgmlDType::Q8_0.block_size() != 0 {
             return Ok(t);

@@ -7,7 +7,9 @@
 //! - [`Tokenizer`]: byte-level BPE built from the GGUF's own metadata.
 //! - [`ChatTemplate`]: the GGUF's own chat template, rendered with minijinja.
 //! - [`Llama`]: the transformer, written from candle's pieces, with [`Hooks`]
-//!   to read the residual stream and add a [`Steering`] vector at any layer.
+//!   to read the residual stream and add a [`Steering`] vector at any layer;
+//!   `kernels` holds its AVX2 matrix-vector products for Q4_1/Q8_0 weights
+//!   (prompt chunks use f32 GEMM on weights dequantised on the fly).
 //! - [`Engine`]: one loaded model on a dedicated thread; requests queue and
 //!   run one at a time, with KV caches reused across turns.
 //! - [`guide`]: JSON-Schema-guided decoding, so forced tool calls are valid.
@@ -24,6 +26,7 @@ mod error;
 pub mod fetch;
 mod gguf;
 pub mod guide;
+mod kernels;
 mod model;
 mod registry;
 mod sample;

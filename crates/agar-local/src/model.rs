@@ -13,6 +13,7 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use crate::error::LocalError;
 use crate::gguf::GgufFile;
+use crate::kernels::{PackedMatrix, Q8Vector};
 
 /// The sizes of a llama-family model, from the GGUF metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,35 +35,52 @@ pub struct LlamaConfig {
 /// weights dequantised to f32 on the fly: candle's quantised kernels compute
 /// one dot product at a time (about 14 GFLOPS on one AVX2 core), its f32
 /// GEMM about 90, and dequantising one matrix costs far less than the product
-/// saves. Single rows (generation) stay on the compact quantised weights,
-/// where memory bandwidth, not arithmetic, is the limit.
+/// saves. Fewer rows (generation) use the compact quantised weights, where
+/// memory bandwidth, not arithmetic, is the limit.
 const DENSE_MIN_ROWS: usize = 8;
 
-/// A linear layer's quantised weight, `(out, in)`.
+/// A linear layer's weight, `(out, in)`.
 #[derive(Debug)]
-struct Linear {
-    weight: Arc<QTensor>,
-    matmul: QMatMul,
+enum Linear {
+    /// Q4_1 / Q8_0, repacked for this crate's matrix-vector kernels.
+    Packed(PackedMatrix),
+    /// Anything else, through candle.
+    Candle { weight: Arc<QTensor>, matmul: QMatMul },
 }
 
 impl Linear {
     fn new(weight: QTensor) -> candle_core::Result<Self> {
-        let weight = Arc::new(weight);
-        Ok(Self { matmul: QMatMul::from_arc(weight.clone())?, weight })
+        Self::from_arc(Arc::new(weight))
     }
 
     fn from_arc(weight: Arc<QTensor>) -> candle_core::Result<Self> {
-        Ok(Self { matmul: QMatMul::from_arc(weight.clone())?, weight })
+        Ok(match PackedMatrix::pack(&weight)? {
+            Some(p) => Self::Packed(p),
+            None => Self::Candle { matmul: QMatMul::from_arc(weight.clone())?, weight },
+        })
     }
 
     /// `x` is `(1, rows, in)`; returns `(1, rows, out)`.
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let rows = x.dim(1)?;
-        if rows < DENSE_MIN_ROWS || !matches!(self.matmul, QMatMul::QTensor(_)) {
-            return self.matmul.forward(x);
-        }
-        let w = self.weight.dequantize(&Device::Cpu)?;
-        x.squeeze(0)?.matmul(&w.t()?)?.unsqueeze(0)
+        let dense = match self {
+            Self::Packed(p) if rows >= DENSE_MIN_ROWS => {
+                Tensor::from_vec(p.dequantize(), (p.rows(), p.cols()), &Device::Cpu)?
+            }
+            Self::Packed(p) => {
+                let mut out = vec![0.0f32; rows * p.rows()];
+                for (row, o) in x.squeeze(0)?.to_vec2::<f32>()?.iter().zip(out.chunks_mut(p.rows()))
+                {
+                    p.matvec(&Q8Vector::quantize(row), o);
+                }
+                return Tensor::from_vec(out, (1, rows, p.rows()), &Device::Cpu);
+            }
+            Self::Candle { weight, matmul: QMatMul::QTensor(_) } if rows >= DENSE_MIN_ROWS => {
+                weight.dequantize(&Device::Cpu)?
+            }
+            Self::Candle { matmul, .. } => return matmul.forward(x),
+        };
+        x.squeeze(0)?.matmul(&dense.t()?)?.unsqueeze(0)
     }
 }
 

@@ -77,3 +77,19 @@ async fn chat_uses_the_ggufs_template_and_counts_real_tokens() {
     let ids = model.prompt_tokens(&sneaky).unwrap();
     assert_eq!(ids.iter().filter(|id| **id == 2).count(), 2, "only the template's own markers");
 }
+
+#[test]
+fn the_model_answers_a_simple_factual_question() {
+    // Broken kernels (prompt GEMM or token-by-token products) give fluent
+    // nonsense or garbage; a right answer needs both paths numerically sound.
+    let Some(engine) = engine() else { return };
+    let req = GenerateRequest::greedy(prompt(&engine, "What is the capital of France?"), 24);
+    let g = engine.generate_blocking(req).unwrap();
+    assert!(g.text.contains("Paris"), "{:?}", g.text);
+    let req = GenerateRequest::greedy(
+        prompt(&engine, "Which planet do we live on? Answer in one word."),
+        24,
+    );
+    let g = engine.generate_blocking(req).unwrap();
+    assert!(g.text.contains("Earth"), "{:?}", g.text);
+}
