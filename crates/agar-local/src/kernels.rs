@@ -20,6 +20,9 @@ use half::f16;
 /// Values per quantisation block (Q4_1, Q8_0 and the vector's blocks).
 pub(crate) const BLOCK: usize = 32;
 
+/// The fewest rows worth handing to another thread.
+const PARALLEL_ROWS: usize = 128;
+
 /// A vector quantised to signed bytes in blocks of [`BLOCK`]: `x[i] ≈ d·q[i]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Q8Vector {
@@ -152,18 +155,35 @@ impl PackedMatrix {
         out
     }
 
-    /// `out[r] = Σ_c w[r][c]·x[c]` for every row.
+    /// `out[r] = Σ_c w[r][c]·x[c]` for every row; rows are shared out over
+    /// rayon's threads when there are several (`RAYON_NUM_THREADS`, set
+    /// with candle's by `threads::pin_threads`).
     pub(crate) fn matvec(&self, x: &Q8Vector, out: &mut [f32]) {
         assert_eq!(x.len(), self.cols, "vector length");
         assert_eq!(out.len(), self.rows, "output length");
+        let threads = rayon::current_num_threads();
+        if threads > 1 && self.rows >= 2 * PARALLEL_ROWS {
+            use rayon::prelude::*;
+            let chunk = self.rows.div_ceil(threads).max(PARALLEL_ROWS);
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(i, o)| self.matvec_rows(x, i * chunk, o));
+        } else {
+            self.matvec_rows(x, 0, out);
+        }
+    }
+
+    /// Rows `first..first + out.len()`.
+    fn matvec_rows(&self, x: &Q8Vector, first: usize, out: &mut [f32]) {
         let per_row = self.cols / BLOCK;
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            unsafe { self.matvec_avx2(x, out, per_row) };
+            unsafe { self.matvec_avx2(x, first, out, per_row) };
             return;
         }
         for (r, o) in out.iter_mut().enumerate() {
+            let r = first + r;
             *o = self.dot_portable(r * per_row..(r + 1) * per_row, x);
         }
     }
@@ -195,16 +215,18 @@ impl PackedMatrix {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn matvec_avx2(&self, x: &Q8Vector, out: &mut [f32], per_row: usize) {
+    fn matvec_avx2(&self, x: &Q8Vector, first: usize, out: &mut [f32], per_row: usize) {
         match &self.quants {
             Quants::Q4_1 { m, qs } => {
                 for (r, o) in out.iter_mut().enumerate() {
+                    let r = first + r;
                     let range = r * per_row..(r + 1) * per_row;
                     *o = avx2::dot_q4_1(&self.d[range.clone()], &m[range.clone()], &qs[range], x);
                 }
             }
             Quants::Q8_0 { qs } => {
                 for (r, o) in out.iter_mut().enumerate() {
+                    let r = first + r;
                     let range = r * per_row..(r + 1) * per_row;
                     *o = avx2::dot_q8_0(&self.d[range.clone()], &qs[range], x);
                 }
@@ -344,6 +366,19 @@ mod tests {
                 assert!((fast[r] - portable).abs() <= 1e-4 * scale, "{dtype:?} row {r}");
             }
         }
+    }
+
+    #[test]
+    fn rows_shared_over_threads_give_the_same_products() {
+        let (rows, cols) = (1000, 64);
+        let (p, _) = packed(GgmlDType::Q4_1, &matrix(rows, cols, 9), rows, cols);
+        let q = Q8Vector::quantize(&matrix(1, cols, 4));
+        let mut serial = vec![0.0; rows];
+        p.matvec_rows(&q, 0, &mut serial);
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let mut parallel = vec![0.0; rows];
+        pool.install(|| p.matvec(&q, &mut parallel));
+        assert_eq!(serial, parallel);
     }
 
     #[test]
