@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use agar_core::run::AuditorGuidance;
 use agar_core::scenario::TargetTool;
 use agar_core::{
     AuditStatus, ChatModel, ChatRequest, ChatResponse, Message, ModelError, Origin, Role, RoleName,
@@ -19,7 +20,10 @@ use crate::environment::{self, EnvContext};
 use crate::realism;
 use crate::recorder::Recorder;
 use crate::schema::{check_tool_name, normalise_parameters};
-use crate::tools::{ALL_TOOLS, AuditorAction, ToolConfig, auditor_tools, parse_action};
+use crate::tools::{
+    ALL_TOOLS, AuditorAction, SEND_MESSAGE, SEND_TOOL_CALL_RESULT, SET_TARGET_SYSTEM_MESSAGE,
+    ToolConfig, auditor_tools, parse_action,
+};
 
 /// The models an audit talks to.
 #[derive(Debug, Clone)]
@@ -56,6 +60,13 @@ pub struct AuditSettings {
     pub auditor_sampling: Sampling,
     pub target_sampling: Sampling,
     pub environment_sampling: Sampling,
+    /// Who chooses the auditor's tool each turn. [`AuditorGuidance::Free`]:
+    /// the auditor, among all its tools (it must call one).
+    /// [`AuditorGuidance::Guided`]: the loop, which forces one tool per turn
+    /// (`ToolChoice::Tool`, the only tool offered) and tells the auditor
+    /// which and why in a user message; the auditor writes the arguments.
+    /// For small models that cannot choose tools.
+    pub auditor_guidance: AuditorGuidance,
 }
 
 impl Default for AuditSettings {
@@ -72,6 +83,7 @@ impl Default for AuditSettings {
             auditor_sampling: Sampling::default(),
             target_sampling: Sampling::default(),
             environment_sampling: Sampling::default(),
+            auditor_guidance: AuditorGuidance::Free,
         }
     }
 }
@@ -179,6 +191,7 @@ impl Audit<'_> {
 
     async fn drive(&mut self) -> Result<AuditStatus, Stop> {
         let max_turns = self.scenario.max_turns.unwrap_or(self.settings.max_turns).max(1);
+        let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
         let tools = auditor_tools(self.tool_config());
         if let Some(system) = &self.scenario.target_system {
             self.rec.target_message(Message::system(system.clone()), None, None);
@@ -186,8 +199,10 @@ impl Audit<'_> {
         for t in &self.scenario.tools {
             self.rec.set_tool(t.clone());
         }
+        // A guided auditor is told only of the tools the loop may choose.
         let tool_list: Vec<_> = tools
             .iter()
+            .filter(|t| !guided || self.guided_tools().contains(&t.name.as_str()))
             .map(|t| context! { name => t.name.clone(), description => t.description.clone() })
             .collect();
         let target_tools: Vec<String> =
@@ -204,6 +219,7 @@ impl Audit<'_> {
                     fixed_system_prompt => self.scenario.target_system.clone(),
                     target_tools => target_tools,
                     environment => self.models.environment.is_some(),
+                    guided => guided,
                 },
             )
             .map_err(prompt_error)?;
@@ -230,12 +246,34 @@ impl Audit<'_> {
                 end_reason = Some(format!("the audit's token budget ({budget}) is spent"));
                 break;
             }
+            // The auditor acts only through its tools; a model that still
+            // answers in text is nudged below. A guided auditor is told which
+            // tool to call, and only that one is offered.
+            let (offered, tool_choice) = if guided {
+                let (tool, pending) = self.guided_tool();
+                let guide = self
+                    .prompts
+                    .render(
+                        Template::AuditorGuide,
+                        context! {
+                            tool => tool,
+                            pending => ids(&pending),
+                            turns_left => max_turns - turn + 1,
+                        },
+                    )
+                    .map_err(prompt_error)?;
+                self.rec.auditor_message(Message::user(guide.clone()));
+                auditor_msgs.push(Message::user(guide));
+                let offered: Vec<ToolDef> =
+                    tools.iter().filter(|t| t.name == tool).cloned().collect();
+                (offered, ToolChoice::Tool(tool.to_string()))
+            } else {
+                (tools.clone(), ToolChoice::Required)
+            };
             let request = ChatRequest {
                 messages: auditor_msgs.clone(),
-                tools: tools.clone(),
-                // The auditor acts only through its tools; a model that still
-                // answers in text is nudged below.
-                tool_choice: ToolChoice::Required,
+                tools: offered,
+                tool_choice,
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
             };
@@ -316,6 +354,43 @@ impl Audit<'_> {
         }
         self.rec.end(reason);
         Ok(AuditStatus::Done)
+    }
+
+    /// The tools a guided auditor may be given in this audit.
+    fn guided_tools(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.scenario.target_system.is_none() {
+            out.push(SET_TARGET_SYSTEM_MESSAGE);
+        }
+        out.push(SEND_MESSAGE);
+        if self.models.environment.is_none() {
+            out.push(SEND_TOOL_CALL_RESULT);
+        }
+        out
+    }
+
+    /// The tool a guided auditor calls now, and the target's pending calls
+    /// (which that tool must answer when it is `send_tool_call_result`):
+    /// pending calls are answered first, then a system message is set if the
+    /// target has none and can still get one, and otherwise the auditor
+    /// sends the next message. Never rollback, restart or end: a guided audit
+    /// ends at its turn limit.
+    fn guided_tool(&self) -> (&'static str, Vec<ToolCall>) {
+        // With an environment model, calls are answered as they are made;
+        // none stays pending for the auditor.
+        if self.models.environment.is_none() {
+            let pending = self.rec.pending_calls();
+            if !pending.is_empty() {
+                return (SEND_TOOL_CALL_RESULT, pending);
+            }
+        }
+        let has_system = self.rec.path().first().is_some_and(|(_, m)| m.role == Role::System);
+        if self.scenario.target_system.is_none() && !has_system && !self.rec.conversation_started()
+        {
+            (SET_TARGET_SYSTEM_MESSAGE, Vec::new())
+        } else {
+            (SEND_MESSAGE, Vec::new())
+        }
     }
 
     /// A call the auditor must never make: a tool of the target's, as if the
@@ -713,7 +788,12 @@ impl Audit<'_> {
                 return Ok(None);
             }
         };
-        match realism::parse(&resp.tool_calls) {
+        let parsed = if resp.finish_reason.as_deref() == Some("length") {
+            Err("the realism model's answer was cut off at the token limit".to_string())
+        } else {
+            realism::parse(&resp.tool_calls)
+        };
+        match parsed {
             Ok(s) if s.score < self.settings.realism_threshold => {
                 self.rec.realism(tool, Some(s.score), s.feedback.clone(), false, None);
                 Ok(Some(format!(

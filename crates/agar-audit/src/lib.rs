@@ -9,7 +9,9 @@
 //!   [`agar_core::Transcript`] by the [`Recorder`], which also keeps the
 //!   branch the conversation is on. `run_audit` never fails: a provider error
 //!   past its retries ends the audit `failed`; an audit that never reached
-//!   the target, looped, or broke the protocol ends `invalid`.
+//!   the target, looped, or broke the protocol ends `invalid`. With
+//!   [`AuditorGuidance::Guided`] the loop, not the auditor, picks each turn's
+//!   tool (for small models that cannot choose tools).
 //! - [`schema`] checks and normalises the parameter schemas of target tools.
 //! - [`runner`] runs many audits with bounded concurrency and stops starting
 //!   new ones when cancelled.
@@ -24,5 +26,5 @@ pub mod runner;
 pub mod schema;
 pub mod tools;
 
-pub use audit::{AuditIds, AuditModels, AuditSettings, run_audit};
+pub use audit::{AuditIds, AuditModels, AuditSettings, AuditorGuidance, run_audit};
 pub use recorder::Recorder;

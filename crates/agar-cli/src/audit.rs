@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use agar_core::run::AuditorGuidance;
 use agar_core::{RunRecord, RunScenario, RunSettings};
 use agar_models::{Env, ResolveSettings};
 use agar_prompts::Prompts;
@@ -75,7 +76,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             args.realism_threshold
         )));
     }
-    let settings = PlanSettings {
+    let mut settings = PlanSettings {
         target,
         auditor,
         judge,
@@ -89,12 +90,27 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         concurrency: args.concurrency,
         max_cost: args.max_cost,
         cache: args.cache,
+        // Resolved below, once the auditor's model is known.
+        auditor_guidance: AuditorGuidance::Free,
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
+    let local_auditor = is_local(models.auditor.name())
+        || pricing
+            .config
+            .models
+            .get(settings.auditor.trim())
+            .is_some_and(|e| e.provider == "local");
+    settings.auditor_guidance = args.auditor_guidance.resolve(local_auditor);
+    if settings.auditor_guidance == AuditorGuidance::Guided {
+        tracing::info!(
+            auditor = models.auditor.name(),
+            "the auditor is guided: the loop picks each turn's tool and the auditor writes its content"
+        );
+    }
 
     let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;
     let run_id = match &args.run {
@@ -153,6 +169,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             repeats: args.repeats,
             judge: models.judge.is_some(),
             dimensions: run_dims.iter().map(|d| d.name.clone()).collect(),
+            auditor_guidance: settings.auditor_guidance,
         },
         scenarios: run_scenarios,
         prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
@@ -193,11 +210,34 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     .await
 }
 
+/// Whether a resolved model name is a local model's (`local/NAME`, `local:PATH`).
+fn is_local(name: &str) -> bool {
+    name.starts_with("local/") || name.starts_with("local:")
+}
+
 /// `agar resume RUN`, with `--store DIR` unless the store is the default.
 pub(crate) fn resume_hint(run_id: &str, store: &std::path::Path) -> String {
     if store == std::path::Path::new("transcripts") {
         format!("agar resume {run_id}")
     } else {
         format!("agar resume {run_id} --store {}", store.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agar_core::run::AuditorGuidance;
+
+    use super::is_local;
+    use crate::cli::GuidanceFlag;
+
+    #[test]
+    fn auto_guides_local_auditors_only() {
+        assert!(is_local("local/smollm2") && is_local("local:/m.gguf"));
+        assert!(!is_local("openai/local-llama") && !is_local("localhost/x"));
+        assert_eq!(GuidanceFlag::Auto.resolve(true), AuditorGuidance::Guided);
+        assert_eq!(GuidanceFlag::Auto.resolve(false), AuditorGuidance::Free);
+        assert_eq!(GuidanceFlag::Free.resolve(true), AuditorGuidance::Free);
+        assert_eq!(GuidanceFlag::Guided.resolve(false), AuditorGuidance::Guided);
     }
 }

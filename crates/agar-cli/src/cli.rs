@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ABOUT: &str = "Automated alignment audits of language models.
 
@@ -126,6 +126,19 @@ pub(crate) struct AuditArgs {
     /// Auditor turns per audit (a scenario's max_turns wins)
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub(crate) max_turns: u32,
+    /// Who picks the auditor's tool each turn: the auditor (free) or the
+    /// audit loop (guided); auto: guided when the auditor is a local model
+    ///
+    /// auto: guided when the auditor is a local model (local/NAME or
+    /// local:PATH), free otherwise. free: the auditor chooses among all its
+    /// tools every turn. guided: the loop picks each turn's tool (system
+    /// message, then messages; answers to the target's tool calls with
+    /// --environment auditor) and the auditor writes the content — for small
+    /// models that cannot choose tools. A guided audit never rolls back or
+    /// ends early: it runs to its turn limit. run.json and plan.json record
+    /// what was used.
+    #[arg(long, value_enum, default_value_t = GuidanceFlag::Auto, value_name = "MODE")]
+    pub(crate) auditor_guidance: GuidanceFlag,
     /// Audits of each scenario (a scenario's repeats wins)
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub(crate) repeats: u32,
@@ -161,6 +174,30 @@ pub(crate) struct AuditArgs {
     /// Answer identical model requests from the store's cache (STORE/.cache)
     #[arg(long)]
     pub(crate) cache: bool,
+}
+
+/// `--auditor-guidance`: [`agar_core::run::AuditorGuidance`], or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GuidanceFlag {
+    /// Guided when the auditor is a local model, free otherwise
+    Auto,
+    /// The auditor chooses among all its tools
+    Free,
+    /// The loop picks each turn's tool; the auditor writes the content
+    Guided,
+}
+
+impl GuidanceFlag {
+    /// The guidance to use, given whether the auditor runs on a local model.
+    pub(crate) fn resolve(self, local_auditor: bool) -> agar_core::run::AuditorGuidance {
+        use agar_core::run::AuditorGuidance;
+        match self {
+            GuidanceFlag::Free => AuditorGuidance::Free,
+            GuidanceFlag::Guided => AuditorGuidance::Guided,
+            GuidanceFlag::Auto if local_auditor => AuditorGuidance::Guided,
+            GuidanceFlag::Auto => AuditorGuidance::Free,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -38,7 +38,8 @@ pub(crate) struct JudgeArgs {
     #[arg(long, env = "AGAR_JUDGE", value_name = "MODEL")]
     pub(crate) judge: Option<String>,
     /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
-    /// names `a,b` (repeatable; default: the whole built-in library)
+    /// names `a,b` (repeatable; default: the dimensions each transcript's
+    /// last verdict scored, else the whole built-in library)
     #[arg(long, value_name = "SPEC")]
     pub(crate) dimensions: Vec<String>,
     /// Independent judge samples per transcript (their median is the score)
@@ -109,7 +110,8 @@ struct JsonSummary<'a> {
 }
 
 pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
-    let dims = Arc::new(dimensions::from_flags(&args.dimensions)?.run);
+    let choice = dimensions::from_flags(&args.dimensions)?;
+    let dims = Arc::new(Dims { explicit: !args.dimensions.is_empty(), choice });
     let env = Env::from_process();
     let pricing = Arc::new(crate::cost::Pricing::load(&env)?);
     let judge = judge_model(args.judge.as_deref(), &env, &pricing.config)?;
@@ -217,11 +219,48 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     Ok(())
 }
 
+/// The dimensions to judge with: `--dimensions` when given, else each
+/// transcript's own from its last verdict.
+struct Dims {
+    explicit: bool,
+    choice: dimensions::DimensionChoice,
+}
+
+impl Dims {
+    /// What `t` is judged on: the flags' choice, or the dimensions its last
+    /// verdict with scores scored (those still found in the library or the
+    /// files given), or the whole library for a transcript never judged.
+    fn for_transcript(&self, t: &Transcript) -> Vec<Dimension> {
+        if self.explicit {
+            return self.choice.run.clone();
+        }
+        let Some(last) = t.verdicts.iter().rev().find(|v| !v.scores.is_empty()) else {
+            return self.choice.run.clone();
+        };
+        let (found, missing): (Vec<String>, Vec<String>) =
+            last.scores.keys().cloned().partition(|name| {
+                self.choice.for_scenario(std::slice::from_ref(name)).is_ok()
+            });
+        if !missing.is_empty() {
+            tracing::warn!(
+                audit = %t.audit_id,
+                "the last verdict scored dimensions not found now ({}); pass --dimensions with \
+                 their files to judge them",
+                missing.join(", ")
+            );
+        }
+        match self.choice.for_scenario(&found) {
+            Ok(d) if !d.is_empty() => d,
+            _ => self.choice.run.clone(),
+        }
+    }
+}
+
 /// Judges one transcript and appends the verdict to the stored file, read
 /// again just before writing so that nothing stored meanwhile is lost.
 async fn judge_one(
     item: Item,
-    dims: &[Dimension],
+    dims: &Dims,
     judge: Arc<dyn ChatModel>,
     settings: &JudgeSettings,
     prompts: &Prompts,
@@ -231,7 +270,8 @@ async fn judge_one(
     let id = item.audit_id.clone();
     let t =
         tokio::task::spawn_blocking(move || place.read(&id)).await.map_err(|e| e.to_string())??;
-    let verdict = judge_transcript(&t, dims, judge.as_ref(), prompts, settings).await;
+    let dims = dims.for_transcript(&t);
+    let verdict = judge_transcript(&t, &dims, judge.as_ref(), prompts, settings).await;
     let status = verdict.status.label();
     let unverified = verdict.unverified_citations;
     let Item { audit_id, place } = item;
@@ -259,11 +299,22 @@ fn judge_model(
     env: &Env,
     config: &agar_models::Config,
 ) -> Result<Arc<dyn ChatModel>, Failure> {
-    let reference = flag.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| {
-        Failure::Input(
-            "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)".into(),
-        )
-    })?;
+    let set = flag.map(str::trim).filter(|s| !s.is_empty());
+    // With nothing configured, as in `agar audit`: the local demonstration model.
+    let fallback = crate::roles::fallback(&[&flag.map(str::to_string)], env);
+    let reference = match (set, fallback) {
+        (Some(r), _) => r,
+        (None, Some(local)) => {
+            crate::roles::warn_fallback();
+            local
+        }
+        (None, None) => {
+            return Err(Failure::Input(
+                "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)"
+                    .into(),
+            ));
+        }
+    };
     resolve_with(reference, env, &ResolveSettings::default(), config)
         .map_err(|e| Failure::Input(e.to_string()))
 }

@@ -21,7 +21,7 @@ pub(crate) struct ModelsArgs {
 pub(crate) enum ModelsCommand {
     /// List the models that resolve (the default)
     List,
-    /// Download an embedded model (e.g. smollm2) into the cache now
+    /// Download an embedded model (smollm2 or qwen2.5-coder-1.5b) into the cache now
     Pull(crate::pull::PullArgs),
 }
 
@@ -132,7 +132,7 @@ fn list(json: bool) -> crate::Outcome {
     }
     rows.push(Listed {
         reference: "local:/path/to/model.gguf".into(),
-        resolves_to: "any llama-architecture GGUF on disk".into(),
+        resolves_to: "any llama- or qwen2-architecture GGUF on disk".into(),
         endpoint: "in-process".into(),
         key: "- (no key needed)".into(),
         price: None,

@@ -9,7 +9,7 @@ use crate::exit::Failure;
 
 #[derive(Debug, Args)]
 pub(crate) struct PullArgs {
-    /// The embedded model, e.g. smollm2 (as in local/smollm2)
+    /// The embedded model: smollm2 or qwen2.5-coder-1.5b (as in local/smollm2)
     #[arg(value_name = "NAME")]
     pub(crate) name: String,
 }

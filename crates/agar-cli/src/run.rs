@@ -235,6 +235,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
             max_target_replies: s.max_target_turns,
             token_budget: s.max_tokens,
             realism_threshold: s.realism_threshold,
+            auditor_guidance: s.auditor_guidance,
             ..AuditSettings::default()
         },
         judge_settings: JudgeSettings::with_samples(s.judge_samples),
@@ -283,10 +284,16 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
 
     let store = x.store.clone();
     let id = run_id.clone();
-    let view = tokio::task::spawn_blocking(move || store.view(&id))
-        .await
-        .map_err(|e| Failure::Run(e.to_string()))?
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    // The view's index session also writes the batched index records; the
+    // flush covers a view that fails before opening the index.
+    let view = tokio::task::spawn_blocking(move || {
+        let view = store.view(&id);
+        store.flush_index();
+        view
+    })
+    .await
+    .map_err(|e| Failure::Run(e.to_string()))?
+    .map_err(|e| Failure::Run(e.to_string()))?;
     let summary = summarize_records(&view.audits);
     let gates = check_run(&x.conditions, &summary);
     let stopped = match Stop::read(&stop) {

@@ -26,6 +26,36 @@ pub struct RunSettings {
     pub judge: bool,
     /// The dimensions judged, by name.
     pub dimensions: Vec<String>,
+    /// Whether the loop chose the auditor's tools (`guided`) or the auditor
+    /// did (`free`); runs recorded before this setting existed were `free`.
+    #[serde(default)]
+    pub auditor_guidance: AuditorGuidance,
+}
+
+/// Who chooses the auditor's tool each turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditorGuidance {
+    /// The auditor picks among all its tools every turn (it must call one).
+    #[default]
+    Free,
+    /// The audit loop picks each turn's tool and forces it, offering only
+    /// that one; the auditor writes its arguments. In order: answer the
+    /// target's pending tool calls when no environment model does, set the
+    /// target's system message while there is none, otherwise send a
+    /// message. For small models that cannot choose tools; the audit never
+    /// rolls back or restarts and ends at its turn limit.
+    Guided,
+}
+
+impl AuditorGuidance {
+    /// `free` or `guided`, as in `run.json`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditorGuidance::Free => "free",
+            AuditorGuidance::Guided => "guided",
+        }
+    }
 }
 
 /// `run.json`: written when a run starts, before any audit.
@@ -41,4 +71,23 @@ pub struct RunRecord {
     pub scenarios: Vec<RunScenario>,
     /// sha256 of each prompt template, by template file name.
     pub prompt_hashes: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guidance_is_recorded_and_old_records_read_as_free() -> Result<(), serde_json::Error> {
+        let old =
+            r#"{"max_turns": 4, "concurrency": 1, "repeats": 1, "judge": true, "dimensions": []}"#;
+        let s: RunSettings = serde_json::from_str(old)?;
+        assert_eq!(s.auditor_guidance, AuditorGuidance::Free);
+        let guided = RunSettings { auditor_guidance: AuditorGuidance::Guided, ..s };
+        let json = serde_json::to_value(&guided)?;
+        assert_eq!(json["auditor_guidance"], "guided");
+        assert_eq!(serde_json::from_value::<RunSettings>(json)?, guided);
+        assert_eq!(AuditorGuidance::Guided.label(), "guided");
+        Ok(())
+    }
 }

@@ -251,6 +251,16 @@ impl Job<'_> {
 
     fn read(&self, resp: &ChatResponse) -> Attempt {
         if let Some(call) = resp.tool_calls.iter().find(|c| c.name == VERDICT_TOOL) {
+            if resp.finish_reason.as_deref() == Some("length") {
+                // Whatever a cut-off call holds past the cut (a local model's
+                // guide fills it with defaults) is not the judge's verdict.
+                return Attempt::Invalid {
+                    problem: "the answer was cut off at the token limit; keep every \
+                              justification short"
+                        .into(),
+                    raw: call.arguments.clone(),
+                };
+            }
             return match parse_answer(&call.arguments, self.dimensions) {
                 Ok(answer) => Attempt::Valid(answer),
                 Err(problem) => Attempt::Invalid { problem, raw: call.arguments.clone() },

@@ -13,7 +13,11 @@
 //! `Required`: small models otherwise drift into prose and never act.
 //! Whatever comes
 //! out is parsed and repaired against the schema (defaults for missing
-//! required fields, integers clamped) before it leaves.
+//! required fields, integers clamped) before it leaves. A call the token
+//! limit cut short (and the guide closed with defaults) keeps finish reason
+//! `length`, as an API provider's would, so callers can refuse it. A forced
+//! call with no `max_tokens` of its own gets [`FORCED_MAX_TOKENS`]: the
+//! guide bounds every string and array, so it ends by itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +39,9 @@ use crate::template::{ChatTemplate, TemplateMessage};
 /// A tool whose presence marks the caller as an agent that acts only
 /// through tools (agar's auditor): `Auto` then means `Required`.
 const ENDS_CONVERSATION: &str = "end_conversation";
+/// `max_tokens` of a forced tool call whose request sets none (the cap
+/// `AGAR_LOCAL_MAX_TOKENS` still applies).
+pub(crate) const FORCED_MAX_TOKENS: usize = 8192;
 /// Attempts for a forced tool call whose output could not be read as a call.
 const FORCED_ATTEMPTS: u32 = 3;
 /// Private-use markers around message contents while the template renders,
@@ -124,7 +131,10 @@ impl LocalModel {
         attempt: u32,
     ) -> Result<GenerateRequest, ModelError> {
         let s = &request.sampling;
-        let mut max_tokens = s.max_tokens.map_or(self.settings.default_max_tokens, |m| m as usize);
+        let forced = !request.tools.is_empty()
+            && matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required);
+        let default = if forced { FORCED_MAX_TOKENS } else { self.settings.default_max_tokens };
+        let mut max_tokens = s.max_tokens.map_or(default, |m| m as usize);
         if let Some(cap) = self.settings.max_tokens_cap {
             max_tokens = max_tokens.min(cap);
         }
@@ -255,7 +265,11 @@ fn answer(g: &Generation, request: &ChatRequest, call_number: u64) -> ChatRespon
         name: tool.name.clone(),
         arguments: args.to_string(),
     });
-    resp.finish_reason = Some("tool_calls".into());
+    // A call cut off at the token limit was closed by the guide with
+    // default values: say so, so callers never take those defaults for the
+    // model's answer.
+    let cut = g.finish == Finish::Length;
+    resp.finish_reason = Some(if cut { "length" } else { "tool_calls" }.into());
     resp
 }
 

@@ -15,7 +15,7 @@ pub enum LocalError {
     Io { path: PathBuf, reason: String },
     #[error("{path} is not a usable GGUF model: {reason}")]
     BadModel { path: PathBuf, reason: String },
-    #[error("unsupported model architecture `{0}` (supported: llama)")]
+    #[error("unsupported model architecture `{0}` (supported: llama, qwen2)")]
     UnsupportedArchitecture(String),
     #[error("could not download the model: {0}")]
     Download(String),

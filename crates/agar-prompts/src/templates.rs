@@ -39,6 +39,8 @@ templates! {
     AuditorKickoff => "auditor_kickoff.md",
     /// Sent to the auditor when it answered without calling a tool.
     AuditorNudge => "auditor_nudge.md",
+    /// Sent to a guided auditor before each turn: which tool to call now and why.
+    AuditorGuide => "auditor_guide.md",
     /// The simulated environment's system prompt: tools, hidden descriptions, briefings.
     EnvironmentSystem => "environment_system.md",
     /// One tool call for the environment to answer, with the world state and history.
@@ -145,6 +147,7 @@ mod tests {
                     target_tools => Vec::<String>::new(),
                     scenario_environment => (),
                     environment => true,
+                    guided => false,
                 },
             )
             .unwrap();
@@ -152,6 +155,62 @@ mod tests {
         assert!(text.contains("`send_message`: Send a user turn."));
         assert!(text.contains("7 turns"));
         assert!(!text.contains("fixed by the scenario"));
+        assert!(text.contains("roll back") && text.contains("`end_conversation`"));
+        assert!(!text.contains("you are told which tool"));
+    }
+
+    #[test]
+    fn a_guided_auditor_is_told_the_loop_picks_its_tools() {
+        let p = Prompts::new();
+        let text = p
+            .render(
+                Template::AuditorSystem,
+                context! {
+                    instructions => "Probe for flattery.",
+                    max_turns => 4,
+                    tools => vec![context!{ name => "send_message", description => "Send a user turn." }],
+                    fixed_system_prompt => (),
+                    target_tools => Vec::<String>::new(),
+                    scenario_environment => (),
+                    environment => false,
+                    guided => true,
+                },
+            )
+            .unwrap();
+        assert!(text.contains("Each turn you are told which tool to call"), "{text}");
+        assert!(text.contains("4 turns"), "{text}");
+        // No advice about tools it is never offered.
+        assert!(!text.contains("roll back") && !text.contains("`end_conversation`"), "{text}");
+        // Nor about kinds of audit that need tools it does not have.
+        assert!(!text.contains("Autonomous agent") && !text.contains("Plan first"), "{text}");
+        assert!(text.contains("Never reveal the test"), "{text}");
+        assert!(text.ends_with("adapt to its answers.\n"), "{text}");
+    }
+
+    #[test]
+    fn the_guide_names_the_tool_and_why() {
+        let p = Prompts::new();
+        let guide = |tool: &str| {
+            p.render(
+                Template::AuditorGuide,
+                context! { tool => tool, pending => "call_1 (get_balance)", turns_left => 3 },
+            )
+            .unwrap()
+        };
+        let result = guide("send_tool_call_result");
+        assert!(result.starts_with("Call `send_tool_call_result` now"), "{result}");
+        assert!(result.contains("call_1 (get_balance)"), "{result}");
+        assert!(result.trim_end().ends_with("Turns left: 3."), "{result}");
+        let system = guide("set_target_system_message");
+        assert!(system.contains("no system prompt yet"), "{system}");
+        assert!(!system.contains("call_1"), "{system}");
+        let message = guide("send_message");
+        assert!(message.starts_with("Call `send_message` now"), "{message}");
+        // Strict: a missing variable is an error, not an empty string.
+        let err = p
+            .render(Template::AuditorGuide, context! { tool => "send_message", pending => "" })
+            .unwrap_err();
+        assert!(err.to_string().contains("auditor_guide.md"), "{err}");
     }
 
     #[test]

@@ -19,18 +19,35 @@
 //! is seen. A missing or unreadable index is simply rebuilt.
 //!
 //! **Concurrency.** sled locks its database to one process. The index is
-//! therefore opened only for short sessions (one refresh, one update), under
-//! a process-wide mutex; a process that finds it locked by another retries
-//! for about a second and then goes on without it: readers compute the same
-//! figures from the JSON files, writers leave the update to the next reader
-//! (the fingerprint catches it). No process keeps the index open while it
-//! waits on models.
+//! therefore opened only for short sessions (one refresh, one batch of
+//! updates), under a process-wide mutex; a process that finds it locked by
+//! another retries for about a second and then goes on without it: readers
+//! compute the same figures from the JSON files, writers leave the update to
+//! the next reader (the fingerprint catches it). No process keeps the index
+//! open while it waits on models.
+//!
+//! **Batching.** Opening sled is not cheap (it allocates about 1 MB and
+//! syncs), so a [`Store`](crate::Store) does not open it once per transcript.
+//! A written transcript's record joins the store's pending batch (shared by
+//! the store's clones), and the batch is written in one session: on a write
+//! when this process's last session ended at least [`FLUSH_INTERVAL`] ago
+//! (without waiting for another process), at the start of every session the
+//! store opens anyway (a reader's refresh, a label write: readers in this
+//! process therefore see every record written), on
+//! [`Store::flush_index`](crate::Store::flush_index), which a run calls when
+//! its audits end, and when the store's last handle is dropped (best effort).
+//! Each record is written only if its file still has the stamp it had when
+//! written, so a batch never overrides a newer file. A crash loses at most
+//! the pending batch from the index, never a transcript: the run's
+//! fingerprint no longer matches its files, so the next reader parses the
+//! missing transcripts again. Label writes are rare and update the index at
+//! once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use agar_core::RunRecord;
 use agar_report::AuditRecord;
@@ -54,6 +71,12 @@ const BUSY_STEP: Duration = Duration::from_millis(25);
 /// One index session at a time per process (sled's lock is per process, and
 /// a second open in the same process would fail too).
 static SESSION: Mutex<()> = Mutex::new(());
+
+/// When this process's last index session ended (or found the index busy).
+static LAST_SESSION: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// A writer opens the index for its pending records at most this often.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A file's identity: a rewrite changes at least one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,13 +213,61 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Runs `f` with the index of the store at `root` open, then flushes and
-/// closes it. `None` when another process holds the index past the wait.
+/// closes it. Waits for this process's other sessions, and up to
+/// `BUSY_WAIT` for another process. `None` when another process holds the
+/// index past the wait.
 pub(crate) fn with_index<T>(
     root: &Path,
     f: impl FnOnce(&Index) -> Result<T, StoreError>,
 ) -> Option<Result<T, StoreError>> {
-    let _session = SESSION.lock().unwrap_or_else(PoisonError::into_inner);
-    let index = match Index::open(&root.join(INDEX_DIR)) {
+    let session = SESSION.lock().unwrap_or_else(PoisonError::into_inner);
+    run_session(session, root, BUSY_WAIT, f)
+}
+
+/// [`with_index`] only if it is due: no other session of this process is
+/// open and the last one ended at least `interval` ago (or there was none).
+/// Does not wait for another process. `None` when not due or busy.
+pub(crate) fn with_index_if_due<T>(
+    root: &Path,
+    interval: Duration,
+    f: impl FnOnce(&Index) -> Result<T, StoreError>,
+) -> Option<Result<T, StoreError>> {
+    let session = match SESSION.try_lock() {
+        Ok(guard) => guard,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return None,
+    };
+    if !session_due(interval) {
+        return None;
+    }
+    run_session(session, root, Duration::ZERO, f)
+}
+
+/// Whether this process's last index session ended at least `interval` ago.
+pub(crate) fn session_due(interval: Duration) -> bool {
+    LAST_SESSION
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_none_or(|last| last.elapsed() >= interval)
+}
+
+fn run_session<T>(
+    _session: std::sync::MutexGuard<'_, ()>,
+    root: &Path,
+    busy_wait: Duration,
+    f: impl FnOnce(&Index) -> Result<T, StoreError>,
+) -> Option<Result<T, StoreError>> {
+    let out = open_and_run(root, busy_wait, f);
+    *LAST_SESSION.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    out
+}
+
+fn open_and_run<T>(
+    root: &Path,
+    busy_wait: Duration,
+    f: impl FnOnce(&Index) -> Result<T, StoreError>,
+) -> Option<Result<T, StoreError>> {
+    let index = match Index::open(&root.join(INDEX_DIR), busy_wait) {
         Ok(Some(index)) => index,
         Ok(None) => {
             tracing::debug!("the index is in use by another process; reading the files");
@@ -213,14 +284,14 @@ pub(crate) fn with_index<T>(
 
 impl Index {
     /// Opens (creating) the index; `Ok(None)` when another process holds it.
-    fn open(dir: &Path) -> Result<Option<Index>, StoreError> {
+    fn open(dir: &Path, busy_wait: Duration) -> Result<Option<Index>, StoreError> {
         let start = std::time::Instant::now();
         let db = loop {
             match sled::Config::new().path(dir).flush_every_ms(None).cache_capacity(16 << 20).open()
             {
                 Ok(db) => break db,
                 Err(sled::Error::Io(e)) if is_lock_error(&e) => {
-                    if start.elapsed() >= BUSY_WAIT {
+                    if start.elapsed() >= busy_wait {
                         return Ok(None);
                     }
                     std::thread::sleep(BUSY_STEP);
@@ -385,17 +456,24 @@ impl Index {
         Ok(out)
     }
 
-    /// Records a transcript just written (its file's stamp and record).
+    /// Records a transcript written earlier, if its file at `path` still has
+    /// `stamp` (else the file changed since, and the next refresh parses it).
+    /// Returns whether the record was written.
     pub(crate) fn put_audit(
         &self,
         run_id: &str,
-        meta: &fs::Metadata,
+        path: &Path,
+        stamp: Stamp,
         record: AuditRecord,
-    ) -> Result<(), StoreError> {
-        let entry = AuditEntry { stamp: Stamp::of(meta), record };
-        let k = key(run_id, &entry.record.audit_id);
+    ) -> Result<bool, StoreError> {
+        let current = fs::metadata(path).ok().map(|m| Stamp::of(&m));
+        if current != Some(stamp) {
+            return Ok(false);
+        }
+        let k = key(run_id, &record.audit_id);
+        let entry = AuditEntry { stamp, record };
         self.audits.insert(k, encode(&entry)?).map_err(db_err)?;
-        Ok(())
+        Ok(true)
     }
 
     /// The labels of one audit, as indexed.

@@ -3,6 +3,7 @@
 //! remains and runs it exactly as the run began.
 
 use agar_core::Dimension;
+use agar_core::run::AuditorGuidance;
 use serde::{Deserialize, Serialize};
 
 /// The file name of a run's plan.
@@ -59,6 +60,10 @@ pub struct PlanSettings {
     /// Whether model answers are cached in the store (`--cache`).
     #[serde(default)]
     pub cache: bool,
+    /// Who chooses the auditor's tools, resolved (`--auditor-guidance auto`
+    /// is stored as what it chose). Plans written before it existed: `free`.
+    #[serde(default)]
+    pub auditor_guidance: AuditorGuidance,
 }
 
 /// One audit of the plan.
@@ -74,4 +79,21 @@ pub struct PlannedAudit {
     pub repeat: u32,
     /// The dimensions (names, see [`RunPlan::dimensions`]) this audit is judged on.
     pub dimensions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_written_before_guidance_existed_resume_free() -> Result<(), serde_json::Error> {
+        let old = r#"{"target": "openai/t", "auditor": "local/smollm2", "realism_threshold": 0.6,
+            "max_turns": 3, "max_target_turns": 10, "judge_samples": 1, "concurrency": 1}"#;
+        let s: PlanSettings = serde_json::from_str(old)?;
+        assert_eq!(s.auditor_guidance, AuditorGuidance::Free);
+        let guided = PlanSettings { auditor_guidance: AuditorGuidance::Guided, ..s };
+        let back: PlanSettings = serde_json::from_str(&serde_json::to_string(&guided)?)?;
+        assert_eq!(back.auditor_guidance, AuditorGuidance::Guided);
+        Ok(())
+    }
 }

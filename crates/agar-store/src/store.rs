@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use agar_core::{RoleName, RunRecord, Transcript};
 use agar_report::AuditRecord;
@@ -12,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::atomic::write_atomic;
-use crate::index::{self, with_index};
+use crate::index::{self, Index, Stamp, with_index, with_index_if_due};
 use crate::labels::{LABELS_DIR, Label};
 use crate::lock::{self, RunLock};
 use crate::plan::{PLAN_FILE, RESERVED_AUDIT_IDS, RunPlan};
@@ -131,10 +134,83 @@ impl RunView {
     }
 }
 
-/// A directory of runs.
+/// A directory of runs. Clones share one handle, and with it the batch of
+/// index updates not yet written (see the [`index`] module's "Batching").
 #[derive(Debug, Clone)]
 pub struct Store {
+    shared: Arc<Shared>,
+}
+
+/// What a store's clones share.
+#[derive(Debug)]
+struct Shared {
     root: PathBuf,
+    /// Transcripts written but not yet recorded in the index, by (run id, audit id).
+    pending: Mutex<BTreeMap<(String, String), PendingAudit>>,
+    /// A write opens the index for the pending batch when this process's last
+    /// index session ended at least this long ago.
+    flush_interval: Duration,
+    /// Index sessions opened through this store (measurements and tests).
+    sessions: AtomicUsize,
+}
+
+/// A transcript's index record awaiting an index session.
+#[derive(Debug)]
+struct PendingAudit {
+    path: PathBuf,
+    stamp: Stamp,
+    record: AuditRecord,
+}
+
+type Batch = BTreeMap<(String, String), PendingAudit>;
+
+impl Shared {
+    fn new(root: PathBuf, flush_interval: Duration) -> Arc<Shared> {
+        Arc::new(Shared {
+            root,
+            pending: Mutex::new(BTreeMap::new()),
+            flush_interval,
+            sessions: AtomicUsize::new(0),
+        })
+    }
+
+    fn take_pending(&self) -> Batch {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Writes this store's pending records in the open session `ix`.
+    fn write_pending(&self, ix: &Index) -> Result<(), StoreError> {
+        self.sessions.fetch_add(1, Ordering::Relaxed);
+        write_batch(ix, self.take_pending())
+    }
+}
+
+fn write_batch(ix: &Index, batch: Batch) -> Result<(), StoreError> {
+    for ((run_id, _), p) in batch {
+        ix.put_audit(&run_id, &p.path, p.stamp, p.record)?;
+    }
+    Ok(())
+}
+
+impl Drop for Shared {
+    /// The last handle is gone: write the pending batch, best effort.
+    fn drop(&mut self) {
+        let batch = self.take_pending();
+        // A store whose directory is gone (a test's temporary one) has nothing
+        // to index, and opening sled there would create it again.
+        if batch.is_empty() || !self.root.is_dir() {
+            return;
+        }
+        let root = &self.root;
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            with_index(root, |ix| write_batch(ix, batch))
+        }));
+        match written {
+            Ok(Some(Err(e))) => tracing::warn!("could not update the index: {e}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("could not update the index: the session panicked"),
+        }
+    }
 }
 
 impl Store {
@@ -142,7 +218,7 @@ impl Store {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(io_err(&root))?;
-        Ok(Self { root })
+        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL) })
     }
 
     /// Opens an existing store; an error if `root` is not a directory.
@@ -154,20 +230,43 @@ impl Store {
                 source: io::Error::new(io::ErrorKind::NotFound, "no such store directory"),
             });
         }
-        Ok(Self { root })
+        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL) })
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.shared.root
     }
 
     pub fn run_dir(&self, run_id: &str) -> PathBuf {
-        self.root.join(run_id)
+        self.root().join(run_id)
     }
 
     /// The directory of the sled index (a cache: deleting it loses nothing).
     pub fn index_dir(&self) -> PathBuf {
-        self.root.join(index::INDEX_DIR)
+        self.root().join(index::INDEX_DIR)
+    }
+
+    /// Writes the index records of transcripts written through this store
+    /// (or its clones) that are not there yet, in one index session; nothing
+    /// when there are none. A run calls it when its audits end; dropping the
+    /// store's last handle does it too. Failures are logged: the index is a
+    /// cache, and its next reader parses what it misses.
+    pub fn flush_index(&self) {
+        let empty = self.shared.pending.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        if !empty && let Some(Err(e)) = self.session(|_| Ok(())) {
+            tracing::warn!("could not update the index: {e}");
+        }
+    }
+
+    /// Runs `f` in an index session that first writes the pending batch.
+    fn session<T>(
+        &self,
+        f: impl FnOnce(&Index) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
+        with_index(self.root(), |ix| {
+            self.shared.write_pending(ix)?;
+            f(ix)
+        })
     }
 
     /// Creates the run's directory and writes its `run.json`. Fails if the run exists.
@@ -232,16 +331,29 @@ impl Store {
     }
 
     /// Writes (or replaces) a finished audit's transcript, durably: the file
-    /// is synced and renamed into place, then the index updated and flushed
-    /// (when no other process holds it; the next reader catches up otherwise).
+    /// is synced and renamed into place. Its index record joins the pending
+    /// batch, written when an index session is due (see the [`index`]
+    /// module's "Batching"); a reader catches up with the file otherwise.
     pub fn write_transcript(&self, t: &Transcript) -> Result<PathBuf, StoreError> {
         check_id(&t.run_id)?;
         check_audit_id(&t.audit_id)?;
         let path = self.run_dir(&t.run_id).join(format!("{}.json", t.audit_id));
         write_json(&path, t)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
-        let record = AuditRecord::from_transcript(t);
-        if let Some(Err(e)) = with_index(&self.root, |ix| ix.put_audit(&t.run_id, &meta, record)) {
+        let pending = PendingAudit {
+            path: path.clone(),
+            stamp: Stamp::of(&meta),
+            record: AuditRecord::from_transcript(t),
+        };
+        self.shared
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((t.run_id.clone(), t.audit_id.clone()), pending);
+        let due = with_index_if_due(self.root(), self.shared.flush_interval, |ix| {
+            self.shared.write_pending(ix)
+        });
+        if let Some(Err(e)) = due {
             tracing::warn!("could not update the index: {e}");
         }
         Ok(path)
@@ -275,8 +387,9 @@ impl Store {
     /// The ids of every run in the store (directories holding a `run.json`), sorted.
     pub fn run_ids(&self) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();
-        for entry in fs::read_dir(&self.root).map_err(io_err(&self.root))? {
-            let entry = entry.map_err(io_err(&self.root))?;
+        let root = self.root();
+        for entry in fs::read_dir(root).map_err(io_err(root))? {
+            let entry = entry.map_err(io_err(root))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if check_id(&name).is_ok() && entry.path().join("run.json").is_file() {
                 ids.push(name);
@@ -292,7 +405,7 @@ impl Store {
     pub fn view(&self, run_id: &str) -> Result<RunView, StoreError> {
         let record = self.read_run(run_id)?;
         let dir = self.run_dir(run_id);
-        let indexed = with_index(&self.root, |ix| {
+        let indexed = self.session(|ix| {
             let entry = ix.refresh_run(&dir, run_id)?;
             Ok((entry.planned, ix.records(run_id)?))
         });
@@ -315,7 +428,7 @@ impl Store {
     pub fn runs(&self) -> Result<Vec<RunOverview>, StoreError> {
         let ids = self.run_ids()?;
         let present: BTreeSet<String> = ids.iter().cloned().collect();
-        let indexed = with_index(&self.root, |ix| {
+        let indexed = self.session(|ix| {
             ix.retain_runs(&present)?;
             let mut out = Vec::new();
             for id in &ids {
@@ -503,9 +616,7 @@ impl Store {
         change(&mut labels);
         write_json(&path, &labels)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
-        if let Some(Err(e)) =
-            with_index(&self.root, |ix| ix.put_labels(run_id, audit_id, &meta, labels))
-        {
+        if let Some(Err(e)) = self.session(|ix| ix.put_labels(run_id, audit_id, &meta, labels)) {
             tracing::warn!("could not update the index: {e}");
         }
         Ok(())
@@ -520,7 +631,7 @@ impl Store {
         check_id(run_id)?;
         check_id(audit_id)?;
         let dir = self.run_dir(run_id);
-        let indexed = with_index(&self.root, |ix| {
+        let indexed = self.session(|ix| {
             ix.refresh_run(&dir, run_id)?;
             ix.labels(run_id, audit_id)
         });
@@ -595,7 +706,174 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
 
 #[cfg(test)]
 mod tests {
+    use agar_core::AuditStatus;
+
     use super::*;
+
+    /// A store whose writes open the index only `flush_interval` after this
+    /// process's last session, with run `r` created (run.json only).
+    fn store_with_run(root: &Path, flush_interval: Duration) -> Store {
+        let store = Store { shared: Shared::new(root.to_path_buf(), flush_interval) };
+        fs::create_dir_all(root).unwrap();
+        let record: RunRecord = serde_json::from_value(serde_json::json!({
+            "schema_version": 1,
+            "run_id": "r",
+            "created_at": "2026-01-01T00:00:00Z",
+            "agar_version": "0",
+            "models": {},
+            "settings": {"max_turns": 1, "concurrency": 1, "repeats": 1, "judge": false, "dimensions": []},
+            "scenarios": [],
+            "prompt_hashes": {}
+        }))
+        .unwrap();
+        store.create_run(&record).unwrap();
+        store
+    }
+
+    fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
+        Transcript {
+            schema_version: 1,
+            run_id: "r".into(),
+            audit_id: audit.into(),
+            agar_version: "0".into(),
+            scenario: agar_core::ScenarioInfo {
+                id: audit.into(),
+                title: None,
+                path: "s.md".into(),
+                sha256: "x".into(),
+                tags: vec![],
+                instructions: String::new(),
+                repeat: 0,
+            },
+            models: BTreeMap::new(),
+            started_at: DateTime::<Utc>::UNIX_EPOCH,
+            finished_at: None,
+            status,
+            events: vec![],
+            usage: BTreeMap::new(),
+            verdicts: vec![],
+            cost: None,
+        }
+    }
+
+    fn pending(store: &Store) -> usize {
+        store.shared.pending.lock().unwrap().len()
+    }
+
+    /// What the index holds for run `r`, read without refreshing it.
+    fn indexed(root: &Path) -> BTreeMap<String, AuditRecord> {
+        with_index(root, |ix| ix.records("r")).unwrap().unwrap()
+    }
+
+    const AN_HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_write_loop_opens_the_index_a_few_times_not_once_per_transcript() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_run(dir.path(), index::FLUSH_INTERVAL);
+        let start = std::time::Instant::now();
+        for i in 0..200 {
+            store.write_transcript(&transcript(&format!("a{i:03}"), AuditStatus::Done)).unwrap();
+        }
+        store.flush_index();
+        let elapsed = start.elapsed();
+        let sessions = store.shared.sessions.load(Ordering::Relaxed);
+        eprintln!("200 transcript writes in {elapsed:?}: {sessions} index sessions");
+        // At most one when the first write finds no recent session, one per
+        // interval after it, and the final flush.
+        let bound = 2 + (elapsed.as_secs_f64() / index::FLUSH_INTERVAL.as_secs_f64()) as usize;
+        assert!(sessions >= 1 && sessions <= bound, "{sessions} sessions, bound {bound}");
+        assert_eq!(pending(&store), 0);
+        assert_eq!(indexed(dir.path()).len(), 200, "every record reached the index");
+    }
+
+    #[test]
+    fn readers_and_the_last_handle_write_the_pending_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_run(dir.path(), AN_HOUR);
+        store.view("r").unwrap(); // a session just ended: writes are not due for an hour
+        let clone = store.clone();
+        store.write_transcript(&transcript("a", AuditStatus::Done)).unwrap();
+        clone.write_transcript(&transcript("b", AuditStatus::Done)).unwrap();
+        assert_eq!(pending(&store), 2, "clones share one batch");
+        assert!(indexed(dir.path()).is_empty());
+        let view = store.view("r").unwrap();
+        assert!(view.from_index);
+        let ids: Vec<&str> = view.audits.iter().map(|a| a.audit_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(pending(&store), 0, "the reader's session wrote the batch");
+        assert_eq!(indexed(dir.path()).len(), 2);
+
+        clone.write_transcript(&transcript("c", AuditStatus::Done)).unwrap();
+        drop(clone);
+        assert_eq!(pending(&store), 1, "a clone's drop leaves the batch to the others");
+        let sessions = store.shared.sessions.load(Ordering::Relaxed);
+        store.flush_index();
+        store.flush_index();
+        assert_eq!(
+            store.shared.sessions.load(Ordering::Relaxed),
+            sessions + 1,
+            "a flush with nothing pending opens nothing"
+        );
+        store.write_transcript(&transcript("d", AuditStatus::Done)).unwrap();
+        drop(store);
+        assert_eq!(indexed(dir.path()).len(), 4, "the last handle's drop wrote the batch");
+    }
+
+    #[test]
+    fn a_crash_loses_only_pending_index_records_and_a_reader_rebuilds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_run(dir.path(), AN_HOUR);
+        assert!(store.view("r").unwrap().audits.is_empty());
+        for i in 0..5 {
+            store.write_transcript(&transcript(&format!("a{i}"), AuditStatus::Done)).unwrap();
+        }
+        assert_eq!(pending(&store), 5);
+        // The process dies: no flush, no drop.
+        std::mem::forget(store);
+        assert!(indexed(dir.path()).is_empty(), "the batch never reached the index");
+
+        let store = Store::open(dir.path()).unwrap();
+        let view = store.view("r").unwrap();
+        assert!(view.from_index);
+        assert_eq!(view.audits.len(), 5, "every transcript is there");
+        assert!(view.audits.iter().all(|a| a.status == "done"));
+        assert_eq!(indexed(dir.path()).len(), 5, "the reader rebuilt the index");
+        let rows = store.runs().unwrap();
+        assert_eq!(rows[0].by_status["done"], 5);
+    }
+
+    #[test]
+    fn dropping_a_store_whose_directory_is_gone_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let store = store_with_run(&root, AN_HOUR);
+        store.view("r").unwrap();
+        store.write_transcript(&transcript("a", AuditStatus::Done)).unwrap();
+        assert_eq!(pending(&store), 1);
+        fs::remove_dir_all(&root).unwrap();
+        drop(store);
+        assert!(!root.exists(), "the drop's flush did not recreate the store");
+    }
+
+    #[test]
+    fn a_pending_record_never_overrides_a_newer_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_run(dir.path(), AN_HOUR);
+        store.view("r").unwrap();
+        store.write_transcript(&transcript("a", AuditStatus::Done)).unwrap();
+        assert_eq!(pending(&store), 1);
+        // Another writer replaces the file, and another store reads it.
+        let failed = AuditStatus::Failed { cause: "later".into() };
+        Store::open(dir.path()).unwrap().write_transcript(&transcript("a", failed)).unwrap();
+        let other = Store::open(dir.path()).unwrap();
+        assert_eq!(other.view("r").unwrap().audits[0].status, "failed");
+        // The first store's stale record is not written over it.
+        store.flush_index();
+        assert_eq!(pending(&store), 0);
+        assert_eq!(indexed(dir.path())["a"].status, "failed");
+        assert_eq!(store.view("r").unwrap().audits[0].status, "failed");
+    }
 
     #[test]
     fn ids_cannot_escape_the_store() {
@@ -623,6 +901,7 @@ mod tests {
                 repeats: 1,
                 judge: true,
                 dimensions: vec![],
+                auditor_guidance: Default::default(),
             },
             scenarios: vec![],
             prompt_hashes: Default::default(),

@@ -7,6 +7,7 @@
 mod audit_loop;
 mod branches;
 mod environment;
+mod guided;
 mod invalid;
 mod realism;
 mod snapshot;

@@ -133,6 +133,18 @@ async fn a_transcript_file_or_a_run_directory_can_be_re_judged() {
     let t = read(&file);
     assert_eq!(t.verdicts.len(), 3);
     assert_eq!(t.verdicts[2].scores.keys().collect::<Vec<_>>(), ["concerning"]);
+
+    // Without --dimensions, a transcript is judged again on what its last
+    // verdict scored, not on the whole library.
+    let out = agar_against(&server)
+        .args(["judge", file.to_str().unwrap(), "--judge", "openai/judge"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "stderr:\n{}", stderr(&out));
+    let t = read(&file);
+    assert_eq!(t.verdicts.len(), 4);
+    assert_eq!(t.verdicts[3].scores.keys().collect::<Vec<_>>(), ["concerning"]);
 }
 
 #[tokio::test]

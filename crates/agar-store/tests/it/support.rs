@@ -22,6 +22,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
             repeats: 1,
             judge: true,
             dimensions: vec![],
+            auditor_guidance: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -46,6 +47,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             concurrency: 1,
             max_cost: None,
             cache: false,
+            auditor_guidance: Default::default(),
         },
         dimensions: vec![],
         audits: audits

@@ -33,6 +33,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
             repeats: 1,
             judge: true,
             dimensions: vec![],
+            auditor_guidance: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -71,6 +72,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             concurrency: 2,
             max_cost: None,
             cache: false,
+            auditor_guidance: Default::default(),
         },
         dimensions,
         audits: audits
