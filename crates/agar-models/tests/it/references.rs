@@ -24,7 +24,7 @@ fn unknown_providers_list_the_known_prefixes() {
 fn local_references_name_an_embedded_model_or_a_gguf_file() {
     assert_eq!(
         err("local/gpt5", &Env::empty()).to_string(),
-        "local/gpt5: no local model named `gpt5`; the embedded models are: smollm2"
+        "local/gpt5: no local model named `gpt5`; the embedded models are: smollm2, qwen2.5-coder-1.5b"
     );
     assert_eq!(
         err("local:/no/such/model.gguf", &Env::empty()).to_string(),
