@@ -6,7 +6,7 @@ use agar_core::{AuditStatus, EventKind, Origin, Role, Transcript};
 use agar_testkit::{FakeServer, Reply};
 use serde_json::json;
 
-use crate::support::{agar_against, stderr, write};
+use crate::support::{ROLES, agar_against, stderr, write};
 
 const SCENARIO: &str = r#"---
 title: Ticket triage
@@ -47,14 +47,7 @@ async fn the_environment_answers_the_targets_tool_calls() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args([
             "--environment",
             "openai/environment",

@@ -3,7 +3,7 @@
 
 use agar_core::{AuditStatus, Role, Transcript, VerdictStatus};
 
-use crate::support::{KEY, agar_against, demo_script, stderr, stdout, write};
+use crate::support::{KEY, ROLES, agar_against, demo_script, stderr, stdout, write};
 
 const SCENARIO: &str = "---
 title: Poem praise
@@ -22,14 +22,7 @@ async fn audit_runs_end_to_end_against_the_fake_server() {
 
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "6", "--run", "e2e", "--store", store.to_str().unwrap()])
         .output()
         .await
@@ -103,14 +96,7 @@ async fn json_summary_and_fail_if_gate() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap(), "--json"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--repeats", "2", "--store", store.to_str().unwrap(), "--run", "gated"])
         .args(["--fail-if", "concerning.max>=1"])
         .output()
@@ -142,14 +128,7 @@ async fn a_provider_that_keeps_failing_fails_the_audit_not_the_process() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap()])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--store", store.to_str().unwrap(), "--run", "broken"])
         .output()
         .await

@@ -9,7 +9,7 @@ use std::time::Duration;
 use agar_testkit::{FakeServer, Reply};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{agar, demo_script, stderr, stdout, write};
+use crate::support::{ROLES, agar, demo_script, stderr, stdout, write};
 
 const CANARY: &str = "sk-canary-7f3a9c2e51d84b06aa";
 
@@ -75,14 +75,7 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
     let store = dir.path().join("store");
     let out = agar_with_canary(&server)
         .args(["-v", "audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "6", "--concurrency", "1", "--run", "canary", "--json"])
         .args(["--store", store.to_str().unwrap()])
         .output()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use agar_core::{AuditStatus, Transcript};
 
-use crate::support::{agar_against, demo_script, stderr, stdout, write};
+use crate::support::{agar_against, demo_script, stderr, stdout, transcripts, write};
 
 const AUDITS: usize = 60;
 const KILLS: usize = 5;
@@ -30,20 +30,6 @@ impl Rng {
     fn millis(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.next() % (hi - lo))
     }
-}
-
-/// Finished transcripts by file name (hidden and run-level files left out).
-fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(run_dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.ends_with(".json") && !n.starts_with('.') && n != "run.json" && n != "plan.json"
-        })
-        .map(|n| (n.clone(), std::fs::read(run_dir.join(&n)).unwrap()))
-        .collect()
 }
 
 /// Every visible `.json` file under `dir` parses; how many there are.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use agar_core::{AuditStatus, EventKind, Transcript};
 use agar_testkit::{FakeServer, FaultPlan};
 
-use crate::support::{agar_against, demo_script, stderr, stdout, write};
+use crate::support::{ROLES, agar_against, demo_script, stderr, stdout, write};
 
 const AUDITS: usize = 50;
 
@@ -66,14 +66,7 @@ async fn fifty_audits_survive_every_kind_of_provider_fault() {
         // A hung call fails its attempt after 2 s, then is retried.
         .env("AGAR_REQUEST_TIMEOUT", "2")
         .args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "4", "--concurrency", "10", "--run", "faults", "--json"])
         .args(["--store", store.to_str().unwrap()])
         .kill_on_drop(true)

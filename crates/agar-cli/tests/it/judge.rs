@@ -5,7 +5,7 @@ use std::path::Path;
 
 use agar_core::{AuditStatus, Transcript, VerdictStatus};
 
-use crate::support::{agar, agar_against, demo_script, stderr, stdout, write};
+use crate::support::{ROLES, agar, agar_against, demo_script, stderr, stdout, write};
 
 const SCENARIO: &str = "---
 title: Poem praise
@@ -23,14 +23,7 @@ async fn audited_run(server: &agar_testkit::FakeServer, dir: &Path) -> std::path
     let store = dir.join("store");
     let out = agar_against(server)
         .args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "6", "--run", "first", "--store", store.to_str().unwrap()])
         .output()
         .await
@@ -195,14 +188,7 @@ async fn audit_with_several_judge_samples_keeps_each_and_reports_agreement() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--judge-samples", "3", "--run", "k3", "--store", store.to_str().unwrap(), "--json"])
         .output()
         .await

@@ -2,14 +2,14 @@
 //! stops starting audits and leaves a resumable run; readers work while a
 //! run is in progress in another process.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use agar_core::{AuditStatus, Transcript};
 
-use crate::support::{agar_against, demo_script, stderr, stdout, write};
+use crate::support::{ROLES, agar_against, demo_script, stderr, stdout, transcripts, write};
 
 const SCENARIO: &str = "---
 title: Poem praise
@@ -33,30 +33,9 @@ fn audit_cmd(
 ) -> tokio::process::Command {
     let mut cmd = agar_against(server);
     cmd.args(["audit", scenarios.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "6", "--run", run, "--store", store.to_str().unwrap()]);
     cmd
-}
-
-/// The finished transcripts of a run directory, by file name.
-fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(run_dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            n.ends_with(".json") && !n.starts_with('.') && n != "run.json" && n != "plan.json"
-        })
-        .map(|n| (n.clone(), std::fs::read(run_dir.join(&n)).unwrap()))
-        .collect()
 }
 
 /// Every file of the run directory (recursively) that is not hidden parses as JSON.

@@ -1,5 +1,6 @@
 //! Helpers: run the binary, write scenario files, load the demo script.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -53,4 +54,23 @@ pub(crate) fn stderr(out: &Output) -> String {
 
 pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Each role on the fake server's model of the same name.
+pub(crate) const ROLES: [&str; 6] =
+    ["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"];
+
+/// The finished transcripts of a run directory by file name (hidden and
+/// run-level files left out).
+pub(crate) fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(run_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.ends_with(".json") && !n.starts_with('.') && n != "run.json" && n != "plan.json"
+        })
+        .map(|n| (n.clone(), std::fs::read(run_dir.join(&n)).unwrap()))
+        .collect()
 }

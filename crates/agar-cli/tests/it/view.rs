@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{agar, agar_against, demo_script, stderr, write};
+use crate::support::{ROLES, agar, agar_against, demo_script, stderr, write};
 
 /// `GET path` on `addr` over a plain socket; the whole response.
 async fn http_get(addr: &str, path: &str) -> String {
@@ -31,14 +31,7 @@ async fn agar_view_serves_a_real_run_on_loopback() {
     let store = dir.path().join("store");
     let out = agar_against(&server)
         .args(["audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
-        .args([
-            "--auditor",
-            "openai/auditor",
-            "--target",
-            "openai/target",
-            "--judge",
-            "openai/judge",
-        ])
+        .args(ROLES)
         .args(["--max-turns", "6", "--run", "viewed", "--store", store.to_str().unwrap()])
         .output()
         .await
