@@ -20,8 +20,9 @@ use crate::model::{Hooks, KvCache, Llama, LlamaConfig};
 use crate::sample::{Rng, SamplerConfig, pick};
 use crate::tokenizer::Tokenizer;
 
-/// KV caches kept between requests (one per interleaved conversation).
-const CACHES: usize = 3;
+/// KV caches kept between requests (one per interleaved conversation: in
+/// an audit the auditor, the target, the environment and the judge).
+const CACHES: usize = 4;
 /// Prompt tokens run through the model per forward pass.
 const PROMPT_CHUNK: usize = 256;
 
@@ -312,8 +313,11 @@ fn prefill(
     last.ok_or_else(|| LocalError::Inference("empty prompt".into()))
 }
 
-/// Picks the cache sharing the longest prefix with `prompt` (or a free or
-/// least recently used one) and trims it to that prefix.
+/// Picks the cache sharing the longest prefix with `prompt` and trims it to
+/// that prefix, when at least half of what it holds is kept; otherwise a
+/// free cache or the least recently used one. (Every conversation starts
+/// with the same template tokens: reusing a cache for those alone would
+/// throw away another conversation's work.)
 fn choose_cache(
     caches: &mut Vec<(KvCache, u64)>,
     layers: usize,
@@ -330,7 +334,7 @@ fn choose_cache(
         .map(|(i, (c, _))| (common(c), std::cmp::Reverse(c.tokens.len()), i))
         .max();
     let index = match best {
-        Some((n, _, i)) if n > 0 => i,
+        Some((n, std::cmp::Reverse(held), i)) if n > 0 && 2 * n >= held => i,
         _ if caches.len() < CACHES => {
             caches.push((KvCache::new(layers), clock));
             caches.len() - 1
@@ -371,6 +375,7 @@ fn generate(
         &mut caches[i].0
     };
     let reused = cache.len();
+    tracing::debug!(prompt = req.prompt.len(), reused, "prompt tokens already in a cache");
     let mut step = prefill(model, cache, &req.prompt[reused..], &req.hooks, cancelled)?;
     let prompt_time = started.elapsed();
 
@@ -538,11 +543,21 @@ mod tests {
     }
 
     #[test]
+    fn a_prompt_sharing_only_an_opening_leaves_a_longer_conversation_alone() {
+        let mut caches = vec![(cache(&[1, 2, 3, 4, 5, 6]), 1)];
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 7], 2), 1, "a new cache");
+        assert_eq!(caches[0].0.tokens, [1, 2, 3, 4, 5, 6], "untouched");
+        // The first conversation goes on where it was.
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4, 5, 6, 8], 3), 0);
+        assert_eq!(caches[0].0.tokens.len(), 6);
+    }
+
+    #[test]
     fn with_no_shared_prefix_a_new_cache_is_made_then_the_oldest_is_recycled() {
-        let mut caches = vec![(cache(&[1]), 5), (cache(&[2]), 3)];
-        assert_eq!(choose_cache(&mut caches, 2, &[7, 7], 6), 2);
-        assert_eq!(caches.len(), 3);
-        caches[2].0 = cache(&[7, 7]);
+        let mut caches = vec![(cache(&[1]), 5), (cache(&[2]), 3), (cache(&[3]), 4)];
+        assert_eq!(choose_cache(&mut caches, 2, &[7, 7], 6), 3);
+        assert_eq!(caches.len(), CACHES);
+        caches[3].0 = cache(&[7, 7]);
         assert_eq!(choose_cache(&mut caches, 2, &[8, 8], 7), 1, "least recently used");
         assert!(caches[1].0.tokens.is_empty());
     }

@@ -17,7 +17,9 @@ pub struct LocalSettings {
     pub threads: usize,
     /// Upper bound on every request's `max_tokens` (`AGAR_LOCAL_MAX_TOKENS`).
     pub max_tokens_cap: Option<usize>,
-    /// `max_tokens` when a request sets none.
+    /// `max_tokens` of a text answer whose request sets none: 256, a few
+    /// paragraphs (small models otherwise tend to ramble to the limit, and
+    /// every token costs CPU). Forced tool calls get more: the guide bounds them.
     pub default_max_tokens: usize,
     /// Temperature when a request sets none (`AGAR_LOCAL_TEMPERATURE`, default 0.7).
     pub default_temperature: f32,
@@ -38,7 +40,7 @@ impl Default for LocalSettings {
             smollm2_wheel: None,
             threads: 1,
             max_tokens_cap: None,
-            default_max_tokens: 512,
+            default_max_tokens: 256,
             default_temperature: 0.7,
             call_threshold: DEFAULT_CALL_THRESHOLD,
         }
