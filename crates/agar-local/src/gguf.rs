@@ -1,10 +1,11 @@
 //! Reading a GGUF file: its metadata (architecture, sizes, tokenizer, chat
-//! template) and its tensors, with slow-to-multiply quantisations converted
-//! to Q8_0 at load.
+//! template) and its tensors; weight matrices are repacked for the crate's
+//! kernels straight from the file's bytes, or (slow-to-multiply
+//! quantisations) converted to Q8_0 at load.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
@@ -12,6 +13,7 @@ use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 
 use crate::error::LocalError;
+use crate::kernels::PackedMatrix;
 use crate::tokenizer::TokenizerSpec;
 
 /// An open GGUF file: parsed header, reader positioned anywhere.
@@ -20,6 +22,17 @@ pub(crate) struct GgufFile {
     pub(crate) path: PathBuf,
     content: Content,
     reader: BufReader<File>,
+    /// The last packed weight's bytes, a buffer reused from one to the next.
+    scratch: Vec<u8>,
+}
+
+/// A weight matrix as [`GgufFile::weight`] loads it.
+#[derive(Debug)]
+pub(crate) enum Weight {
+    /// Repacked for the crate's own kernels.
+    Packed(PackedMatrix),
+    /// Any other quantisation or shape, for candle.
+    Tensor(QTensor),
 }
 
 impl GgufFile {
@@ -29,7 +42,7 @@ impl GgufFile {
         let mut reader = BufReader::new(file);
         let content = Content::read(&mut reader)
             .map_err(|e| LocalError::BadModel { path: path.to_owned(), reason: e.to_string() })?;
-        Ok(Self { path: path.to_owned(), content, reader })
+        Ok(Self { path: path.to_owned(), content, reader, scratch: Vec::new() })
     }
 
     pub(crate) fn bad(&self, reason: impl Into<String>) -> LocalError {
@@ -128,18 +141,45 @@ impl GgufFile {
             .map_err(|e| LocalError::BadModel { path: self.path.clone(), reason: e.to_string() })
     }
 
-    /// A weight matrix for multiplication. Q4_1 and Q8_0 are kept as
-    /// stored (the model's own kernels handle them); Q5_0 and Q5_1, which
-    /// neither those kernels nor candle's SIMD code cover, are converted to
-    /// Q8_0 at load.
-    pub(crate) fn weight(&mut self, name: &str) -> Result<QTensor, LocalError> {
+    /// A weight matrix for multiplication. Q4_1, Q8_0, Q4_K and Q6_K are
+    /// repacked for the model's own kernels directly from the file's bytes
+    /// (through candle's tensor they would be copied twice more); Q5_0 and
+    /// Q5_1, which neither those kernels nor candle's SIMD code cover, are
+    /// converted to Q8_0.
+    pub(crate) fn weight(&mut self, name: &str) -> Result<Weight, LocalError> {
+        let Some(info) = self.content.tensor_infos.get(name) else {
+            return Err(self.bad(format!("missing tensor `{name}`")));
+        };
+        let (kind, dims) = (info.ggml_dtype, info.shape.dims().to_vec());
+        if PackedMatrix::packs(kind, &dims) {
+            let size = info.shape.elem_count() / kind.block_size() * kind.type_size();
+            let start = self.content.tensor_data_offset.saturating_add(info.offset);
+            self.scratch.clear();
+            // `read_to_end` fills the buffer's spare capacity without zeroing it first.
+            let read = self
+                .reader
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| (&mut self.reader).take(size as u64).read_to_end(&mut self.scratch));
+            match read {
+                Ok(n) if n == size => {}
+                Ok(n) => {
+                    return Err(self.bad(format!("tensor `{name}` has {n} of its {size} bytes")));
+                }
+                Err(e) => return Err(self.bad(format!("tensor `{name}`: {e}"))),
+            }
+            return match PackedMatrix::from_bytes(kind, &dims, &self.scratch) {
+                Ok(Some(p)) => Ok(Weight::Packed(p)),
+                Ok(None) => Err(self.bad(format!("tensor `{name}` cannot be repacked"))),
+                Err(e) => Err(self.bad(format!("tensor `{name}`: {e}"))),
+            };
+        }
         let t = self.tensor(name)?;
         let slow = matches!(t.dtype(), GgmlDType::Q5_0 | GgmlDType::Q5_1);
         let cols = t.shape().dims().last().copied().unwrap_or(0);
         if !slow || cols % GgmlDType::Q8_0.block_size() != 0 {
-            return Ok(t);
+            return Ok(Weight::Tensor(t));
         }
         let dense = t.dequantize(&Device::Cpu)?;
-        Ok(QTensor::quantize(&dense, GgmlDType::Q8_0)?)
+        Ok(Weight::Tensor(QTensor::quantize(&dense, GgmlDType::Q8_0)?))
     }
 }
