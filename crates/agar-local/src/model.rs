@@ -596,9 +596,12 @@ fn attend_few(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> candle_core::
     if k_layout.stride()[3] != 1 || v_layout.stride()[3] != 1 {
         candle_core::bail!("kv cache rows are not contiguous");
     }
-    let mut scores = vec![0.0f32; len];
-    for head in 0..heads {
+    // One head's rows `(t, d)`; heads are independent, so with several
+    // threads configured they are shared out over rayon's pool.
+    let one_head = |head: usize| -> Vec<f32> {
         let kv = head / group;
+        let mut rows = vec![0.0f32; t * d];
+        let mut scores = vec![0.0f32; len];
         for i in 0..t {
             // Query i is position len - t + i and sees keys 0..=that.
             let seen = len - t + i + 1;
@@ -614,7 +617,7 @@ fn attend_few(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> candle_core::
                 *s = (*s - max).exp();
                 total += *s;
             }
-            let o = &mut out[(i * heads + head) * d..][..d];
+            let o = &mut rows[i * d..][..d];
             for (j, s) in scores[..seen].iter().enumerate() {
                 let p = s / total;
                 let value = &v_all[row(v_layout, kv, j)..][..d];
@@ -622,6 +625,18 @@ fn attend_few(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> candle_core::
                     *o += p * v;
                 }
             }
+        }
+        rows
+    };
+    let per_head: Vec<Vec<f32>> = if rayon::current_num_threads() > 1 {
+        use rayon::prelude::*;
+        (0..heads).into_par_iter().map(one_head).collect()
+    } else {
+        (0..heads).map(one_head).collect()
+    };
+    for (head, rows) in per_head.iter().enumerate() {
+        for i in 0..t {
+            out[(i * heads + head) * d..][..d].copy_from_slice(&rows[i * d..][..d]);
         }
     }
     Tensor::from_vec(out, (1, t, heads * d), &Device::Cpu)
