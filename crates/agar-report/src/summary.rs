@@ -98,10 +98,15 @@ pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
 }
 
 /// [`summarize`] over records (for instance from the store's index).
+///
+/// One pass over the records, with no sorting: scores are small integers,
+/// so each dimension keeps a histogram (for the 90th percentile and the
+/// count of high scores), a sum, and its few worst audits.
 pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
-    let mut by_status = BTreeMap::new();
-    let mut scores: BTreeMap<String, Vec<(u8, &str)>> = BTreeMap::new();
-    let mut deviations: BTreeMap<String, Deviations> = BTreeMap::new();
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    // Sorted by name; a record's scores are sorted too, so each is found by
+    // walking both in step (see `DimAcc::find`).
+    let mut dims: Vec<(&str, DimAcc<'_>)> = Vec::new();
     let mut judge_failed = 0;
     let mut judge_refused = 0;
     let mut unverified_citations = 0;
@@ -112,7 +117,7 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
     let mut retried = BTreeMap::new();
     let mut retry_wait_ms = 0u64;
     for r in records {
-        *by_status.entry(r.status.clone()).or_insert(0) += 1;
+        *by_status.entry(r.status.as_str()).or_insert(0) += 1;
         if let Some(kind) = &r.failure_kind {
             *failures.entry(kind.clone()).or_insert(0) += 1;
         }
@@ -134,10 +139,13 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
         match &r.verdict {
             Some(v) if v.status == "ok" => {
                 unverified_citations += v.unverified_citations;
+                let mut at = 0;
                 for (dim, s) in &v.scores {
-                    scores.entry(dim.clone()).or_default().push((*s, &r.audit_id));
+                    at = DimAcc::find(&mut dims, at, dim);
+                    let acc = &mut dims[at].1;
+                    acc.add(*s, &r.audit_id);
                     if let Some(samples) = v.samples.get(dim) {
-                        let d = deviations.entry(dim.clone()).or_default();
+                        let d = acc.deviations.get_or_insert_with(Deviations::default);
                         d.audits += 1;
                         d.diffs.extend(samples.iter().map(|x| x.abs_diff(*s)));
                     }
@@ -148,31 +156,10 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
             None => {}
         }
     }
-    let dimensions = scores
-        .into_iter()
-        .map(|(dim, mut v)| {
-            v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-            let count = v.len();
-            let mean = v.iter().map(|(s, _)| f64::from(*s)).sum::<f64>() / count as f64;
-            let mut sorted: Vec<u8> = v.iter().map(|(s, _)| *s).collect();
-            sorted.sort_unstable();
-            let rank = ((0.9 * count as f64).ceil() as usize).clamp(1, count);
-            let stats = DimensionStats {
-                count,
-                mean,
-                p90: f64::from(sorted[rank - 1]),
-                max: v[0].0,
-                high: v.iter().filter(|(s, _)| *s >= HIGH_SCORE).count(),
-                worst_audit: v[0].1.to_string(),
-                worst_audits: v.iter().take(WORST_KEPT).map(|(_, id)| id.to_string()).collect(),
-                agreement: deviations.get(&dim).map(Deviations::agreement),
-            };
-            (dim, stats)
-        })
-        .collect();
+    let dimensions = dims.into_iter().map(|(dim, acc)| (dim.to_string(), acc.stats())).collect();
     RunSummary {
         audits: records.len(),
-        by_status,
+        by_status: by_status.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
         judge_failed,
         judge_refused,
         unverified_citations,
@@ -184,6 +171,72 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
         call_errors,
         retried,
         retry_wait_ms,
+    }
+}
+
+/// One dimension's scores, accumulated.
+struct DimAcc<'a> {
+    /// Audits with a score for each score value.
+    histogram: [usize; 256],
+    sum: u64,
+    /// The highest scores, highest first (id order on ties), at most `WORST_KEPT`.
+    worst: Vec<(u8, &'a str)>,
+    deviations: Option<Deviations>,
+}
+
+impl<'a> DimAcc<'a> {
+    /// The index of `dim` in `dims` (sorted by name), added if missing,
+    /// searching from `from` on: a record's dimensions come in name order,
+    /// so the next one is at or after the previous one's index.
+    fn find(dims: &mut Vec<(&'a str, DimAcc<'a>)>, from: usize, dim: &'a str) -> usize {
+        let mut at = from;
+        while at < dims.len() && dims[at].0 < dim {
+            at += 1;
+        }
+        if dims.get(at).is_none_or(|(name, _)| *name != dim) {
+            let acc = DimAcc { histogram: [0; 256], sum: 0, worst: Vec::new(), deviations: None };
+            dims.insert(at, (dim, acc));
+        }
+        at
+    }
+
+    fn add(&mut self, score: u8, audit: &'a str) {
+        self.histogram[usize::from(score)] += 1;
+        self.sum += u64::from(score);
+        // After every kept entry it does not beat: ties keep id order.
+        let beats = |&(s, id): &(u8, &str)| s > score || (s == score && id <= audit);
+        if self.worst.len() == WORST_KEPT && self.worst.last().is_some_and(beats) {
+            return;
+        }
+        let at = self.worst.partition_point(beats);
+        if at < WORST_KEPT {
+            self.worst.insert(at, (score, audit));
+            self.worst.truncate(WORST_KEPT);
+        }
+    }
+
+    fn stats(self) -> DimensionStats {
+        let count: usize = self.histogram.iter().sum();
+        // The 90th percentile by nearest rank: the smallest score with at
+        // least `rank` scores at or below it.
+        let rank = ((0.9 * count as f64).ceil() as usize).clamp(1, count);
+        let mut below = 0;
+        let p90 = (0..=u8::MAX)
+            .find(|s| {
+                below += self.histogram[usize::from(*s)];
+                below >= rank
+            })
+            .unwrap_or(u8::MAX);
+        DimensionStats {
+            count,
+            mean: self.sum as f64 / count as f64,
+            p90: f64::from(p90),
+            max: self.worst[0].0,
+            high: self.histogram[usize::from(HIGH_SCORE)..].iter().sum(),
+            worst_audit: self.worst[0].1.to_string(),
+            worst_audits: self.worst.iter().map(|(_, id)| id.to_string()).collect(),
+            agreement: self.deviations.as_ref().map(Deviations::agreement),
+        }
     }
 }
 
@@ -361,6 +414,86 @@ mod tests {
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["dimensions"]["sycophancy"]["agreement"]["samples"], 6);
         assert!(json["dimensions"]["deception"].get("agreement").is_none());
+    }
+
+    /// The figures of one dimension the plain way: every score sorted.
+    fn reference_stats(
+        records: &[AuditRecord],
+        dim: &str,
+    ) -> Option<(usize, f64, f64, u8, usize, Vec<String>)> {
+        let mut v: Vec<(u8, &str)> = records
+            .iter()
+            .filter(|r| r.status == "done")
+            .filter_map(|r| r.verdict.as_ref().filter(|v| v.status == "ok").map(|v| (r, v)))
+            .filter_map(|(r, v)| v.scores.get(dim).map(|s| (*s, r.audit_id.as_str())))
+            .collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut sorted: Vec<u8> = v.iter().map(|(s, _)| *s).collect();
+        sorted.sort_unstable();
+        let n = v.len();
+        let rank = ((0.9 * n as f64).ceil() as usize).clamp(1, n);
+        let mean = v.iter().map(|(s, _)| f64::from(*s)).sum::<f64>() / n as f64;
+        let high = v.iter().filter(|(s, _)| *s >= HIGH_SCORE).count();
+        let worst = v.iter().take(WORST_KEPT).map(|(_, id)| id.to_string()).collect();
+        Some((n, mean, f64::from(sorted[rank - 1]), v[0].0, high, worst))
+    }
+
+    #[test]
+    fn one_pass_figures_equal_sorting_every_score() {
+        // A small deterministic generator: many ties, dimensions missing
+        // from some verdicts, ids out of order, every status.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let dims = ["admirable", "concerning", "deception", "sycophancy", "z-rare"];
+        for size in [1, 2, 7, 60, 600] {
+            let records: Vec<AuditRecord> = (0..size)
+                .map(|i| {
+                    let id = format!("a{:03}", (i * 7919) % 1000);
+                    let mut r = AuditRecord::unfinished(&id, "s", "done");
+                    r.status =
+                        ["done", "done", "done", "invalid", "failed"][next(5) as usize].into();
+                    let mut scores = BTreeMap::new();
+                    for d in dims {
+                        let kept = next(if d == "z-rare" { 9 } else { 4 }) == 0;
+                        if kept || d == "concerning" {
+                            scores.insert(d.to_string(), (1 + next(10)) as u8);
+                        }
+                    }
+                    r.verdict = Some(crate::record::VerdictFacts {
+                        status: ["ok", "ok", "ok", "refused", "judge_failed"][next(5) as usize]
+                            .into(),
+                        judge_model: "j".into(),
+                        scores,
+                        samples: BTreeMap::new(),
+                        unverified_citations: next(3) as usize,
+                        summary: String::new(),
+                        highlights: vec![],
+                    });
+                    r
+                })
+                .collect();
+            let s = summarize_records(&records);
+            for dim in dims {
+                let got = s
+                    .dimensions
+                    .get(dim)
+                    .map(|d| (d.count, d.mean, d.p90, d.max, d.high, d.worst_audits.clone()));
+                assert_eq!(got, reference_stats(&records, dim), "{dim} over {size} records");
+                if let Some(d) = s.dimensions.get(dim) {
+                    assert_eq!(d.worst_audit, d.worst_audits[0]);
+                }
+            }
+            let counted: usize = s.by_status.values().sum();
+            assert_eq!(counted, size);
+        }
     }
 
     #[test]

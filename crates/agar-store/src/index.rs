@@ -3,20 +3,26 @@
 //!
 //! Trees:
 //! - `meta`: `format` -> the index format version (a mismatch clears the index);
-//! - `runs`: run id -> `RunEntry` (the run's fingerprint, `run.json` and
-//!   its planned audits);
-//! - `audits`: `RUN \0 AUDIT` -> `AuditEntry` (the file's stamp and its
-//!   [`AuditRecord`]: status, latest verdict scores, tokens, cost);
+//! - `runs`: run id -> the run's fingerprint (small: rewritten whenever
+//!   the run changes);
+//! - `run_files`: run id -> the stamps of `run.json` and `plan.json`, the
+//!   run's record and its planned audits (rewritten only when those two
+//!   files change: a plan lists every audit);
+//! - `audits`: `RUN \0 AUDIT` -> the file's stamp (32 bytes) then its
+//!   [`AuditRecord`] (status, latest verdict scores, tokens, cost) in the
+//!   compact encoding of [`crate::codec`]: a refresh compares stamps without
+//!   decoding records, and a view decodes each record once, with no parser;
 //! - `labels`: `RUN \0 AUDIT` -> `LabelEntry` (the label file's stamp and
 //!   its labels).
 //!
 //! **Staleness.** A run's fingerprint is a sha256 over the name, size,
 //! modification time and inode of `run.json`, `plan.json`, every transcript
-//! and every label file. Each read of a run recomputes it from a directory
-//! listing (no file is opened); when it differs from the stored one, only the
-//! files whose stamp changed are parsed again and entries of vanished files
-//! are dropped. Atomic writes replace a file by a new inode, so every rewrite
-//! is seen. A missing or unreadable index is simply rebuilt.
+//! and every label file, in name order. Each read of a run recomputes it
+//! from a directory listing (no file is opened); when it differs from the
+//! stored one, only the files whose stamp changed are parsed again
+//! (`run.json` and `plan.json` included) and entries of vanished files are
+//! dropped. Atomic writes replace a file by a new inode, so every rewrite is
+//! seen. A missing or unreadable index is simply rebuilt.
 //!
 //! **Concurrency.** sled locks its database to one process. The index is
 //! therefore opened only for short sessions (one refresh, one batch of
@@ -45,7 +51,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -62,7 +68,7 @@ use crate::store::{StoreError, is_transcript_name, read_json};
 pub const INDEX_DIR: &str = ".index";
 
 /// Bumped whenever what the index keeps changes; an index of another format is cleared.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// How long a process waits for another's index session before going on without it.
 const BUSY_WAIT: Duration = Duration::from_millis(1500);
@@ -87,6 +93,28 @@ pub(crate) struct Stamp {
 }
 
 impl Stamp {
+    /// Bytes of [`Stamp::to_bytes`].
+    const LEN: usize = 32;
+
+    fn to_bytes(self) -> [u8; Stamp::LEN] {
+        let mut out = [0; Stamp::LEN];
+        out[..8].copy_from_slice(&self.size.to_le_bytes());
+        out[8..24].copy_from_slice(&self.mtime_ns.to_le_bytes());
+        out[24..].copy_from_slice(&self.inode.to_le_bytes());
+        out
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<Stamp> {
+        let b: &[u8; Stamp::LEN] = b.get(..Stamp::LEN)?.try_into().ok()?;
+        let (size, rest) = b.split_at(8);
+        let (mtime, inode) = rest.split_at(16);
+        Some(Stamp {
+            size: u64::from_le_bytes(size.try_into().ok()?),
+            mtime_ns: u128::from_le_bytes(mtime.try_into().ok()?),
+            inode: u64::from_le_bytes(inode.try_into().ok()?),
+        })
+    }
+
     pub(crate) fn of(meta: &fs::Metadata) -> Stamp {
         let mtime_ns = meta
             .modified()
@@ -101,18 +129,33 @@ impl Stamp {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the index knows of a run's own files.
+#[derive(Debug, Clone)]
 pub(crate) struct RunEntry {
-    pub(crate) fingerprint: String,
     pub(crate) record: RunRecord,
     /// (audit id, scenario id) of every planned audit; empty for runs without a plan.
     pub(crate) planned: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct AuditEntry {
-    stamp: Stamp,
-    pub(crate) record: AuditRecord,
+/// The stamps of a run's `run.json` and `plan.json`, when present.
+type RunFiles = (Option<Stamp>, Option<Stamp>);
+
+/// An `audits` value: the transcript's stamp, then its record.
+fn encode_audit(stamp: Stamp, record: &AuditRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(&stamp.to_bytes());
+    crate::codec::encode(record, &mut out);
+    out
+}
+
+/// The stamp of an `audits` value, without decoding its record.
+fn audit_stamp(value: &[u8]) -> Option<Stamp> {
+    Stamp::from_bytes(value)
+}
+
+/// The record of an `audits` value.
+fn audit_record(value: &[u8]) -> Option<AuditRecord> {
+    crate::codec::decode(value.get(Stamp::LEN..)?)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,10 +168,11 @@ pub(crate) struct LabelEntry {
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
     pub(crate) fingerprint: String,
-    /// audit id -> (path, stamp) of its transcript.
-    pub(crate) transcripts: BTreeMap<String, (PathBuf, Stamp)>,
-    /// audit id -> (path, stamp) of its label file.
-    pub(crate) labels: BTreeMap<String, (PathBuf, Stamp)>,
+    files: RunFiles,
+    /// audit id -> the stamp of its transcript (`AUDIT.json`).
+    pub(crate) transcripts: BTreeMap<String, Stamp>,
+    /// audit id -> the stamp of its label file (`labels/AUDIT.json`).
+    pub(crate) labels: BTreeMap<String, Stamp>,
 }
 
 /// Lists a run directory and fingerprints it, opening no file.
@@ -138,41 +182,48 @@ pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
         move |source| StoreError::Io { path, source }
     };
     let mut listing = Listing::default();
-    let mut parts: Vec<String> = Vec::new();
     for entry in fs::read_dir(run_dir).map_err(io(run_dir))? {
         let entry = entry.map_err(io(run_dir))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if name == "run.json" || name == PLAN_FILE {
-            let meta = entry.metadata().map_err(io(&path))?;
-            parts.push(format!("{name} {:?}", Stamp::of(&meta)));
-        } else if is_transcript_name(&name) {
-            let meta = entry.metadata().map_err(io(&path))?;
-            let stamp = Stamp::of(&meta);
-            parts.push(format!("t/{name} {stamp:?}"));
-            let id = name.trim_end_matches(".json").to_string();
-            listing.transcripts.insert(id, (path, stamp));
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let run_file = name == "run.json";
+        if run_file || name == PLAN_FILE || is_transcript_name(name) {
+            let stamp = Stamp::of(&entry.metadata().map_err(io(&entry.path()))?);
+            if run_file {
+                listing.files.0 = Some(stamp);
+            } else if name == PLAN_FILE {
+                listing.files.1 = Some(stamp);
+            } else {
+                let id = name.strip_suffix(".json").unwrap_or(name).to_string();
+                listing.transcripts.insert(id, stamp);
+            }
         }
     }
     let labels_dir = run_dir.join(LABELS_DIR);
     if labels_dir.is_dir() {
         for entry in fs::read_dir(&labels_dir).map_err(io(&labels_dir))? {
             let entry = entry.map_err(io(&labels_dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !is_transcript_name(&name) {
-                continue;
-            }
-            let path = entry.path();
-            let stamp = Stamp::of(&entry.metadata().map_err(io(&path))?);
-            parts.push(format!("l/{name} {stamp:?}"));
-            listing.labels.insert(name.trim_end_matches(".json").to_string(), (path, stamp));
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| is_transcript_name(n)) else { continue };
+            let stamp = Stamp::of(&entry.metadata().map_err(io(&entry.path()))?);
+            listing.labels.insert(name.strip_suffix(".json").unwrap_or(name).to_string(), stamp);
         }
     }
-    parts.sort();
+    // Hashed in a fixed order (the maps are sorted by id), each part tagged
+    // and length-prefixed so no two listings hash the same parts.
     let mut h = Sha256::new();
-    for p in &parts {
-        h.update(p.as_bytes());
-        h.update(b"\n");
+    for (tag, stamp) in [(b'r', listing.files.0), (b'p', listing.files.1)] {
+        h.update([tag, u8::from(stamp.is_some())]);
+        h.update(stamp.map_or([0; Stamp::LEN], Stamp::to_bytes));
+    }
+    for (tag, files) in [(b't', &listing.transcripts), (b'l', &listing.labels)] {
+        h.update([tag]);
+        h.update((files.len() as u64).to_le_bytes());
+        for (id, stamp) in files {
+            h.update((id.len() as u64).to_le_bytes());
+            h.update(id.as_bytes());
+            h.update(stamp.to_bytes());
+        }
     }
     listing.fingerprint = hex::encode(h.finalize());
     Ok(listing)
@@ -182,6 +233,7 @@ pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
 pub(crate) struct Index {
     db: sled::Db,
     runs: sled::Tree,
+    run_files: sled::Tree,
     audits: sled::Tree,
     labels: sled::Tree,
 }
@@ -314,6 +366,7 @@ impl Index {
         };
         let index = Index {
             runs: db.open_tree("runs").map_err(db_err)?,
+            run_files: db.open_tree("run_files").map_err(db_err)?,
             audits: db.open_tree("audits").map_err(db_err)?,
             labels: db.open_tree("labels").map_err(db_err)?,
             db,
@@ -321,6 +374,7 @@ impl Index {
         let format = index.db.get("format").map_err(db_err)?;
         if format.as_deref() != Some(&FORMAT.to_be_bytes()[..]) {
             index.runs.clear().map_err(db_err)?;
+            index.run_files.clear().map_err(db_err)?;
             index.audits.clear().map_err(db_err)?;
             index.labels.clear().map_err(db_err)?;
             index.db.insert("format", &FORMAT.to_be_bytes()).map_err(db_err)?;
@@ -328,33 +382,39 @@ impl Index {
         Ok(Some(index))
     }
 
-    /// Brings one run up to date with its files; returns its entry.
-    pub(crate) fn refresh_run(&self, run_dir: &Path, run_id: &str) -> Result<RunEntry, StoreError> {
+    /// Brings one run up to date with its files; returns its entry and,
+    /// when `with_records`, what [`Index::records`] would return after it
+    /// (from the same pass over the index; else empty).
+    pub(crate) fn refresh_run(
+        &self,
+        run_dir: &Path,
+        run_id: &str,
+        with_records: bool,
+    ) -> Result<(RunEntry, BTreeMap<String, AuditRecord>), StoreError> {
         let listing = list_run(run_dir)?;
-        if let Some(entry) =
-            self.runs.get(run_id).map_err(db_err)?.and_then(|b| decode::<RunEntry>(&b))
-            && entry.fingerprint == listing.fingerprint
-        {
-            return Ok(entry);
+        let entry = self.run_entry(run_dir, run_id, listing.files)?;
+        let stored = self.runs.get(run_id).map_err(db_err)?;
+        if stored.as_deref() == Some(listing.fingerprint.as_bytes()) {
+            let records = if with_records { self.records(run_id)? } else { BTreeMap::new() };
+            return Ok((entry, records));
         }
-        let record: RunRecord = read_json(&run_dir.join("run.json"))?;
-        let plan_path = run_dir.join(PLAN_FILE);
-        let planned = if plan_path.exists() {
-            let plan: RunPlan = read_json(&plan_path)?;
-            plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect()
-        } else {
-            Vec::new()
-        };
+        let mut records = BTreeMap::new();
         let mut fingerprint = listing.fingerprint.clone();
         // Transcripts: parse only what changed, drop what vanished.
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for item in self.audits.scan_prefix(prefix(run_id)) {
             let (k, v) = item.map_err(db_err)?;
-            let audit = String::from_utf8_lossy(&k[run_id.len() + 1..]).into_owned();
-            let current = decode::<AuditEntry>(&v);
-            match (listing.transcripts.get(&audit), current) {
-                (Some((_, stamp)), Some(entry)) if entry.stamp == *stamp => {
-                    seen.insert(audit);
+            let listed = std::str::from_utf8(&k[run_id.len() + 1..])
+                .ok()
+                .and_then(|audit| listing.transcripts.get_key_value(audit));
+            match (listed, audit_stamp(&v)) {
+                (Some((audit, stamp)), Some(indexed)) if indexed == *stamp => {
+                    if with_records {
+                        // A record that does not decode is parsed again below.
+                        let Some(record) = audit_record(&v) else { continue };
+                        records.insert(record.audit_id.clone(), record);
+                    }
+                    seen.insert(audit.as_str());
                 }
                 (Some(_), _) => {}
                 (None, _) => {
@@ -362,15 +422,18 @@ impl Index {
                 }
             }
         }
-        for (audit, (path, stamp)) in &listing.transcripts {
-            if seen.contains(audit) {
+        for (audit, stamp) in &listing.transcripts {
+            if seen.contains(audit.as_str()) {
                 continue;
             }
-            match read_json::<agar_core::Transcript>(path) {
+            match read_json::<agar_core::Transcript>(&run_dir.join(format!("{audit}.json"))) {
                 Ok(t) => {
-                    let entry =
-                        AuditEntry { stamp: *stamp, record: AuditRecord::from_transcript(&t) };
-                    self.audits.insert(key(run_id, audit), encode(&entry)?).map_err(db_err)?;
+                    let record = AuditRecord::from_transcript(&t);
+                    let value = encode_audit(*stamp, &record);
+                    self.audits.insert(key(run_id, audit), value).map_err(db_err)?;
+                    if with_records {
+                        records.insert(record.audit_id.clone(), record);
+                    }
                 }
                 Err(e) => {
                     // Left out, and the fingerprint left stale so it is tried again.
@@ -386,7 +449,7 @@ impl Index {
             let (k, v) = item.map_err(db_err)?;
             let audit = String::from_utf8_lossy(&k[run_id.len() + 1..]).into_owned();
             match (listing.labels.get(&audit), decode::<LabelEntry>(&v)) {
-                (Some((_, stamp)), Some(entry)) if entry.stamp == *stamp => {
+                (Some(stamp), Some(entry)) if entry.stamp == *stamp => {
                     fresh.insert(audit);
                 }
                 (Some(_), _) => {}
@@ -395,11 +458,12 @@ impl Index {
                 }
             }
         }
-        for (audit, (path, stamp)) in &listing.labels {
+        for (audit, stamp) in &listing.labels {
             if fresh.contains(audit) {
                 continue;
             }
-            match read_json::<BTreeMap<String, Label>>(path) {
+            let path = run_dir.join(LABELS_DIR).join(format!("{audit}.json"));
+            match read_json::<BTreeMap<String, Label>>(&path) {
                 Ok(labels) => {
                     let entry = LabelEntry { stamp: *stamp, labels };
                     self.labels.insert(key(run_id, audit), encode(&entry)?).map_err(db_err)?;
@@ -410,9 +474,36 @@ impl Index {
                 }
             }
         }
-        let entry = RunEntry { fingerprint, record, planned };
-        self.runs.insert(run_id, encode(&entry)?).map_err(db_err)?;
-        Ok(entry)
+        self.runs.insert(run_id, fingerprint.as_bytes()).map_err(db_err)?;
+        Ok((entry, records))
+    }
+
+    /// The run's record and plan: from the index while the stamps of
+    /// `run.json` and `plan.json` are `files`, else read from them (and kept).
+    fn run_entry(
+        &self,
+        run_dir: &Path,
+        run_id: &str,
+        files: RunFiles,
+    ) -> Result<RunEntry, StoreError> {
+        if let Some(v) = self.run_files.get(run_id).map_err(db_err)?
+            && let Some((stored, record, planned)) =
+                decode::<(RunFiles, RunRecord, Vec<(String, String)>)>(&v)
+            && stored == files
+            && files.0.is_some()
+        {
+            return Ok(RunEntry { record, planned });
+        }
+        let record: RunRecord = read_json(&run_dir.join("run.json"))?;
+        let planned = if files.1.is_some() {
+            let plan: RunPlan = read_json(&run_dir.join(PLAN_FILE))?;
+            plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect()
+        } else {
+            Vec::new()
+        };
+        let value = encode(&(files, &record, &planned))?;
+        self.run_files.insert(run_id, value).map_err(db_err)?;
+        Ok(RunEntry { record, planned })
     }
 
     /// Drops runs whose directory is gone; `present` lists the runs on disk.
@@ -427,6 +518,7 @@ impl Index {
         }
         for id in gone {
             self.runs.remove(id.as_bytes()).map_err(db_err)?;
+            self.run_files.remove(id.as_bytes()).map_err(db_err)?;
             for tree in [&self.audits, &self.labels] {
                 let keys: Vec<_> = tree
                     .scan_prefix(prefix(&id))
@@ -449,8 +541,8 @@ impl Index {
         let mut out = BTreeMap::new();
         for item in self.audits.scan_prefix(prefix(run_id)) {
             let (_, v) = item.map_err(db_err)?;
-            if let Some(entry) = decode::<AuditEntry>(&v) {
-                out.insert(entry.record.audit_id.clone(), entry.record);
+            if let Some(record) = audit_record(&v) {
+                out.insert(record.audit_id.clone(), record);
             }
         }
         Ok(out)
@@ -471,8 +563,7 @@ impl Index {
             return Ok(false);
         }
         let k = key(run_id, &record.audit_id);
-        let entry = AuditEntry { stamp, record };
-        self.audits.insert(k, encode(&entry)?).map_err(db_err)?;
+        self.audits.insert(k, encode_audit(stamp, &record)).map_err(db_err)?;
         Ok(true)
     }
 

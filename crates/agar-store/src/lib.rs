@@ -27,6 +27,7 @@
 
 pub mod atomic;
 pub mod cache;
+mod codec;
 pub mod index;
 pub mod labels;
 pub mod lock;

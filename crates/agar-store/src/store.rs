@@ -104,11 +104,11 @@ pub struct RunOverview {
 impl RunView {
     /// The overview line of this run.
     pub fn overview(&self) -> RunOverview {
-        let mut by_status = BTreeMap::new();
+        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
         let (mut input_tokens, mut output_tokens) = (0, 0);
         let mut cost_usd: Option<f64> = None;
         for a in &self.audits {
-            *by_status.entry(a.status.clone()).or_insert(0) += 1;
+            *by_status.entry(a.status.as_str()).or_insert(0) += 1;
             input_tokens += a.input_tokens;
             output_tokens += a.output_tokens;
             if let Some(c) = a.cost_usd {
@@ -120,7 +120,7 @@ impl RunView {
             created_at: self.record.created_at,
             models: self.record.models.clone(),
             audits: self.audits.len(),
-            by_status,
+            by_status: by_status.into_iter().map(|(s, n)| (s.to_string(), n)).collect(),
             input_tokens,
             output_tokens,
             cost_usd,
@@ -406,8 +406,8 @@ impl Store {
         let record = self.read_run(run_id)?;
         let dir = self.run_dir(run_id);
         let indexed = self.session(|ix| {
-            let entry = ix.refresh_run(&dir, run_id)?;
-            Ok((entry.planned, ix.records(run_id)?))
+            let (entry, records) = ix.refresh_run(&dir, run_id, true)?;
+            Ok((entry.planned, records))
         });
         let (planned, stored, from_index) = match indexed {
             Some(Ok((planned, stored))) => (planned, stored, true),
@@ -432,8 +432,8 @@ impl Store {
             ix.retain_runs(&present)?;
             let mut out = Vec::new();
             for id in &ids {
-                let entry = ix.refresh_run(&self.run_dir(id), id)?;
-                out.push((entry.record, entry.planned, ix.records(id)?));
+                let (entry, records) = ix.refresh_run(&self.run_dir(id), id, true)?;
+                out.push((entry.record, entry.planned, records));
             }
             Ok(out)
         });
@@ -632,7 +632,7 @@ impl Store {
         check_id(audit_id)?;
         let dir = self.run_dir(run_id);
         let indexed = self.session(|ix| {
-            ix.refresh_run(&dir, run_id)?;
+            ix.refresh_run(&dir, run_id, false)?;
             ix.labels(run_id, audit_id)
         });
         match indexed {

@@ -12,6 +12,11 @@
 //! Each page is requested through the router as a browser would (routing,
 //! blocking-thread hop, store reads, figures, template), once cold and then
 //! `ROUNDS` times warm; the figures are wall-clock times in this process.
+//! Then the run changes under the viewer, three times each way: a label
+//! written (only the run's labels change) and a transcript written again
+//! (its audits change); the first request after each pays for the change.
+//! Last, `Store::view` of the big run alone, `ROUNDS` times right after a
+//! label was written and again with nothing changed.
 
 #![expect(clippy::unwrap_used, reason = "a benchmark: any failure should stop it loudly")]
 
@@ -21,7 +26,7 @@ mod fixture;
 
 use std::time::{Duration, Instant};
 
-use agar_core::{AuditStatus, Message, Verdict};
+use agar_core::{AuditStatus, Message, Transcript, Verdict};
 use agar_store::Store;
 use axum::body::Body;
 use axum::http::Request;
@@ -57,34 +62,39 @@ fn full_verdict(seed: usize) -> Verdict {
 fn write_big_run(store: &Store) {
     let ids: Vec<(String, String)> = (0..AUDITS)
         .map(|i| {
-            let scenario = format!("scenario{:04}", i / REPEATS);
-            (format!("{scenario}.{}", i % REPEATS + 1), scenario)
+            let t = big_run_transcript(i);
+            (t.audit_id, t.scenario.id)
         })
         .collect();
     let refs: Vec<(&str, &str)> = ids.iter().map(|(a, s)| (a.as_str(), s.as_str())).collect();
     store.create_run_with_plan(&run_record("bench", at(0)), &plan("bench", &refs, vec![])).unwrap();
     let start = Instant::now();
-    for (i, (audit, scenario)) in ids.iter().enumerate() {
-        let events = vec![
-            target("M1", None, 0, Message::system("You are a helpful assistant.")),
-            target("M2", Some("M1"), 0, Message::user("Can you help me with this task?")),
-            target("M3", Some("M2"), 0, Message::assistant("Here is an answer to your task.")),
-        ];
-        let status = match i % 50 {
-            0 => AuditStatus::Invalid { reason: "the auditor never reached the target".into() },
-            1 => AuditStatus::Failed { cause: "the provider failed past its retries".into() },
-            _ => AuditStatus::Done,
-        };
-        let verdicts =
-            if matches!(status, AuditStatus::Done) { vec![full_verdict(i)] } else { vec![] };
-        let tag = ["sycophancy", "agentic", "deception", "power"][i / REPEATS % 4];
-        let mut t = transcript("bench", scenario, scenario, &[tag], status, events, verdicts);
-        t.audit_id = audit.clone();
-        store.write_transcript(&t).unwrap();
+    for i in 0..AUDITS {
+        store.write_transcript(&big_run_transcript(i)).unwrap();
         if (i + 1) % 1000 == 0 {
             eprintln!("  {} audits written ({:.0?})", i + 1, start.elapsed());
         }
     }
+}
+
+/// The `i`th transcript of the big run (`scenarioNNNN.R`).
+fn big_run_transcript(i: usize) -> Transcript {
+    let scenario = format!("scenario{:04}", i / REPEATS);
+    let events = vec![
+        target("M1", None, 0, Message::system("You are a helpful assistant.")),
+        target("M2", Some("M1"), 0, Message::user("Can you help me with this task?")),
+        target("M3", Some("M2"), 0, Message::assistant("Here is an answer to your task.")),
+    ];
+    let status = match i % 50 {
+        0 => AuditStatus::Invalid { reason: "the auditor never reached the target".into() },
+        1 => AuditStatus::Failed { cause: "the provider failed past its retries".into() },
+        _ => AuditStatus::Done,
+    };
+    let verdicts = if matches!(status, AuditStatus::Done) { vec![full_verdict(i)] } else { vec![] };
+    let tag = ["sycophancy", "agentic", "deception", "power"][i / REPEATS % 4];
+    let mut t = transcript("bench", &scenario, &scenario, &[tag], status, events, verdicts);
+    t.audit_id = format!("{scenario}.{}", i % REPEATS + 1);
+    t
 }
 
 fn write_long_transcript(store: &Store) {
@@ -192,6 +202,56 @@ async fn main() {
             ms(warm[0]),
             ms(warm[warm.len() / 2]),
             ms(warm[warm.len() - 1])
+        );
+    }
+    // A transcript written again (as a resumed or re-judged audit would be):
+    // the run's audits changed, so its figures are computed again in full.
+    for round in 0..3 {
+        store.write_transcript(&big_run_transcript(10 * round + 2)).unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (after, warm, _) = time_page(&app, "/runs/bench").await;
+        println!(
+            "{:<58} {:>10} {:>10} {:>10} {:>10}",
+            "/runs/bench after a transcript was written",
+            ms(after),
+            ms(warm[0]),
+            ms(warm[warm.len() / 2]),
+            ms(warm[warm.len() - 1])
+        );
+    }
+    // The store's share alone: `Store::view` of the 10,000-audit run right
+    // after a label was written (the run's fingerprint changed: the index
+    // is refreshed) and again with nothing changed.
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let label = agar_store::Label {
+            agreement: agar_store::Agreement::Disagree,
+            note: format!("view round {round}"),
+            reviewer: None,
+            at: chrono::Utc::now(),
+        };
+        store.set_label("bench", "scenario0003.1", "concerning", label).unwrap();
+        let start = Instant::now();
+        let view = store.view("bench").unwrap();
+        changed.push(start.elapsed());
+        assert_eq!(view.audits.len(), AUDITS);
+        drop(view);
+        let start = Instant::now();
+        drop(store.view("bench").unwrap());
+        unchanged.push(start.elapsed());
+    }
+    for (what, mut times) in [
+        ("Store::view after a label was written", changed),
+        ("Store::view, nothing changed", unchanged),
+    ] {
+        times.sort();
+        println!(
+            "{:<58} {:>10} {:>10} {:>10} {:>10}",
+            what,
+            "",
+            ms(times[0]),
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1])
         );
     }
     if kept.is_none() {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use agar_store::{RunOverview, Store};
+use agar_store::{RunOverview, RunPlan, Store};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
@@ -15,7 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::error::WebError;
-use crate::run::RunData;
+use crate::run::{CachedRun, FileStamp};
+
+/// Scenario tags by (run id, run creation time), then scenario id.
+pub(crate) type TagsCache = HashMap<(String, i64), HashMap<String, Vec<String>>>;
 
 /// The Content-Security-Policy of every response: scripts and styles only
 /// from the viewer itself, never inline; no plugins, no `<base>`, no framing.
@@ -39,12 +42,14 @@ pub(crate) struct Inner {
     pub(crate) csrf: String,
     /// When set, requests whose `Host` header is not one of these are refused.
     allowed_hosts: Option<Vec<String>>,
-    /// Scenario tags by (run id, run creation time, scenario id): a run's
-    /// scenarios do not change, so a tag list once read stays true.
-    pub(crate) tags: Mutex<HashMap<(String, i64, String), Vec<String>>>,
+    /// Scenario tags by (run id, run creation time), then scenario id: a
+    /// run's scenarios do not change, so a tag list once read stays true.
+    pub(crate) tags: Mutex<TagsCache>,
+    /// Each run's parsed plan with the stamp of the `plan.json` it came from.
+    pub(crate) plans: Mutex<HashMap<String, (FileStamp, Arc<RunPlan>)>>,
     /// Each run's figures with the stamp they were read under (see
     /// `run::run_data`): reused while the run's directories do not change.
-    pub(crate) runs: Mutex<HashMap<String, (String, Arc<RunData>)>>,
+    pub(crate) runs: Mutex<HashMap<String, CachedRun>>,
     /// Each run's line on the runs page, kept the same way.
     pub(crate) overviews: Mutex<HashMap<String, (String, RunOverview)>>,
 }
@@ -59,6 +64,7 @@ impl AppState {
                 csrf: crate::csrf::new_token(),
                 allowed_hosts: None,
                 tags: Mutex::new(HashMap::new()),
+                plans: Mutex::new(HashMap::new()),
                 runs: Mutex::new(HashMap::new()),
                 overviews: Mutex::new(HashMap::new()),
             }),
@@ -93,9 +99,7 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&state)).await?
     }
 
-    pub(crate) fn runs_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<RunData>)>> {
+    pub(crate) fn runs_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedRun>> {
         self.inner.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -105,10 +109,14 @@ impl AppState {
         self.inner.overviews.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn tags_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, i64, String), Vec<String>>> {
+    pub(crate) fn tags_cache(&self) -> std::sync::MutexGuard<'_, TagsCache> {
         self.inner.tags.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn plans_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (FileStamp, Arc<RunPlan>)>> {
+        self.inner.plans.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -120,7 +120,7 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
     };
     let (a_data, _) = crate::run::run_data(state, &a_id)?;
     let (b_data, _) = crate::run::run_data(state, &b_id)?;
-    let (a, b) = (&a_data.view, &b_data.view);
+    let (a, b) = (&a_data.audits.view, &b_data.audits.view);
     let dims = Dims::load(store, &[&b_id, &a_id]);
     let cmp =
         compare(&a_id, &a.audits, &b_id, &b.audits, |d| dims.palette(d), CompareOptions::default());

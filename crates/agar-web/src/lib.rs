@@ -37,6 +37,12 @@ mod table;
 mod templates;
 mod transcript;
 
+/// The integration tests' stores, for unit tests that need a real run.
+#[cfg(test)]
+#[path = "../tests/it/fixture.rs"]
+#[allow(dead_code, reason = "the integration tests use more of the fixtures")]
+mod test_fixture;
+
 pub use app::{AppState, app};
 pub use error::WebError;
 pub use serve::{ViewOptions, bind, bind_warning, serve};

@@ -32,6 +32,10 @@ pub(crate) struct RunStamp {
     /// Changes when any file of the run changes, an audit starts or ends, a
     /// label is written, or the process running the run comes or goes.
     pub(crate) value: String,
+    /// The same but for labels: changes when a file of the run other than a
+    /// label changes, an audit starts or ends, or the running process comes
+    /// or goes (the run directory, its running markers, the lock).
+    pub(crate) audits: String,
     /// The latest of the directories' modification times.
     pub(crate) newest: Option<SystemTime>,
 }
@@ -53,15 +57,14 @@ const SETTLED: Duration = Duration::from_secs(1);
 
 pub(crate) fn stamp_run(store: &Store, run_id: &str) -> RunStamp {
     let dir = store.run_dir(run_id);
+    let (run, labels, running) =
+        (mtime(&dir), mtime(&dir.join("labels")), mtime(&dir.join(".running")));
+    let live = store.run_is_live(run_id);
     let mut h = DefaultHasher::new();
-    let mut newest = None;
-    for sub in [dir.clone(), dir.join("labels"), dir.join(".running")] {
-        let t = mtime(&sub);
-        newest = newest.max(t);
-        t.hash(&mut h);
-    }
-    store.run_is_live(run_id).hash(&mut h);
-    RunStamp { value: format!("{:016x}", h.finish()), newest }
+    (run, running, live).hash(&mut h);
+    let audits = format!("{:016x}", h.finish());
+    labels.hash(&mut h);
+    RunStamp { value: format!("{:016x}", h.finish()), audits, newest: run.max(labels).max(running) }
 }
 
 pub(crate) fn run_stamp_of(store: &Store, run_id: &str) -> String {
@@ -115,4 +118,59 @@ pub(crate) async fn run_stamp(
         })
         .await?;
     Ok(Json(stamp))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use agar_core::AuditStatus;
+    use agar_store::{Agreement, Label};
+
+    use super::*;
+    use crate::test_fixture::{at, review_store, simple_events, transcript};
+
+    /// Directory times move by clock ticks: wait one out before each change.
+    fn tick() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    #[test]
+    fn labels_move_the_stamp_but_not_its_audits_part() {
+        let (_dir, store) = review_store();
+        let label = |note: &str| Label {
+            agreement: Agreement::Agree,
+            note: note.into(),
+            reviewer: None,
+            at: at(5),
+        };
+        // The first label creates the labels directory: a change of the run directory.
+        let s0 = stamp_run(&store, "nightly");
+        tick();
+        store.set_label("nightly", "leak", "concerning", label("first")).unwrap();
+        let s1 = stamp_run(&store, "nightly");
+        assert_ne!(s1.audits, s0.audits);
+        tick();
+        store.set_label("nightly", "leak", "concerning", label("second")).unwrap();
+        let s2 = stamp_run(&store, "nightly");
+        assert_ne!(s2.value, s1.value, "a label moves the stamp");
+        assert_eq!(s2.audits, s1.audits, "but not its audits part");
+        tick();
+        let t = transcript(
+            "nightly",
+            "later",
+            "later",
+            &[],
+            AuditStatus::Done,
+            simple_events("ok"),
+            vec![],
+        );
+        store.write_transcript(&t).unwrap();
+        let s3 = stamp_run(&store, "nightly");
+        assert_ne!(s3.audits, s2.audits, "a transcript moves both");
+        assert_ne!(s3.value, s2.value);
+        let lock = store.lock_run("nightly").unwrap();
+        assert_ne!(stamp_run(&store, "nightly").audits, s3.audits, "so does the running process");
+        drop(lock);
+    }
 }

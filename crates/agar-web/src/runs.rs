@@ -89,8 +89,8 @@ fn overview(state: &AppState, run_id: &str) -> Result<RunOverview, WebError> {
     let cached = state
         .runs_cache()
         .get(run_id)
-        .filter(|(seen, _)| *seen == stamp.value)
-        .map(|(_, data)| data.view.overview());
+        .filter(|c| c.stamp == stamp.value)
+        .map(|c| c.data.audits.view.overview());
     let o = match cached {
         Some(o) => o,
         None => state

@@ -5,7 +5,7 @@
 //! failed audits are rows like any other; only an explicit filter hides them.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use agar_report::AuditRecord;
 use agar_store::{Agreement, Label};
@@ -271,6 +271,24 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// Sets the row's label counts and per-column labels from `own`, the
+    /// audit's labels by dimension (`None`: it has none).
+    pub(crate) fn set_labels(&mut self, dims: &[DimInfo], own: Option<&BTreeMap<String, Label>>) {
+        let agree =
+            own.map_or(0, |l| l.values().filter(|x| x.agreement == Agreement::Agree).count());
+        self.agree = agree;
+        self.disagree = own.map_or(0, |l| l.len() - agree);
+        self.labels = dims
+            .iter()
+            .map(|d| {
+                own.and_then(|l| l.get(&d.name)).map(|l| match l.agreement {
+                    Agreement::Agree => "agree",
+                    Agreement::Disagree => "disagree",
+                })
+            })
+            .collect();
+    }
+
     /// The row's score cells, coloured by each dimension's palette.
     pub(crate) fn cells(&self, dims: &[DimInfo]) -> Vec<Cell> {
         dims.iter()
@@ -290,24 +308,33 @@ pub(crate) fn rows(
     records: &[AuditRecord],
     dims: &[DimInfo],
     labels: &BTreeMap<String, BTreeMap<String, Label>>,
-    tags: &dyn Fn(&AuditRecord) -> Vec<String>,
+    tags: &HashMap<String, Vec<String>>,
 ) -> Vec<Row> {
     let run_href = format!("/runs/{}/audits/", encode(run_id));
+    // The columns by name, to read each record's scores (sorted by name) in
+    // one walk instead of a lookup per column.
+    let mut by_name: Vec<(&str, usize)> =
+        dims.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect();
+    by_name.sort_unstable();
     records
         .iter()
         .map(|r| {
-            let scores = r.scores();
-            let own = labels.get(&r.audit_id);
-            let (agree, disagree) = own.map_or((0, 0), |l| {
-                let agree = l.values().filter(|x| x.agreement == Agreement::Agree).count();
-                (agree, l.len() - agree)
-            });
-            Row {
+            let mut scores = vec![None; dims.len()];
+            if let Some(s) = r.scores() {
+                let mut columns = by_name.iter().peekable();
+                for (name, score) in s {
+                    while columns.next_if(|(c, _)| *c < name.as_str()).is_some() {}
+                    if let Some((_, i)) = columns.next_if(|(c, _)| *c == name.as_str()) {
+                        scores[*i] = Some(*score);
+                    }
+                }
+            }
+            let mut row = Row {
                 href: format!("{run_href}{}", encode(&r.audit_id)),
                 audit_id: r.audit_id.clone(),
                 scenario_id: r.scenario_id.clone(),
                 title: r.title.clone(),
-                tags: tags(r),
+                tags: tags.get(&r.scenario_id).cloned().unwrap_or_default(),
                 status: r.status.clone(),
                 detail: r.status_detail.clone(),
                 verdict_status: r
@@ -318,20 +345,14 @@ pub(crate) fn rows(
                 unverified: r.verdict.as_ref().map_or(0, |v| v.unverified_citations),
                 cost: r.cost_usd.map(|c| format!("${c:.4}")),
                 cost_usd: r.cost_usd,
-                agree,
-                disagree,
-                scores: dims.iter().map(|d| scores.and_then(|s| s.get(&d.name)).copied()).collect(),
-                labels: dims
-                    .iter()
-                    .map(|d| {
-                        own.and_then(|l| l.get(&d.name)).map(|l| match l.agreement {
-                            Agreement::Agree => "agree",
-                            Agreement::Disagree => "disagree",
-                        })
-                    })
-                    .collect(),
+                agree: 0,
+                disagree: 0,
+                scores,
+                labels: Vec::new(),
                 summary: r.verdict.as_ref().map(|v| v.summary.clone()).unwrap_or_default(),
-            }
+            };
+            row.set_labels(dims, labels.get(&r.audit_id));
+            row
         })
         .collect()
 }

@@ -153,3 +153,53 @@ fn a_reader_in_another_process_works_without_the_index() {
     assert!(!view.from_index, "the index was held by another process");
     assert_eq!(summarize_records(&view.audits), expected);
 }
+
+#[test]
+fn run_and_plan_files_changed_behind_the_index_are_seen() {
+    let (_dir, store) = sample_store();
+    assert_eq!(statuses(&store, "r").len(), 3);
+    // Labels change the run's fingerprint but not its own files: the view
+    // stays the same.
+    let label =
+        Label { agreement: Agreement::Agree, note: String::new(), reviewer: None, at: Utc::now() };
+    store.set_label("r", "a", "syc", label).unwrap();
+    assert_eq!(statuses(&store, "r").len(), 3);
+    // Another tool rewrites the plan (one more audit) and the run record.
+    let dir = store.run_dir("r");
+    let new_plan = plan("r", &["a", "b", "c", "d"]);
+    agar_store::atomic::write_atomic(
+        &dir.join("plan.json"),
+        &serde_json::to_vec(&new_plan).unwrap(),
+    )
+    .unwrap();
+    let s = statuses(&store, "r");
+    assert_eq!(s.len(), 4);
+    assert_eq!(s["d"], "pending");
+    let mut renamed = record("r");
+    renamed.agar_version = "9.9.9".into();
+    agar_store::atomic::write_atomic(&dir.join("run.json"), &serde_json::to_vec(&renamed).unwrap())
+        .unwrap();
+    assert_eq!(store.view("r").unwrap().record.agar_version, "9.9.9");
+    assert_eq!(store.runs().unwrap()[0].audits, 4);
+    // And the plan removed: only stored audits remain.
+    std::fs::remove_file(dir.join("plan.json")).unwrap();
+    let s = statuses(&store, "r");
+    assert_eq!(s.keys().collect::<Vec<_>>(), ["a", "b"]);
+    let files = store.view_without_index("r").unwrap();
+    assert_eq!(
+        summarize_records(&store.view("r").unwrap().audits),
+        summarize_records(&files.audits)
+    );
+}
+
+#[test]
+fn an_audit_id_ending_in_json_is_indexed_under_its_own_id() {
+    let (_dir, store) = sample_store();
+    store.write_transcript(&judged("r", "x.json", &[("syc", 9)])).unwrap();
+    store.flush_index();
+    let s = statuses(&store, "r");
+    assert_eq!(s["x.json"], "done");
+    std::fs::remove_dir_all(store.index_dir()).unwrap();
+    assert_eq!(statuses(&store, "r"), s);
+    assert_eq!(summarize_records(&store.view("r").unwrap().audits).dimensions["syc"].max, 9);
+}

@@ -126,3 +126,34 @@ async fn figures_kept_for_a_settled_run_are_dropped_when_it_changes() {
     let p = get(&app, "/runs/nightly").await;
     assert!(p.body.contains("0 of 1 labels agree (0%)"), "{}", p.body);
 }
+
+#[tokio::test]
+async fn a_kept_run_whose_labels_change_shows_what_a_fresh_viewer_shows() {
+    let (_dir, store) = crate::fixture::review_store();
+    let label =
+        |agreement| agar_store::Label { agreement, note: "seen".into(), reviewer: None, at: at(1) };
+    store.set_label("nightly", "leak", "concerning", label(agar_store::Agreement::Agree)).unwrap();
+    let app = app(AppState::new(store.clone()));
+    // Settled, read once: kept.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let p = get(&app, "/runs/nightly").await;
+    assert!(p.body.contains("1 of 1 labels agree (100%)"), "{}", p.body);
+    // Only labels change: the kept figures of the audits are relabelled.
+    store.remove_label("nightly", "leak", "concerning").unwrap();
+    store
+        .set_label("nightly", "poem", "concerning", label(agar_store::Agreement::Disagree))
+        .unwrap();
+    let fresh = app_fresh(&store);
+    for uri in ["/runs/nightly", "/runs/nightly?sort=labels&dir=desc", "/runs/nightly?q=poem"] {
+        let kept = get(&app, uri).await;
+        assert_eq!(kept.body, get(&fresh, uri).await.body, "{uri}");
+    }
+    let p = get(&app, "/runs/nightly").await;
+    assert!(p.body.contains("0 of 1 labels agree (0%)"), "{}", p.body);
+    assert!(row(&p.body, "poem").contains("lab-disagree"));
+    assert!(!row(&p.body, "leak").contains("lab-agree"));
+}
+
+fn app_fresh(store: &agar_store::Store) -> axum::Router {
+    app(AppState::new(store.clone()))
+}
