@@ -237,10 +237,11 @@ impl Dims {
         let Some(last) = t.verdicts.iter().rev().find(|v| !v.scores.is_empty()) else {
             return self.choice.run.clone();
         };
-        let (found, missing): (Vec<String>, Vec<String>) =
-            last.scores.keys().cloned().partition(|name| {
-                self.choice.for_scenario(std::slice::from_ref(name)).is_ok()
-            });
+        let (found, missing): (Vec<String>, Vec<String>) = last
+            .scores
+            .keys()
+            .cloned()
+            .partition(|name| self.choice.for_scenario(std::slice::from_ref(name)).is_ok());
         if !missing.is_empty() {
             tracing::warn!(
                 audit = %t.audit_id,
@@ -310,8 +311,7 @@ fn judge_model(
         }
         (None, None) => {
             return Err(Failure::Input(
-                "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)"
-                    .into(),
+                "no judge model: pass --judge MODEL or set AGAR_JUDGE (e.g. openai/gpt-4.1)".into(),
             ));
         }
     };
