@@ -596,47 +596,58 @@ fn attend_few(q: &Tensor, k: &Tensor, v: &Tensor, heads: usize) -> candle_core::
     if k_layout.stride()[3] != 1 || v_layout.stride()[3] != 1 {
         candle_core::bail!("kv cache rows are not contiguous");
     }
-    // One head's rows `(t, d)`; heads are independent, so with several
-    // threads configured they are shared out over rayon's pool.
-    let one_head = |head: usize| -> Vec<f32> {
-        let kv = head / group;
-        let mut rows = vec![0.0f32; t * d];
-        let mut scores = vec![0.0f32; len];
+    // One key/value head with the `group` query heads that share it: rows
+    // `(group, t, d)`. Each cached key and value row is read once for the
+    // whole group (memory traffic, not arithmetic, bounds long contexts).
+    // Key/value heads are independent, so with several threads configured
+    // they are shared out over rayon's pool.
+    let one_kv_head = |kv: usize| -> Vec<f32> {
+        let mut rows = vec![0.0f32; group * t * d];
+        let mut scores = vec![0.0f32; group * len];
         for i in 0..t {
             // Query i is position len - t + i and sees keys 0..=that.
             let seen = len - t + i + 1;
-            let query = &q[(head * t + i) * d..][..d];
-            let mut max = f32::NEG_INFINITY;
-            for (j, s) in scores[..seen].iter_mut().enumerate() {
+            let query = |g: usize| &q[((kv * group + g) * t + i) * d..][..d];
+            for j in 0..seen {
                 let key = &k_all[row(k_layout, kv, j)..][..d];
-                *s = dot(query, key) * scale;
-                max = max.max(*s);
+                for g in 0..group {
+                    scores[g * len + j] = dot(query(g), key) * scale;
+                }
             }
-            let mut total = 0.0f32;
-            for s in &mut scores[..seen] {
-                *s = (*s - max).exp();
-                total += *s;
+            let mut totals = vec![0.0f32; group];
+            for (g, total) in totals.iter_mut().enumerate() {
+                let s = &mut scores[g * len..][..seen];
+                let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                for x in s.iter_mut() {
+                    *x = (*x - max).exp();
+                    *total += *x;
+                }
             }
-            let o = &mut rows[i * d..][..d];
-            for (j, s) in scores[..seen].iter().enumerate() {
-                let p = s / total;
+            for j in 0..seen {
                 let value = &v_all[row(v_layout, kv, j)..][..d];
-                for (o, v) in o.iter_mut().zip(value) {
-                    *o += p * v;
+                for g in 0..group {
+                    let p = scores[g * len + j] / totals[g];
+                    let o = &mut rows[(g * t + i) * d..][..d];
+                    for (o, v) in o.iter_mut().zip(value) {
+                        *o += p * v;
+                    }
                 }
             }
         }
         rows
     };
-    let per_head: Vec<Vec<f32>> = if rayon::current_num_threads() > 1 {
+    let per_kv: Vec<Vec<f32>> = if rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
-        (0..heads).into_par_iter().map(one_head).collect()
+        (0..kv_heads).into_par_iter().map(one_kv_head).collect()
     } else {
-        (0..heads).map(one_head).collect()
+        (0..kv_heads).map(one_kv_head).collect()
     };
-    for (head, rows) in per_head.iter().enumerate() {
-        for i in 0..t {
-            out[(i * heads + head) * d..][..d].copy_from_slice(&rows[i * d..][..d]);
+    for (kv, rows) in per_kv.iter().enumerate() {
+        for g in 0..group {
+            let head = kv * group + g;
+            for i in 0..t {
+                out[(i * heads + head) * d..][..d].copy_from_slice(&rows[(g * t + i) * d..][..d]);
+            }
         }
     }
     Tensor::from_vec(out, (1, t, heads * d), &Device::Cpu)
