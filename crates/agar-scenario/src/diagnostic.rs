@@ -36,19 +36,22 @@ pub struct Diagnostic {
     /// 1-based line in the file.
     pub line: usize,
     pub severity: Severity,
-    /// Lower-case, no final period.
+    /// Lower-case, no final period, one line (line breaks quoted from the
+    /// file are shown escaped).
     pub message: String,
 }
 
 impl Diagnostic {
     /// An error at `line` of `path`.
     pub fn error(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Self { path: path.into(), line, severity: Severity::Error, message: message.into() }
+        let message = one_line(message.into());
+        Self { path: path.into(), line, severity: Severity::Error, message }
     }
 
     /// A warning at `line` of `path`.
     pub fn warning(path: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
-        Self { path: path.into(), line, severity: Severity::Warning, message: message.into() }
+        let message = one_line(message.into());
+        Self { path: path.into(), line, severity: Severity::Warning, message }
     }
 
     pub fn is_error(&self) -> bool {
@@ -68,6 +71,15 @@ impl std::error::Error for Diagnostic {}
 /// order in which they were found.
 pub(crate) fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
+}
+
+/// A diagnostic is one line: values quoted from the file (a block-scalar
+/// `id`, say) may hold line breaks, which are shown escaped.
+fn one_line(message: String) -> String {
+    if !message.contains(['\n', '\r']) {
+        return message;
+    }
+    message.replace('\r', "\\r").replace('\n', "\\n")
 }
 
 /// Collects the diagnostics of one file while it is parsed.
@@ -126,5 +138,13 @@ mod tests {
         let mut sink = Sink::new(Path::new("x.md"));
         sink.error(0, "whole file");
         assert_eq!(sink.finish()[0].line, 1);
+    }
+
+    #[test]
+    fn a_value_with_line_breaks_is_quoted_on_one_line() {
+        let mut sink = Sink::new(Path::new("s.md"));
+        sink.error(2, "scenario id `name:\n` from `id` contains whitespace");
+        assert_eq!(sink.items[0].message, "scenario id `name:\\n` from `id` contains whitespace");
+        assert!(!sink.items[0].to_string().contains('\n'));
     }
 }
