@@ -10,7 +10,7 @@
 //!   files change: a plan lists every audit);
 //! - `audits`: `RUN \0 AUDIT` -> the file's stamp (32 bytes) then its
 //!   [`AuditRecord`] (status, latest verdict scores, tokens, cost) in the
-//!   compact encoding of [`crate::codec`]: a refresh compares stamps without
+//!   compact encoding of `codec.rs`: a refresh compares stamps without
 //!   decoding records, and a view decodes each record once, with no parser;
 //! - `labels`: `RUN \0 AUDIT` -> `LabelEntry` (the label file's stamp and
 //!   its labels).
