@@ -490,6 +490,35 @@ impl PackedMatrix {
         let n = xs.len();
         let rows = out.len() / n;
         let d = self.d[first * per_row..(first + rows) * per_row].chunks_exact(per_row);
+        // Q4_K and Q6_K rows: one vector at a time, or vectors a tile at a
+        // time (a tile stays in cache while every row passes over it), four
+        // at a time within it.
+        macro_rules! k_quant_rows {
+            ($blocks:expr, $dot:path) => {{
+                let blocks = $blocks;
+                let rows = d.zip(blocks[first * per_row..].chunks_exact(per_row));
+                if let [x] = xs {
+                    for (o, (d, blocks)) in out.iter_mut().zip(rows) {
+                        [*o] = $dot(d, blocks, [x]);
+                    }
+                    return;
+                }
+                let rows: Vec<_> = rows.collect();
+                for tile in (0..n).step_by(VECTOR_TILE) {
+                    let xs = &xs[tile..n.min(tile + VECTOR_TILE)];
+                    for (o, (d, blocks)) in out.chunks_exact_mut(n).zip(&rows) {
+                        let mut o = o[tile..tile + xs.len()].chunks_exact_mut(4);
+                        for (o, x) in (&mut o).zip(xs.chunks_exact(4)) {
+                            let four = [&x[0], &x[1], &x[2], &x[3]];
+                            o.copy_from_slice(&$dot(d, blocks, four));
+                        }
+                        for (o, x) in o.into_remainder().iter_mut().zip(&xs[xs.len() / 4 * 4..]) {
+                            [*o] = $dot(d, blocks, [x]);
+                        }
+                    }
+                }
+            }};
+        }
         // A token is nearly a million rows' products: the loops stay tight.
         match &self.quants {
             Quants::Q4_1 { m, qs } => {
@@ -509,54 +538,8 @@ impl PackedMatrix {
                     }
                 }
             }
-            Quants::Q4K { blocks } => {
-                let rows = d.zip(blocks[first * per_row..].chunks_exact(per_row));
-                if let [x] = xs {
-                    for (o, (d, blocks)) in out.iter_mut().zip(rows) {
-                        [*o] = avx2::dot_q4k(d, blocks, [x]);
-                    }
-                    return;
-                }
-                let rows: Vec<_> = rows.collect();
-                // Vectors a tile at a time, so that a tile stays in cache
-                // while every row passes over it; four at a time within it.
-                for tile in (0..n).step_by(VECTOR_TILE) {
-                    let xs = &xs[tile..n.min(tile + VECTOR_TILE)];
-                    for (o, (d, blocks)) in out.chunks_exact_mut(n).zip(&rows) {
-                        let mut o = o[tile..tile + xs.len()].chunks_exact_mut(4);
-                        for (o, x) in (&mut o).zip(xs.chunks_exact(4)) {
-                            let four = [&x[0], &x[1], &x[2], &x[3]];
-                            o.copy_from_slice(&avx2::dot_q4k(d, blocks, four));
-                        }
-                        for (o, x) in o.into_remainder().iter_mut().zip(&xs[xs.len() / 4 * 4..]) {
-                            [*o] = avx2::dot_q4k(d, blocks, [x]);
-                        }
-                    }
-                }
-            }
-            Quants::Q6K { blocks } => {
-                let rows = d.zip(blocks[first * per_row..].chunks_exact(per_row));
-                if let [x] = xs {
-                    for (o, (d, blocks)) in out.iter_mut().zip(rows) {
-                        [*o] = avx2::dot_q6k(d, blocks, [x]);
-                    }
-                    return;
-                }
-                let rows: Vec<_> = rows.collect();
-                for tile in (0..n).step_by(VECTOR_TILE) {
-                    let xs = &xs[tile..n.min(tile + VECTOR_TILE)];
-                    for (o, (d, blocks)) in out.chunks_exact_mut(n).zip(&rows) {
-                        let mut o = o[tile..tile + xs.len()].chunks_exact_mut(4);
-                        for (o, x) in (&mut o).zip(xs.chunks_exact(4)) {
-                            let four = [&x[0], &x[1], &x[2], &x[3]];
-                            o.copy_from_slice(&avx2::dot_q6k(d, blocks, four));
-                        }
-                        for (o, x) in o.into_remainder().iter_mut().zip(&xs[xs.len() / 4 * 4..]) {
-                            [*o] = avx2::dot_q6k(d, blocks, [x]);
-                        }
-                    }
-                }
-            }
+            Quants::Q4K { blocks } => k_quant_rows!(blocks, avx2::dot_q4k),
+            Quants::Q6K { blocks } => k_quant_rows!(blocks, avx2::dot_q6k),
         }
     }
 }
