@@ -131,9 +131,8 @@ impl LocalModel {
         attempt: u32,
     ) -> Result<GenerateRequest, ModelError> {
         let s = &request.sampling;
-        let forced = !request.tools.is_empty()
-            && matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required);
-        let default = if forced { FORCED_MAX_TOKENS } else { self.settings.default_max_tokens };
+        let default =
+            if is_forced(request) { FORCED_MAX_TOKENS } else { self.settings.default_max_tokens };
         let mut max_tokens = s.max_tokens.map_or(default, |m| m as usize);
         if let Some(cap) = self.settings.max_tokens_cap {
             max_tokens = max_tokens.min(cap);
@@ -212,10 +211,7 @@ impl ChatModel for LocalModel {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         let prompt = self.prompt_tokens(request).map_err(to_model_error)?;
-        let forced = !request.tools.is_empty()
-            && (matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required)
-                || (request.tool_choice == ToolChoice::Auto
-                    && request.tools.iter().any(|t| t.name == ENDS_CONVERSATION)));
+        let forced = is_forced(request);
         let mut usage = Usage::default();
         let mut attempts = 0;
         loop {
@@ -233,6 +229,15 @@ impl ChatModel for LocalModel {
             return Ok(resp);
         }
     }
+}
+
+/// Whether the answer must be a tool call: a named or required tool, or
+/// `Auto` for an agent that acts only through tools (see the module docs).
+fn is_forced(request: &ChatRequest) -> bool {
+    !request.tools.is_empty()
+        && (matches!(request.tool_choice, ToolChoice::Tool(_) | ToolChoice::Required)
+            || (request.tool_choice == ToolChoice::Auto
+                && request.tools.iter().any(|t| t.name == ENDS_CONVERSATION)))
 }
 
 /// The [`ChatResponse`] for a finished generation.
