@@ -1,3 +1,5 @@
+//! Unit tests of the AVX2 kernels against candle's dequantisation and f32 products.
+
 use candle_core::{Device, Tensor};
 
 use super::*;

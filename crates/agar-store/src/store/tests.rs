@@ -1,3 +1,5 @@
+//! Unit tests of the store: atomic writes, listings, plans and the index they keep.
+
 use agar_core::AuditStatus;
 
 use super::*;
