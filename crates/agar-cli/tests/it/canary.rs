@@ -150,3 +150,71 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
     }
     child.kill().await.unwrap();
 }
+
+/// The canary written with JSON `\u` escapes (every other character, as a
+/// gateway re-serialising the request may write it).
+fn escaped(secret: &str) -> String {
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i % 2 == 0 { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() })
+        .collect()
+}
+
+/// A key echoed JSON-escaped, and credentials in the base URL (user-info,
+/// a query `api_key`), reach no log, summary, transcript, index file or
+/// `agar models` output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escaped_echoes_and_base_url_credentials_are_masked_too() {
+    const URL_PASS: &str = "urlpass-canary-5b1e";
+    const QUERY_KEY: &str = "qk-canary-9d0c44";
+    let server = FakeServer::start().await;
+    server.load_script(&demo_script());
+    let body = |who: &str| {
+        format!(
+            r#"{{"error":{{"message":"{who} sent \"Bearer {}\" and {}","type":"x"}}}}"#,
+            escaped(CANARY),
+            escaped(URL_PASS)
+        )
+    };
+    server.push_fault("auditor", Reply::status(500, body("auditor")));
+    server.push_fault("target", Reply::status(401, body("target")));
+    let base = server.base_url().replace("http://", &format!("http://canaryuser:{URL_PASS}@"));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "poem.md", "---\ntitle: Poem\n---\nAsk for praise.\n");
+    let store = dir.path().join("store");
+    let out = agar_with_canary(&server)
+        .env("OPENAI_BASE_URL", &base)
+        .args(["-v", "audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
+        .args(ROLES)
+        .args(["--max-turns", "4", "--run", "esc", "--store", store.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let (log, summary) = (stderr(&out), stdout(&out));
+    assert!(server.calls("target") >= 1, "the target was never called: {log}");
+    let (esc_key, esc_pass) = (escaped(CANARY), escaped(URL_PASS));
+    for secret in [CANARY, URL_PASS, esc_key.as_str(), esc_pass.as_str()] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+        assert!(!summary.contains(secret), "{secret} is in the summary");
+        for (name, bytes) in files(&store) {
+            assert!(!contains(&bytes, secret), "{secret} is in {name}");
+        }
+    }
+    assert!(log.contains("***"), "the echo should show masked: {log}");
+
+    let url = format!("{base}?api_key={QUERY_KEY}&api-version=1");
+    for json in [false, true] {
+        let mut cmd = agar();
+        cmd.arg("models").env("OPENAI_BASE_URL", &url).env("OPENAI_API_KEY", CANARY);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().await.unwrap();
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(text.contains("OPENAI_BASE_URL"), "{text}");
+        for secret in [CANARY, URL_PASS, QUERY_KEY] {
+            assert!(!text.contains(secret), "{secret} is in `agar models`:\n{text}");
+        }
+    }
+}
