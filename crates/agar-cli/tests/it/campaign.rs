@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use agar_core::Transcript;
 use agar_testkit::{FakeServer, FaultPlan};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{agar, agar_against, demo_script, stderr, transcripts, write};
+use crate::support::{
+    agar, agar_against, demo_script, http, spawn_viewer, stderr, transcripts, url_addr, write,
+};
 
 const AUDITS: usize = 24;
 const KILLS: usize = 3;
@@ -46,34 +47,6 @@ fn parsed(run_dir: &Path) -> BTreeMap<String, Transcript> {
         .collect()
 }
 
-/// One HTTP/1.1 request to `addr`; the whole response.
-async fn http(addr: &str, request: String) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An `agar view` on `store` at a free port: the child and its `host:port`.
-async fn viewer(store: &Path) -> (tokio::process::Child, String) {
-    let mut child = agar()
-        .args(["view", "--port", "0", "--store", store.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("agar view printed its URL")
-        .unwrap()
-        .unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
-    (child, url.trim_start_matches("http://").trim_end_matches('/').to_string())
-}
-
 /// Posts `labels` (audit, dimension) through the viewer at `addr`; the
 /// number it answered with a redirect (success).
 async fn post_labels(addr: String, labels: Vec<(String, String)>) -> usize {
@@ -81,7 +54,7 @@ async fn post_labels(addr: String, labels: Vec<(String, String)>) -> usize {
         "GET /runs/r/audits/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
         labels[0].0
     );
-    let page = http(&addr, get).await;
+    let page = http(&addr, &get).await;
     let csrf = page.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap();
     let mut ok = 0;
     for (audit, dim) in &labels {
@@ -91,7 +64,7 @@ async fn post_labels(addr: String, labels: Vec<(String, String)>) -> usize {
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
-        ok += usize::from(http(&addr, req).await.starts_with("HTTP/1.1 303"));
+        ok += usize::from(http(&addr, &req).await.starts_with("HTTP/1.1 303"));
     }
     ok
 }
@@ -190,8 +163,10 @@ async fn faults_kills_and_concurrent_writers_lose_nothing() {
         .flat_map(|(id, dims)| dims.iter().map(move |d| (id.clone(), d.clone())))
         .collect();
     assert!(labels.len() >= 20, "too few judged audits to label: {}", labels.len());
-    let (mut view_a, addr_a) = viewer(&store).await;
-    let (mut view_b, addr_b) = viewer(&store).await;
+    let view_args = ["--store", s.as_str()];
+    let (mut view_a, url_a) = spawn_viewer(&mut agar(), &view_args).await;
+    let (mut view_b, url_b) = spawn_viewer(&mut agar(), &view_args).await;
+    let (addr_a, addr_b) = (url_addr(&url_a), url_addr(&url_b));
     let (half_a, half_b): (Vec<_>, Vec<_>) =
         labels.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
     let strip =

@@ -3,13 +3,12 @@
 //! line at debug level, report or viewer page.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use agar_testkit::{FakeServer, Reply};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{ROLES, agar, demo_script, stderr, stdout, write};
+use crate::support::{
+    ROLES, agar, demo_script, http_get, spawn_viewer, stderr, stdout, url_addr, write,
+};
 
 const CANARY: &str = "sk-canary-7f3a9c2e51d84b06aa";
 
@@ -45,15 +44,6 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-async fn http_get(addr: &str, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,22 +104,10 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
     }
 
     // The viewer's pages: home, the run, and every audit.
-    let mut child = agar()
-        .args(["view", "--port", "0", "--store", store.to_str().unwrap()])
-        .env("OPENAI_API_KEY", CANARY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("agar view printed its URL")
-        .unwrap()
-        .unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut view = agar();
+    view.env("OPENAI_API_KEY", CANARY);
+    let (mut child, url) = spawn_viewer(&mut view, &["--store", store.to_str().unwrap()]).await;
+    let addr = url_addr(&url);
     let run_dir = store.join("canary");
     let audits: Vec<String> = std::fs::read_dir(&run_dir)
         .unwrap()
