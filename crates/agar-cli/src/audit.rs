@@ -34,16 +34,32 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
-    let scenarios = agar_scenario::load_scenarios(&args.paths).map_err(|diags| {
-        for d in &diags {
-            eprintln!("{d}");
-        }
-        Failure::InputReported
-    })?;
+    let (scenarios, warnings) = agar_scenario::load_scenarios_with(&args.paths, &args.limits.get())
+        .map_err(|diags| {
+            for d in &diags {
+                eprintln!("{d}");
+            }
+            Failure::InputReported
+        })?;
+    for d in &warnings {
+        eprintln!("{d}");
+    }
     if scenarios.is_empty() {
         return Err(Failure::Input("no scenario files found in the given paths".into()));
     }
+    crate::limits::check_plan(
+        scenarios.iter().map(|s| (s.path.as_path(), s.repeats.unwrap_or(args.repeats))),
+    )
+    .map_err(Failure::Input)?;
     let choice = dimensions::from_flags(&args.dimensions)?;
+    // The same check `agar check` makes, with the same messages.
+    let problems = dimensions::scenario_dimension_errors(&scenarios, &choice);
+    if !problems.is_empty() {
+        for d in &problems {
+            eprintln!("{d}");
+        }
+        return Err(Failure::InputReported);
+    }
     let run_dims = &choice.run;
 
     let fallback = crate::roles::fallback(

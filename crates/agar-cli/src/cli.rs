@@ -80,8 +80,10 @@ const AUDIT_HELP: &str = "Examples:
 
 Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
 configuration is in STORE/RUN/run.json and its plan in STORE/RUN/plan.json.
-Ctrl-C stops starting new audits and lets running ones finish; a second Ctrl-C
-aborts at once. Either way, `agar resume RUN` finishes the run later.";
+Ctrl-C (or SIGTERM) stops starting new audits and lets running ones finish; a
+second one aborts at once. Either way, `agar resume RUN` finishes the run later.
+Counts have limits (--concurrency 1-256, --repeats 1-1000; see
+docs/configuration.md).";
 
 const CHECK_HELP: &str = "Examples:
   agar check scenarios/
@@ -118,13 +120,13 @@ pub(crate) struct AuditArgs {
     #[arg(long, default_value_t = 0.6, value_name = "SCORE", requires = "realism")]
     pub(crate) realism_threshold: f64,
     /// Target replies per audit, over all branches
-    #[arg(long, default_value_t = 100, value_name = "N")]
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = crate::limits::max_target_turns())]
     pub(crate) max_target_turns: u32,
     /// Tokens per audit, all roles together (no limit by default)
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u64>,
     /// Auditor turns per audit (a scenario's max_turns wins)
-    #[arg(long, default_value_t = 30, value_name = "N")]
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = crate::limits::max_turns())]
     pub(crate) max_turns: u32,
     /// Who picks the auditor's tool each turn: the auditor (free) or the
     /// audit loop (guided); auto: guided when the auditor is a local model
@@ -140,10 +142,10 @@ pub(crate) struct AuditArgs {
     #[arg(long, value_enum, default_value_t = GuidanceFlag::Auto, value_name = "MODE")]
     pub(crate) auditor_guidance: GuidanceFlag,
     /// Audits of each scenario (a scenario's repeats wins)
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::limits::repeats())]
     pub(crate) repeats: u32,
     /// Audits running at once
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
     /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
     /// names `a,b` (repeatable; default: the whole built-in library)
@@ -174,6 +176,8 @@ pub(crate) struct AuditArgs {
     /// Answer identical model requests from the store's cache (STORE/.cache)
     #[arg(long)]
     pub(crate) cache: bool,
+    #[command(flatten)]
+    pub(crate) limits: ScenarioLimits,
 }
 
 /// `--auditor-guidance`: [`agar_core::run::AuditorGuidance`], or `auto`.
@@ -205,4 +209,22 @@ pub(crate) struct CheckArgs {
     /// Scenario or dimension files, or directories
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limits: ScenarioLimits,
+}
+
+/// `--max-scenario-bytes`, shared by `audit` and `check`.
+#[derive(Debug, Args)]
+pub(crate) struct ScenarioLimits {
+    /// Largest scenario or dimension file read, in bytes (default 1 MiB)
+    #[arg(long, env = "AGAR_MAX_SCENARIO_BYTES", value_name = "BYTES",
+          default_value_t = agar_scenario::DEFAULT_MAX_FILE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub(crate) max_scenario_bytes: u64,
+}
+
+impl ScenarioLimits {
+    pub(crate) fn get(&self) -> agar_scenario::Limits {
+        agar_scenario::Limits { max_file_bytes: self.max_scenario_bytes }
+    }
 }

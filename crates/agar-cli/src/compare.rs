@@ -84,7 +84,7 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
-        print!("{}", cmp.to_table());
+        print!("{}", crate::term::clean(&cmp.to_table()));
     }
     for g in gates.iter().filter(|g| g.held) {
         eprintln!("{}", g.message());

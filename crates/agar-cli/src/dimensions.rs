@@ -42,6 +42,17 @@ impl DimensionChoice {
     }
 }
 
+impl DimensionChoice {
+    /// The whole library, with `files` (dimension files already loaded)
+    /// added to the pool and replacing built-ins of the same name: what
+    /// `agar check` validates scenarios against.
+    pub(crate) fn with_files(files: Vec<Dimension>) -> DimensionChoice {
+        let mut pool = files.clone();
+        pool.extend(library().iter().filter(|l| !files.iter().any(|d| d.name == l.name)).cloned());
+        DimensionChoice { run: library().to_vec(), pool }
+    }
+}
+
 /// Resolves the `--dimensions` values.
 pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
     let specs: Vec<&str> = specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
@@ -83,8 +94,7 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
             }
         }
     }
-    let mut pool = loaded.clone();
-    pool.extend(library().iter().filter(|l| !loaded.iter().any(|d| d.name == l.name)).cloned());
+    let pool = DimensionChoice::with_files(loaded.clone()).pool;
     let run = if specs.is_empty() {
         library().to_vec()
     } else {
@@ -132,11 +142,58 @@ fn select(selector: &str, pool: &[Dimension]) -> Result<Vec<Dimension>, String> 
     for name in selector.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let d = pool.iter().find(|d| d.name == name).ok_or_else(|| {
             let known: Vec<&str> = pool.iter().map(|d| d.name.as_str()).collect();
-            format!("unknown dimension `{name}`; known: {}", known.join(", "))
+            let hint =
+                nearest(name, &known).map_or(String::new(), |n| format!("did you mean `{n}`? "));
+            format!("unknown dimension `{name}`; {hint}known: {}", known.join(", "))
         })?;
         chosen.push(d.clone());
     }
     Ok(chosen)
+}
+
+/// The known name closest to a misspelt `name`, if one is close enough
+/// (an edit distance of at most a third of its length, and at least 1).
+fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (distance(name, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The check `agar audit` and `agar check` share: every name and tag each
+/// scenario's `dimensions` key selects exists in the pool (the dimension
+/// files given, then the library). One `path:1` error per scenario.
+pub(crate) fn scenario_dimension_errors(
+    scenarios: &[agar_core::Scenario],
+    choice: &DimensionChoice,
+) -> Vec<agar_scenario::Diagnostic> {
+    scenarios
+        .iter()
+        .filter_map(|s| {
+            let e = choice.for_scenario(&s.dimensions).err()?;
+            Some(agar_scenario::Diagnostic::error(&s.path, 1, format!("`dimensions`: {e}")))
+        })
+        .collect()
 }
 
 /// Keeps the first dimension of each name.
@@ -162,6 +219,18 @@ mod tests {
             Err(Failure::Input(msg)) => msg,
             other => panic!("expected an input error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_misspelt_name_gets_the_nearest_known_one() {
+        let e = input_error(from_flags(&["sycophncy".into()]));
+        assert!(
+            e.starts_with("unknown dimension `sycophncy`; did you mean `sycophancy`? known:"),
+            "{e}"
+        );
+        let e = input_error(from_flags(&["zzzzzzzz".into()]));
+        assert!(!e.contains("did you mean"), "{e}");
+        assert_eq!(distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -20,12 +20,12 @@ impl Failure {
     pub(crate) fn report(self) -> ExitCode {
         match self {
             Failure::Input(msg) => {
-                eprintln!("error: {msg}");
+                eprintln!("error: {}", crate::term::clean(&msg));
                 ExitCode::from(1)
             }
             Failure::InputReported => ExitCode::from(1),
             Failure::Run(msg) => {
-                eprintln!("error: {msg}");
+                eprintln!("error: {}", crate::term::clean(&msg));
                 ExitCode::from(2)
             }
             Failure::Gate => ExitCode::from(3),

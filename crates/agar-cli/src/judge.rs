@@ -1,6 +1,7 @@
 //! `agar judge RUN_OR_TRANSCRIPT`: re-judge stored transcripts without
 //! re-running them. Each new verdict is appended after the earlier ones
-//! (with its judge model and prompt hash) and the file rewritten atomically;
+//! (with its judge model and prompt hash) and the file rewritten atomically,
+//! under the file's write lock so a second `agar judge` loses nothing;
 //! nothing already stored is changed.
 
 use std::path::{Path, PathBuf};
@@ -27,7 +28,9 @@ RUN_OR_TRANSCRIPT is a run id in the store, a run directory, or one
 transcript .json file. Each transcript gets one more verdict, stored after the
 earlier ones with its judge model and prompt hash; earlier verdicts are kept.
 Audits that are invalid, failed or unfinished are skipped with a note. The
-summary printed uses each transcript's latest verdict.";
+summary printed uses each transcript's latest verdict. Two `agar judge` on one
+run both land every verdict (each append holds the file's lock). Ctrl-C or
+SIGTERM stops starting new judgings (exit 2).";
 
 #[derive(Debug, Args)]
 pub(crate) struct JudgeArgs {
@@ -46,7 +49,7 @@ pub(crate) struct JudgeArgs {
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub(crate) samples: u32,
     /// Transcripts judged at once
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
     /// Where runs are stored (used when RUN_OR_TRANSCRIPT is a run id)
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
@@ -86,18 +89,29 @@ impl Place {
         }
     }
 
-    fn write(&self, t: &Transcript) -> Result<(), String> {
-        match self {
-            Place::Store { store, .. } => {
-                store.write_transcript(t).map(|_| ()).map_err(|e| e.to_string())
+    /// Reads the transcript again, changes it and writes it back under its
+    /// write lock, so a verdict another process stores meanwhile is kept.
+    fn update(
+        &self,
+        audit_id: &str,
+        change: impl FnOnce(&mut Transcript),
+    ) -> Result<usize, String> {
+        let fresh = match self {
+            Place::Store { store, run_id } => {
+                store.update_transcript(run_id, audit_id, change).map_err(|e| e.to_string())?
             }
             Place::File(path) => {
-                let mut bytes = serde_json::to_vec_pretty(t).map_err(|e| e.to_string())?;
+                let _lock = agar_store::lock::lock_file(path).map_err(|e| e.to_string())?;
+                let mut t = read_file(path)?;
+                change(&mut t);
+                let mut bytes = serde_json::to_vec_pretty(&t).map_err(|e| e.to_string())?;
                 bytes.push(b'\n');
                 agar_store::atomic::write_atomic(path, &bytes)
-                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                t
             }
-        }
+        };
+        Ok(fresh.verdicts.len())
     }
 }
 
@@ -152,7 +166,7 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
         }
     }
     for note in &skipped {
-        eprintln!("skipped {note}");
+        eprintln!("skipped {}", crate::term::clean(note));
     }
     if items.is_empty() {
         eprintln!("nothing to judge in {}", args.target);
@@ -165,6 +179,16 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     // permit of this semaphore while it runs.
     let permits = Arc::new(tokio::sync::Semaphore::new(args.concurrency as usize));
     let mut tasks = tokio::task::JoinSet::new();
+    // Ctrl-C or SIGTERM: no new transcript is judged; those being judged finish.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let handler = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            crate::signals::stop_requested().await;
+            eprintln!("interrupted: no new transcripts will be judged; running ones finish");
+            stop.cancel();
+        })
+    };
     for item in items {
         let (dims, judge, settings, prompts, permits, pricing) = (
             dims.clone(),
@@ -174,19 +198,26 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
             permits.clone(),
             pricing.clone(),
         );
+        let stop = stop.clone();
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
-            judge_one(item, &dims, judge, &settings, &prompts, &pricing).await
+            let _permit = tokio::select! {
+                p = permits.acquire_owned() => p.map_err(|e| e.to_string())?,
+                () = stop.cancelled() => return Ok(false),
+            };
+            judge_one(item, &dims, judge, &settings, &prompts, &pricing).await.map(|()| true)
         });
     }
     let mut errors = Vec::new();
+    let mut not_judged = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(Ok(())) => {}
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => not_judged += 1,
             Ok(Err(e)) => errors.push(e),
             Err(e) => errors.push(format!("a judging task failed: {e}")),
         }
     }
+    handler.abort();
 
     let transcripts = match &located {
         Located::Run { store, run_id } => {
@@ -198,7 +229,7 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     if args.json {
         let out = JsonSummary {
             target: &args.target,
-            judged: total - errors.len(),
+            judged: total - errors.len() - not_judged,
             skipped,
             summary: &summary,
         };
@@ -211,10 +242,18 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
             }
             Located::File(path) => println!("transcript {}, re-judged {total}", path.display()),
         }
-        print!("{}", summary.to_table());
+        print!("{}", crate::term::clean(&summary.to_table()));
     }
     if !errors.is_empty() {
         return Err(Failure::Run(format!("could not store verdicts: {}", errors.join("; "))));
+    }
+    if stop.is_cancelled() {
+        eprintln!(
+            "interrupted: {not_judged} of {total} transcripts were not re-judged; run `agar judge {}` \
+             again for them (each run appends one more verdict to every transcript)",
+            args.target
+        );
+        return Err(Failure::Run("the re-judging was interrupted".into()));
     }
     Ok(())
 }
@@ -279,14 +318,13 @@ async fn judge_one(
     let id = audit_id.clone();
     let pricing = pricing.clone();
     let count = tokio::task::spawn_blocking(move || {
-        let mut fresh = place.read(&id)?;
-        fresh.verdicts.push(verdict);
-        // The new verdict's tokens count towards the audit's cost.
-        if let Some(cost) = pricing.transcript_cost(&fresh) {
-            fresh.cost = Some(cost);
-        }
-        place.write(&fresh)?;
-        Ok::<usize, String>(fresh.verdicts.len())
+        place.update(&id, |fresh| {
+            fresh.verdicts.push(verdict);
+            // The new verdict's tokens count towards the audit's cost.
+            if let Some(cost) = pricing.transcript_cost(fresh) {
+                fresh.cost = Some(cost);
+            }
+        })
     })
     .await
     .map_err(|e| e.to_string())?
@@ -359,6 +397,7 @@ fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
 }
 
 fn read_file(path: &Path) -> Result<Transcript, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = agar_store::read::read_regular(path, agar_store::read::MAX_FILE_BYTES)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a transcript: {e}", path.display()))
 }

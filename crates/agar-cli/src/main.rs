@@ -9,6 +9,7 @@ mod cost;
 mod dimensions;
 mod exit;
 mod judge;
+mod limits;
 mod models;
 mod progress;
 mod pull;
@@ -18,6 +19,8 @@ mod roles;
 mod run;
 mod runs;
 mod show;
+mod signals;
+mod term;
 mod view;
 
 use std::io::IsTerminal;

@@ -68,10 +68,10 @@ fn list(json: bool) -> crate::Outcome {
             Err(e) => e.to_string(),
         };
         let endpoint = match (&entry.base_url, entry.provider.as_str()) {
-            (Some(u), _) => u.clone(),
+            (Some(u), _) => agar_models::secret::redact_url(u),
             (None, "openai") => env.get("OPENAI_BASE_URL").map_or_else(
                 || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-                |u| format!("{u} (OPENAI_BASE_URL)"),
+                |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
             ),
             (None, "local") => "in-process".into(),
             (None, _) => "the provider's default".into(),
@@ -88,7 +88,7 @@ fn list(json: bool) -> crate::Outcome {
     }
     let openai_endpoint = env.get("OPENAI_BASE_URL").map_or_else(
         || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-        |u| format!("{u} (OPENAI_BASE_URL)"),
+        |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
     );
     rows.push(Listed {
         reference: "openai/MODEL".into(),
@@ -102,9 +102,10 @@ fn list(json: bool) -> crate::Outcome {
     rows.push(Listed {
         reference: "anthropic/MODEL".into(),
         resolves_to: "the Anthropic Messages API".into(),
-        endpoint: env
-            .get("ANTHROPIC_BASE_URL")
-            .map_or_else(|| "the Anthropic API".into(), |u| format!("{u} (ANTHROPIC_BASE_URL)")),
+        endpoint: env.get("ANTHROPIC_BASE_URL").map_or_else(
+            || "the Anthropic API".into(),
+            |u| format!("{} (ANTHROPIC_BASE_URL)", agar_models::secret::redact_url(u)),
+        ),
         key: key("ANTHROPIC_API_KEY"),
         price: None,
         status: "see agar audit --help".into(),
@@ -188,12 +189,12 @@ fn list(json: bool) -> crate::Outcome {
     }
     for r in &rows {
         println!("{}  ->  {}", r.reference, r.resolves_to);
-        println!("    endpoint: {}", r.endpoint);
+        println!("    endpoint: {}", crate::term::clean(&r.endpoint));
         println!("    key: {}", r.key);
         if let Some(p) = &r.price {
             println!("    price per million tokens (input / output): {p}");
         }
-        println!("    status: {}", r.status);
+        println!("    status: {}", crate::term::clean(&r.status));
         println!("    from: {}", r.source);
     }
     Ok(())

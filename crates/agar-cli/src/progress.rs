@@ -25,8 +25,8 @@ fn active() -> Option<ProgressBar> {
 /// Writes one line to stderr without tearing the bar.
 pub(crate) fn eprint_line(line: &str) {
     match active() {
-        Some(bar) => bar.suspend(|| eprintln!("{line}")),
-        None => eprintln!("{line}"),
+        Some(bar) => bar.suspend(|| eprintln!("{}", crate::term::clean(line))),
+        None => eprintln!("{}", crate::term::clean(line)),
     }
 }
 
@@ -36,9 +36,13 @@ pub(crate) struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Log lines carry provider and model text: escape what would steer
+        // the terminal (see `crate::term`).
+        let text = String::from_utf8_lossy(buf);
+        let clean = crate::term::clean_log(&text);
         match active() {
-            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf))?,
-            None => std::io::stderr().write_all(buf)?,
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(clean.as_bytes()))?,
+            None => std::io::stderr().write_all(clean.as_bytes())?,
         }
         Ok(buf.len())
     }

@@ -113,7 +113,7 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?,
-        None => print!("{text}"),
+        None => print!("{}", crate::term::clean(&text)),
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub(crate) struct ResumeArgs {
     #[arg(long)]
     pub(crate) retry_failed: bool,
     /// Audits running at once (default: the run's)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: Option<u32>,
     /// Budget in USD for the whole run, earlier invocations included
     /// (default: the run's own --max-cost)

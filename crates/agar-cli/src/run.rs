@@ -315,11 +315,11 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         println!("{text}");
     } else {
         println!("run {run_id} ({})", run_dir.display());
-        print!("{}", summary.to_table());
+        print!("{}", crate::term::clean(&summary.to_table()));
     }
     for f in &failed {
         if let AuditStatus::Failed { cause } = &f.status {
-            eprintln!("audit {} failed: {cause}", f.audit_id);
+            eprintln!("audit {} failed: {}", f.audit_id, crate::term::clean(cause));
         }
     }
     for g in gates.iter().filter(|g| g.held) {
@@ -430,21 +430,19 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     Finished { audit_id: job.audit_id, status, stored }
 }
 
-/// First Ctrl-C: stop starting audits (running ones finish). Second: exit now.
+/// First Ctrl-C or SIGTERM: stop starting audits (running ones finish).
+/// Second: exit now.
 fn spawn_interrupt_handler(cancel: CancellationToken, stop: Arc<AtomicU8>) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
+        crate::signals::stop_requested().await;
         Stop::Interrupted.set(&stop);
         eprint_line(
             "interrupted: no new audits will start; running audits finish (Ctrl-C again to abort)",
         );
         cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprint_line("aborted");
-            std::process::exit(130);
-        }
+        crate::signals::stop_requested().await;
+        eprint_line("aborted");
+        std::process::exit(130);
     });
 }
 

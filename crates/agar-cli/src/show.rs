@@ -60,11 +60,11 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         println!("run {} ({})", args.run, store.run_dir(&args.run).display());
         let models: Vec<String> =
             view.record.models.iter().map(|(role, m)| format!("{role} {m}")).collect();
-        println!("models: {}", models.join(", "));
+        println!("models: {}", crate::term::clean(&models.join(", ")));
         if view.live {
             println!("in progress: another agar process is running this run's audits");
         }
-        print!("{}", summary.to_table());
+        print!("{}", crate::term::clean(&summary.to_table()));
     }
     for g in gates.iter().filter(|g| g.held) {
         eprintln!("{}", g.message());

@@ -16,8 +16,13 @@ pub(crate) const VIEW_HELP: &str = "Examples:
 
 Open the printed URL in a browser. The viewer reads the store on every
 request, so runs still going in other agar processes appear and update as
-they go. It listens on 127.0.0.1 only, unless --host says otherwise (then it
-warns: anyone who can reach the address can read the transcripts).";
+they go. It listens on 127.0.0.1 only, unless --host says otherwise. Off loopback
+it lets in only requests naming a host given with --allow-host, or, without
+--allow-host, requests carrying the random access token in the printed URL
+(kept in a cookie after the first visit), so a web page elsewhere cannot
+read transcripts or record labels through DNS rebinding:
+  agar view --host 0.0.0.0 --allow-host review.example.lan
+  agar view --host 0.0.0.0      # prints http://ADDR/?token=...";
 
 #[derive(Debug, Args)]
 pub(crate) struct ViewArgs {
@@ -30,6 +35,10 @@ pub(crate) struct ViewArgs {
     /// Where runs are stored
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,
+    /// A host name (or name:port) requests may address the viewer by, for a
+    /// non-loopback --host (repeatable); without it, an access token is required
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub(crate) allow_host: Vec<String>,
 }
 
 fn parse_host(host: &str) -> Result<IpAddr, Failure> {
@@ -57,11 +66,20 @@ pub(crate) async fn run(args: &ViewArgs) -> crate::Outcome {
     if let Some(warning) = agar_web::bind_warning(addr) {
         eprintln!("{warning}");
     }
-    println!("agar view: http://{addr}/ (store {}; Ctrl-C to stop)", args.store.display());
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let access = if args.allow_host.is_empty() {
+        agar_web::Access::new_token()
+    } else {
+        agar_web::Access::hosts(&args.allow_host, addr.port())
     };
-    agar_web::serve(listener, store, shutdown)
+    let url = match &access {
+        agar_web::Access::Token(token) if !addr.ip().is_loopback() => {
+            format!("http://{addr}/?token={token}")
+        }
+        _ => format!("http://{addr}/"),
+    };
+    println!("agar view: {url} (store {}; Ctrl-C to stop)", args.store.display());
+    let shutdown = crate::signals::stop_requested();
+    agar_web::serve_with(listener, store, access, shutdown)
         .await
         .map_err(|e| Failure::Run(format!("the viewer stopped: {e}")))
 }

@@ -43,7 +43,7 @@ pub(crate) fn endpoint(
     }
     let base_url = base_url.trim().trim_end_matches('/').to_owned();
     let invalid = |reason: &str| ResolveError::InvalidBaseUrl {
-        value: base_url.clone(),
+        value: crate::secret::redact_url(&base_url),
         reference: name.clone(),
         reason: reason.to_owned(),
     };

@@ -69,7 +69,7 @@ impl std::error::Error for Diagnostic {}
 
 /// Sorts diagnostics by path, then line; problems on the same line keep the
 /// order in which they were found.
-pub(crate) fn sort(diagnostics: &mut [Diagnostic]) {
+pub fn sort(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
 }
 

@@ -51,8 +51,11 @@ mod load;
 mod scenario;
 mod yaml;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Diagnostic, Severity, sort as sort_diagnostics};
 pub use dimension::{RESERVED_DIMENSION_NAMES, parse_dimension};
-pub use files::collect_files;
-pub use load::{FileKind, check_paths, file_kind, load_dimensions, load_scenarios};
+pub use files::{DEFAULT_MAX_FILE_BYTES, Limits, collect_files};
+pub use load::{
+    Checked, FileKind, check_paths, check_paths_with, file_kind, load_dimensions, load_scenarios,
+    load_scenarios_with,
+};
 pub use scenario::parse_scenario;

@@ -8,7 +8,7 @@ use agar_core::{Dimension, Scenario};
 
 use crate::diagnostic::{self, Diagnostic, Sink};
 use crate::document::{self, Document};
-use crate::files;
+use crate::files::{self, Limits};
 use crate::{dimension, scenario};
 
 /// Which format a file is checked against by [`check_paths`].
@@ -41,17 +41,27 @@ fn kind_of(path: &Path, doc: &Document) -> FileKind {
 /// On any error, returns all diagnostics (warnings included) sorted by path
 /// and line; ids must be unique across the files.
 pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
+    load_scenarios_with(paths, &Limits::default()).map(|(scenarios, _)| scenarios)
+}
+
+/// [`load_scenarios`] within `limits`; with the scenarios come the
+/// warnings (a link not followed, unknown keys), to print.
+pub fn load_scenarios_with(
+    paths: &[PathBuf],
+    limits: &Limits,
+) -> Result<(Vec<Scenario>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (found, mut diagnostics) = files::collect(paths);
     let mut ids = Unique::new("scenario id");
     let mut scenarios = Vec::new();
     for path in found {
-        with_document(&path, &mut diagnostics, |doc, text, sink| {
+        with_document(&path, limits, &mut diagnostics, |doc, text, sink| {
             if let Some(s) = check_scenario(doc, text, sink, &mut ids) {
                 scenarios.push(s);
             }
         });
     }
-    finish(scenarios, diagnostics)
+    diagnostic::sort(&mut diagnostics);
+    finish(scenarios, diagnostics.clone()).map(|s| (s, diagnostics))
 }
 
 /// Loads every dimension file under `paths` (see [`crate::collect_files`]).
@@ -62,7 +72,7 @@ pub fn load_dimensions(paths: &[PathBuf]) -> Result<Vec<Dimension>, Vec<Diagnost
     let mut names = Unique::new("dimension name");
     let mut dimensions = Vec::new();
     for path in found {
-        with_document(&path, &mut diagnostics, |doc, _, sink| {
+        with_document(&path, &Limits::default(), &mut diagnostics, |doc, _, sink| {
             if let Some(d) = check_dimension(doc, sink, &mut names) {
                 dimensions.push(d);
             }
@@ -76,31 +86,55 @@ pub fn load_dimensions(paths: &[PathBuf]) -> Result<Vec<Dimension>, Vec<Diagnost
 /// diagnostic, sorted by path then line. Ids and names must be unique
 /// across the files of their kind.
 pub fn check_paths(paths: &[PathBuf]) -> Vec<Diagnostic> {
+    check_paths_with(paths, &Limits::default()).diagnostics
+}
+
+/// What [`check_paths_with`] found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Every diagnostic, sorted by path then line.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files found and read (whatever their diagnostics).
+    pub files: usize,
+    /// The scenario files that parsed, for checks that need more than one
+    /// file (their `dimensions` against the dimension files given).
+    pub scenarios: Vec<Scenario>,
+    /// The dimension files that parsed.
+    pub dimensions: Vec<Dimension>,
+}
+
+/// [`check_paths`] within `limits`, with the count of files and what parsed.
+pub fn check_paths_with(paths: &[PathBuf], limits: &Limits) -> Checked {
     let (found, mut diagnostics) = files::collect(paths);
     let mut ids = Unique::new("scenario id");
     let mut names = Unique::new("dimension name");
+    let mut checked = Checked { files: found.len(), ..Checked::default() };
     for path in found {
-        with_document(&path, &mut diagnostics, |doc, text, sink| match kind_of(&path, doc) {
-            FileKind::Scenario => {
-                check_scenario(doc, text, sink, &mut ids);
-            }
-            FileKind::Dimension => {
-                check_dimension(doc, sink, &mut names);
+        with_document(&path, limits, &mut diagnostics, |doc, text, sink| {
+            match kind_of(&path, doc) {
+                FileKind::Scenario => {
+                    checked.scenarios.extend(check_scenario(doc, text, sink, &mut ids));
+                }
+                FileKind::Dimension => {
+                    checked.dimensions.extend(check_dimension(doc, sink, &mut names));
+                }
             }
         });
     }
     diagnostic::sort(&mut diagnostics);
-    diagnostics
+    checked.diagnostics = diagnostics;
+    checked
 }
 
 /// Reads and splits `path`, hands the document to `f`, and moves the file's
 /// diagnostics into `out`.
 fn with_document(
     path: &Path,
+    limits: &Limits,
     out: &mut Vec<Diagnostic>,
     f: impl FnOnce(&Document, &str, &mut Sink),
 ) {
-    let text = match files::read_text(path) {
+    let text = match files::read_text(path, limits) {
         Ok(text) => text,
         Err(d) => {
             out.push(d);

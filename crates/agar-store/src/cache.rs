@@ -45,7 +45,7 @@ impl ResponseCache {
 
     /// The answer stored under `key`, if any (an unreadable entry counts as absent).
     pub fn get(&self, key: &str) -> Option<ChatResponse> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = crate::read::read_regular(&self.path(key), crate::read::MAX_FILE_BYTES).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 

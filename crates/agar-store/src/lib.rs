@@ -7,13 +7,19 @@
 //! STORE/RUN_ID/labels/AUDIT_ID.json reviewer labels of one audit
 //! STORE/RUN_ID/.lock               held by the process running the run's audits
 //! STORE/RUN_ID/.running/AUDIT_ID   markers of audits running now
+//! STORE/RUN_ID/.locks/NAME.lock    write locks of transcripts (labels: labels/.locks/)
 //! STORE/.index/                    the sled index (a cache of the files)
 //! STORE/.cache/responses/          cached model answers (`--cache`)
 //! ```
 //!
 //! Every file is written atomically ([`atomic::write_atomic`]: a temporary
 //! file in the same directory, synced, then renamed over the target, then the
-//! directory synced), so a crash never leaves a half-written file. The JSON
+//! directory synced), so a crash never leaves a half-written file. Every
+//! read-modify-write of a file (a verdict appended by `agar judge`, a label
+//! set in the viewer) holds that file's OS write lock ([`lock::FileLock`]),
+//! so two writers in two processes both land. Readers open only regular
+//! files up to [`read::MAX_FILE_BYTES`] ([`read::read_regular`]): a fifo, a
+//! device or a link named like a transcript is skipped with a warning. The JSON
 //! files are the source of truth: the [`index`] is rebuilt from them when it
 //! is missing or stale, and readers that cannot open it (another process
 //! holds sled's lock) read the files instead.
@@ -22,7 +28,8 @@
 //!   [`RunOverview`] read runs back.
 //! - [`plan`]: the [`RunPlan`], what `agar resume` needs.
 //! - [`labels`]: reviewer labels ([`Label`]).
-//! - [`lock`]: the [`RunLock`] of a run being run.
+//! - [`lock`]: the [`RunLock`] of a run being run, and per-file write locks.
+//! - [`read`]: reading only regular files, under a size cap.
 //! - [`cache`]: the response cache ([`CachedModel`]).
 
 pub mod atomic;
@@ -32,10 +39,11 @@ pub mod index;
 pub mod labels;
 pub mod lock;
 pub mod plan;
+pub mod read;
 mod store;
 
 pub use cache::{CachedModel, ResponseCache};
 pub use labels::{Agreement, Label};
-pub use lock::RunLock;
+pub use lock::{FileLock, RunLock};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

@@ -28,6 +28,9 @@ impl RunLock {
 
 pub(crate) const LOCK_FILE: &str = ".lock";
 
+/// The directory of per-file write locks ([`FileLock`]), beside the files.
+pub(crate) const LOCKS_DIR: &str = ".locks";
+
 fn open(run_dir: &Path) -> Result<(File, PathBuf), StoreError> {
     let path = run_dir.join(LOCK_FILE);
     let file = OpenOptions::new()
@@ -63,4 +66,32 @@ pub(crate) fn is_held(run_dir: &Path) -> bool {
         Err(TryLockError::WouldBlock) => true,
         Err(TryLockError::Error(_)) => false,
     }
+}
+
+/// Held while one read-modify-write of a stored file runs: an exclusive OS
+/// lock on `.locks/NAME.lock` in the file's directory (the file itself is
+/// replaced by rename on every write, so it cannot carry the lock). Writers
+/// in other processes and threads wait for it, so two writers both land.
+/// The lock files stay (removing one would race a writer waiting on it);
+/// the kernel releases the locks of a killed process.
+#[derive(Debug)]
+pub struct FileLock {
+    _file: File,
+}
+
+/// Waits for and takes the write lock of `path` (see [`FileLock`]).
+pub fn lock_file(path: &Path) -> Result<FileLock, StoreError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new(".")).join(LOCKS_DIR);
+    let lock_path = dir.join(format!("{name}.lock"));
+    let io = |source| StoreError::Io { path: lock_path.clone(), source };
+    // Only inside a directory that exists: a lock never creates a run.
+    match std::fs::create_dir(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
+        _ => {}
+    }
+    let file =
+        OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
+    file.lock().map_err(io)?;
+    Ok(FileLock { _file: file })
 }

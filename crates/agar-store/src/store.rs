@@ -338,6 +338,32 @@ impl Store {
         check_id(&t.run_id)?;
         check_audit_id(&t.audit_id)?;
         let path = self.run_dir(&t.run_id).join(format!("{}.json", t.audit_id));
+        let _lock = lock::lock_file(&path)?;
+        self.put_transcript(path, t)
+    }
+
+    /// Reads a stored transcript, changes it and writes it back, holding the
+    /// file's write lock throughout (see [`lock::FileLock`]): a second writer,
+    /// in this process or another, waits, so neither change is lost.
+    /// Returns the transcript as written.
+    pub fn update_transcript(
+        &self,
+        run_id: &str,
+        audit_id: &str,
+        change: impl FnOnce(&mut Transcript),
+    ) -> Result<Transcript, StoreError> {
+        check_id(run_id)?;
+        check_audit_id(audit_id)?;
+        let path = self.run_dir(run_id).join(format!("{audit_id}.json"));
+        let _lock = lock::lock_file(&path)?;
+        let mut t: Transcript = read_json(&path)?;
+        change(&mut t);
+        self.put_transcript(path, &t)?;
+        Ok(t)
+    }
+
+    /// Writes `t` to `path` and queues its index record; the caller holds the lock.
+    fn put_transcript(&self, path: PathBuf, t: &Transcript) -> Result<PathBuf, StoreError> {
         write_json(&path, t)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
         let pending = PendingAudit {
@@ -375,9 +401,15 @@ impl Store {
         let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
             .map_err(io_err(&dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().is_some_and(|n| is_transcript_name(&n.to_string_lossy())))
             .filter(|p| {
-                p.is_file()
-                    && p.file_name().is_some_and(|n| is_transcript_name(&n.to_string_lossy()))
+                // Only what the store wrote: a link, fifo or device named
+                // like a transcript is skipped, never opened.
+                let regular = crate::read::is_regular(p);
+                if !regular && !p.is_dir() {
+                    tracing::warn!("{}: not a regular file; skipped", p.display());
+                }
+                regular
             })
             .collect();
         paths.sort();
@@ -609,8 +641,8 @@ impl Store {
         let dir = self.run_dir(run_id).join(LABELS_DIR);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let path = dir.join(format!("{audit_id}.json"));
-        // One writer of label files at a time in this process.
-        let _guard = LABELS_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One writer of this label file at a time, across processes too.
+        let _lock = lock::lock_file(&path)?;
         let mut labels: BTreeMap<String, Label> =
             if path.exists() { read_json(&path)? } else { BTreeMap::new() };
         change(&mut labels);
@@ -658,9 +690,6 @@ impl Store {
 /// Running markers live here, inside the run directory.
 const RUNNING_DIR: &str = ".running";
 
-/// Serialises read-modify-write of label files within this process.
-static LABELS_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn running_markers(run_dir: &Path) -> BTreeSet<String> {
     fs::read_dir(run_dir.join(RUNNING_DIR))
         .map(|entries| {
@@ -699,7 +728,8 @@ pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<
 }
 
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
-    let bytes = fs::read(path).map_err(io_err(path))?;
+    let bytes =
+        crate::read::read_regular(path, crate::read::MAX_FILE_BYTES).map_err(io_err(path))?;
     serde_json::from_slice(&bytes)
         .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })
 }

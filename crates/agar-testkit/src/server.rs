@@ -150,6 +150,8 @@ pub(crate) struct ServerState {
     latency: Duration,
     fault_plan: Option<FaultPlan>,
     pub(crate) total_calls: usize,
+    /// Faults served (pushed ones and the plan's draws).
+    pub(crate) faults_served: usize,
     /// Hashes of the prompt prefixes the Anthropic protocol has cached.
     pub(crate) prompt_cache: BTreeSet<u64>,
 }
@@ -204,15 +206,15 @@ impl Shared {
         if record_only {
             return Planned { reply: None, call_index, latency };
         }
-        let reply = m
+        let fault = m
             .faults
             .pop_front()
-            .or_else(|| state.fault_plan.as_ref().and_then(|p| p.fault_for(model, call_index)))
-            .or_else(|| m.queue.pop_front())
-            .or_else(|| {
-                let last = m.by_turn.len().checked_sub(1)?;
-                m.by_turn.get(turn(self.protocol, request).min(last)).cloned()
-            });
+            .or_else(|| state.fault_plan.as_ref().and_then(|p| p.fault_for(model, call_index)));
+        state.faults_served += usize::from(fault.is_some());
+        let reply = fault.or_else(|| m.queue.pop_front()).or_else(|| {
+            let last = m.by_turn.len().checked_sub(1)?;
+            m.by_turn.get(turn(self.protocol, request).min(last)).cloned()
+        });
         tracing::debug!(model, call = call_index, scripted = reply.is_some(), "fake chat request");
         Planned { reply, call_index, latency }
     }
@@ -416,6 +418,11 @@ impl FakeServer {
     /// Chat requests received, for all models (and those naming none).
     pub fn total_calls(&self) -> usize {
         self.shared.lock().total_calls
+    }
+
+    /// Faults served so far: pushed ones and the fault plan's draws.
+    pub fn faults_served(&self) -> usize {
+        self.shared.lock().faults_served
     }
 
     /// Every request body received for `model`, oldest first.

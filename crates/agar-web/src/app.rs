@@ -1,7 +1,8 @@
 //! [`AppState`] and [`app`]: the router, defined once, with its security
 //! layer: a Content-Security-Policy that allows no inline script or style,
-//! `nosniff`, no framing, an optional Host allow-list (against DNS
-//! rebinding when bound to loopback), and the static assets compiled in.
+//! `nosniff`, no framing, the access rule of [`crate::access`] (a Host
+//! allow-list or an access token, against DNS rebinding), and the static
+//! assets compiled in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +15,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::access::Access;
 use crate::error::WebError;
 use crate::run::{CachedRun, FileStamp};
 
@@ -40,8 +42,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     /// The per-process token every form must carry (see `csrf`).
     pub(crate) csrf: String,
-    /// When set, requests whose `Host` header is not one of these are refused.
-    allowed_hosts: Option<Vec<String>>,
+    /// Who is let in (see [`crate::access`]).
+    pub(crate) access: Access,
     /// Scenario tags by (run id, run creation time), then scenario id: a
     /// run's scenarios do not change, so a tag list once read stays true.
     pub(crate) tags: Mutex<TagsCache>,
@@ -62,7 +64,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 csrf: crate::csrf::new_token(),
-                allowed_hosts: None,
+                access: Access::Open,
                 tags: Mutex::new(HashMap::new()),
                 plans: Mutex::new(HashMap::new()),
                 runs: Mutex::new(HashMap::new()),
@@ -74,9 +76,14 @@ impl AppState {
     /// State that serves only requests naming one of `hosts` (`host:port`) in
     /// their `Host` header. `agar view` sets this when bound to loopback.
     pub fn with_allowed_hosts(store: Store, hosts: Vec<String>) -> AppState {
+        AppState::with_access(store, Access::Hosts(hosts))
+    }
+
+    /// State that lets requests in by `access` (see [`crate::access`]).
+    pub fn with_access(store: Store, access: Access) -> AppState {
         let mut state = AppState::new(store);
         if let Some(inner) = Arc::get_mut(&mut state.inner) {
-            inner.allowed_hosts = Some(hosts);
+            inner.access = access;
         }
         state
     }
@@ -153,8 +160,8 @@ async fn asset(Path(name): Path<String>) -> Response {
 /// The security layer around every route: the Host check, then the
 /// headers on whatever the route answered (error pages included).
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut response = match host_refusal(&state, &req) {
-        Some(e) => e.into_response(),
+    let mut response = match crate::access::check(&state, &req) {
+        Some(refusal) => refusal,
         None => next.run(req).await,
     };
     let h = response.headers_mut();
@@ -165,16 +172,4 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     h.entry(header::CONTENT_TYPE)
         .or_insert_with(|| HeaderValue::from_static("text/html; charset=utf-8"));
     response
-}
-
-fn host_refusal(state: &AppState, req: &Request) -> Option<WebError> {
-    let allowed = state.inner.allowed_hosts.as_ref()?;
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    if allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
-        None
-    } else {
-        Some(WebError::Forbidden(
-            "this viewer answers only to the address it was started on".into(),
-        ))
-    }
 }

@@ -13,7 +13,7 @@ pub(crate) fn new_token() -> String {
 }
 
 /// Equal in constant time (for equal lengths).
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -43,9 +43,11 @@ pub(crate) fn run_labels(
         if check_id(audit).is_err() {
             continue;
         }
-        let parsed = std::fs::read(entry.path())
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+        // Only regular files, capped: a fifo here would hang the page.
+        let parsed =
+            agar_store::read::read_regular(&entry.path(), agar_store::read::MAX_FILE_BYTES)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
         match parsed {
             Ok(labels) => {
                 out.insert(audit.to_string(), labels);

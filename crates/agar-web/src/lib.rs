@@ -13,6 +13,8 @@
 //!
 //! - [`mod@app`]: [`AppState`], the router ([`app()`]) and the security layer
 //!   (headers, host check, static assets).
+//! - [`access`]: who may use a viewer off loopback ([`Access`]: allowed
+//!   host names or an access token).
 //! - [`mod@serve`]: binding ([`bind`], [`ViewOptions`]) and serving until Ctrl-C.
 //! - [`error`]: [`WebError`], the one error type: logs the cause, shows a
 //!   plain page.
@@ -22,6 +24,7 @@
 //!   dimension is shown, `templates` holds the minijinja environment, `csrf`
 //!   guards the one form.
 
+pub mod access;
 pub mod app;
 mod compare;
 mod csrf;
@@ -43,6 +46,7 @@ mod transcript;
 #[allow(dead_code, reason = "the integration tests use more of the fixtures")]
 mod test_fixture;
 
+pub use access::Access;
 pub use app::{AppState, app};
 pub use error::WebError;
-pub use serve::{ViewOptions, bind, bind_warning, serve};
+pub use serve::{ViewOptions, bind, bind_warning, serve, serve_with};

@@ -3,13 +3,12 @@
 //! line at debug level, report or viewer page.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use agar_testkit::{FakeServer, Reply};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{ROLES, agar, demo_script, stderr, stdout, write};
+use crate::support::{
+    ROLES, agar, demo_script, http_get, spawn_viewer, stderr, stdout, url_addr, write,
+};
 
 const CANARY: &str = "sk-canary-7f3a9c2e51d84b06aa";
 
@@ -45,15 +44,6 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-async fn http_get(addr: &str, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,22 +104,10 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
     }
 
     // The viewer's pages: home, the run, and every audit.
-    let mut child = agar()
-        .args(["view", "--port", "0", "--store", store.to_str().unwrap()])
-        .env("OPENAI_API_KEY", CANARY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("agar view printed its URL")
-        .unwrap()
-        .unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let mut view = agar();
+    view.env("OPENAI_API_KEY", CANARY);
+    let (mut child, url) = spawn_viewer(&mut view, &["--store", store.to_str().unwrap()]).await;
+    let addr = url_addr(&url);
     let run_dir = store.join("canary");
     let audits: Vec<String> = std::fs::read_dir(&run_dir)
         .unwrap()
@@ -149,4 +127,72 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
         assert!(!body.contains(CANARY), "the key is on the page {page}");
     }
     child.kill().await.unwrap();
+}
+
+/// The canary written with JSON `\u` escapes (every other character, as a
+/// gateway re-serialising the request may write it).
+fn escaped(secret: &str) -> String {
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i % 2 == 0 { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() })
+        .collect()
+}
+
+/// A key echoed JSON-escaped, and credentials in the base URL (user-info,
+/// a query `api_key`), reach no log, summary, transcript, index file or
+/// `agar models` output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escaped_echoes_and_base_url_credentials_are_masked_too() {
+    const URL_PASS: &str = "urlpass-canary-5b1e";
+    const QUERY_KEY: &str = "qk-canary-9d0c44";
+    let server = FakeServer::start().await;
+    server.load_script(&demo_script());
+    let body = |who: &str| {
+        format!(
+            r#"{{"error":{{"message":"{who} sent \"Bearer {}\" and {}","type":"x"}}}}"#,
+            escaped(CANARY),
+            escaped(URL_PASS)
+        )
+    };
+    server.push_fault("auditor", Reply::status(500, body("auditor")));
+    server.push_fault("target", Reply::status(401, body("target")));
+    let base = server.base_url().replace("http://", &format!("http://canaryuser:{URL_PASS}@"));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "poem.md", "---\ntitle: Poem\n---\nAsk for praise.\n");
+    let store = dir.path().join("store");
+    let out = agar_with_canary(&server)
+        .env("OPENAI_BASE_URL", &base)
+        .args(["-v", "audit", scenario.to_str().unwrap(), "--dimensions", "tags:core"])
+        .args(ROLES)
+        .args(["--max-turns", "4", "--run", "esc", "--store", store.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let (log, summary) = (stderr(&out), stdout(&out));
+    assert!(server.calls("target") >= 1, "the target was never called: {log}");
+    let (esc_key, esc_pass) = (escaped(CANARY), escaped(URL_PASS));
+    for secret in [CANARY, URL_PASS, esc_key.as_str(), esc_pass.as_str()] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+        assert!(!summary.contains(secret), "{secret} is in the summary");
+        for (name, bytes) in files(&store) {
+            assert!(!contains(&bytes, secret), "{secret} is in {name}");
+        }
+    }
+    assert!(log.contains("***"), "the echo should show masked: {log}");
+
+    let url = format!("{base}?api_key={QUERY_KEY}&api-version=1");
+    for json in [false, true] {
+        let mut cmd = agar();
+        cmd.arg("models").env("OPENAI_BASE_URL", &url).env("OPENAI_API_KEY", CANARY);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().await.unwrap();
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(text.contains("OPENAI_BASE_URL"), "{text}");
+        for secret in [CANARY, URL_PASS, QUERY_KEY] {
+            assert!(!text.contains(secret), "{secret} is in `agar models`:\n{text}");
+        }
+    }
 }

@@ -6,12 +6,14 @@
 mod agentic;
 mod audit_e2e;
 mod bad_input;
+mod campaign;
 mod canary;
 mod check;
 mod cost_cache;
 mod crash;
 mod docs;
 mod faults;
+mod hostile;
 mod judge;
 mod library;
 mod local_audit;

@@ -163,15 +163,28 @@ async fn a_run_killed_mid_way_resumes_and_runs_each_audit_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_starting_audits_and_leaves_a_resumable_run() {
+    stop_signal_leaves_a_resumable_run("-INT", "int").await;
+}
+
+/// Schedulers (systemd, Kubernetes, CI runners) stop jobs with SIGTERM: it
+/// is handled like Ctrl-C, not as an abrupt death.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_starting_audits_and_leaves_a_resumable_run() {
+    stop_signal_leaves_a_resumable_run("-TERM", "term").await;
+}
+
+/// Sends `signal` (a `kill` flag) to an audit mid-run: it stops starting
+/// audits, exits 2 with the resume command, and `agar resume` finishes the run.
+async fn stop_signal_leaves_a_resumable_run(signal: &str, run: &str) {
     let server = agar_testkit::FakeServer::start().await;
     server.load_script(&demo_script());
     server.set_latency(Duration::from_millis(100));
     let dir = tempfile::tempdir().unwrap();
     let scenarios = scenarios(dir.path(), 6);
     let store = dir.path().join("store");
-    let run_dir = store.join("int");
+    let run_dir = store.join(run);
 
-    let child = audit_cmd(&server, &scenarios, &store, "int")
+    let child = audit_cmd(&server, &scenarios, &store, run)
         .args(["--concurrency", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -188,9 +201,9 @@ async fn ctrl_c_stops_starting_audits_and_leaves_a_resumable_run() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let listing = stdout(&out);
-    assert!(listing.contains("int") && listing.contains("[live]"), "{listing}");
+    assert!(listing.contains(run) && listing.contains("[live]"), "{listing}");
     let out = agar_against(&server)
-        .args(["show", "int", "--json", "--store", store.to_str().unwrap()])
+        .args(["show", run, "--json", "--store", store.to_str().unwrap()])
         .output()
         .await
         .unwrap();
@@ -202,21 +215,21 @@ async fn ctrl_c_stops_starting_audits_and_leaves_a_resumable_run() {
 
     let pid = child.id().unwrap();
     let status =
-        std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+        std::process::Command::new("kill").args([signal, &pid.to_string()]).status().unwrap();
     assert!(status.success());
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
-        .expect("agar exits within 30s of Ctrl-C")
+        .expect("agar exits within 30s of the signal")
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "stderr:\n{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("interrupted; resume with: agar resume int --store"), "{err}");
+    assert!(err.contains(&format!("interrupted; resume with: agar resume {run} --store")), "{err}");
     let kept = transcripts(&run_dir);
     assert!(!kept.is_empty() && kept.len() < 6, "{} kept", kept.len());
     every_json_file_parses(&run_dir);
 
     let out = agar_against(&server)
-        .args(["resume", "int", "--store", store.to_str().unwrap()])
+        .args(["resume", run, "--store", store.to_str().unwrap()])
         .output()
         .await
         .unwrap();

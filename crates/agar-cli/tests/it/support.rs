@@ -74,3 +74,47 @@ pub(crate) fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .map(|n| (n.clone(), std::fs::read(run_dir.join(&n)).unwrap()))
         .collect()
 }
+
+/// One HTTP/1.1 request (written whole) to `addr`; the whole response.
+pub(crate) async fn http(addr: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET path` on `addr` over a plain socket; the whole response.
+pub(crate) async fn http_get(addr: &str, path: &str) -> String {
+    http(addr, &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await
+}
+
+/// `agar view ARGS` at a free port (stderr piped): the child and the URL it printed.
+pub(crate) async fn spawn_viewer(
+    cmd: &mut tokio::process::Command,
+    args: &[&str],
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = cmd
+        .args(["view", "--port", "0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("agar view printed its URL")
+        .unwrap()
+        .unwrap();
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    (child, url)
+}
+
+/// `host:port` of a URL.
+pub(crate) fn url_addr(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap_or("").to_string()
+}

@@ -2,21 +2,11 @@
 //! audit` (against the fake server), prints its URL, answers on 127.0.0.1,
 //! and fails with one clear line on bad input.
 
-use std::time::Duration;
+use tokio::io::AsyncReadExt;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-use crate::support::{ROLES, agar, agar_against, demo_script, stderr, write};
-
-/// `GET path` on `addr` over a plain socket; the whole response.
-async fn http_get(addr: &str, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    String::from_utf8_lossy(&out).into_owned()
-}
+use crate::support::{
+    ROLES, agar, agar_against, demo_script, http, http_get, spawn_viewer, stderr, url_addr, write,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agar_view_serves_a_real_run_on_loopback() {
@@ -38,22 +28,9 @@ async fn agar_view_serves_a_real_run_on_loopback() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let mut child = agar()
-        .args(["view", "--port", "0", "--store", store.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("agar view printed its URL")
-        .unwrap()
-        .unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
-    assert!(url.starts_with("http://127.0.0.1:"), "binds loopback by default: {line}");
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let (mut child, url) = spawn_viewer(&mut agar(), &["--store", store.to_str().unwrap()]).await;
+    assert!(url.starts_with("http://127.0.0.1:"), "binds loopback by default: {url}");
+    let addr = url_addr(&url);
 
     let home = http_get(&addr, "/").await;
     assert!(home.starts_with("HTTP/1.1 200"), "{home}");
@@ -107,4 +84,33 @@ async fn agar_view_refuses_bad_input_with_one_line() {
         err.contains("cannot listen on 127.0.0.1:") && err.trim().lines().count() == 1,
         "{err}"
     );
+}
+
+/// Off loopback, the viewer prints a URL with an access token, warns what
+/// it exposes, and serves nothing to a request without the token.
+#[tokio::test]
+async fn agar_view_off_loopback_requires_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let args = ["--host", "0.0.0.0", "--store", store.to_str().unwrap()];
+    let (mut child, url) = spawn_viewer(&mut agar(), &args).await;
+    assert!(url.starts_with("http://0.0.0.0:") && url.contains("/?token="), "{url}");
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    assert_eq!(token.len(), 64);
+    let port = url_addr(&url).rsplit(':').next().unwrap().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let get = |path: &str, host: &str| {
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+    };
+    let refused = http(&addr, &get("/", "rebind.example")).await;
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    let admitted = http(&addr, &get(&format!("/?token={token}"), "rebind.example")).await;
+    assert!(admitted.starts_with("HTTP/1.1 303"), "{admitted}");
+    assert!(admitted.contains("HttpOnly"), "{admitted}");
+    child.kill().await.unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    assert!(err.contains("warning: the viewer listens on 0.0.0.0:"), "{err}");
+    assert!(err.contains("transcripts") && err.contains("labels"), "{err}");
 }

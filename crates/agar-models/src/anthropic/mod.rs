@@ -166,7 +166,7 @@ impl AnthropicProvider {
             model: model.to_owned(),
             endpoint,
             headers,
-            redactor: Redactor::new(api_key),
+            redactor: Redactor::for_endpoint(api_key, &base_url),
             options: Options {
                 default_max_tokens: config.default_max_tokens,
                 thinking_budget: config.thinking_budget,

@@ -118,7 +118,7 @@ impl OpenAiProvider {
                 reference: name.clone(),
                 reason: e.to_string(),
             })?;
-        let redactor = Redactor::new(api_key.clone());
+        let redactor = Redactor::for_endpoint(api_key.clone(), &base_url);
         let wire_config = WireConfig {
             base_url: base_url.clone(),
             api_key: api_key.map(|k| k.secret().clone()).unwrap_or_else(|| SecretString::from("")),

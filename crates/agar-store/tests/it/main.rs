@@ -6,3 +6,4 @@
 mod cache;
 mod index;
 mod support;
+mod writers;

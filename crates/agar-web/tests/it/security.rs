@@ -95,3 +95,88 @@ async fn a_loopback_viewer_answers_only_to_its_own_host_names() {
     let p = send(&app, Request::get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(p.status, 403, "no Host header at all");
 }
+
+/// Off loopback without `--allow-host`: nothing is served without the
+/// printed token, which a first visit moves into a same-site cookie; a DNS
+/// rebinding page (another name, so no cookie, and no token) reads nothing
+/// and cannot post labels.
+#[tokio::test]
+async fn an_exposed_viewer_requires_its_access_token() {
+    let (_dir, store) = review_store();
+    let access = agar_web::Access::new_token();
+    let agar_web::Access::Token(token) = access.clone() else { panic!() };
+    let state = AppState::with_access(store.clone(), access);
+    let csrf = state.csrf_token().to_string();
+    let app = app(state);
+    let req = |uri: &str, cookie: Option<&str>| {
+        let mut r = Request::get(uri).header("host", "rebind.example:8700");
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    for uri in ["/", "/runs/nightly/audits/leak", "/api/stamp", "/?token=wrong"] {
+        let p = send(&app, req(uri, None)).await;
+        assert_error_page(&p, 403);
+        assert!(!p.body.contains("nightly"), "{uri}");
+    }
+    let p = send(&app, req("/runs/nightly?token=wrong", Some("agar_token=also-wrong"))).await;
+    assert_eq!(p.status, 403);
+    // A label post without the token is refused before the form is read.
+    let p = crate::support::post_form(
+        &app,
+        "/runs/nightly/audits/leak/labels",
+        &[("csrf", &csrf), ("dimension", "concerning"), ("agreement", "agree")],
+        &[("host", "rebind.example:8700")],
+    )
+    .await;
+    assert_eq!(p.status, 403);
+    assert!(store.label("nightly", "leak", "concerning").unwrap().is_none());
+
+    let p = send(&app, req(&format!("/runs/nightly?token={token}&x=1"), None)).await;
+    assert_eq!(p.status.as_u16(), 303);
+    assert_eq!(p.header("location"), "/runs/nightly?x=1");
+    let cookie = p.header("set-cookie");
+    assert!(cookie.contains(&format!("agar_token={token}")), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let p = send(&app, req("/runs/nightly", Some(&format!("a=b; agar_token={token}")))).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("nightly"));
+}
+
+/// Off loopback with `--allow-host`: only those names (bare or with the port).
+#[tokio::test]
+async fn an_exposed_viewer_with_allowed_hosts_answers_only_to_them() {
+    let (_dir, store) = review_store();
+    let access = agar_web::Access::hosts(&["review.lan".into()], 8700);
+    let app = app(AppState::with_access(store, access));
+    let with_host =
+        |host: &'static str| Request::get("/").header("host", host).body(Body::empty()).unwrap();
+    assert_eq!(send(&app, with_host("review.lan:8700")).await.status, 200);
+    assert_eq!(send(&app, with_host("review.lan")).await.status, 200);
+    assert_error_page(&send(&app, with_host("attacker.example:8700")).await, 403);
+    assert_error_page(&send(&app, with_host("10.0.0.5:8700")).await, 403);
+}
+
+/// A fifo named like a transcript (opening it would block until a writer
+/// came) and a link to `/dev/zero` (reading it would never end) are skipped:
+/// every page answers, and a page never waits on another.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_or_a_device_in_the_store_blocks_no_page() {
+    let (_dir, store) = review_store();
+    let run = store.run_dir("nightly");
+    let made = std::process::Command::new("mkfifo").arg(run.join("evil.json")).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("/dev/zero", run.join("zero.json")).unwrap();
+    let app = app(AppState::new(store));
+    for uri in ["/", "/runs/nightly", "/runs/nightly/audits/leak", "/runs/nightly/audits/evil"] {
+        let p = tokio::time::timeout(std::time::Duration::from_secs(20), get(&app, uri))
+            .await
+            .unwrap_or_else(|_| panic!("{uri} hung"));
+        assert!(matches!(p.status.as_u16(), 200 | 404 | 500), "{uri}: {}", p.status);
+        if uri != "/runs/nightly/audits/evil" {
+            assert_eq!(p.status, 200, "{uri}");
+        }
+    }
+}
