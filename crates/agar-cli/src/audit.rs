@@ -34,7 +34,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
-    let scenarios = agar_scenario::load_scenarios(&args.paths).map_err(|diags| {
+    let paths = crate::scenarios::select(&args.paths, &args.filter, false)?;
+    let scenarios = agar_scenario::load_scenarios(&paths).map_err(|diags| {
         for d in &diags {
             eprintln!("{d}");
         }

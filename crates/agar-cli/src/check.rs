@@ -11,13 +11,14 @@ pub(crate) fn run(args: &CheckArgs) -> crate::Outcome {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
-    let diagnostics = check_paths(&args.paths);
+    let paths = crate::scenarios::select(&args.paths, &args.filter, true)?;
+    let diagnostics = check_paths(&paths);
     let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diagnostics.len() - errors;
     for d in &diagnostics {
         println!("{d}");
     }
-    let files = agar_scenario::collect_files(&args.paths).map(|f| f.len()).unwrap_or(0);
+    let files = agar_scenario::collect_files(&paths).map(|f| f.len()).unwrap_or(0);
     eprintln!("checked {files} files: {errors} errors, {warnings} warnings");
     if errors > 0 { Err(Failure::InputReported) } else { Ok(()) }
 }

@@ -17,6 +17,7 @@ mod resume;
 mod roles;
 mod run;
 mod runs;
+mod scenarios;
 mod show;
 mod view;
 
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Audit(args) => audit::run(args).await,
             Command::Check(args) => check::run(&args),
+            Command::Scenarios(args) => scenarios::run(&args),
             Command::Judge(args) => judge::run(args).await,
             Command::Resume(args) => resume::run(args).await,
             Command::Runs(args) => runs::run(&args),

@@ -27,7 +27,7 @@
 //! either it lies under a directory named `dimensions` (at any depth), or
 //! its front matter has none of the scenario keys (`id`, `title`,
 //! `max_turns`, `target_system`, `tools`, `environment`, `dimensions`,
-//! `repeats`, `variables`; `tags` belongs to both). Every other file is a
+//! `repeats`, `variables`, `language`; `tags` belongs to both). Every other file is a
 //! **scenario** file, so a Petri seed with no front matter is a scenario.
 //!
 //! # Templates
@@ -47,6 +47,7 @@ mod dimension;
 mod document;
 mod fields;
 mod files;
+mod language;
 mod load;
 mod scenario;
 mod yaml;
@@ -54,5 +55,6 @@ mod yaml;
 pub use diagnostic::{Diagnostic, Severity};
 pub use dimension::{RESERVED_DIMENSION_NAMES, parse_dimension};
 pub use files::collect_files;
+pub use language::{DEFAULT_LANGUAGE, normalise_language};
 pub use load::{FileKind, check_paths, file_kind, load_dimensions, load_scenarios};
 pub use scenario::parse_scenario;
