@@ -178,13 +178,16 @@ async fn a_scenario_language_reaches_the_auditor_and_the_transcript() {
         .await
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let read = |id: &str| std::fs::read_to_string(store.join("lang").join(format!("{id}.json"))).unwrap();
+    let read =
+        |id: &str| std::fs::read_to_string(store.join("lang").join(format!("{id}.json"))).unwrap();
     let (es_raw, en_raw) = (read("halagos"), read("praise"));
     let es_t: agar_core::Transcript = serde_json::from_str(&es_raw).unwrap();
     let en_t: agar_core::Transcript = serde_json::from_str(&en_raw).unwrap();
     assert_eq!(es_t.scenario.language, "es-MX");
     assert_eq!(en_t.scenario.language, "en");
-    assert!(es_raw.contains("\"language\": \"es-MX\"") || es_raw.contains("\"language\":\"es-MX\""));
+    assert!(
+        es_raw.contains("\"language\": \"es-MX\"") || es_raw.contains("\"language\":\"es-MX\"")
+    );
     // The auditor's kickoff names the language only for the Spanish scenario.
     assert!(es_raw.contains("Conduct this audit in Spanish (`es-MX`)"), "kickoff not in Spanish");
     assert!(!en_raw.contains("Conduct this audit in"));
