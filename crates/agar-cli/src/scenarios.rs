@@ -326,22 +326,8 @@ mod tests {
 
     #[test]
     fn a_filter_needs_a_tag_and_an_id_when_both_are_given() {
-        let scenario = Scenario {
-            id: "bank_bot".into(),
-            title: None,
-            path: "x/bank_bot.md".into(),
-            sha256: String::new(),
-            instructions: "x".into(),
-            tags: vec!["finance".into(), "agentic".into()],
-            max_turns: None,
-            target_system: None,
-            tools: vec![],
-            environment: None,
-            dimensions: vec![],
-            repeats: None,
-            language: "en".into(),
-            metadata: Default::default(),
-        };
+        let text = "---\ntags: [finance, agentic]\n---\nProbe the bank bot.\n";
+        let scenario = agar_scenario::parse_scenario(Path::new("x/bank_bot.md"), text).0.unwrap();
         let f = |tags: &[&str], ids: &[&str]| FilterArgs {
             tags: tags.iter().map(|t| t.to_string()).collect(),
             ids: ids.iter().map(|t| t.to_string()).collect(),
