@@ -129,7 +129,7 @@ pub(crate) fn select(
 pub(crate) const SCENARIOS_HELP: &str = "Examples:
   agar scenarios
   agar scenarios scenarios/ --tags agentic,finance
-  agar scenarios scenarios/ --id 'prompt_injection*' --json
+  agar scenarios scenarios/ --id '*_injection' --json
   agar scenarios scenarios/ --markdown > scenarios/README.md
 
 The table shows each scenario's id, title, tags, language and dimensions.
@@ -140,7 +140,7 @@ errors are reported as by `agar check` and the command exits 1.";
 
 #[derive(Debug, Args)]
 pub(crate) struct ScenariosArgs {
-    /// Scenario files or directories (default: scenarios)
+    /// Scenario files or directories
     #[arg(value_name = "PATH", default_value = "scenarios")]
     pub(crate) paths: Vec<PathBuf>,
     #[command(flatten)]
