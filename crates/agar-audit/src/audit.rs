@@ -133,6 +133,7 @@ pub async fn run_audit(
             path: scenario.path.display().to_string(),
             sha256: scenario.sha256.clone(),
             tags: scenario.tags.clone(),
+            language: scenario.language.clone(),
             instructions: scenario.instructions.clone(),
             repeat: ids.repeat,
         };
@@ -227,7 +228,12 @@ impl Audit<'_> {
             .prompts
             .render(
                 Template::AuditorKickoff,
-                context! { target_model => self.models.target.name().to_string() },
+                context! {
+                    target_model => self.models.target.name().to_string(),
+                    language => self.scenario.language.clone(),
+                    language_name => agar_core::scenario::language_name(&self.scenario.language)
+                        .map_or_else(|| self.scenario.language.clone(), str::to_string),
+                },
             )
             .map_err(prompt_error)?;
         let mut auditor_msgs = vec![Message::system(system), Message::user(kickoff)];

@@ -34,7 +34,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
-    let (scenarios, warnings) = agar_scenario::load_scenarios_with(&args.paths, &args.limits.get())
+    let paths = crate::scenarios::select(&args.paths, &args.filter, false, &args.limits.get())?;
+    let (scenarios, warnings) = agar_scenario::load_scenarios_with(&paths, &args.limits.get())
         .map_err(|diags| {
             for d in &diags {
                 eprintln!("{d}");

@@ -14,7 +14,8 @@ pub(crate) fn run(args: &CheckArgs) -> crate::Outcome {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
         }
     }
-    let mut checked = check_paths_with(&args.paths, &args.limits.get());
+    let paths = crate::scenarios::select(&args.paths, &args.filter, true, &args.limits.get())?;
+    let mut checked = check_paths_with(&paths, &args.limits.get());
     let choice = DimensionChoice::with_files(std::mem::take(&mut checked.dimensions));
     checked.diagnostics.extend(scenario_dimension_errors(&checked.scenarios, &choice));
     agar_scenario::sort_diagnostics(&mut checked.diagnostics);

@@ -42,10 +42,13 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run audits for scenario files or directories, judge them, store everything
     #[command(after_help = AUDIT_HELP)]
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Validate scenario and dimension files; print path:line diagnostics
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// List scenarios: id, title, tags, language, dimensions (or the library index)
+    #[command(after_help = crate::scenarios::SCENARIOS_HELP)]
+    Scenarios(crate::scenarios::ScenariosArgs),
     /// Re-judge stored transcripts without re-running them
     #[command(after_help = crate::judge::JUDGE_HELP)]
     Judge(crate::judge::JudgeArgs),
@@ -78,6 +81,9 @@ const AUDIT_HELP: &str = "Examples:
   # a whole folder, 8 audits at once, machine-readable summary, CI gate
   agar audit scenarios/ --concurrency 8 --json --fail-if 'concerning.max>=7'
 
+  # a slice: the agentic finance scenarios, or ids matching a glob
+  agar audit scenarios/ --tags finance --id '*_agent*'
+
 Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
 configuration is in STORE/RUN/run.json and its plan in STORE/RUN/plan.json.
 Ctrl-C (or SIGTERM) stops starting new audits and lets running ones finish; a
@@ -88,6 +94,7 @@ docs/configuration.md).";
 const CHECK_HELP: &str = "Examples:
   agar check scenarios/
   agar check my_scenario.md dimensions/
+  agar check scenarios/ --tags prompt_injection
 
 Directories are searched recursively for *.md files. A file with a
 `description` key under a `dimensions/` folder (or with `description` and no
@@ -99,6 +106,8 @@ pub(crate) struct AuditArgs {
     /// Scenario files or directories (searched recursively for *.md)
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) filter: crate::scenarios::FilterArgs,
     /// The model under test, e.g. openai/gpt-4.1-mini
     #[arg(long, env = "AGAR_TARGET", value_name = "MODEL")]
     pub(crate) target: Option<String>,
@@ -209,6 +218,8 @@ pub(crate) struct CheckArgs {
     /// Scenario or dimension files, or directories
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) filter: crate::scenarios::FilterArgs,
     #[command(flatten)]
     pub(crate) limits: ScenarioLimits,
 }

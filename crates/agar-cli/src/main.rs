@@ -18,6 +18,7 @@ mod resume;
 mod roles;
 mod run;
 mod runs;
+mod scenarios;
 mod show;
 mod signals;
 mod term;
@@ -48,8 +49,9 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Audit(args) => audit::run(args).await,
+            Command::Audit(args) => audit::run(*args).await,
             Command::Check(args) => check::run(&args),
+            Command::Scenarios(args) => scenarios::run(&args),
             Command::Judge(args) => judge::run(args).await,
             Command::Resume(args) => resume::run(args).await,
             Command::Runs(args) => runs::run(&args),

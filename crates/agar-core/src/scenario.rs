@@ -49,9 +49,53 @@ pub struct Scenario {
     pub dimensions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<u32>,
+    /// The language the audit is conducted in: a BCP 47 tag (`en`, `pt-BR`).
+    #[serde(default = "default_language")]
+    pub language: String,
     /// Front matter keys agar does not know, kept as metadata.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, serde_json::Value>,
+}
+
+/// `en`: the language of a scenario that names none.
+pub fn default_language() -> String {
+    "en".to_string()
+}
+
+/// The English name of a common language tag's primary language (`pt-BR` ->
+/// `Portuguese`), for prompts; `None` for a language not in the table.
+pub fn language_name(tag: &str) -> Option<&'static str> {
+    let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
+    let name = match primary.as_str() {
+        "ar" => "Arabic",
+        "bn" => "Bengali",
+        "de" => "German",
+        "el" => "Greek",
+        "en" => "English",
+        "es" => "Spanish",
+        "fa" => "Persian",
+        "fr" => "French",
+        "he" => "Hebrew",
+        "hi" => "Hindi",
+        "id" => "Indonesian",
+        "it" => "Italian",
+        "ja" => "Japanese",
+        "ko" => "Korean",
+        "nl" => "Dutch",
+        "pl" => "Polish",
+        "pt" => "Portuguese",
+        "ru" => "Russian",
+        "sv" => "Swedish",
+        "sw" => "Swahili",
+        "th" => "Thai",
+        "tr" => "Turkish",
+        "uk" => "Ukrainian",
+        "ur" => "Urdu",
+        "vi" => "Vietnamese",
+        "zh" => "Chinese",
+        _ => return None,
+    };
+    Some(name)
 }
 
 /// How a dimension's scores are coloured: which end is good.

@@ -210,11 +210,20 @@ pub struct ScenarioInfo {
     pub sha256: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The language the audit was asked to be conducted in (BCP 47); absent
+    /// in the file when it is `en`, the default.
+    #[serde(default = "crate::scenario::default_language", skip_serializing_if = "is_english")]
+    pub language: String,
     /// The instruction the auditor was given.
     pub instructions: String,
     /// Which repeat of the scenario this audit is (0-based).
     #[serde(default)]
     pub repeat: u32,
+}
+
+/// Whether `tag` is `en`, the language left out of transcripts.
+fn is_english(tag: &str) -> bool {
+    tag == "en"
 }
 
 /// One audit, complete: written to `RUN_ID/AUDIT_ID.json`.
@@ -341,6 +350,7 @@ mod tests {
                 path: "s.md".into(),
                 sha256: "x".into(),
                 tags: vec![],
+                language: "en".into(),
                 instructions: "probe".into(),
                 repeat: 0,
             },

@@ -216,8 +216,31 @@ mod tests {
     #[test]
     fn no_html_escaping_in_prompts() {
         let p = Prompts::new();
-        let text = p.render(Template::AuditorKickoff, context! { target_model => "<b>&" }).unwrap();
+        let text = p
+            .render(
+                Template::AuditorKickoff,
+                context! { target_model => "<b>&", language => "en", language_name => "English" },
+            )
+            .unwrap();
         assert!(text.contains("`<b>&`"));
+    }
+
+    #[test]
+    fn the_kickoff_names_the_audit_language_unless_it_is_english() {
+        let p = Prompts::new();
+        let kickoff = |language: &str, name: &str| {
+            p.render(
+                Template::AuditorKickoff,
+                context! { target_model => "m", language => language, language_name => name },
+            )
+            .unwrap()
+        };
+        let english = kickoff("en", "English");
+        assert!(!english.contains("Conduct this audit in"), "{english}");
+        assert_eq!(english.lines().count(), 1, "{english}");
+        let spanish = kickoff("es-MX", "Spanish");
+        assert!(spanish.contains("Conduct this audit in Spanish (`es-MX`)"), "{spanish}");
+        assert!(spanish.starts_with(english.trim_end()), "{spanish}");
     }
 
     #[test]

@@ -374,6 +374,7 @@ mod tests {
                 path: "s.md".into(),
                 sha256: "x".into(),
                 tags: vec![],
+                language: "en".into(),
                 instructions: String::new(),
                 repeat: 0,
             },

@@ -196,7 +196,7 @@ fn lower_first(s: &str) -> String {
 
 /// Reads `path` as UTF-8 text, refusing one over `limits`; a read failure
 /// is a diagnostic at line 1.
-pub(crate) fn read_text(path: &Path, limits: &Limits) -> Result<String, Diagnostic> {
+pub fn read_text(path: &Path, limits: &Limits) -> Result<String, Diagnostic> {
     let max = limits.max_file_bytes;
     let too_big = |size: String| {
         Diagnostic::error(

@@ -27,7 +27,7 @@
 //! either it lies under a directory named `dimensions` (at any depth), or
 //! its front matter has none of the scenario keys (`id`, `title`,
 //! `max_turns`, `target_system`, `tools`, `environment`, `dimensions`,
-//! `repeats`, `variables`; `tags` belongs to both). Every other file is a
+//! `repeats`, `variables`, `language`; `tags` belongs to both). Every other file is a
 //! **scenario** file, so a Petri seed with no front matter is a scenario.
 //!
 //! # Templates
@@ -47,13 +47,15 @@ mod dimension;
 mod document;
 mod fields;
 mod files;
+mod language;
 mod load;
 mod scenario;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity, sort as sort_diagnostics};
 pub use dimension::{RESERVED_DIMENSION_NAMES, parse_dimension};
-pub use files::{DEFAULT_MAX_FILE_BYTES, Limits, collect_files};
+pub use files::{DEFAULT_MAX_FILE_BYTES, Limits, collect_files, read_text};
+pub use language::{DEFAULT_LANGUAGE, normalise_language};
 pub use load::{
     Checked, FileKind, check_paths, check_paths_with, file_kind, load_dimensions, load_scenarios,
     load_scenarios_with,

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::document::{self, Document};
 use crate::fields::{self, Spanned};
+use crate::language::{DEFAULT_LANGUAGE, normalise_language};
 use crate::yaml::{Node, Value};
 
 /// The front matter keys a scenario file defines. All but `tags` mark a file
@@ -27,6 +28,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "dimensions",
     "repeats",
     "variables",
+    "language",
 ];
 
 /// Parses one scenario file. `text` is the file's content; `path` is used
@@ -67,6 +69,7 @@ struct RawScenario {
     repeats: Option<Spanned<u32>>,
     /// `None` when `variables` is not a mapping: placeholders cannot be checked.
     variables: Option<Vec<(Spanned<String>, minijinja::Value)>>,
+    language: Option<Spanned<String>>,
     metadata: BTreeMap<String, serde_json::Value>,
 }
 
@@ -94,6 +97,7 @@ impl RawScenario {
             dimensions: Vec::new(),
             repeats: None,
             variables: None,
+            language: None,
             metadata: BTreeMap::new(),
         };
         let Some(front) = &doc.front else { return raw };
@@ -109,6 +113,7 @@ impl RawScenario {
                 "dimensions" => raw.dimensions = fields::entry_list(entry, sink, split_dimensions),
                 "repeats" => raw.repeats = fields::entry_positive(entry, sink),
                 "variables" => raw.variables = read_variables(&entry.value, sink),
+                "language" => raw.language = fields::entry_text(entry, sink),
                 _ => {
                     fields::warn_unknown(entry, true, sink);
                     match entry.value.to_json() {
@@ -127,6 +132,13 @@ impl RawScenario {
         let id = resolve_id(self.id, sink);
         let tools = resolve_tools(self.tools, sink);
         let dimensions = resolve_dimensions(self.dimensions, sink);
+        let language = match self.language {
+            None => DEFAULT_LANGUAGE.to_string(),
+            Some(tag) => normalise_language(&tag.value).unwrap_or_else(|problem| {
+                sink.error(tag.line, format!("invalid `language`: {problem}"));
+                String::new()
+            }),
+        };
         let instructions = render_body(doc, self.variables.as_deref(), sink);
         if instructions.as_deref().is_some_and(str::is_empty) {
             sink.error(doc.body_line.min(doc.last_line), "scenario has no instructions");
@@ -147,6 +159,7 @@ impl RawScenario {
             environment: self.environment.map(|e| e.value),
             dimensions,
             repeats: self.repeats.map(|n| n.value),
+            language,
             metadata: self.metadata,
         })
     }

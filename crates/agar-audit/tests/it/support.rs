@@ -21,6 +21,7 @@ pub(crate) fn scenario() -> Scenario {
         environment: None,
         dimensions: vec![],
         repeats: None,
+        language: "en".into(),
         metadata: Default::default(),
     }
 }

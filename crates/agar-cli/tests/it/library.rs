@@ -9,7 +9,7 @@ use agar_core::Scenario;
 use crate::support::{agar, stderr, stdout};
 
 /// The behaviours the library must cover, one folder each, at least four files per folder.
-const BEHAVIOURS: [&str; 16] = [
+const BEHAVIOURS: [&str; 32] = [
     "sycophancy",
     "delusion_encouragement",
     "deception",
@@ -26,7 +26,28 @@ const BEHAVIOURS: [&str; 16] = [
     "sandbagging",
     "hidden_bias",
     "emotional_manipulation",
+    // Issue 18: the families of the field's public seed sets.
+    "jailbreak",
+    "severe_harm_uplift",
+    "multi_agent",
+    "censorship",
+    "values_probing",
+    "alignment_faking",
+    "self_modification",
+    "prompt_injection",
+    "strange_inputs",
+    "emotional_drift",
+    "blame_shifting",
+    "unfaithful_reasoning",
+    "agentic_sabotage",
+    "research_sabotage",
+    "instruction_conflicts",
+    "privacy",
 ];
+
+/// At least this many files and folders (issue 18).
+const MIN_FILES: usize = 170;
+const MIN_FOLDERS: usize = 30;
 
 fn library_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
@@ -57,7 +78,7 @@ async fn agar_check_passes_on_the_library_with_no_warning() {
     assert_eq!(out_text.trim(), "", "agar check printed diagnostics:\n{out_text}");
 
     let files = markdown_files(&dir);
-    assert!(files.len() >= 60, "only {} scenario files", files.len());
+    assert!(files.len() >= MIN_FILES, "only {} scenario files", files.len());
     assert!(
         err_text.contains(&format!("checked {} files: 0 errors, 0 warnings", files.len())),
         "{err_text}"
@@ -68,7 +89,11 @@ async fn agar_check_passes_on_the_library_with_no_warning() {
         let folder = f.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
         *per_folder.entry(folder).or_default() += 1;
     }
-    assert!(per_folder.len() >= 16, "only {} behaviour folders: {per_folder:?}", per_folder.len());
+    assert!(
+        per_folder.len() >= MIN_FOLDERS,
+        "only {} behaviour folders: {per_folder:?}",
+        per_folder.len()
+    );
     for b in BEHAVIOURS {
         let n = per_folder.get(b).copied().unwrap_or(0);
         assert!(n >= 4, "behaviour folder {b} has {n} scenarios, expected at least 4");
@@ -123,7 +148,7 @@ fn every_scenario_follows_the_library_rules() {
                 problems.push(format!("{name}: tool `{}`: {e}", tool.def.name));
             }
         }
-        let words = s.instructions.split_whitespace().count();
+        let words = word_count(&s.instructions);
         if !(120..=350).contains(&words) {
             problems.push(format!("{name}: body has {words} words, expected 120 to 350"));
         }
@@ -139,6 +164,55 @@ fn every_scenario_follows_the_library_rules() {
     assert!(conversation >= 20, "only {conversation} conversation scenarios");
     let fixed_system = scenarios.iter().filter(|s| s.target_system.is_some()).count();
     assert!(fixed_system >= 3, "only {fixed_system} scenarios use target_system");
+}
+
+/// Words of `text`: whitespace-separated words, with Chinese and Japanese
+/// (written without spaces) counted at two characters a word.
+fn word_count(text: &str) -> usize {
+    let cjk = |c: char| c as u32 >= 0x2E80 && c.is_alphanumeric();
+    let spaced = text.split_whitespace().filter(|w| !w.chars().any(cjk)).count();
+    spaced + text.chars().filter(|c| cjk(*c)).count() / 2
+}
+
+#[test]
+fn the_library_audits_in_at_least_eight_languages() {
+    let scenarios = load_library();
+    let mut by_language: BTreeMap<String, usize> = BTreeMap::new();
+    for s in scenarios.iter().filter(|s| s.language != "en") {
+        let primary = s.language.split('-').next().unwrap_or_default().to_string();
+        *by_language.entry(primary).or_default() += 1;
+        // Written natively: the body is not English (few common English words).
+        let english = s
+            .instructions
+            .split_whitespace()
+            .filter(|w| ["the", "and", "to", "of", "is", "that"].contains(w))
+            .count();
+        assert!(english * 30 < word_count(&s.instructions), "{}: reads as English", s.id);
+    }
+    let total: usize = by_language.values().sum();
+    assert!(total >= 16, "only {total} non-English scenarios: {by_language:?}");
+    assert!(by_language.len() >= 8, "only {} other languages: {by_language:?}", by_language.len());
+}
+
+#[tokio::test]
+async fn the_index_is_up_to_date() {
+    let index = library_dir().join("README.md");
+    let out = agar().arg("scenarios").arg(library_dir()).arg("--markdown").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fresh = stdout(&out);
+    if std::env::var_os("UPDATE_INDEX").is_some() {
+        std::fs::write(&index, &fresh).unwrap();
+    }
+    let stored = std::fs::read_to_string(&index).unwrap_or_default();
+    assert!(
+        stored == fresh,
+        "scenarios/README.md is out of date with the files; regenerate it with\n  \
+         UPDATE_INDEX=1 cargo test -p agar-cli --test it -- library::the_index_is_up_to_date\n\
+         or: agar scenarios scenarios/ --markdown > scenarios/README.md"
+    );
+    for family in BEHAVIOURS {
+        assert!(fresh.contains(&format!("\n## {family}\n")), "{family} is not in the index");
+    }
 }
 
 #[test]

@@ -20,5 +20,6 @@ mod local_audit;
 mod providers_e2e;
 mod resume;
 mod runs_compare;
+mod scenarios;
 mod support;
 mod view;

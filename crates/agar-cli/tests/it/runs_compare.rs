@@ -91,6 +91,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
             path: "s.md".into(),
             sha256: "x".into(),
             tags: vec![],
+            language: "en".into(),
             instructions: "probe".into(),
             repeat: 0,
         },

@@ -62,6 +62,7 @@ pub(crate) fn transcript(events: Vec<Event>) -> Transcript {
             path: "s.md".into(),
             sha256: "x".into(),
             tags: vec![],
+            language: "en".into(),
             instructions: "Probe for flattery.".into(),
             repeat: 0,
         },

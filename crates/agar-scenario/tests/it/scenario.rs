@@ -379,3 +379,23 @@ fn diagnostics_display_with_path_and_line() {
         "scenarios/self_preservation/shutdown_notice.md:2: error: `max_turns` must be a positive integer, found a string"
     );
 }
+
+#[test]
+fn language_defaults_to_english_and_is_normalised() {
+    // A Petri seed (no front matter) is English.
+    assert_eq!(ok("Probe for flattery.\n").language, "en");
+    assert_eq!(ok("---\ntitle: x\n---\nbody\n").language, "en");
+    assert_eq!(ok("---\nlanguage: pt-br\n---\ncorpo\n").language, "pt-BR");
+    assert_eq!(ok("---\nlanguage: zh-hans\n---\n正文\n").language, "zh-Hans");
+}
+
+#[test]
+fn an_implausible_language_is_an_error_at_its_line() {
+    let errors = fails("---\ntitle: x\nlanguage: Spanish\n---\nbody\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("3: error: invalid `language`: `Spanish`"), "{errors:?}");
+    let errors = fails("---\nlanguage: en_US\n---\nbody\n");
+    assert!(errors[0].starts_with("2: error: invalid `language`"), "{errors:?}");
+    let errors = fails("---\nlanguage: [en]\n---\nbody\n");
+    assert!(errors[0].contains("must be a string"), "{errors:?}");
+}

@@ -36,6 +36,7 @@ fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
             path: "s.md".into(),
             sha256: "x".into(),
             tags: vec![],
+            language: "en".into(),
             instructions: String::new(),
             repeat: 0,
         },

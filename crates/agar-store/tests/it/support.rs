@@ -99,6 +99,7 @@ pub(crate) fn judged(run: &str, audit: &str, scores: &[(&str, u8)]) -> Transcrip
             path: "s.md".into(),
             sha256: "x".into(),
             tags: vec![],
+            language: "en".into(),
             instructions: String::new(),
             repeat: 0,
         },

@@ -166,6 +166,7 @@ pub(crate) fn transcript(
             path: format!("/scenarios/{scenario}.md"),
             sha256: "0".repeat(64),
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            language: "en".into(),
             instructions: format!("Probe the target about {scenario}."),
             repeat: 0,
         },
