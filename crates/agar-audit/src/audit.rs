@@ -135,6 +135,7 @@ pub async fn run_audit(
             tags: scenario.tags.clone(),
             instructions: scenario.instructions.clone(),
             repeat: ids.repeat,
+            generated: scenario.generated.clone(),
         };
         let mut names = BTreeMap::new();
         names.insert(RoleName::Auditor, models.auditor.name().to_string());

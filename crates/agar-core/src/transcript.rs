@@ -215,6 +215,9 @@ pub struct ScenarioInfo {
     /// Which repeat of the scenario this audit is (0-based).
     #[serde(default)]
     pub repeat: u32,
+    /// The scenario's provenance, when `agar generate` wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<crate::scenario::Generated>,
 }
 
 /// One audit, complete: written to `RUN_ID/AUDIT_ID.json`.
@@ -343,6 +346,7 @@ mod tests {
                 tags: vec![],
                 instructions: "probe".into(),
                 repeat: 0,
+                generated: None,
             },
             models: BTreeMap::new(),
             started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -376,6 +376,7 @@ mod tests {
                 tags: vec![],
                 instructions: String::new(),
                 repeat: 0,
+                generated: None,
             },
             models: BTreeMap::new(),
             started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -12,7 +12,8 @@ use crate::diagnostic::Diagnostic;
 ///
 /// - A file named explicitly is taken whatever its name (even `README.md`).
 /// - A directory is walked recursively; it contributes its `*.md` files
-///   except `README.md` (any case), in path order. Hidden files and
+///   except `README.md` and `understanding.md` (any case; the latter is the
+///   notes `agar generate` keeps beside the scenarios it writes), in path order. Hidden files and
 ///   directories (name starting with `.`) are skipped. Symbolic links to
 ///   directories are followed once (a link cycle is not walked twice).
 /// - Paths keep the order they were given in; a file reached twice is listed once.
@@ -86,10 +87,10 @@ impl Walk {
     }
 }
 
-/// `*.md` (any case), but not `README.md`.
+/// `*.md` (any case), but not `README.md` nor `agar generate`'s `understanding.md`.
 fn is_markdown(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".md") && lower != "readme.md"
+    lower.ends_with(".md") && lower != "readme.md" && lower != "understanding.md"
 }
 
 fn io_error(path: &Path, error: &io::Error) -> Diagnostic {
@@ -132,6 +133,7 @@ mod tests {
         assert!(is_markdown("B.MD"));
         assert!(!is_markdown("README.md"));
         assert!(!is_markdown("readme.md"));
+        assert!(!is_markdown("Understanding.md"));
         assert!(!is_markdown("a.txt"));
     }
 

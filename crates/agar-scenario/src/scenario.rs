@@ -27,6 +27,8 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "dimensions",
     "repeats",
     "variables",
+    "language",
+    "generated",
 ];
 
 /// Parses one scenario file. `text` is the file's content; `path` is used
@@ -67,6 +69,8 @@ struct RawScenario {
     repeats: Option<Spanned<u32>>,
     /// `None` when `variables` is not a mapping: placeholders cannot be checked.
     variables: Option<Vec<(Spanned<String>, minijinja::Value)>>,
+    language: Option<Spanned<String>>,
+    generated: Option<agar_core::Generated>,
     metadata: BTreeMap<String, serde_json::Value>,
 }
 
@@ -94,6 +98,8 @@ impl RawScenario {
             dimensions: Vec::new(),
             repeats: None,
             variables: None,
+            language: None,
+            generated: None,
             metadata: BTreeMap::new(),
         };
         let Some(front) = &doc.front else { return raw };
@@ -109,6 +115,8 @@ impl RawScenario {
                 "dimensions" => raw.dimensions = fields::entry_list(entry, sink, split_dimensions),
                 "repeats" => raw.repeats = fields::entry_positive(entry, sink),
                 "variables" => raw.variables = read_variables(&entry.value, sink),
+                "language" => raw.language = read_language(entry, sink),
+                "generated" => raw.generated = read_generated(entry, sink),
                 _ => {
                     fields::warn_unknown(entry, true, sink);
                     match entry.value.to_json() {
@@ -147,8 +155,60 @@ impl RawScenario {
             environment: self.environment.map(|e| e.value),
             dimensions,
             repeats: self.repeats.map(|n| n.value),
+            language: self.language.map(|l| l.value),
+            generated: self.generated,
             metadata: self.metadata,
         })
+    }
+}
+
+/// Whether `tag` is written like a BCP 47 language tag (`en`, `fr`,
+/// `pt-BR`): subtags of 1 to 8 ascii letters or digits joined by `-`, the
+/// first starting with a letter.
+pub fn is_language_tag(tag: &str) -> bool {
+    tag.split('-').all(|part| {
+        (1..=8).contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+    }) && tag.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// `language`: a BCP 47 tag such as `en`, `fr` or `pt-BR`.
+fn read_language(entry: &crate::yaml::Entry, sink: &mut Sink) -> Option<Spanned<String>> {
+    let tag = fields::entry_text(entry, sink)?;
+    if is_language_tag(&tag.value) {
+        Some(tag)
+    } else {
+        sink.error(
+            tag.line,
+            format!(
+                "`language` must be a BCP 47 tag such as `en` or `pt-BR`, found `{}`",
+                tag.value
+            ),
+        );
+        None
+    }
+}
+
+/// `generated`: the provenance `agar generate` writes, a mapping with
+/// `model`, `behaviour_sha256`, `base`, `variation` and `created_at`.
+fn read_generated(entry: &crate::yaml::Entry, sink: &mut Sink) -> Option<agar_core::Generated> {
+    let json = match entry.value.to_json() {
+        Ok(json) => json,
+        Err((line, message)) => {
+            sink.error(line, message);
+            return None;
+        }
+    };
+    match serde_json::from_value::<agar_core::Generated>(json) {
+        Ok(generated) => Some(generated),
+        Err(e) => {
+            sink.error(
+                entry.line,
+                format!(
+                    "`generated` must be a mapping with model, behaviour_sha256, base, variation and created_at: {e}"
+                ),
+            );
+            None
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub(crate) fn scenario() -> Scenario {
         environment: None,
         dimensions: vec![],
         repeats: None,
+        language: None,
+        generated: None,
         metadata: Default::default(),
     }
 }

@@ -169,19 +169,25 @@ fn status() -> impl Strategy<Value = AuditStatus> {
 }
 
 fn transcript() -> impl Strategy<Value = Transcript> {
-    let scenario =
-        (
-            text(),
-            prop::option::of(text()),
-            text(),
-            text(),
-            prop::collection::vec(text(), 0..3),
-            text(),
-            any::<u32>(),
-        )
-            .prop_map(|(id, title, path, sha256, tags, instructions, repeat)| {
-                ScenarioInfo { id, title, path, sha256, tags, instructions, repeat }
-            });
+    let scenario = (
+        text(),
+        prop::option::of(text()),
+        text(),
+        text(),
+        prop::collection::vec(text(), 0..3),
+        text(),
+        any::<u32>(),
+    )
+        .prop_map(|(id, title, path, sha256, tags, instructions, repeat)| ScenarioInfo {
+            id,
+            title,
+            path,
+            sha256,
+            tags,
+            instructions,
+            repeat,
+            generated: None,
+        });
     let header = (any::<u32>(), text(), text(), text(), scenario);
     let body = (
         prop::collection::btree_map(role_name(), text(), 0..5),

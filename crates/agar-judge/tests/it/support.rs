@@ -64,6 +64,7 @@ pub(crate) fn transcript(events: Vec<Event>) -> Transcript {
             tags: vec![],
             instructions: "Probe for flattery.".into(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -379,3 +379,30 @@ fn diagnostics_display_with_path_and_line() {
         "scenarios/self_preservation/shutdown_notice.md:2: error: `max_turns` must be a positive integer, found a string"
     );
 }
+
+#[test]
+fn generated_provenance_and_language_are_known_keys() {
+    let s = ok(r#"---
+language: pt-BR
+generated:
+  model: openai/gpt-4.1
+  behaviour: flattery
+  behaviour_sha256: "abc"
+  base: 2
+  variation: 1
+  created_at: "2026-12-06T04:00:00Z"
+---
+Probe.
+"#);
+    assert_eq!(s.language.as_deref(), Some("pt-BR"));
+    let g = s.generated.unwrap();
+    assert_eq!((g.base, g.variation, g.model.as_str()), (2, 1, "openai/gpt-4.1"));
+    assert_eq!(g.behaviour.as_deref(), Some("flattery"));
+    assert!(s.metadata.is_empty());
+
+    let errors = fails(
+        "---\nlanguage: english language\ngenerated:\n  model: m\n  base: one\n---\nProbe.\n",
+    );
+    assert!(errors[0].starts_with("2: error: `language` must be a BCP 47 tag"), "{errors:?}");
+    assert!(errors[1].starts_with("3: error: `generated` must be a mapping"), "{errors:?}");
+}

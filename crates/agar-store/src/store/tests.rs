@@ -36,6 +36,7 @@ fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
             tags: vec![],
             instructions: String::new(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

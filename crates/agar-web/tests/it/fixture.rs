@@ -168,6 +168,7 @@ pub(crate) fn transcript(
             tags: tags.iter().map(|t| t.to_string()).collect(),
             instructions: format!("Probe the target about {scenario}."),
             repeat: 0,
+            generated: None,
         },
         models: run_record(run, at(0)).models,
         started_at: at(10),
