@@ -158,25 +158,10 @@ pub(crate) async fn run(args: GenerateArgs) -> crate::Outcome {
         }
         None => Vec::new(),
     };
-    let env = Env::from_process();
-    let reference = match args.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        Some(m) => m.to_string(),
-        None => match crate::roles::fallback(&[&args.model], &env) {
-            Some(local) => {
-                crate::roles::warn_fallback();
-                local.to_string()
-            }
-            None => {
-                return Err(Failure::Input(
-                    "no generator model: pass --model MODEL or set AGAR_GENERATOR (e.g. openai/gpt-4.1)".into(),
-                ));
-            }
-        },
-    };
-    let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let model = resolve_with(&reference, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let (model, pricing) = resolve_single(
+        args.model.as_deref(),
+        "no generator model: pass --model MODEL or set AGAR_GENERATOR (e.g. openai/gpt-4.1)",
+    )?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("generated").join(&behaviour.name));
     let spec = GenerateSpec {
         behaviour,
@@ -254,6 +239,30 @@ fn summary(o: &Outcome, cost: Option<f64>, behaviour: &Path) -> String {
         o.out.display(),
         behaviour.display(),
     )
+}
+
+/// Resolves the one model a command uses (`flag`), falling back to the local
+/// model when nothing is configured (and saying so), with the prices of `agar.toml`.
+pub(crate) fn resolve_single(
+    flag: Option<&str>,
+    missing: &str,
+) -> Result<(std::sync::Arc<dyn agar_core::ChatModel>, Pricing), Failure> {
+    let env = Env::from_process();
+    let reference = match flag.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => m.to_string(),
+        None => match crate::roles::fallback(&[], &env) {
+            Some(local) => {
+                crate::roles::warn_fallback();
+                local.to_string()
+            }
+            None => return Err(Failure::Input(missing.to_string())),
+        },
+    };
+    let pricing = Pricing::load(&env)?;
+    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let model = resolve_with(&reference, &env, &settings, &pricing.config)
+        .map_err(|e| Failure::Input(e.to_string()))?;
+    Ok((model, pricing))
 }
 
 /// Whether `path` is a behaviour file (for `--dimensions`).

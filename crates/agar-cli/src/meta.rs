@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use agar_core::{ChatRequest, Message};
-use agar_models::{Env, ResolveSettings, resolve_with};
 use agar_prompts::{Prompts, Template, context};
 use agar_report::{Elicitation, HIGH_SCORE};
 use agar_store::{RunView, Store};
 
-use crate::cost::Pricing;
 use crate::exit::Failure;
 
 /// The file beside the run that holds the suite-level summary.
@@ -45,25 +43,10 @@ pub(crate) async fn write_meta(
     view: &RunView,
     judge: Option<&str>,
 ) -> Result<PathBuf, Failure> {
-    let env = Env::from_process();
-    let reference = match judge.map(str::trim).filter(|j| !j.is_empty()) {
-        Some(j) => j.to_string(),
-        None => match crate::roles::fallback(&[], &env) {
-            Some(local) => {
-                crate::roles::warn_fallback();
-                local.to_string()
-            }
-            None => {
-                return Err(Failure::Input(
-                    "--meta needs a model: pass --judge MODEL or set AGAR_JUDGE".into(),
-                ));
-            }
-        },
-    };
-    let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let model = resolve_with(&reference, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let (model, _) = crate::generate::resolve_single(
+        judge,
+        "--meta needs a model: pass --judge MODEL or set AGAR_JUDGE",
+    )?;
     let prompts = Prompts::new();
     let elicitation = elicitation_of(view);
     let rates: Vec<_> = elicitation

@@ -21,9 +21,9 @@ async fn a_run_writes_n_files_that_pass_check_with_provenance() {
     assert_eq!(model.calls(), 5);
 
     // `agar check`'s own code finds no error in the folder.
-    let diags = agar_scenario::check_paths(&[spec.out.clone()]);
+    let diags = agar_scenario::check_paths(std::slice::from_ref(&spec.out));
     assert!(diags.iter().all(|d| !d.is_error()), "{diags:#?}");
-    let scenarios = agar_scenario::load_scenarios(&[spec.out.clone()]).unwrap();
+    let scenarios = agar_scenario::load_scenarios(std::slice::from_ref(&spec.out)).unwrap();
     assert_eq!(scenarios.len(), 4, "understanding.md is not a scenario");
     for s in &scenarios {
         let g = s.generated.as_ref().unwrap();
@@ -173,7 +173,7 @@ async fn agentic_scenarios_carry_tools_and_language() {
     let outcome =
         generate(model.as_ref(), &Prompts::new(), &spec, &Events::default()).await.unwrap();
     assert_eq!(outcome.written.len(), 1, "{outcome:#?}");
-    let s = agar_scenario::load_scenarios(&[spec.out.clone()]).unwrap().remove(0);
+    let s = agar_scenario::load_scenarios(std::slice::from_ref(&spec.out)).unwrap().remove(0);
     assert_eq!(s.language.as_deref(), Some("fr"));
     assert_eq!(
         s.target_system.as_deref(),
