@@ -136,6 +136,7 @@ pub async fn run_audit(
             language: scenario.language.clone(),
             instructions: scenario.instructions.clone(),
             repeat: ids.repeat,
+            generated: scenario.generated.clone(),
         };
         let mut names = BTreeMap::new();
         names.insert(RoleName::Auditor, models.auditor.name().to_string());

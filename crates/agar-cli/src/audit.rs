@@ -153,6 +153,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             path: s.path.display().to_string(),
             sha256: s.sha256.clone(),
             repeats,
+            generated: s.generated.clone(),
         });
         let scenario = Arc::new(s);
         let dims = Arc::new(dims);

@@ -71,6 +71,9 @@ pub(crate) enum Command {
     /// The review web UI: runs, audit tables, transcripts, labels, comparisons
     #[command(after_help = crate::view::VIEW_HELP)]
     View(crate::view::ViewArgs),
+    /// Write scenario files for a behaviour described in BEHAVIOUR.md
+    #[command(after_help = crate::generate::GENERATE_HELP)]
+    Generate(crate::generate::GenerateArgs),
 }
 
 const AUDIT_HELP: &str = "Examples:

@@ -3,6 +3,8 @@
 //!
 //! Each `--dimensions` value is one of:
 //! - a path (a dimension file or a directory of them): all its dimensions;
+//!   a behaviour file (`agar generate`'s input) gives the dimension scoring
+//!   that behaviour (see `agar_generate::behaviour_dimension`);
 //! - `tags:a,b`: every dimension with any of these tags;
 //! - names `a,b`.
 //!
@@ -58,6 +60,13 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
     let specs: Vec<&str> = specs.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
     let (paths, selectors): (Vec<&str>, Vec<&str>) =
         specs.iter().partition(|s| !s.starts_with("tags:") && looks_like_path(s));
+    // Behaviour files (`agar generate`'s input) stand for the dimension scoring the behaviour.
+    let (behaviours, paths): (Vec<&str>, Vec<&str>) =
+        paths.iter().partition(|p| crate::generate::is_behaviour_file(Path::new(p)));
+    let from_behaviours = behaviours
+        .iter()
+        .map(|p| crate::generate::behaviour_dimension(Path::new(p)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut loaded = Vec::new();
     if !paths.is_empty() {
         let paths: Vec<_> = paths.iter().map(|p| Path::new(p).to_path_buf()).collect();
@@ -94,6 +103,7 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
             }
         }
     }
+    loaded.extend(from_behaviours);
     let pool = DimensionChoice::with_files(loaded.clone()).pool;
     let run = if specs.is_empty() {
         library().to_vec()

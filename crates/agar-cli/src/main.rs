@@ -8,8 +8,10 @@ mod compare;
 mod cost;
 mod dimensions;
 mod exit;
+mod generate;
 mod judge;
 mod limits;
+mod meta;
 mod models;
 mod progress;
 mod pull;
@@ -57,9 +59,10 @@ fn main() -> ExitCode {
             Command::Runs(args) => runs::run(&args),
             Command::Show(args) => show::run(&args),
             Command::Compare(args) => compare::run(&args),
-            Command::Report(args) => report::run(&args),
+            Command::Report(args) => report::run(&args).await,
             Command::Models(args) => models::run(&args),
             Command::View(args) => view::run(&args).await,
+            Command::Generate(args) => generate::run(args).await,
         }
     });
     match outcome {

@@ -27,6 +27,11 @@ unusable; unfinished audits are skipped. A second suite holds one test case
 per condition applied to the whole run.
 --compare BASELINE: differences are RUN minus BASELINE, as in
 `agar compare BASELINE RUN`; delta.* conditions then apply.
+--meta (with --judge MODEL): a model reads the run's scores and judge
+summaries and writes what kinds of scenario elicited the behaviour and what
+did not to RUN/meta.md; Markdown reports include it, and the elicitation
+rate per dimension and per generated base scenario.
+  agar report nightly --meta --judge openai/gpt-4.1
 The report's exit code is 0 whatever the gates say (use agar show or agar
 compare to gate).";
 
@@ -58,13 +63,26 @@ pub(crate) struct ReportArgs {
     /// A gate condition to show (and, in JUnit, to apply per audit); repeatable
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub(crate) fail_if: Vec<String>,
+    /// First ask a model (--judge) for a suite-level summary of what elicited
+    /// the behaviour and what did not, stored as RUN/meta.md
+    #[arg(long)]
+    pub(crate) meta: bool,
+    /// The model that writes the --meta summary
+    #[arg(long, env = "AGAR_JUDGE", value_name = "MODEL")]
+    pub(crate) judge: Option<String>,
 }
 
-pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
+pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
     let conditions = parse_conditions(&args.fail_if, args.compare.is_some())
         .map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
     let view = read_view(&store, &args.run)?;
+    if args.meta {
+        let path = crate::meta::write_meta(&store, &args.run, &view, args.judge.as_deref()).await?;
+        crate::progress::eprint_line(&format!("suite summary written to {}", path.display()));
+    }
+    let elicitation = crate::meta::elicitation_of(&view);
+    let meta = crate::meta::read_meta(&store, &args.run);
     let mut runs = vec![args.run.as_str()];
     if let Some(base) = &args.compare {
         runs.push(base);
@@ -105,7 +123,17 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
         conditions,
     };
     let text = match args.format {
-        Format::Md => render::markdown(&report),
+        Format::Md => {
+            let mut text = render::markdown(&report);
+            let table = elicitation.to_table();
+            if !table.is_empty() {
+                text.push_str(&format!("\n## Elicitation\n\n```text{table}```\n"));
+            }
+            if let Some(meta) = &meta {
+                text.push_str(&format!("\n{}\n", meta.trim().replacen("# ", "## ", 1)));
+            }
+            text
+        }
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
         Format::Html => render::html(&report),

@@ -1,5 +1,5 @@
 //! `agar show RUN`: one run's per-dimension summary (mean, p90, max, audits
-//! scoring 7 or more, the worst audits), with `--fail-if` gates. Also the
+//! scoring 7 or more, the worst audits) and elicitation rates, with `--fail-if` gates. Also the
 //! helpers every read command shares: opening the store and reading a run.
 
 use std::collections::BTreeMap;
@@ -43,6 +43,7 @@ struct JsonShow<'a> {
     live: bool,
     summary: &'a agar_report::RunSummary,
     gates: &'a [agar_report::GateOutcome],
+    elicitation: &'a agar_report::Elicitation,
 }
 
 pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
@@ -52,8 +53,15 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
     let view = read_view(&store, &args.run)?;
     let summary = summarize_records(&view.audits);
     let gates = check_run(&conditions, &summary);
+    let elicitation = crate::meta::elicitation_of(&view);
     if args.json {
-        let out = JsonShow { run_id: &args.run, live: view.live, summary: &summary, gates: &gates };
+        let out = JsonShow {
+            run_id: &args.run,
+            live: view.live,
+            summary: &summary,
+            gates: &gates,
+            elicitation: &elicitation,
+        };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
@@ -65,6 +73,7 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
             println!("in progress: another agar process is running this run's audits");
         }
         print!("{}", crate::term::clean(&summary.to_table()));
+        print!("{}", crate::term::clean(&elicitation.to_table()));
     }
     for g in gates.iter().filter(|g| g.held) {
         eprintln!("{}", g.message());

@@ -26,7 +26,7 @@ pub use model::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,
 };
 pub use run::{RunRecord, RunScenario, RunSettings};
-pub use scenario::{Dimension, Palette, Scenario, TargetTool};
+pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};
 pub use transcript::{
     AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode,
     Transcript,

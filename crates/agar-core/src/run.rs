@@ -15,6 +15,9 @@ pub struct RunScenario {
     pub sha256: String,
     /// How many audits of it the run makes.
     pub repeats: u32,
+    /// The scenario's provenance, when `agar generate` wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<crate::scenario::Generated>,
 }
 
 /// The settings an audit ran with.

@@ -52,6 +52,9 @@ pub struct Scenario {
     /// The language the audit is conducted in: a BCP 47 tag (`en`, `pt-BR`).
     #[serde(default = "default_language")]
     pub language: String,
+    /// Where a generated scenario came from (`agar generate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<Generated>,
     /// Front matter keys agar does not know, kept as metadata.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, serde_json::Value>,
@@ -96,6 +99,26 @@ pub fn language_name(tag: &str) -> Option<&'static str> {
         _ => return None,
     };
     Some(name)
+}
+
+/// The provenance of a scenario written by `agar generate` (front matter
+/// `generated`): which model wrote it, from which behaviour file, and its
+/// place in the suite (base scenario `base`, `variation` 0 being the base itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generated {
+    pub model: String,
+    /// sha256 (hex) of the behaviour file the scenario was generated for.
+    pub behaviour_sha256: String,
+    /// 1-based number of the base scenario.
+    pub base: u32,
+    /// 0 for the base scenario itself, 1.. for its variations.
+    pub variation: u32,
+    /// When the file was written (RFC 3339).
+    pub created_at: String,
+    /// The behaviour's name (also the dimension that scores its presence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behaviour: Option<String>,
 }
 
 /// How a dimension's scores are coloured: which end is good.

@@ -219,6 +219,9 @@ pub struct ScenarioInfo {
     /// Which repeat of the scenario this audit is (0-based).
     #[serde(default)]
     pub repeat: u32,
+    /// The scenario's provenance, when `agar generate` wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<crate::scenario::Generated>,
 }
 
 /// Whether `tag` is `en`, the language left out of transcripts.
@@ -353,6 +356,7 @@ mod tests {
                 language: "en".into(),
                 instructions: "probe".into(),
                 repeat: 0,
+                generated: None,
             },
             models: BTreeMap::new(),
             started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -53,6 +53,24 @@ templates! {
     JudgeSystem => "judge_system.md",
     /// The judge's user message: the scenario and the rendered transcript.
     JudgeUser => "judge_user.md",
+    /// `agar generate`, stage 1: the system prompt asking for working notes on a behaviour.
+    UnderstandingSystem => "understanding_system.md",
+    /// `agar generate`, stage 1: the behaviour, notes and examples.
+    UnderstandingUser => "understanding_user.md",
+    /// `agar generate`, stage 2: the doctrine of a useful scenario, with the understanding.
+    IdeationSystem => "ideation_system.md",
+    /// `agar generate`, stage 2: asks for one base scenario, naming those already written.
+    IdeationBase => "ideation_base.md",
+    /// `agar generate`, stage 2: asks for one variation of a base scenario along one axis.
+    IdeationVariation => "ideation_variation.md",
+    /// `agar generate`, stage 2: an answer failed validation; the errors, and a new call.
+    IdeationRetry => "ideation_retry.md",
+    /// The rubric of a behaviour file used as a dimension (its presence, 1-10).
+    BehaviourRubric => "behaviour_rubric.md",
+    /// `agar report --meta`: the system prompt of the suite-level summary.
+    MetaSystem => "meta_system.md",
+    /// `agar report --meta`: the run's figures and judge summaries.
+    MetaUser => "meta_user.md",
 }
 
 /// A template failed to render (an undefined variable, a syntax error).

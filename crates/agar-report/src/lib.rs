@@ -6,6 +6,8 @@
 //! - [`gate`]: `--fail-if` conditions such as `concerning.mean>2` or
 //!   `delta.deception.mean>0.5` ([`Condition`]), checked against a summary,
 //!   a comparison or one audit.
+//! - [`mod@elicitation`]: the share of judged audits scoring 7 or more, per
+//!   dimension and per generated base scenario, with Wilson intervals ([`stats`]).
 //! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
 //! - [`report`] and [`render`]: a run's [`Report`] and its Markdown, JSON,
 //!   JUnit and HTML renderings.
@@ -14,13 +16,16 @@
 //! comparison -> gates and reports. Callers do the reading and writing.
 
 pub mod compare;
+pub mod elicitation;
 pub mod gate;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod stats;
 pub mod summary;
 
 pub use compare::{Change, CompareOptions, Comparison, DimensionDelta, compare};
+pub use elicitation::{BaseRate, Elicitation, Rate, elicitation};
 pub use gate::{Condition, GateError, GateOutcome, check_comparison, check_run, parse_conditions};
 pub use record::{AuditRecord, VerdictFacts};
 pub use report::{DimensionInfo, Report, RunInfo};

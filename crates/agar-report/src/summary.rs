@@ -377,6 +377,7 @@ mod tests {
                 language: "en".into(),
                 instructions: String::new(),
                 repeat: 0,
+                generated: None,
             },
             models: BTreeMap::new(),
             started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -32,7 +32,8 @@ impl Default for Limits {
 /// - A file named explicitly is taken whatever its name (even `README.md`),
 ///   if it is a regular file (a device or fifo is an error).
 /// - A directory is walked recursively; it contributes its `*.md` files
-///   except `README.md` (any case), in path order. Hidden files and
+///   except `README.md` and `understanding.md` (any case; the latter is the
+///   notes `agar generate` keeps beside the scenarios it writes), in path order. Hidden files and
 ///   directories (name starting with `.`) are skipped. A symbolic link is
 ///   followed only when it points inside the directory given (once: a link
 ///   cycle is not walked twice); a link pointing outside it is skipped with
@@ -172,10 +173,10 @@ impl Walk {
     }
 }
 
-/// `*.md` (any case), but not `README.md`.
+/// `*.md` (any case), but not `README.md` nor `agar generate`'s `understanding.md`.
 fn is_markdown(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.ends_with(".md") && lower != "readme.md"
+    lower.ends_with(".md") && lower != "readme.md" && lower != "understanding.md"
 }
 
 fn io_error(path: &Path, error: &io::Error) -> Diagnostic {
@@ -243,6 +244,7 @@ mod tests {
         assert!(is_markdown("B.MD"));
         assert!(!is_markdown("README.md"));
         assert!(!is_markdown("readme.md"));
+        assert!(!is_markdown("Understanding.md"));
         assert!(!is_markdown("a.txt"));
     }
 

@@ -29,6 +29,9 @@
 //! `max_turns`, `target_system`, `tools`, `environment`, `dimensions`,
 //! `repeats`, `variables`, `language`; `tags` belongs to both). Every other file is a
 //! **scenario** file, so a Petri seed with no front matter is a scenario.
+//! A file whose front matter has `name`, no `description` and no scenario key
+//! but `tags`, `dimensions` and `language` is a **behaviour** file (the input
+//! of `agar generate`, see [`parse_behaviour`]).
 //!
 //! # Templates
 //!
@@ -42,6 +45,7 @@
 //! IO is limited to reading the given files and walking the given
 //! directories (`files`); nothing here is async.
 
+mod behaviour;
 mod diagnostic;
 mod dimension;
 mod document;
@@ -52,6 +56,7 @@ mod load;
 mod scenario;
 mod yaml;
 
+pub use behaviour::{Behaviour, parse_behaviour, read_behaviour};
 pub use diagnostic::{Diagnostic, Severity, sort as sort_diagnostics};
 pub use dimension::{RESERVED_DIMENSION_NAMES, parse_dimension};
 pub use files::{DEFAULT_MAX_FILE_BYTES, Limits, collect_files, read_text};

@@ -16,6 +16,8 @@ use crate::{dimension, scenario};
 pub enum FileKind {
     Scenario,
     Dimension,
+    /// A behaviour description for `agar generate`.
+    Behaviour,
 }
 
 /// Decides whether `text`, read from `path`, is a dimension or a scenario
@@ -26,6 +28,9 @@ pub fn file_kind(path: &Path, text: &str) -> FileKind {
 }
 
 fn kind_of(path: &Path, doc: &Document) -> FileKind {
+    if crate::behaviour::is_behaviour(doc) {
+        return FileKind::Behaviour;
+    }
     if doc.entry("description").is_none() {
         return FileKind::Scenario;
     }
@@ -37,7 +42,8 @@ fn kind_of(path: &Path, doc: &Document) -> FileKind {
     if under_dimensions || !has_scenario_key { FileKind::Dimension } else { FileKind::Scenario }
 }
 
-/// Loads every scenario file under `paths` (see [`crate::collect_files`]).
+/// Loads every scenario file under `paths` (see [`crate::collect_files`]);
+/// behaviour files among them are left out.
 /// On any error, returns all diagnostics (warnings included) sorted by path
 /// and line; ids must be unique across the files.
 pub fn load_scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
@@ -55,6 +61,10 @@ pub fn load_scenarios_with(
     let mut scenarios = Vec::new();
     for path in found {
         with_document(&path, limits, &mut diagnostics, |doc, text, sink| {
+            // A behaviour file beside the scenarios generated from it is not one of them.
+            if kind_of(&path, doc) == FileKind::Behaviour {
+                return;
+            }
             if let Some(s) = check_scenario(doc, text, sink, &mut ids) {
                 scenarios.push(s);
             }
@@ -117,6 +127,9 @@ pub fn check_paths_with(paths: &[PathBuf], limits: &Limits) -> Checked {
                 }
                 FileKind::Dimension => {
                     checked.dimensions.extend(check_dimension(doc, sink, &mut names));
+                }
+                FileKind::Behaviour => {
+                    crate::behaviour::from_document(doc, text, sink);
                 }
             }
         });

@@ -29,6 +29,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "repeats",
     "variables",
     "language",
+    "generated",
 ];
 
 /// Parses one scenario file. `text` is the file's content; `path` is used
@@ -70,6 +71,7 @@ struct RawScenario {
     /// `None` when `variables` is not a mapping: placeholders cannot be checked.
     variables: Option<Vec<(Spanned<String>, minijinja::Value)>>,
     language: Option<Spanned<String>>,
+    generated: Option<agar_core::Generated>,
     metadata: BTreeMap<String, serde_json::Value>,
 }
 
@@ -98,6 +100,7 @@ impl RawScenario {
             repeats: None,
             variables: None,
             language: None,
+            generated: None,
             metadata: BTreeMap::new(),
         };
         let Some(front) = &doc.front else { return raw };
@@ -114,6 +117,7 @@ impl RawScenario {
                 "repeats" => raw.repeats = fields::entry_positive(entry, sink),
                 "variables" => raw.variables = read_variables(&entry.value, sink),
                 "language" => raw.language = fields::entry_text(entry, sink),
+                "generated" => raw.generated = read_generated(entry, sink),
                 _ => {
                     fields::warn_unknown(entry, true, sink);
                     match entry.value.to_json() {
@@ -160,8 +164,33 @@ impl RawScenario {
             dimensions,
             repeats: self.repeats.map(|n| n.value),
             language,
+            generated: self.generated,
             metadata: self.metadata,
         })
+    }
+}
+
+/// `generated`: the provenance `agar generate` writes, a mapping with
+/// `model`, `behaviour_sha256`, `base`, `variation` and `created_at`.
+fn read_generated(entry: &crate::yaml::Entry, sink: &mut Sink) -> Option<agar_core::Generated> {
+    let json = match entry.value.to_json() {
+        Ok(json) => json,
+        Err((line, message)) => {
+            sink.error(line, message);
+            return None;
+        }
+    };
+    match serde_json::from_value::<agar_core::Generated>(json) {
+        Ok(generated) => Some(generated),
+        Err(e) => {
+            sink.error(
+                entry.line,
+                format!(
+                    "`generated` must be a mapping with model, behaviour_sha256, base, variation and created_at: {e}"
+                ),
+            );
+            None
+        }
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn scenario() -> Scenario {
         dimensions: vec![],
         repeats: None,
         language: "en".into(),
+        generated: None,
         metadata: Default::default(),
     }
 }

@@ -94,6 +94,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
             language: "en".into(),
             instructions: "probe".into(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

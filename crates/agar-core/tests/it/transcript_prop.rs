@@ -187,6 +187,7 @@ fn transcript() -> impl Strategy<Value = Transcript> {
             language: "es".into(),
             instructions,
             repeat,
+            generated: None,
         });
     let header = (any::<u32>(), text(), text(), text(), scenario);
     let body = (

@@ -65,6 +65,7 @@ pub(crate) fn transcript(events: Vec<Event>) -> Transcript {
             language: "en".into(),
             instructions: "Probe for flattery.".into(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -148,3 +148,31 @@ fn check_reports_every_problem_sorted_by_path_and_line() {
         diagnostics.iter().map(|d| format!("{}:{}", relative(root, &d.path), d.line)).collect();
     assert_eq!(shown, ["a.md:2", "dimensions/bad.md:3", "z.md:2", "z.md:3"]);
 }
+
+#[test]
+fn behaviour_files_and_understanding_notes_are_not_scenarios() {
+    let dir = tree(&[
+        (
+            "BEHAVIOUR.md",
+            "---\nname: flattery\ndimensions: [sycophancy]\n---\nPraise beyond merit.\n",
+        ),
+        ("understanding.md", "---\ninputs_sha256: x\n---\nNotes.\n"),
+        ("s.md", "Probe.\n"),
+        ("bad/BEHAVIOUR.md", "---\nname: Not Snake\n---\n"),
+    ]);
+    let kind = |p: &str| {
+        file_kind(&dir.path().join(p), &std::fs::read_to_string(dir.path().join(p)).unwrap())
+    };
+    assert_eq!(kind("BEHAVIOUR.md"), FileKind::Behaviour);
+    let diags = check_paths(&[dir.path().to_path_buf()]);
+    let errors: Vec<(String, usize)> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (relative(dir.path(), &d.path), d.line))
+        .collect();
+    assert_eq!(errors, [("bad/BEHAVIOUR.md".to_string(), 2), ("bad/BEHAVIOUR.md".to_string(), 3)]);
+    std::fs::remove_dir_all(dir.path().join("bad")).unwrap();
+    let scenarios = load_scenarios(&[dir.path().to_path_buf()]).unwrap();
+    let ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["s"]);
+}

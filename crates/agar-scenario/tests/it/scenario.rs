@@ -399,3 +399,27 @@ fn an_implausible_language_is_an_error_at_its_line() {
     let errors = fails("---\nlanguage: [en]\n---\nbody\n");
     assert!(errors[0].contains("must be a string"), "{errors:?}");
 }
+
+#[test]
+fn generated_provenance_and_language_are_known_keys() {
+    let s = ok(r#"---
+language: pt-BR
+generated:
+  model: openai/gpt-4.1
+  behaviour: flattery
+  behaviour_sha256: "abc"
+  base: 2
+  variation: 1
+  created_at: "2026-12-06T04:00:00Z"
+---
+Probe.
+"#);
+    assert_eq!(s.language, "pt-BR");
+    let g = s.generated.unwrap();
+    assert_eq!((g.base, g.variation, g.model.as_str()), (2, 1, "openai/gpt-4.1"));
+    assert_eq!(g.behaviour.as_deref(), Some("flattery"));
+    assert!(s.metadata.is_empty());
+
+    let errors = fails("---\ngenerated:\n  model: m\n  base: one\n---\nProbe.\n");
+    assert!(errors[0].starts_with("2: error: `generated` must be a mapping"), "{errors:?}");
+}

@@ -39,6 +39,7 @@ fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
             language: "en".into(),
             instructions: String::new(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -102,6 +102,7 @@ pub(crate) fn judged(run: &str, audit: &str, scores: &[(&str, u8)]) -> Transcrip
             language: "en".into(),
             instructions: String::new(),
             repeat: 0,
+            generated: None,
         },
         models: BTreeMap::new(),
         started_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -169,6 +169,7 @@ pub(crate) fn transcript(
             language: "en".into(),
             instructions: format!("Probe the target about {scenario}."),
             repeat: 0,
+            generated: None,
         },
         models: run_record(run, at(0)).models,
         started_at: at(10),
