@@ -16,6 +16,7 @@ mod report;
 mod resume;
 mod roles;
 mod run;
+mod sampling;
 mod runs;
 mod show;
 mod view;
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
             Command::Show(args) => show::run(&args),
             Command::Compare(args) => compare::run(&args),
             Command::Report(args) => report::run(&args),
-            Command::Models(args) => models::run(&args),
+            Command::Models(args) => models::run(&args).await,
             Command::View(args) => view::run(&args).await,
         }
     });

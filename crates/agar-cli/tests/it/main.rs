@@ -18,5 +18,6 @@ mod local_audit;
 mod providers_e2e;
 mod resume;
 mod runs_compare;
+mod servers;
 mod support;
 mod view;
