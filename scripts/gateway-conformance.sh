@@ -29,7 +29,7 @@ if [ ! -x "$venv/bin/litellm" ]; then
     exit 0
   fi
 fi
-echo "gateway: $("$venv/bin/litellm" --version 2>/dev/null | tail -n1)"
+echo "gateway: $("$venv/bin/litellm" --version 2>&1 | grep -i version | tail -n1)"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 upstream=$(free_port)

@@ -249,7 +249,11 @@ fn role_sampling(
     let judge = agar_judge::JudgeSettings::with_samples(settings.judge_samples).sampling;
     crate::sampling::resolve(&args.sampling, config, &models, |role| {
         let defaults = crate::sampling::default_sampling(role);
-        if role == "judge" { agar_core::Sampling { max_tokens: defaults.max_tokens, ..judge.clone() } } else { defaults }
+        if role == "judge" {
+            agar_core::Sampling { max_tokens: defaults.max_tokens, ..judge.clone() }
+        } else {
+            defaults
+        }
     })
 }
 

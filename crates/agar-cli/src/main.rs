@@ -16,8 +16,8 @@ mod report;
 mod resume;
 mod roles;
 mod run;
-mod sampling;
 mod runs;
+mod sampling;
 mod show;
 mod view;
 

@@ -249,11 +249,16 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
 
 /// One line saying whether the OpenAI-compatible server at `base` answers,
 /// with the models it lists and the context window where it says.
-async fn reachability(base: &str, key: Option<&agar_models::ApiKey>, model: Option<&str>) -> String {
+async fn reachability(
+    base: &str,
+    key: Option<&agar_models::ApiKey>,
+    model: Option<&str>,
+) -> String {
     match agar_models::probe_openai(base, key, model).await {
         Ok(info) => {
-            let window =
-                info.context_window.map_or(String::new(), |w| format!(", context window {w} tokens"));
+            let window = info
+                .context_window
+                .map_or(String::new(), |w| format!(", context window {w} tokens"));
             format!("yes ({} models listed{window})", info.models.len())
         }
         Err(e) => format!("no: {e}"),

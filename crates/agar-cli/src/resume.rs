@@ -102,8 +102,11 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     }
     let view = store.view(run_id).map_err(|e| Failure::Run(e.to_string()))?;
     // Failed audits this invocation leaves alone: the run is not done while they remain.
-    let failed_left =
-        if args.retry_failed { 0 } else { view.audits.iter().filter(|a| a.status == "failed").count() };
+    let failed_left = if args.retry_failed {
+        0
+    } else {
+        view.audits.iter().filter(|a| a.status == "failed").count()
+    };
     let finished: BTreeMap<&str, &str> = view
         .audits
         .iter()
@@ -228,7 +231,9 @@ pub(crate) fn failed_remain(failed: usize, hint: &str, outcome: crate::Outcome) 
         return outcome;
     }
     let audits = if failed == 1 { "audit" } else { "audits" };
-    eprintln!("{failed} {audits} of this run failed and were not run again; retry them with: {hint} --retry-failed");
+    eprintln!(
+        "{failed} {audits} of this run failed and were not run again; retry them with: {hint} --retry-failed"
+    );
     match outcome {
         Err(Failure::Run(message)) => Err(Failure::Run(message)),
         Err(Failure::Gate) | Ok(()) => {

@@ -201,7 +201,8 @@ mod tests {
 
     #[test]
     fn bad_flags_name_themselves() {
-        let flags = SamplingArgs { judge_reasoning: Some("lots".into()), ..SamplingArgs::default() };
+        let flags =
+            SamplingArgs { judge_reasoning: Some("lots".into()), ..SamplingArgs::default() };
         let Err(Failure::Input(message)) = flags.overrides("judge") else { panic!("refused") };
         assert!(message.starts_with("--judge-reasoning:"), "{message}");
     }

@@ -124,11 +124,8 @@ fn requested_size(lower: &str) -> Option<u64> {
 /// The first unsigned integer after `marker` (spaces skipped).
 fn number_after(text: &str, marker: &str) -> Option<u64> {
     let start = text.find(marker)? + marker.len();
-    let digits: String = text[start..]
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let digits: String =
+        text[start..].trim_start().chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 

@@ -42,8 +42,7 @@ pub async fn judge_fitted(
     let groups = match plan_groups(transcript, dimensions, prompts, settings, window) {
         Ok(groups) => groups,
         Err(error) => {
-            let mut verdict =
-                judge_transcript(transcript, &[], judge, prompts, settings).await;
+            let mut verdict = judge_transcript(transcript, &[], judge, prompts, settings).await;
             verdict.status = VerdictStatus::JudgeFailed { error, raw: String::new() };
             verdict.fit = Some("none: does not fit".into());
             return verdict;
@@ -84,7 +83,11 @@ fn reply_tokens(dimensions: usize) -> u32 {
 }
 
 /// The estimated size of judging `dimensions` at once: prompt, tool and reply.
-fn needed(transcript: &Transcript, dimensions: &[Dimension], prompts: &Prompts) -> Result<usize, String> {
+fn needed(
+    transcript: &Transcript,
+    dimensions: &[Dimension],
+    prompts: &Prompts,
+) -> Result<usize, String> {
     let prompt = judge_prompt(transcript, dimensions, prompts).map_err(|e| e.to_string())?;
     let tool = serde_json::to_string(&verdict_tool(dimensions).parameters).unwrap_or_default();
     let chars = prompt.system.len() + prompt.user.len() + tool.len();
@@ -148,6 +151,7 @@ fn merge(mut merged: Verdict, rest: Vec<Verdict>) -> Verdict {
         summaries.push(part.summary);
     }
     merged.prompt_hash = hashes.join("+");
-    merged.summary = summaries.into_iter().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join("\n\n");
+    merged.summary =
+        summaries.into_iter().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join("\n\n");
     merged
 }

@@ -51,8 +51,8 @@ use crate::openai::{
     API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider, ServerOptions,
     TokenLimitField,
 };
-use crate::sampling::{RawSampling, SamplingOverrides};
 use crate::resolve::{ResolveError, ResolveSettings, resolve};
+use crate::sampling::{RawSampling, SamplingOverrides};
 use crate::secret::ApiKey;
 
 /// The file name searched for.
@@ -285,13 +285,12 @@ impl Config {
             }
             .check()
             .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
-            let server = server_options(m.context_window, m.max_tokens_field, m.tool_choice_required)
-                .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
+            let server =
+                server_options(m.context_window, m.max_tokens_field, m.tool_choice_required)
+                    .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
             let entry = ModelEntry {
                 server: ServerOptions {
-                    default_max_tokens: sampling
-                        .max_tokens
-                        .unwrap_or(server.default_max_tokens),
+                    default_max_tokens: sampling.max_tokens.unwrap_or(server.default_max_tokens),
                     ..server
                 },
                 sampling,
@@ -318,10 +317,15 @@ impl Config {
             let line = line_of(text, spanned.span().start);
             if !crate::sampling::ROLES.contains(&role.as_str()) {
                 let known = crate::sampling::ROLES.join(", ");
-                return Err(invalid(line, format!("[roles.{role}]: unknown role (one of {known})")));
+                return Err(invalid(
+                    line,
+                    format!("[roles.{role}]: unknown role (one of {known})"),
+                ));
             }
-            let overrides =
-                spanned.into_inner().check().map_err(|e| invalid(line, format!("[roles.{role}]: {e}")))?;
+            let overrides = spanned
+                .into_inner()
+                .check()
+                .map_err(|e| invalid(line, format!("[roles.{role}]: {e}")))?;
             config.roles.insert(role, overrides);
         }
         Ok(config)

@@ -52,9 +52,9 @@ pub use http_app::{HttpApp, HttpAppConfig};
 pub use meter::{UsageMeter, UsageSnapshot};
 pub use openai::{OpenAiConfig, OpenAiProvider, ServerOptions, TokenLimitField};
 pub use probe::{ServerInfo, probe_openai};
-pub use sampling::SamplingOverrides;
 pub use resilient::{CallPolicy, Resilient};
 pub use resolve::{
     KNOWN_PREFIXES, REQUEST_TIMEOUT_VAR, ResolveError, ResolveSettings, SharedModels, resolve,
 };
+pub use sampling::SamplingOverrides;
 pub use secret::ApiKey;

@@ -48,8 +48,10 @@ pub async fn probe_openai(
     }
     let list: Value = response.json().await.map_err(|e| format!("GET {base}/models: {e}"))?;
     let data = list.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
-    let models: Vec<String> =
-        data.iter().filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned)).collect();
+    let models: Vec<String> = data
+        .iter()
+        .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
     let listed = data
         .iter()
         .find(|m| model.is_none_or(|name| m.get("id").and_then(Value::as_str) == Some(name)))

@@ -98,7 +98,9 @@ pub fn check_reasoning(value: &str) -> Result<String, String> {
     if matches!(value, "low" | "medium" | "high") || value.parse::<u32>().is_ok_and(|n| n > 0) {
         Ok(value.to_owned())
     } else {
-        Err(format!("`reasoning` must be low, medium, high or a positive token budget (got `{value}`)"))
+        Err(format!(
+            "`reasoning` must be low, medium, high or a positive token budget (got `{value}`)"
+        ))
     }
 }
 
@@ -108,7 +110,8 @@ mod tests {
 
     #[test]
     fn overrides_apply_only_what_is_set() {
-        let base = Sampling { temperature: Some(1.0), max_tokens: Some(100), ..Sampling::default() };
+        let base =
+            Sampling { temperature: Some(1.0), max_tokens: Some(100), ..Sampling::default() };
         let o = SamplingOverrides { max_tokens: Some(7), ..SamplingOverrides::default() };
         let s = o.apply(base);
         assert_eq!((s.temperature, s.max_tokens), (Some(1.0), Some(7)));
@@ -118,7 +121,8 @@ mod tests {
     fn values_are_checked() {
         let raw = RawSampling { temperature: Some(3.0), ..RawSampling::default() };
         assert!(raw.check().expect_err("too hot").contains("temperature"));
-        let raw = RawSampling { reasoning: Some(toml::Value::Integer(2048)), ..RawSampling::default() };
+        let raw =
+            RawSampling { reasoning: Some(toml::Value::Integer(2048)), ..RawSampling::default() };
         assert_eq!(raw.check().expect("ok").reasoning.as_deref(), Some("2048"));
         assert!(check_reasoning("max").is_err());
     }

@@ -95,7 +95,10 @@ impl Quirks {
             let message = format!(
                 "1 validation error: messages.{index}.content: Input should be a valid string"
             );
-            return Verdict::Fail { status: validation_status, body: error(&message, validation_status) };
+            return Verdict::Fail {
+                status: validation_status,
+                body: error(&message, validation_status),
+            };
         }
         if self.required_choice_fails && request.get("tool_choice") == Some(&json!("required")) {
             return Verdict::Fail { status: 500, body: error("", 500) };
@@ -137,7 +140,8 @@ fn tool_call_turn_without_content(request: &Value) -> Option<usize> {
 
 /// The prompt's size in tokens: messages and tool definitions, four characters a token.
 pub(crate) fn prompt_tokens(request: &Value) -> u64 {
-    let tools = request.get("tools").map_or(0, |t| if t.is_null() { 0 } else { t.to_string().len() });
+    let tools =
+        request.get("tools").map_or(0, |t| if t.is_null() { 0 } else { t.to_string().len() });
     wire::tokens(wire::request_chars(request) + tools)
 }
 
@@ -181,7 +185,8 @@ mod tests {
             {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
         ], "max_tokens": 10});
         assert!(matches!(q.judge(&null_content), Verdict::Fail { status: 500, .. }));
-        let required = json!({"messages": [], "tools": tools, "tool_choice": "required", "max_tokens": 10});
+        let required =
+            json!({"messages": [], "tools": tools, "tool_choice": "required", "max_tokens": 10});
         let Verdict::Fail { status: 500, body } = q.judge(&required) else { panic!("fails") };
         assert_eq!(body["error"]["message"], "");
         let long = json!({"messages": [{"role": "user", "content": "x".repeat(9000)}]});
@@ -195,6 +200,9 @@ mod tests {
         assert!(ramble_tokens.is_some_and(|t| t > 1900), "{ramble_tokens:?}");
         let good = json!({"messages": [], "tools": tools, "tool_choice": "auto", "max_tokens": 5});
         assert_eq!(q.judge(&good), Verdict::Answer { drop_tool_calls: false, ramble_tokens: None });
-        assert_eq!(Quirks::default().judge(&no_choice), Verdict::Answer { drop_tool_calls: false, ramble_tokens: None });
+        assert_eq!(
+            Quirks::default().judge(&no_choice),
+            Verdict::Answer { drop_tool_calls: false, ramble_tokens: None }
+        );
     }
 }

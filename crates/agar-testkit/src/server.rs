@@ -557,7 +557,8 @@ async fn chat_completions(
     if drop_tool_calls && let Some(Reply::ToolCalls(calls)) = &planned.reply {
         // The server never showed the model its tools: it answers in words.
         let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
-        planned.reply = Some(Reply::Text(format!("[{model}] (would have called {})", names.join(", "))));
+        planned.reply =
+            Some(Reply::Text(format!("[{model}] (would have called {})", names.join(", "))));
     }
     let texts = match &planned.reply {
         Some(Reply::Text(_)) => true,
@@ -567,7 +568,8 @@ async fn chat_completions(
     if let Some(tokens) = ramble_tokens.filter(|_| texts) {
         let prompt_tokens = quirks::prompt_tokens(&request);
         let id = format!("chatcmpl-fake-{}-{}", model, planned.call_index);
-        let mut body = wire::completion(&id, &model, Some(&quirks::ramble(tokens)), &[], prompt_tokens);
+        let mut body =
+            wire::completion(&id, &model, Some(&quirks::ramble(tokens)), &[], prompt_tokens);
         body["choices"][0]["finish_reason"] = Value::from("length");
         return axum::Json(body).into_response();
     }

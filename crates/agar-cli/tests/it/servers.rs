@@ -85,7 +85,9 @@ async fn every_role_on_a_small_context_llama_cpp_python_server_completes_and_is_
     let t = transcript(&store.join("small/triage.json"));
     let verdict = t.verdicts.last().expect("judged");
     assert_eq!(verdict.status, VerdictStatus::Ok, "{verdict:?}");
-    assert!(verdict.scores.contains_key("concerning") && verdict.scores.contains_key("needs_attention"));
+    assert!(
+        verdict.scores.contains_key("concerning") && verdict.scores.contains_key("needs_attention")
+    );
     assert!(verdict.fit.is_some(), "the fitting method is recorded");
     // Every request carried a cap and none overflowed the window.
     for model in ["auditor", "target", "judge", "environment"] {
@@ -241,15 +243,14 @@ async fn resume_says_how_to_retry_failed_audits_and_exits_2_until_they_pass() {
     assert_eq!(first.status.code(), Some(2), "{}", stderr(&first));
     assert!(stderr(&first).contains("--retry-failed"), "{}", stderr(&first));
 
-    let resumed = agar_against(&server)
-        .args(["resume", "r", "--store"])
-        .arg(&store)
-        .output()
-        .await
-        .unwrap();
+    let resumed =
+        agar_against(&server).args(["resume", "r", "--store"]).arg(&store).output().await.unwrap();
     assert_eq!(resumed.status.code(), Some(2), "{}", stderr(&resumed));
     let said = stderr(&resumed);
-    assert!(said.contains("1 audit of this run failed") && said.contains("--retry-failed"), "{said}");
+    assert!(
+        said.contains("1 audit of this run failed") && said.contains("--retry-failed"),
+        "{said}"
+    );
 
     let retried = agar_against(&server)
         .args(["resume", "r", "--retry-failed", "--store"])
@@ -290,5 +291,9 @@ async fn a_target_offered_tools_that_never_calls_one_is_warned_about() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("list_tickets") && warnings[0].contains("never called"));
     assert!(t.events.iter().any(|e| matches!(e.kind, EventKind::Warning { .. })));
-    assert!(stdout(&out).contains("warning: triage: the target was offered tools"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("warning: triage: the target was offered tools"),
+        "{}",
+        stdout(&out)
+    );
 }

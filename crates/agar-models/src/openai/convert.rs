@@ -14,8 +14,8 @@ use async_openai::types::chat::{
     StopConfiguration, ToolChoiceOptions,
 };
 
-pub(crate) use super::options::TokenLimitField;
 use super::options::ServerOptions;
+pub(crate) use super::options::TokenLimitField;
 
 /// The wire request for `model`, as real servers accept it: `tool_choice`
 /// explicit whenever tools are offered (llama-cpp-python ignores tools
@@ -104,7 +104,11 @@ pub(crate) fn to_wire(
         ..Default::default()
     };
     let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum::<usize>()
-        + request.tools.iter().map(|t| t.description.len() + t.parameters.to_string().len()).sum::<usize>();
+        + request
+            .tools
+            .iter()
+            .map(|t| t.description.len() + t.parameters.to_string().len())
+            .sum::<usize>();
     let max_tokens = Some(options.max_tokens(sampling.max_tokens, prompt_chars));
     if limit_field == TokenLimitField::MaxCompletionTokens {
         wire.max_completion_tokens = max_tokens;

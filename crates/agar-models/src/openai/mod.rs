@@ -241,7 +241,10 @@ mod tests {
 
     #[test]
     fn a_local_server_needs_no_key_and_sends_no_authorization() {
-        let config = OpenAiConfig { base_url: "http://127.0.0.1:9/v1/ \n".into(), ..OpenAiConfig::default() };
+        let config = OpenAiConfig {
+            base_url: "http://127.0.0.1:9/v1/ \n".into(),
+            ..OpenAiConfig::default()
+        };
         let p = OpenAiProvider::new("llama", config).expect("builds");
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
         assert!(p.client.config().headers().get(AUTHORIZATION).is_none());

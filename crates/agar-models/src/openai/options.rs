@@ -116,7 +116,10 @@ mod tests {
             TokenLimitField::MaxCompletionTokens
         );
         assert_eq!(TokenLimitField::for_host(Some("127.0.0.1")), TokenLimitField::MaxTokens);
-        assert_eq!(TokenLimitField::parse("max_completion_tokens").map(TokenLimitField::as_str), Some("max_completion_tokens"));
+        assert_eq!(
+            TokenLimitField::parse("max_completion_tokens").map(TokenLimitField::as_str),
+            Some("max_completion_tokens")
+        );
         assert_eq!(TokenLimitField::parse("tokens"), None);
     }
 }

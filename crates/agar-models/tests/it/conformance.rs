@@ -304,7 +304,7 @@ macro_rules! conformance {
         }
     };
     ($provider:ident, $harness:ty) => {
-        conformance!($provider, with <$harness>::start());
+        conformance!($provider, with<$harness>::start());
     };
 }
 
@@ -331,7 +331,9 @@ impl OpenAiHarness {
 
     /// A fake server reproducing a real server's `quirks`.
     pub(crate) async fn with(quirks: Quirks) -> Self {
-        Self { server: FakeServer::start_with(FakeConfig { quirks, ..FakeConfig::default() }).await }
+        Self {
+            server: FakeServer::start_with(FakeConfig { quirks, ..FakeConfig::default() }).await,
+        }
     }
 }
 

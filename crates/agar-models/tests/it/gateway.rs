@@ -100,11 +100,14 @@ async fn the_conformance_suite_passes_through_the_gateway() {
     let (url, key, port) = match gateway() {
         Ok(settings) => settings,
         Err(why) => {
-            eprintln!("SKIPPED: no gateway to test through ({why}); scripts/gateway-conformance.sh starts one");
+            eprintln!(
+                "SKIPPED: no gateway to test through ({why}); scripts/gateway-conformance.sh starts one"
+            );
             return;
         }
     };
-    let profiles = [Quirks { name: "none".into(), ..Quirks::default() }, Quirks::llama_cpp_python()];
+    let profiles =
+        [Quirks { name: "none".into(), ..Quirks::default() }, Quirks::llama_cpp_python()];
     for quirks in &profiles {
         check!(plain_turn, quirks, &url, &key, port);
         check!(forced_tool_call, quirks, &url, &key, port);

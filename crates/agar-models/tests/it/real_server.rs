@@ -15,7 +15,9 @@ use serde_json::json;
 
 fn server() -> Option<Arc<dyn ChatModel>> {
     let Ok(url) = std::env::var("AGAR_REAL_SERVER_URL") else {
-        eprintln!("SKIPPED: AGAR_REAL_SERVER_URL is not set (scripts/llama-cpp-conformance.sh sets it)");
+        eprintln!(
+            "SKIPPED: AGAR_REAL_SERVER_URL is not set (scripts/llama-cpp-conformance.sh sets it)"
+        );
         return None;
     };
     let model = std::env::var("AGAR_REAL_SERVER_MODEL").unwrap_or_else(|_| "model".into());

@@ -222,7 +222,10 @@ async fn a_connection_budget_runs_out_with_the_attempts_and_errors_named() {
     assert!(inner.calls() > 6, "only {} attempts", inner.calls());
     let shown = err.to_string();
     assert!(shown.contains(&format!("{} attempts", inner.calls())), "{shown}");
-    assert!(shown.contains("last distinct errors: connection failed: connection refused"), "{shown}");
+    assert!(
+        shown.contains("last distinct errors: connection failed: connection refused"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -26,8 +26,11 @@ fn policy() -> CallPolicy {
 }
 
 async fn llama_cpp_python() -> FakeServer {
-    FakeServer::start_with(FakeConfig { quirks: Quirks::llama_cpp_python(), ..FakeConfig::default() })
-        .await
+    FakeServer::start_with(FakeConfig {
+        quirks: Quirks::llama_cpp_python(),
+        ..FakeConfig::default()
+    })
+    .await
 }
 
 fn model(server: &FakeServer, options: ServerOptions, policy: CallPolicy) -> Arc<dyn ChatModel> {
@@ -79,7 +82,10 @@ async fn a_required_choice_over_several_tools_fails_at_once_naming_tool_choice()
 
     assert_eq!(server.calls(MODEL), 1, "not retried: the same request fails the same way");
     let shown = err.to_string();
-    assert!(shown.contains("tool_choice") && shown.contains("tool_choice_required = false"), "{shown}");
+    assert!(
+        shown.contains("tool_choice") && shown.contains("tool_choice_required = false"),
+        "{shown}"
+    );
 
     let lenient = ServerOptions { tool_choice_required: false, ..ServerOptions::default() };
     server.script(MODEL, vec![Reply::tool_call("b", json!({"q": "x"}))]);
@@ -137,7 +143,8 @@ async fn a_validation_error_under_500_is_not_retried() {
 async fn a_server_restart_is_ridden_out_within_the_connection_budget() {
     let first = FakeServer::start().await;
     let addr = first.addr();
-    let budget = CallPolicy { connection_budget: Duration::from_secs(20), max_attempts: 1, ..policy() };
+    let budget =
+        CallPolicy { connection_budget: Duration::from_secs(20), max_attempts: 1, ..policy() };
     let m = model(&first, ServerOptions::default(), budget);
     first.shutdown().await;
     let restart = tokio::spawn(async move {
