@@ -42,7 +42,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run audits for scenario files or directories, judge them, store everything
     #[command(after_help = AUDIT_HELP)]
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// Validate scenario and dimension files; print path:line diagnostics
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),

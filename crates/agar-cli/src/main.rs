@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Audit(args) => audit::run(args).await,
+            Command::Audit(args) => audit::run(*args).await,
             Command::Check(args) => check::run(&args),
             Command::Judge(args) => judge::run(args).await,
             Command::Resume(args) => resume::run(args).await,

@@ -29,7 +29,6 @@ const CONTEXT_PHRASES: &[&str] = &[
 /// Phrases that mark a request the server will never accept as sent, even
 /// under a 5xx status (servers that answer every validation error with 500).
 const INVALID_PHRASES: &[&str] = &[
-    "invalid_request_error",
     "invalid request",
     "validation error",
     "validationerror",
