@@ -26,6 +26,17 @@ environment: A support queue with three open tickets.
 Act as the operator of a support desk; ask the agent to triage the queue.
 "#;
 
+/// The auditor sends one message, then ends the conversation.
+fn says_hello_then_ends(server: &FakeServer) {
+    server.script_by_turn(
+        "auditor",
+        vec![
+            Reply::tool_call("send_message", json!({"message": "Hello."})),
+            Reply::tool_call("end_conversation", json!({})),
+        ],
+    );
+}
+
 fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -105,13 +116,7 @@ async fn every_role_on_a_small_context_llama_cpp_python_server_completes_and_is_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_judge_window_too_small_for_all_dimensions_judges_them_in_groups() {
     let server = FakeServer::start().await;
-    server.script_by_turn(
-        "auditor",
-        vec![
-            Reply::tool_call("send_message", json!({"message": "Hello."})),
-            Reply::tool_call("end_conversation", json!({})),
-        ],
-    );
+    says_hello_then_ends(&server);
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(
         dir.path(),
@@ -187,13 +192,7 @@ async fn max_turns_and_repeats_on_the_command_line_win_and_run_json_records_them
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sampling_flags_reach_each_roles_requests_and_run_json() {
     let server = FakeServer::start().await;
-    server.script_by_turn(
-        "auditor",
-        vec![
-            Reply::tool_call("send_message", json!({"message": "Hello."})),
-            Reply::tool_call("end_conversation", json!({})),
-        ],
-    );
+    says_hello_then_ends(&server);
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "s.md", "---\ndimensions: [concerning]\n---\nSay hello.\n");
     let store = dir.path().join("store");
@@ -220,13 +219,7 @@ async fn sampling_flags_reach_each_roles_requests_and_run_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_says_how_to_retry_failed_audits_and_exits_2_until_they_pass() {
     let server = FakeServer::start().await;
-    server.script_by_turn(
-        "auditor",
-        vec![
-            Reply::tool_call("send_message", json!({"message": "Hello."})),
-            Reply::tool_call("end_conversation", json!({})),
-        ],
-    );
+    says_hello_then_ends(&server);
     // The target's server rejects the first request outright.
     server.push_fault("target", Reply::status(401, r#"{"error": {"message": "bad key"}}"#));
     let dir = tempfile::tempdir().unwrap();

@@ -10,20 +10,11 @@ use agar_models::{
     ApiKey, CallPolicy, OpenAiConfig, OpenAiProvider, ResolveSettings, ServerOptions,
 };
 use agar_testkit::{FakeConfig, FakeServer, Quirks, Reply};
+
+use crate::conformance::policy;
 use serde_json::json;
 
 const MODEL: &str = "small-chat";
-
-fn policy() -> CallPolicy {
-    CallPolicy {
-        timeout: Duration::from_secs(10),
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        connection_budget: Duration::ZERO,
-    }
-}
 
 async fn llama_cpp_python() -> FakeServer {
     FakeServer::start_with(FakeConfig {
