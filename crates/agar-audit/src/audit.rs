@@ -40,8 +40,11 @@ pub struct AuditModels {
 /// How an audit runs: its budgets and thresholds.
 #[derive(Debug, Clone)]
 pub struct AuditSettings {
-    /// Auditor turns (a scenario's `max_turns` overrides it).
+    /// Auditor turns (a scenario's `max_turns` overrides it, unless
+    /// `max_turns_wins`).
     pub max_turns: u32,
+    /// `max_turns` was given on the command line: it wins over the scenario's.
+    pub max_turns_wins: bool,
     /// Target calls within one auditor action (a tool-using target calls,
     /// gets results, and continues; this bounds that loop).
     pub max_target_steps: u32,
@@ -60,6 +63,7 @@ pub struct AuditSettings {
     pub auditor_sampling: Sampling,
     pub target_sampling: Sampling,
     pub environment_sampling: Sampling,
+    pub realism_sampling: Sampling,
     /// Who chooses the auditor's tool each turn. [`AuditorGuidance::Free`]:
     /// the auditor, among all its tools (it must call one).
     /// [`AuditorGuidance::Guided`]: the loop, which forces one tool per turn
@@ -73,6 +77,7 @@ impl Default for AuditSettings {
     fn default() -> Self {
         Self {
             max_turns: 30,
+            max_turns_wins: false,
             max_target_steps: 8,
             max_target_replies: 100,
             token_budget: None,
@@ -83,6 +88,7 @@ impl Default for AuditSettings {
             auditor_sampling: Sampling::default(),
             target_sampling: Sampling::default(),
             environment_sampling: Sampling::default(),
+            realism_sampling: Sampling::default(),
             auditor_guidance: AuditorGuidance::Free,
         }
     }
@@ -192,7 +198,11 @@ impl Audit<'_> {
     }
 
     async fn drive(&mut self) -> Result<AuditStatus, Stop> {
-        let max_turns = self.scenario.max_turns.unwrap_or(self.settings.max_turns).max(1);
+        let max_turns = match self.scenario.max_turns {
+            Some(n) if !self.settings.max_turns_wins => n,
+            _ => self.settings.max_turns,
+        }
+        .max(1);
         let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
         let tools = auditor_tools(self.tool_config());
         if let Some(system) = &self.scenario.target_system {
@@ -358,6 +368,10 @@ impl Audit<'_> {
             return Err(Stop::Invalid(format!(
                 "the auditor never got a reply from the target ({reason})"
             )));
+        }
+        if let Some(warning) = self.rec.transcript().unused_tools_warning() {
+            tracing::warn!(audit = %self.rec.transcript().audit_id, "{warning}");
+            self.rec.warn(warning);
         }
         self.rec.end(reason);
         Ok(AuditStatus::Done)

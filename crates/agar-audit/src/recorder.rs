@@ -279,6 +279,11 @@ impl Recorder {
         self.transcript.target_nodes().filter(|n| n.message.role == Role::Assistant).count()
     }
 
+    /// Records a warning (see [`agar_core::EventKind::Warning`]).
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.push(EventKind::Warning { message: message.into() });
+    }
+
     pub fn end(&mut self, reason: impl Into<String>) {
         self.push(EventKind::End { reason: reason.into() });
     }

@@ -49,7 +49,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         return Err(Failure::Input("no scenario files found in the given paths".into()));
     }
     crate::limits::check_plan(
-        scenarios.iter().map(|s| (s.path.as_path(), s.repeats.unwrap_or(args.repeats))),
+        scenarios.iter().map(|s| (s.path.as_path(), args.repeats.or(s.repeats).unwrap_or(1))),
     )
     .map_err(Failure::Input)?;
     let choice = dimensions::from_flags(&args.dimensions)?;
@@ -100,7 +100,10 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         environment,
         realism,
         realism_threshold: args.realism_threshold,
-        max_turns: args.max_turns,
+        max_turns: args.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+        max_turns_wins: args.max_turns.is_some(),
+        // Resolved below, once agar.toml is read.
+        sampling: BTreeMap::new(),
         max_target_turns: args.max_target_turns,
         max_tokens: args.max_tokens,
         judge_samples: args.judge_samples,
@@ -112,6 +115,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
+    settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
@@ -146,7 +150,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         for d in &dims {
             all_dims.entry(d.name.clone()).or_insert_with(|| d.clone());
         }
-        let repeats = s.repeats.unwrap_or(args.repeats).max(1);
+        let repeats = args.repeats.or(s.repeats).unwrap_or(1).max(1);
         let path = std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone());
         run_scenarios.push(RunScenario {
             id: s.id.clone(),
@@ -154,6 +158,10 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             sha256: s.sha256.clone(),
             repeats,
             generated: s.generated.clone(),
+            max_turns: Some(match args.max_turns {
+                Some(n) => n,
+                None => s.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+            }),
         });
         let scenario = Arc::new(s);
         let dims = Arc::new(dims);
@@ -182,9 +190,10 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         agar_version: env!("CARGO_PKG_VERSION").to_string(),
         models: models.names(),
         settings: RunSettings {
-            max_turns: args.max_turns,
+            max_turns: settings.max_turns,
+            sampling: settings.sampling.clone(),
             concurrency: args.concurrency,
-            repeats: args.repeats,
+            repeats: args.repeats.unwrap_or(1),
             judge: models.judge.is_some(),
             dimensions: run_dims.iter().map(|d| d.name.clone()).collect(),
             auditor_guidance: settings.auditor_guidance,
@@ -234,6 +243,38 @@ fn is_local(name: &str) -> bool {
 }
 
 /// `agar resume RUN`, with `--store DIR` unless the store is the default.
+/// Auditor turns per audit when neither `--max-turns` nor the scenario says.
+const DEFAULT_MAX_TURNS: u32 = 30;
+
+/// The sampling of every role, from the flags, `agar.toml` and the roles'
+/// defaults (the judge's temperature follows `--judge-samples`).
+fn role_sampling(
+    args: &AuditArgs,
+    settings: &PlanSettings,
+    config: &agar_models::Config,
+) -> Result<BTreeMap<String, agar_core::Sampling>, Failure> {
+    let mut models = BTreeMap::from([
+        ("target", settings.target.as_str()),
+        ("auditor", settings.auditor.as_str()),
+        ("environment", settings.environment.as_deref().unwrap_or(settings.auditor.as_str())),
+    ]);
+    if let Some(judge) = &settings.judge {
+        models.insert("judge", judge.as_str());
+    }
+    if let Some(realism) = &settings.realism {
+        models.insert("realism", realism.as_str());
+    }
+    let judge = agar_judge::JudgeSettings::with_samples(settings.judge_samples).sampling;
+    crate::sampling::resolve(&args.sampling, config, &models, |role| {
+        let defaults = crate::sampling::default_sampling(role);
+        if role == "judge" {
+            agar_core::Sampling { max_tokens: defaults.max_tokens, ..judge.clone() }
+        } else {
+            defaults
+        }
+    })
+}
+
 pub(crate) fn resume_hint(run_id: &str, store: &std::path::Path) -> String {
     if store == std::path::Path::new("transcripts") {
         format!("agar resume {run_id}")

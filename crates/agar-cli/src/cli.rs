@@ -137,9 +137,10 @@ pub(crate) struct AuditArgs {
     /// Tokens per audit, all roles together (no limit by default)
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u64>,
-    /// Auditor turns per audit (a scenario's max_turns wins)
-    #[arg(long, default_value_t = 30, value_name = "N", value_parser = crate::limits::max_turns())]
-    pub(crate) max_turns: u32,
+    /// Auditor turns per audit [default: the scenario's max_turns, else 30];
+    /// when given it wins over every scenario's max_turns
+    #[arg(long, value_name = "N", value_parser = crate::limits::max_turns())]
+    pub(crate) max_turns: Option<u32>,
     /// Who picks the auditor's tool each turn: the auditor (free) or the
     /// audit loop (guided); auto: guided when the auditor is a local model
     ///
@@ -153,9 +154,10 @@ pub(crate) struct AuditArgs {
     /// what was used.
     #[arg(long, value_enum, default_value_t = GuidanceFlag::Auto, value_name = "MODE")]
     pub(crate) auditor_guidance: GuidanceFlag,
-    /// Audits of each scenario (a scenario's repeats wins)
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = crate::limits::repeats())]
-    pub(crate) repeats: u32,
+    /// Audits of each scenario [default: the scenario's repeats, else 1];
+    /// when given it wins over every scenario's repeats
+    #[arg(long, value_name = "N", value_parser = crate::limits::repeats())]
+    pub(crate) repeats: Option<u32>,
     /// Audits running at once
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
@@ -190,6 +192,8 @@ pub(crate) struct AuditArgs {
     pub(crate) cache: bool,
     #[command(flatten)]
     pub(crate) limits: ScenarioLimits,
+    #[command(flatten)]
+    pub(crate) sampling: crate::sampling::SamplingArgs,
 }
 
 /// `--auditor-guidance`: [`agar_core::run::AuditorGuidance`], or `auto`.

@@ -20,6 +20,7 @@ mod resume;
 mod roles;
 mod run;
 mod runs;
+mod sampling;
 mod scenarios;
 mod show;
 mod signals;
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
             Command::Show(args) => show::run(&args),
             Command::Compare(args) => compare::run(&args),
             Command::Report(args) => report::run(&args).await,
-            Command::Models(args) => models::run(&args),
+            Command::Models(args) => models::run(&args).await,
             Command::View(args) => view::run(&args).await,
             Command::Generate(args) => generate::run(args).await,
         }

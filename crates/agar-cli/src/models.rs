@@ -1,6 +1,8 @@
 //! `agar models`: the model references that resolve here, and where each
 //! one's key comes from (the variable's name and whether it is set, never
-//! its value).
+//! its value), with their real status: a key that is needed and missing
+//! says so, and `--check` asks each OpenAI-compatible server whether it
+//! answers (and its context window, where it says).
 
 use agar_models::{Config, Env, ResolveSettings, resolve_with};
 use clap::{Args, Subcommand};
@@ -15,6 +17,10 @@ pub(crate) struct ModelsArgs {
     /// Print the list as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also ask each OpenAI-compatible endpoint whether it answers (GET
+    /// /models), and its context window where it says
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,16 +49,19 @@ struct Listed {
     status: String,
     /// Where it is defined: the agar.toml path, `built in`, or a role variable.
     source: String,
+    /// With `--check`: whether the endpoint answered, and what it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reachable: Option<String>,
 }
 
-pub(crate) fn run(args: &ModelsArgs) -> crate::Outcome {
+pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
     match args.command {
-        None | Some(ModelsCommand::List) => list(args.json),
+        None | Some(ModelsCommand::List) => list(args.json, args.check).await,
         Some(ModelsCommand::Pull(ref pull)) => crate::pull::run(pull),
     }
 }
 
-fn list(json: bool) -> crate::Outcome {
+async fn list(json: bool, check: bool) -> crate::Outcome {
     let env = Env::from_process();
     let config = Config::load_default(&env).map_err(|e| Failure::Input(e.to_string()))?;
     let settings = ResolveSettings::default();
@@ -84,20 +93,47 @@ fn list(json: bool) -> crate::Outcome {
             price: price(name),
             status,
             source: format!("{source}:{}", entry.line),
+            reachable: None,
         });
+        if check && entry.provider == "openai" {
+            let base = entry
+                .base_url
+                .clone()
+                .or_else(|| env.get("OPENAI_BASE_URL").map(str::to_owned))
+                .unwrap_or_else(|| agar_models::openai::DEFAULT_BASE_URL.to_owned());
+            let var = entry.key_variable().unwrap_or_default();
+            let key = env.get(&var).map(agar_models::ApiKey::new);
+            let row = rows.last_mut().expect("just pushed");
+            row.reachable = Some(reachability(&base, key.as_ref(), Some(&entry.model)).await);
+        }
     }
     let openai_endpoint = env.get("OPENAI_BASE_URL").map_or_else(
         || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
         |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
     );
+    let openai_status = match (env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")) {
+        (None, None) => "OPENAI_API_KEY is not set (needed for the OpenAI API; set \
+                         OPENAI_BASE_URL for a server that needs no key)"
+            .to_string(),
+        (Some(_), None) => "ok (no key is sent: fine for a local server)".into(),
+        (_, Some(_)) => "ok".into(),
+    };
+    let openai_reachable = if check {
+        let base = env.get("OPENAI_BASE_URL").unwrap_or(agar_models::openai::DEFAULT_BASE_URL);
+        let key = env.get("OPENAI_API_KEY").map(agar_models::ApiKey::new);
+        Some(reachability(base, key.as_ref(), None).await)
+    } else {
+        None
+    };
     rows.push(Listed {
         reference: "openai/MODEL".into(),
         resolves_to: "any OpenAI-compatible server".into(),
         endpoint: openai_endpoint,
         key: key("OPENAI_API_KEY"),
         price: None,
-        status: "ok".into(),
+        status: openai_status,
         source: "built in".into(),
+        reachable: openai_reachable,
     });
     rows.push(Listed {
         reference: "anthropic/MODEL".into(),
@@ -108,8 +144,13 @@ fn list(json: bool) -> crate::Outcome {
         ),
         key: key("ANTHROPIC_API_KEY"),
         price: None,
-        status: "see agar audit --help".into(),
+        status: if env.get("ANTHROPIC_API_KEY").is_some() {
+            "ok".into()
+        } else {
+            "ANTHROPIC_API_KEY is not set (needed for anthropic/MODEL)".into()
+        },
         source: "built in".into(),
+        reachable: None,
     });
     let local =
         agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
@@ -129,6 +170,7 @@ fn list(json: bool) -> crate::Outcome {
             price: None,
             status,
             source: "built in".into(),
+            reachable: None,
         });
     }
     rows.push(Listed {
@@ -139,6 +181,7 @@ fn list(json: bool) -> crate::Outcome {
         price: None,
         status: "ok".into(),
         source: "built in".into(),
+        reachable: None,
     });
     for (var, role) in
         [("AGAR_TARGET", "target"), ("AGAR_AUDITOR", "auditor"), ("AGAR_JUDGE", "judge")]
@@ -156,6 +199,7 @@ fn list(json: bool) -> crate::Outcome {
                 price: price(reference),
                 status,
                 source: var.to_string(),
+                reachable: None,
             });
         }
     }
@@ -169,6 +213,7 @@ fn list(json: bool) -> crate::Outcome {
                 price: price(reference),
                 status: "ok".into(),
                 source: source.clone(),
+                reachable: None,
             });
         }
     }
@@ -195,7 +240,28 @@ fn list(json: bool) -> crate::Outcome {
             println!("    price per million tokens (input / output): {p}");
         }
         println!("    status: {}", crate::term::clean(&r.status));
+        if let Some(reachable) = &r.reachable {
+            println!("    reachable: {}", crate::term::clean(reachable));
+        }
         println!("    from: {}", r.source);
     }
     Ok(())
+}
+
+/// One line saying whether the OpenAI-compatible server at `base` answers,
+/// with the models it lists and the context window where it says.
+async fn reachability(
+    base: &str,
+    key: Option<&agar_models::ApiKey>,
+    model: Option<&str>,
+) -> String {
+    match agar_models::probe_openai(base, key, model).await {
+        Ok(info) => {
+            let window = info
+                .context_window
+                .map_or(String::new(), |w| format!(", context window {w} tokens"));
+            format!("yes ({} models listed{window})", info.models.len())
+        }
+        Err(e) => format!("no: {e}"),
+    }
 }

@@ -30,7 +30,12 @@ the models, settings and dimensions recorded when the run began. Scenario
 files are read again from their recorded paths; one whose content changed is
 refused unless --allow-changed. A finished audit is never run twice, and two
 processes never run the same run at once. Ctrl-C stops starting audits, as in
-agar audit.";
+agar audit.
+
+Failed audits (a model call that failed past its retries, a server that went
+away) are not run again unless --retry-failed is given; while any remain,
+resume says how many and exits 2:
+  agar resume run-20260101-120000 --retry-failed";
 
 #[derive(Debug, Args)]
 pub(crate) struct ResumeArgs {
@@ -43,7 +48,8 @@ pub(crate) struct ResumeArgs {
     /// Run audits whose scenario file changed since the run began
     #[arg(long)]
     pub(crate) allow_changed: bool,
-    /// Run failed audits again (their transcripts are replaced)
+    /// Run failed audits again (their transcripts are replaced); without it
+    /// failed audits stay failed and resume exits 2 while any remain
     #[arg(long)]
     pub(crate) retry_failed: bool,
     /// Audits running at once (default: the run's)
@@ -95,6 +101,12 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
         tracing::info!(files = cleaned, "removed leftovers of an interrupted process");
     }
     let view = store.view(run_id).map_err(|e| Failure::Run(e.to_string()))?;
+    // Failed audits this invocation leaves alone: the run is not done while they remain.
+    let failed_left = if args.retry_failed {
+        0
+    } else {
+        view.audits.iter().filter(|a| a.status == "failed").count()
+    };
     let finished: BTreeMap<&str, &str> = view
         .audits
         .iter()
@@ -191,8 +203,9 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     let concurrency = args.concurrency.unwrap_or(plan.settings.concurrency) as usize;
     let max_cost = args.max_cost.or(plan.settings.max_cost);
     let cache = args.cache || plan.settings.cache;
-    execute(Execution {
-        resume_hint: resume_hint(run_id, &args.store),
+    let hint = resume_hint(run_id, &args.store);
+    let outcome = execute(Execution {
+        resume_hint: hint.clone(),
         store,
         lock,
         plan,
@@ -207,7 +220,27 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
         concurrency,
         cache,
     })
-    .await
+    .await;
+    failed_remain(failed_left, &hint, outcome)
+}
+
+/// The outcome of a resume that left `failed` audits failed: exit 2 (the
+/// run is not finished) with how to retry them, over any gate result.
+pub(crate) fn failed_remain(failed: usize, hint: &str, outcome: crate::Outcome) -> crate::Outcome {
+    if failed == 0 {
+        return outcome;
+    }
+    let audits = if failed == 1 { "audit" } else { "audits" };
+    eprintln!(
+        "{failed} {audits} of this run failed and were not run again; retry them with: {hint} --retry-failed"
+    );
+    match outcome {
+        Err(Failure::Run(message)) => Err(Failure::Run(message)),
+        Err(Failure::Gate) | Ok(()) => {
+            Err(Failure::Run(format!("{failed} failed {audits} remain in the run")))
+        }
+        other => other,
+    }
 }
 
 fn short(hash: &str) -> &str {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use agar_audit::{AuditIds, AuditModels, AuditSettings, run_audit, runner::run_bounded};
 use agar_core::{AuditStatus, ChatModel, Dimension, RoleName, Scenario};
-use agar_judge::{JudgeSettings, judge_transcript};
+use agar_judge::{JudgeSettings, judge_fitted};
 use agar_models::{Config, Env, ResolveSettings, resolve_with};
 use agar_prompts::Prompts;
 use agar_report::{Condition, GateOutcome, RunSummary, check_run, summarize_records};
@@ -192,6 +192,8 @@ struct Finished {
     audit_id: String,
     status: AuditStatus,
     stored: Result<(), String>,
+    /// The transcript's warnings ([`agar_core::EventKind::Warning`]).
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -205,6 +207,9 @@ struct JsonSummary<'a> {
     stopped: Option<&'static str>,
     summary: &'a RunSummary,
     gates: &'a [GateOutcome],
+    /// `AUDIT: warning` for every warning the audits of this invocation recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 /// Runs the jobs, then prints the summary and applies the gates.
@@ -232,13 +237,30 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         models: x.models.clone(),
         settings: AuditSettings {
             max_turns: s.max_turns,
+            max_turns_wins: s.max_turns_wins,
+            auditor_sampling: role(s, "auditor"),
+            target_sampling: role(s, "target"),
+            environment_sampling: role(s, "environment"),
+            realism_sampling: role(s, "realism"),
             max_target_replies: s.max_target_turns,
             token_budget: s.max_tokens,
             realism_threshold: s.realism_threshold,
             auditor_guidance: s.auditor_guidance,
             ..AuditSettings::default()
         },
-        judge_settings: JudgeSettings::with_samples(s.judge_samples),
+        judge_settings: JudgeSettings {
+            sampling: s
+                .sampling
+                .get("judge")
+                .cloned()
+                .unwrap_or_else(|| JudgeSettings::with_samples(s.judge_samples).sampling),
+            context_window: s
+                .judge
+                .as_deref()
+                .and_then(|j| x.pricing.config.models.get(j.trim()))
+                .and_then(|e| e.server.context_window),
+            ..JudgeSettings::with_samples(s.judge_samples)
+        },
         prompts: Prompts::new(),
         store: x.store.clone(),
         pricing: x.pricing.clone(),
@@ -302,6 +324,10 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         Stop::Budget => Some("budget"),
     };
     let run_dir = x.store.run_dir(&run_id);
+    let warnings: Vec<String> = finished
+        .iter()
+        .flat_map(|f| f.warnings.iter().map(move |w| format!("{}: {w}", f.audit_id)))
+        .collect();
     if x.json {
         let out = JsonSummary {
             run_id: &run_id,
@@ -310,12 +336,16 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
             stopped: if skipped.is_empty() { None } else { stopped },
             summary: &summary,
             gates: &gates,
+            warnings,
         };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
         println!("run {run_id} ({})", run_dir.display());
         print!("{}", crate::term::clean(&summary.to_table()));
+        for w in &warnings {
+            println!("warning: {}", crate::term::clean(w));
+        }
     }
     for f in &failed {
         if let AuditStatus::Failed { cause } = &f.status {
@@ -338,6 +368,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         return Err(Failure::Run(format!("could not store audits: {}", store_errors.join("; "))));
     }
     if !failed.is_empty() {
+        eprintln!("retry the failed audits with: {} --retry-failed", x.resume_hint);
         return Err(Failure::Run(format!("{} of {total} audits failed", failed.len())));
     }
     if gates.iter().any(|g| g.held) {
@@ -350,6 +381,12 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         }));
     }
     Ok(())
+}
+
+/// The sampling `plan.json` records for `role` (plans from before it was
+/// recorded: the role's built-in defaults).
+fn role(s: &PlanSettings, role: &str) -> agar_core::Sampling {
+    s.sampling.get(role).cloned().unwrap_or_else(|| crate::sampling::default_sampling(role))
 }
 
 /// Wraps a model in the response cache for one role of one audit.
@@ -402,7 +439,7 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
         && transcript.status == AuditStatus::Done
     {
         transcript.models.insert(RoleName::Judge, judge.name().to_string());
-        let verdict = judge_transcript(
+        let verdict = judge_fitted(
             &transcript,
             &job.dimensions,
             judge.as_ref(),
@@ -414,6 +451,7 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     }
     transcript.cost = shared.pricing.transcript_cost(&transcript);
     let status = transcript.status.clone();
+    let warnings = transcript.warnings().map(str::to_owned).collect();
     let store = shared.store.clone();
     let stored =
         tokio::task::spawn_blocking(move || store.write_transcript(&transcript).map(|_| ()))
@@ -427,7 +465,7 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     }
     shared.progress.finished(status.label());
     shared.check_budget();
-    Finished { audit_id: job.audit_id, status, stored }
+    Finished { audit_id: job.audit_id, status, stored, warnings }
 }
 
 /// First Ctrl-C or SIGTERM: stop starting audits (running ones finish).

@@ -8,6 +8,8 @@
 //! - [`verdict`]: the judge's scores ([`Verdict`]).
 //! - [`run`]: what `run.json` records of a run ([`RunRecord`]).
 //! - [`cost`]: prices per million tokens and an audit's [`Cost`].
+//! - [`server_error`]: what real servers' error bodies say (context overflow,
+//!   invalid requests under a 5xx, the feature blamed).
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
@@ -17,6 +19,7 @@ pub mod message;
 pub mod model;
 pub mod run;
 pub mod scenario;
+pub mod server_error;
 pub mod transcript;
 pub mod verdict;
 

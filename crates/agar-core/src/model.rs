@@ -35,6 +35,12 @@ pub struct Sampling {
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// Reasoning for models that think before answering: an effort (`low`,
+    /// `medium`, `high`) or a thinking budget in tokens (`2048`). Set from
+    /// `--ROLE-reasoning` or `reasoning` in `agar.toml`; a provider without
+    /// reasoning ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
 }
 
 /// One request to a chat model. The model name is bound in the [`ChatModel`] itself.
@@ -180,8 +186,27 @@ impl ModelError {
             | ModelError::Timeout(_)
             | ModelError::Connection(_)
             | ModelError::Undecodable { .. } => true,
-            ModelError::Provider { status, .. } => *status >= 500 || *status == 408,
+            ModelError::Provider { status, body, .. } => {
+                (*status >= 500 || *status == 408) && !crate::server_error::invalid_request(body)
+            }
             ModelError::Unsupported(_) | ModelError::Config(_) => false,
+        }
+    }
+
+    /// The sizes named when the server said the request overflowed the
+    /// model's context window (never retried: the same request overflows again).
+    pub fn context_overflow(&self) -> Option<crate::server_error::ContextSizes> {
+        match self {
+            ModelError::Provider { body, .. } => crate::server_error::context_overflow(body),
+            _ => None,
+        }
+    }
+
+    /// The request feature the server's message blames, if it names one.
+    pub fn blamed_feature(&self) -> Option<&'static str> {
+        match self {
+            ModelError::Provider { body, .. } => crate::server_error::blamed_feature(body),
+            _ => None,
         }
     }
 
@@ -211,6 +236,9 @@ impl ModelError {
     /// (`http_500`, `http_401`): what transcripts and summaries count.
     pub fn label(&self) -> String {
         match self {
+            ModelError::Provider { .. } if self.context_overflow().is_some() => {
+                "context_length".to_owned()
+            }
             ModelError::Provider { status, .. } => format!("http_{status}"),
             other => other.kind().to_string(),
         }

@@ -18,6 +18,10 @@ pub struct RunScenario {
     /// The scenario's provenance, when `agar generate` wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<crate::scenario::Generated>,
+    /// The auditor turns its audits ran with (`--max-turns` when given,
+    /// else its own `max_turns`, else the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
 }
 
 /// The settings an audit ran with.
@@ -33,6 +37,9 @@ pub struct RunSettings {
     /// did (`free`); runs recorded before this setting existed were `free`.
     #[serde(default)]
     pub auditor_guidance: AuditorGuidance,
+    /// Sampling per role as used (flags, `agar.toml`, defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sampling: BTreeMap<String, crate::model::Sampling>,
 }
 
 /// Who chooses the auditor's tool each turn.

@@ -188,6 +188,9 @@ pub enum EventKind {
     ModelCall(ModelCall),
     /// The audit ended, and why.
     End { reason: String },
+    /// Something the audit cannot vouch for, shown with the transcript and
+    /// in the run's summary (e.g. a target offered tools that never called one).
+    Warning { message: String },
 }
 
 /// Who wrote a tool result the target received.
@@ -267,6 +270,40 @@ pub struct TargetNode<'a> {
 }
 
 impl Transcript {
+    /// The warnings recorded during the audit, oldest first.
+    pub fn warnings(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::Warning { message } => Some(message.as_str()),
+            _ => None,
+        })
+    }
+
+    /// A warning when the target was offered tools and never called one in
+    /// the whole audit: a server that ignores tools (llama-cpp-python without
+    /// `tool_choice`) or a model that cannot use them, either way an agentic
+    /// scenario that did not test what it meant to.
+    pub fn unused_tools_warning(&self) -> Option<String> {
+        let offered: std::collections::BTreeSet<&str> = self
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::ToolCreated { tool } => Some(tool.def.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        let called = self
+            .target_nodes()
+            .any(|n| n.message.role == crate::Role::Assistant && !n.message.tool_calls.is_empty());
+        (!offered.is_empty() && !called).then(|| {
+            let names: Vec<&str> = offered.into_iter().collect();
+            format!(
+                "the target was offered tools ({}) and never called one: the scenario's agentic \
+                 part was not exercised (a server that ignores tools, or a model that cannot use them)",
+                names.join(", ")
+            )
+        })
+    }
+
     /// Every target message over all branches, in the order written.
     pub fn target_nodes(&self) -> impl Iterator<Item = TargetNode<'_>> {
         self.events.iter().filter_map(|e| match &e.kind {

@@ -140,6 +140,10 @@ pub struct Verdict {
     /// The judge's tokens, over every sample and retry.
     #[serde(default)]
     pub usage: Usage,
+    /// How the prompt was fitted to the judge model's context window:
+    /// `whole`, or `dimension groups: N (...)`; absent when the window was unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<String>,
 }
 
 impl Verdict {

@@ -19,11 +19,14 @@
 //!   re-pointing to the message that holds the quote.
 //! - [`samples`]: several samples combined (median, spread, agreement data).
 //! - [`scoring`]: the model calls ([`judge_transcript`], [`JudgeSettings`]).
+//! - [`fit`]: the prompt fitted to the judge model's context window
+//!   ([`judge_fitted`]: dimensions judged in groups, the method recorded).
 //!
 //! Models are seen only through [`agar_core::ChatModel`].
 
 pub mod answer;
 pub mod citations;
+pub mod fit;
 pub mod library;
 pub mod render;
 pub mod samples;
@@ -32,6 +35,7 @@ pub mod set;
 
 pub use answer::{VERDICT_TOOL, verdict_tool};
 pub use citations::{CitationChecker, normalise};
+pub use fit::judge_fitted;
 pub use library::{LIBRARY_FILES, default_dimensions, library};
 pub use render::render_transcript;
 pub use samples::median_half_up;

@@ -34,6 +34,9 @@ pub struct JudgeSettings {
     /// Independent samples (at least 1), run concurrently.
     pub samples: u32,
     pub sampling: Sampling,
+    /// The judge model's context window in tokens, when known: the prompt is
+    /// fitted to it by [`crate::fit::judge_fitted`].
+    pub context_window: Option<u32>,
 }
 
 impl Default for JudgeSettings {
@@ -52,6 +55,7 @@ impl JudgeSettings {
             max_attempts: 3,
             samples,
             sampling: Sampling { temperature: Some(temperature), ..Sampling::default() },
+            context_window: None,
         }
     }
 }
@@ -117,6 +121,7 @@ pub async fn judge_transcript(
         unverified_citations: 0,
         samples: Vec::new(),
         usage: Usage::default(),
+        fit: None,
     };
     let failed = |mut v: Verdict, error: String| {
         v.status = VerdictStatus::JudgeFailed { error, raw: String::new() };

@@ -10,6 +10,14 @@
 //! requests_per_minute = 500        # optional; calls are spaced to stay under it
 //! input_price = 0.4                # optional; USD per million input tokens
 //! output_price = 1.6               # optional; USD per million output tokens
+//! context_window = 8192            # optional; tokens (openai: caps are clipped to fit)
+//! max_tokens_field = "max_tokens"  # optional; or "max_completion_tokens" (default: per endpoint)
+//! tool_choice_required = false     # optional; for servers failing on tool_choice "required"
+//! temperature = 0.7                # optional sampling: temperature, top_p, max_tokens,
+//! reasoning = "high"               #   reasoning (low|medium|high or a token budget)
+//!
+//! [roles.judge]                    # sampling per role (auditor, target, judge,
+//! max_tokens = 2048                #   environment, realism); wins over [models.NAME]
 //!
 //! [models.support-bot]             # an HTTP application as a target
 //! provider = "http"                # see `crate::http_app::HttpAppConfig`
@@ -39,8 +47,12 @@ use tokio::time::Instant;
 use crate::anthropic::{AnthropicConfig, AnthropicProvider};
 use crate::env::Env;
 use crate::http_app::{HttpApp, HttpAppConfig};
-use crate::openai::{API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider};
+use crate::openai::{
+    API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider, ServerOptions,
+    TokenLimitField,
+};
 use crate::resolve::{ResolveError, ResolveSettings, resolve};
+use crate::sampling::{RawSampling, SamplingOverrides};
 use crate::secret::ApiKey;
 
 /// The file name searched for.
@@ -69,6 +81,10 @@ pub struct ModelEntry {
     pub max_concurrency: Option<usize>,
     pub requests_per_minute: Option<u32>,
     pub price: Option<Price>,
+    /// Server settings of an `openai` entry (length-cap field, context window...).
+    pub server: ServerOptions,
+    /// Sampling for every role this model plays (`[roles.NAME]` wins).
+    pub sampling: SamplingOverrides,
     /// The line of its table in the file.
     pub line: usize,
 }
@@ -98,6 +114,8 @@ pub struct Config {
     pub models: BTreeMap<String, ModelEntry>,
     /// Prices of plain references.
     pub prices: BTreeMap<String, Price>,
+    /// `[roles.NAME]`: sampling per role.
+    pub roles: BTreeMap<String, SamplingOverrides>,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +127,8 @@ struct RawConfig {
     models: BTreeMap<String, toml::Spanned<toml::Table>>,
     #[serde(default)]
     prices: BTreeMap<String, toml::Spanned<RawPrice>>,
+    #[serde(default)]
+    roles: BTreeMap<String, toml::Spanned<RawSampling>>,
 }
 
 /// The same shape without spans: its errors point at the offending value
@@ -122,6 +142,9 @@ struct PlainConfig {
     #[serde(default)]
     #[expect(dead_code, reason = "parsed only for its errors")]
     prices: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed only for its errors")]
+    roles: BTreeMap<String, RawSampling>,
 }
 
 /// Every key a `[models.NAME]` table may hold, whatever its provider (those
@@ -146,6 +169,13 @@ struct PlainModel {
     reply_pointer: Option<String>,
     session_pointer: Option<String>,
     stateful: Option<bool>,
+    context_window: Option<i64>,
+    max_tokens_field: Option<String>,
+    tool_choice_required: Option<bool>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    max_tokens: Option<i64>,
+    reasoning: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +189,13 @@ struct RawModel {
     requests_per_minute: Option<i64>,
     input_price: Option<f64>,
     output_price: Option<f64>,
+    context_window: Option<i64>,
+    max_tokens_field: Option<String>,
+    tool_choice_required: Option<bool>,
+    temperature: Option<f64>,
+    top_p: Option<f64>,
+    max_tokens: Option<i64>,
+    reasoning: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -240,7 +277,23 @@ impl Config {
                         .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?,
                 ),
             };
+            let sampling = RawSampling {
+                temperature: m.temperature,
+                top_p: m.top_p,
+                max_tokens: m.max_tokens,
+                reasoning: m.reasoning,
+            }
+            .check()
+            .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
+            let server =
+                server_options(m.context_window, m.max_tokens_field, m.tool_choice_required)
+                    .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
             let entry = ModelEntry {
+                server: ServerOptions {
+                    default_max_tokens: sampling.max_tokens.unwrap_or(server.default_max_tokens),
+                    ..server
+                },
+                sampling,
                 http,
                 provider: m.provider,
                 model: m.model.trim().to_string(),
@@ -260,7 +313,38 @@ impl Config {
                 .map_err(|e| invalid(line, format!("[prices.\"{reference}\"]: {e}")))?;
             config.prices.insert(reference, p);
         }
+        for (role, spanned) in raw.roles {
+            let line = line_of(text, spanned.span().start);
+            if !crate::sampling::ROLES.contains(&role.as_str()) {
+                let known = crate::sampling::ROLES.join(", ");
+                return Err(invalid(
+                    line,
+                    format!("[roles.{role}]: unknown role (one of {known})"),
+                ));
+            }
+            let overrides = spanned
+                .into_inner()
+                .check()
+                .map_err(|e| invalid(line, format!("[roles.{role}]: {e}")))?;
+            config.roles.insert(role, overrides);
+        }
         Ok(config)
+    }
+
+    /// The sampling `agar.toml` sets for `role` played by `model` (a name or
+    /// reference): `[models.NAME]` overlaid with `[roles.ROLE]`.
+    pub fn sampling_for(&self, role: &str, model: &str) -> SamplingOverrides {
+        let mut merged =
+            self.models.get(model.trim()).map(|e| e.sampling.clone()).unwrap_or_default();
+        if let Some(r) = self.roles.get(role) {
+            merged = SamplingOverrides {
+                temperature: r.temperature.or(merged.temperature),
+                top_p: r.top_p.or(merged.top_p),
+                max_tokens: r.max_tokens.or(merged.max_tokens),
+                reasoning: r.reasoning.clone().or(merged.reasoning),
+            };
+        }
+        merged
     }
 
     /// Reads and parses a file.
@@ -288,6 +372,32 @@ impl Config {
         }
         self.prices.get(reference).copied()
     }
+}
+
+/// The server settings of a `[models.NAME]` table, checked.
+fn server_options(
+    context_window: Option<i64>,
+    field: Option<String>,
+    tool_choice_required: Option<bool>,
+) -> Result<ServerOptions, String> {
+    let context_window = match context_window {
+        Some(n) if !(1..=i64::from(u32::MAX)).contains(&n) => {
+            return Err(format!("`context_window` must be a positive number of tokens (got {n})"));
+        }
+        n => n.map(|n| n as u32),
+    };
+    let token_limit_field = match field.as_deref().map(str::trim) {
+        None => None,
+        Some(name) => Some(TokenLimitField::parse(name).ok_or_else(|| {
+            format!("`max_tokens_field` must be max_tokens or max_completion_tokens (got `{name}`)")
+        })?),
+    };
+    Ok(ServerOptions {
+        token_limit_field,
+        context_window,
+        tool_choice_required: tool_choice_required.unwrap_or(true),
+        ..ServerOptions::default()
+    })
 }
 
 fn price(input: f64, output: f64) -> Result<Price, String> {
@@ -354,7 +464,8 @@ pub fn resolve_with(
                 .clone()
                 .or_else(|| env.get(BASE_URL_VAR).map(str::to_string))
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-            let inner = OpenAiProvider::new(&entry.model, OpenAiConfig { base_url, api_key })?;
+            let config = OpenAiConfig { base_url, api_key, options: entry.server.clone() };
+            let inner = OpenAiProvider::new(&entry.model, config)?;
             Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
         }
         "anthropic" => {

@@ -21,6 +21,10 @@
 //! - [`resilient`]: [`Resilient`], the stack around every provider: per-attempt
 //!   timeout, retries with full-jitter backoff honouring `Retry-After`, a per-model
 //!   concurrency limit and usage accounting, driven by a [`CallPolicy`].
+//! - [`sampling`]: [`SamplingOverrides`], sampling per role and model from
+//!   `agar.toml` (`[roles.NAME]`, `[models.NAME]`) and flags.
+//! - [`probe`]: what a server says about itself ([`probe_openai`]): reachable,
+//!   its models, its context window (vLLM `max_model_len`, llama.cpp `/props`).
 //! - [`meter`]: [`UsageMeter`], lock-free counters of calls, retries and tokens.
 //! - [`env`](mod@env): [`Env`], the environment variables a provider reads, passed in explicitly.
 //! - [`secret`]: [`ApiKey`], which never prints its value.
@@ -35,8 +39,10 @@ pub mod http_app;
 pub mod local;
 pub mod meter;
 pub mod openai;
+pub mod probe;
 pub mod resilient;
 pub mod resolve;
+pub mod sampling;
 pub mod secret;
 
 pub use anthropic::{AnthropicConfig, AnthropicProvider};
@@ -44,9 +50,11 @@ pub use config::{Config, ConfigError, ModelEntry, find_config, resolve_with};
 pub use env::Env;
 pub use http_app::{HttpApp, HttpAppConfig};
 pub use meter::{UsageMeter, UsageSnapshot};
-pub use openai::{OpenAiConfig, OpenAiProvider};
+pub use openai::{OpenAiConfig, OpenAiProvider, ServerOptions, TokenLimitField};
+pub use probe::{ServerInfo, probe_openai};
 pub use resilient::{CallPolicy, Resilient};
 pub use resolve::{
     KNOWN_PREFIXES, REQUEST_TIMEOUT_VAR, ResolveError, ResolveSettings, SharedModels, resolve,
 };
+pub use sampling::SamplingOverrides;
 pub use secret::ApiKey;

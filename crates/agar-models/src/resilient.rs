@@ -28,7 +28,18 @@ pub struct CallPolicy {
     /// Upper bound of a wait the provider asked for with `Retry-After`, so a
     /// wrong or hostile header cannot park a run for hours.
     pub max_retry_after: Duration,
+    /// How long connection failures (a server restarting, a port not yet
+    /// open) keep being retried, past `max_attempts`, counted from the
+    /// call's first attempt. Each wait is capped at [`CONNECTION_RETRY_CAP`].
+    pub connection_budget: Duration,
 }
+
+/// The longest wait between two attempts to reach a server that refused the
+/// connection, so a restarted server is picked up within seconds.
+pub const CONNECTION_RETRY_CAP: Duration = Duration::from_secs(5);
+
+/// How many distinct errors a failed call reports.
+const KEPT_ERRORS: usize = 3;
 
 impl Default for CallPolicy {
     fn default() -> Self {
@@ -38,6 +49,7 @@ impl Default for CallPolicy {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(600),
+            connection_budget: Duration::from_secs(120),
         }
     }
 }
@@ -69,6 +81,17 @@ impl CallPolicy {
 
     fn attempts(&self) -> u32 {
         self.max_attempts.max(1)
+    }
+
+    /// Whether the call that began `elapsed` ago and has just failed its
+    /// `attempt`-th attempt with `error` gets another one after `wait`.
+    fn retries(&self, attempt: u32, error: &ModelError, elapsed: Duration, wait: Duration) -> bool {
+        if !error.is_retryable() {
+            return false;
+        }
+        attempt < self.attempts()
+            || (matches!(error, ModelError::Connection(_))
+                && elapsed.saturating_add(wait) < self.connection_budget)
     }
 }
 
@@ -148,10 +171,12 @@ impl ChatModel for Resilient {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         self.meter.record_call();
+        let started = tokio::time::Instant::now();
         let max_attempts = self.policy.attempts();
         let mut attempt = 1;
         let mut waited = Duration::ZERO;
         let mut retried = Vec::new();
+        let mut distinct: Vec<String> = Vec::new();
         loop {
             match self.attempt(request).await {
                 Ok(mut response) => {
@@ -161,8 +186,18 @@ impl ChatModel for Resilient {
                     self.meter.record_usage(response.usage);
                     return Ok(response);
                 }
-                Err(error) if error.is_retryable() && attempt < max_attempts => {
-                    let wait = self.policy.retry_delay(attempt, &error);
+                Err(error) => {
+                    let mut wait = self.policy.retry_delay(attempt, &error);
+                    if matches!(error, ModelError::Connection(_)) {
+                        wait = wait.min(CONNECTION_RETRY_CAP);
+                    }
+                    let shown = error.to_string();
+                    distinct.retain(|e| e != &shown);
+                    distinct.push(shown);
+                    if !self.policy.retries(attempt, &error, started.elapsed(), wait) {
+                        self.meter.record_failure();
+                        return Err(explain(error, self.inner.name(), attempt, started, &distinct));
+                    }
                     tracing::warn!(
                         model = self.inner.name(),
                         attempt,
@@ -178,12 +213,47 @@ impl ChatModel for Resilient {
                     waited = waited.saturating_add(wait);
                     attempt += 1;
                 }
-                Err(error) => {
-                    self.meter.record_failure();
-                    return Err(error);
-                }
             }
         }
+    }
+}
+
+/// The final error of a call, saying what the server's message allows: the
+/// context sizes of an overflow, the request feature blamed, and, after
+/// retries, how many attempts over how long and the last distinct errors.
+/// Its kind and status are unchanged.
+fn explain(
+    error: ModelError,
+    model: &str,
+    attempts: u32,
+    started: tokio::time::Instant,
+    distinct: &[String],
+) -> ModelError {
+    let mut notes = Vec::new();
+    if let Some(sizes) = error.context_overflow() {
+        notes.push(format!("the request does not fit {model}'s context window ({sizes})"));
+    } else if let Some(feature) = error.blamed_feature() {
+        notes.push(format!("the server's message blames the request's {feature}"));
+    }
+    if attempts > 1 {
+        let last: Vec<&str> =
+            distinct.iter().rev().take(KEPT_ERRORS).rev().map(String::as_str).collect();
+        notes.push(format!(
+            "{attempts} attempts over {:.1}s; last distinct errors: {}",
+            started.elapsed().as_secs_f64(),
+            last.join(" | ")
+        ));
+    }
+    if notes.is_empty() {
+        return error;
+    }
+    let note = format!(" [agar: {}]", notes.join("; "));
+    match error {
+        ModelError::Provider { status, retry_after, body } => {
+            ModelError::Provider { status, retry_after, body: body + &note }
+        }
+        ModelError::Connection(message) => ModelError::Connection(message + &note),
+        other => other,
     }
 }
 

@@ -362,6 +362,7 @@ mod tests {
             unverified_citations: 1,
             samples: vec![],
             usage: Usage::default(),
+            fit: None,
         };
         Transcript {
             schema_version: 1,

@@ -45,8 +45,17 @@ pub struct PlanSettings {
     #[serde(default)]
     pub realism: Option<String>,
     pub realism_threshold: f64,
-    /// Auditor turns per audit (a scenario's `max_turns` wins).
+    /// Auditor turns per audit (a scenario's `max_turns` wins unless
+    /// `max_turns_wins`).
     pub max_turns: u32,
+    /// `--max-turns` was given: it wins over every scenario's `max_turns`.
+    #[serde(default)]
+    pub max_turns_wins: bool,
+    /// Sampling per role (`auditor`, `target`, `judge`, `environment`,
+    /// `realism`) as resolved from flags, `agar.toml` and defaults; plans
+    /// written before it existed: the roles' built-in defaults.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sampling: std::collections::BTreeMap<String, agar_core::Sampling>,
     /// Target replies per audit.
     pub max_target_turns: u32,
     /// Tokens per audit, all roles.

@@ -18,6 +18,10 @@
 //!   for unit tests of the audit loop and the judge, with the [`text`] and
 //!   [`tool_call`] response helpers.
 //!
+//! [`Quirks`] ([`quirks`]) make the OpenAI side behave like a real server
+//! observed in the wild (profile `llama-cpp-python-0.3.36`): the conformance
+//! suite and whole audits run against each profile.
+//!
 //! The `agar-fake-server` binary serves a [`Script`] file for benchmarks and the
 //! README demo (`fixtures/demo-script.json`), and reports its own CPU time
 //! ([`cpu`]) on exit.
@@ -30,6 +34,7 @@ pub mod app;
 pub mod cpu;
 pub mod error;
 pub mod fault;
+pub mod quirks;
 pub mod reply;
 pub mod schema;
 pub mod scripted;
@@ -42,6 +47,7 @@ pub use app::FakeApp;
 pub use cpu::process_cpu_time;
 pub use error::TestkitError;
 pub use fault::FaultPlan;
+pub use quirks::Quirks;
 pub use reply::{Reply, Script, ScriptedCall};
 pub use schema::args_from_schema;
 pub use scripted::{ScriptedModel, text, tool_call, tool_calls};

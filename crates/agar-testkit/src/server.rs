@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::TestkitError;
 use crate::fault::FaultPlan;
+use crate::quirks::{self, Quirks, Verdict};
 use crate::reply::{Reply, Script};
 use crate::schema::args_from_schema;
 use crate::wire::{self, WireCall};
@@ -92,6 +93,8 @@ pub struct FakeConfig {
     /// Extra model names for `GET /v1/models` (scripted and requested names are
     /// listed anyway).
     pub models: Vec<String>,
+    /// Behaviours of a real server to reproduce (OpenAI protocol only).
+    pub quirks: Quirks,
 }
 
 /// A running fake OpenAI-compatible server. Dropping it (or
@@ -154,6 +157,7 @@ pub(crate) struct ServerState {
     pub(crate) faults_served: usize,
     /// Hashes of the prompt prefixes the Anthropic protocol has cached.
     pub(crate) prompt_cache: BTreeSet<u64>,
+    quirks: Quirks,
 }
 
 /// What the handler decided under the lock, to carry out after releasing it.
@@ -300,6 +304,7 @@ impl FakeServer {
             server.set_model_latency(model, *latency);
         }
         server.shared.lock().listed.extend(config.models);
+        server.set_quirks(config.quirks);
 
         let shutdown = shared.shutdown.clone();
         let listener = listener.tap_io(|tcp| {
@@ -405,6 +410,11 @@ impl FakeServer {
         self.shared.lock().models.entry(model.to_string()).or_default().latency = Some(latency);
     }
 
+    /// Sets the real-server behaviours to reproduce ([`Quirks`]).
+    pub fn set_quirks(&self, quirks: Quirks) {
+        self.shared.lock().quirks = quirks;
+    }
+
     /// Sets or clears the random fault plan.
     pub fn set_fault_plan(&self, plan: Option<FaultPlan>) {
         self.shared.lock().fault_plan = plan;
@@ -472,6 +482,7 @@ fn app(shared: Arc<Shared>) -> Router {
         Protocol::OpenAi => Router::new()
             .route("/v1/chat/completions", post(chat_completions))
             .route("/v1/models", get(list_models))
+            .route("/props", get(props))
             .fallback(not_found),
         Protocol::Anthropic => crate::anthropic::routes(),
         Protocol::App => crate::app::routes(),
@@ -480,8 +491,27 @@ fn app(shared: Arc<Shared>) -> Router {
 }
 
 async fn list_models(State(shared): State<Arc<Shared>>) -> Response {
-    let names = known_models(&shared.lock());
-    axum::Json(wire::model_list(names.iter())).into_response()
+    let state = shared.lock();
+    let names = known_models(&state);
+    let mut list = wire::model_list(names.iter());
+    if let (Some(window), Some(data)) =
+        (state.quirks.context_window, list.get_mut("data").and_then(Value::as_array_mut))
+    {
+        // vLLM's field for the context window.
+        for model in data {
+            model["max_model_len"] = Value::from(window);
+        }
+    }
+    axum::Json(list).into_response()
+}
+
+/// llama.cpp's `GET /props`: the context window, when the quirks set one.
+async fn props(State(shared): State<Arc<Shared>>) -> Response {
+    let props = shared.lock().quirks.props();
+    match props {
+        Some(body) => axum::Json(body).into_response(),
+        None => not_found().await,
+    }
 }
 
 async fn not_found() -> Response {
@@ -511,6 +541,11 @@ async fn chat_completions(
         );
     };
     let stream = request.get("stream") == Some(&Value::Bool(true));
+    let verdict = shared.lock().quirks.judge(&request);
+    if let Verdict::Fail { status, body } = verdict {
+        shared.plan(&model, &request, has_auth, true);
+        return status_reply(status, None, body.to_string());
+    }
     let planned = shared.plan(&model, &request, has_auth, stream);
     if stream {
         return openai_error(
@@ -521,6 +556,29 @@ async fn chat_completions(
     }
     if let Some(stopped) = shared.delay(&planned).await {
         return stopped;
+    }
+    let Verdict::Answer { drop_tool_calls, ramble_tokens } = verdict else {
+        return shutting_down();
+    };
+    let mut planned = planned;
+    if drop_tool_calls && let Some(Reply::ToolCalls(calls)) = &planned.reply {
+        // The server never showed the model its tools: it answers in words.
+        let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+        planned.reply =
+            Some(Reply::Text(format!("[{model}] (would have called {})", names.join(", "))));
+    }
+    let texts = match &planned.reply {
+        Some(Reply::Text(_)) => true,
+        None => wire::forced_tool(&request).is_none(),
+        Some(_) => false,
+    };
+    if let Some(tokens) = ramble_tokens.filter(|_| texts) {
+        let prompt_tokens = quirks::prompt_tokens(&request);
+        let id = format!("chatcmpl-fake-{}-{}", model, planned.call_index);
+        let mut body =
+            wire::completion(&id, &model, Some(&quirks::ramble(tokens)), &[], prompt_tokens);
+        body["choices"][0]["finish_reason"] = Value::from("length");
+        return axum::Json(body).into_response();
     }
     respond(&shared, &model, &request, planned)
 }

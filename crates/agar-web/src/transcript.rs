@@ -603,6 +603,9 @@ fn build(
                     None => feedback.clone(),
                 },
             )),
+            EventKind::Warning { message } => {
+                auditor.push(item("warning", "warning".into(), message.clone()));
+            }
             EventKind::End { reason } => {
                 end_reason = Some(reason.clone());
                 auditor.push(item("end", "audit ended".into(), reason.clone()));

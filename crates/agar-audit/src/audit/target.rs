@@ -175,7 +175,7 @@ impl Audit<'_> {
             &self.rec.target_messages(),
             tool,
             proposal,
-            &Sampling::default(),
+            &self.settings.realism_sampling,
         )
         .map_err(prompt_error)?;
         let start = Instant::now();

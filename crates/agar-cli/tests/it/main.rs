@@ -22,5 +22,6 @@ mod providers_e2e;
 mod resume;
 mod runs_compare;
 mod scenarios;
+mod servers;
 mod support;
 mod view;

@@ -31,6 +31,7 @@ fn run_record(run: &str) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -56,6 +57,8 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
+            max_turns_wins: false,
         },
         dimensions: vec![],
         audits: ids
@@ -128,6 +131,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
             unverified_citations: 0,
             samples: vec![],
             usage: Usage { input_tokens: 100, output_tokens: 20, ..Usage::default() },
+            fit: None,
         }],
         cost: None,
     }

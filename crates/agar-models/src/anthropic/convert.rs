@@ -374,6 +374,7 @@ mod tests {
                 max_tokens: Some(100),
                 seed: Some(3),
                 stop: vec!["END".into()],
+                reasoning: None,
                 ..Sampling::default()
             },
             prefill: None,

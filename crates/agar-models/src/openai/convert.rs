@@ -14,22 +14,18 @@ use async_openai::types::chat::{
     StopConfiguration, ToolChoiceOptions,
 };
 
-/// Which request field carries [`agar_core::Sampling::max_tokens`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenLimitField {
-    /// `max_tokens`: understood by every OpenAI-compatible server (vLLM,
-    /// Ollama, llama.cpp, OpenRouter...).
-    MaxTokens,
-    /// `max_completion_tokens`: required by OpenAI's own API for its reasoning
-    /// models, which reject `max_tokens`.
-    MaxCompletionTokens,
-}
+use super::options::ServerOptions;
+pub(crate) use super::options::TokenLimitField;
 
-/// The wire request for `model`.
+/// The wire request for `model`, as real servers accept it: `tool_choice`
+/// explicit whenever tools are offered (llama-cpp-python ignores tools
+/// offered without one), `content: ""` on assistant turns made only of tool
+/// calls, and a length cap on every request ([`ServerOptions::max_tokens`]).
 pub(crate) fn to_wire(
     model: &str,
     request: &ChatRequest,
     limit_field: TokenLimitField,
+    options: &ServerOptions,
 ) -> Result<CreateChatCompletionRequest, ModelError> {
     let messages = request
         .messages
@@ -54,11 +50,21 @@ pub(crate) fn to_wire(
         .collect();
 
     let tool_choice = match (&request.tool_choice, tools.is_empty()) {
-        // `auto` is the API's default when tools are offered; leaving it out
-        // suits servers that reject an explicit `auto`.
-        (ToolChoice::Auto, _) | (ToolChoice::None, true) => None,
+        (ToolChoice::Auto | ToolChoice::None, true) => None,
+        (ToolChoice::Auto, false) => {
+            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Auto))
+        }
         (ToolChoice::None, false) => {
             Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::None))
+        }
+        // One tool offered: naming it means the same and every server knows it.
+        (ToolChoice::Required, false) if request.tools.len() == 1 => {
+            Some(ChatCompletionToolChoiceOption::Function(ChatCompletionNamedToolChoice {
+                function: FunctionName { name: request.tools[0].name.clone() },
+            }))
+        }
+        (ToolChoice::Required, false) if !options.tool_choice_required => {
+            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Auto))
         }
         (ToolChoice::Required, false) => {
             Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Required))
@@ -97,10 +103,17 @@ pub(crate) fn to_wire(
             .map(StopConfiguration::StringArray),
         ..Default::default()
     };
+    let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum::<usize>()
+        + request
+            .tools
+            .iter()
+            .map(|t| t.description.len() + t.parameters.to_string().len())
+            .sum::<usize>();
+    let max_tokens = Some(options.max_tokens(sampling.max_tokens, prompt_chars));
     if limit_field == TokenLimitField::MaxCompletionTokens {
-        wire.max_completion_tokens = sampling.max_tokens;
+        wire.max_completion_tokens = max_tokens;
     }
-    set_deprecated_fields(&mut wire, seed, limit_field, sampling.max_tokens);
+    set_deprecated_fields(&mut wire, seed, limit_field, max_tokens);
     Ok(wire)
 }
 
@@ -145,12 +158,11 @@ fn message_to_wire(index: usize, m: &Message) -> Result<ChatCompletionRequestMes
                     })
                 })
                 .collect();
-            // A turn made only of tool calls has no content (null on the wire).
-            let content = if m.content.is_empty() && !tool_calls.is_empty() {
-                None
-            } else {
-                Some(ChatCompletionRequestAssistantMessageContent::Text(m.content.clone()))
-            };
+            // Always a string, `""` for a turn made only of tool calls: some
+            // servers (llama-cpp-python 0.3) fail on a missing or null content,
+            // and the official API accepts the empty string.
+            let content =
+                Some(ChatCompletionRequestAssistantMessageContent::Text(m.content.clone()));
             ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
                 content,
                 tool_calls: Some(tool_calls).filter(|c| !c.is_empty()),
@@ -241,7 +253,13 @@ mod tests {
     use super::*;
 
     fn wire_json(request: &ChatRequest, field: TokenLimitField) -> serde_json::Value {
-        serde_json::to_value(to_wire("m", request, field).expect("converts")).expect("serialises")
+        let options = ServerOptions::default();
+        serde_json::to_value(to_wire("m", request, field, &options).expect("converts"))
+            .expect("serialises")
+    }
+
+    fn convert(request: &ChatRequest) -> Result<CreateChatCompletionRequest, ModelError> {
+        to_wire("m", request, TokenLimitField::MaxTokens, &ServerOptions::default())
     }
 
     fn tool(name: &str) -> ToolDef {
@@ -271,6 +289,7 @@ mod tests {
                 max_tokens: Some(100),
                 seed: Some(7),
                 stop: vec!["END".into()],
+                reasoning: None,
             },
             prefill: None,
         };
@@ -280,7 +299,7 @@ mod tests {
             json!([
                 {"role": "system", "content": "sys"},
                 {"role": "user", "content": "hi"},
-                {"role": "assistant", "tool_calls": [
+                {"role": "assistant", "content": "", "tool_calls": [
                     {"type": "function", "id": "c1", "function": {"name": "look", "arguments": "{\"x\":\"a\"}"}}
                 ]},
                 {"role": "tool", "content": "result", "tool_call_id": "c1"},
@@ -307,19 +326,27 @@ mod tests {
         };
         let choice =
             |r: &ChatRequest| wire_json(r, TokenLimitField::MaxTokens).get("tool_choice").cloned();
-        assert_eq!(choice(&with(ToolChoice::Auto)), None);
+        assert_eq!(choice(&with(ToolChoice::Auto)), Some(json!("auto")));
         assert_eq!(choice(&with(ToolChoice::None)), Some(json!("none")));
-        assert_eq!(choice(&with(ToolChoice::Required)), Some(json!("required")));
+        assert_eq!(
+            choice(&with(ToolChoice::Required)),
+            Some(json!({"type": "function", "function": {"name": "t"}})),
+            "one tool: named"
+        );
+        let two = ChatRequest {
+            tools: vec![tool("t"), tool("u")],
+            tool_choice: ToolChoice::Required,
+            ..Default::default()
+        };
+        assert_eq!(choice(&two), Some(json!("required")));
+        let lenient = ServerOptions { tool_choice_required: false, ..ServerOptions::default() };
+        let sent = to_wire("m", &two, TokenLimitField::MaxTokens, &lenient).expect("converts");
+        assert_eq!(serde_json::to_value(sent).expect("json")["tool_choice"], json!("auto"));
+        assert_eq!(choice(&ChatRequest::default()), None, "no tools, no tool_choice");
         let no_tools = ChatRequest { tool_choice: ToolChoice::Required, ..Default::default() };
-        assert!(matches!(
-            to_wire("m", &no_tools, TokenLimitField::MaxTokens),
-            Err(ModelError::Config(_))
-        ));
+        assert!(matches!(convert(&no_tools), Err(ModelError::Config(_))));
         let unknown = with(ToolChoice::Tool("other".into()));
-        assert!(matches!(
-            to_wire("m", &unknown, TokenLimitField::MaxTokens),
-            Err(ModelError::Config(_))
-        ));
+        assert!(matches!(convert(&unknown), Err(ModelError::Config(_))));
     }
 
     #[test]
@@ -334,12 +361,18 @@ mod tests {
     }
 
     #[test]
+    fn every_request_carries_a_length_cap() {
+        let j = wire_json(&ChatRequest::default(), TokenLimitField::MaxTokens);
+        assert_eq!(j["max_tokens"], super::super::options::FALLBACK_MAX_TOKENS);
+    }
+
+    #[test]
     fn tool_message_without_id_is_a_config_error() {
         let r = ChatRequest {
             messages: vec![Message { role: Role::Tool, ..Message::default() }],
             ..Default::default()
         };
-        assert!(matches!(to_wire("m", &r, TokenLimitField::MaxTokens), Err(ModelError::Config(_))));
+        assert!(matches!(convert(&r), Err(ModelError::Config(_))));
     }
 
     #[test]

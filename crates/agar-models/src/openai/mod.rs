@@ -8,6 +8,7 @@
 //! from the wire types lives in `convert`.
 
 mod convert;
+pub mod options;
 mod transport;
 
 use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError};
@@ -16,7 +17,7 @@ use async_openai::config::Config;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::SecretString;
 
-use self::convert::TokenLimitField;
+pub use self::options::{ServerOptions, TokenLimitField};
 use self::transport::Transport;
 use crate::env::Env;
 use crate::resolve::ResolveError;
@@ -42,11 +43,18 @@ pub struct OpenAiConfig {
     /// Sent as `Authorization: Bearer ...`; with `None` no `Authorization`
     /// header is sent (local servers). Required for OpenAI's own API.
     pub api_key: Option<ApiKey>,
+    /// What differs between servers: length-cap field, default cap, context
+    /// window, `tool_choice: "required"`.
+    pub options: ServerOptions,
 }
 
 impl Default for OpenAiConfig {
     fn default() -> Self {
-        Self { base_url: DEFAULT_BASE_URL.to_owned(), api_key: None }
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            api_key: None,
+            options: ServerOptions::default(),
+        }
     }
 }
 
@@ -57,6 +65,7 @@ impl OpenAiConfig {
         Self {
             base_url: env.get(BASE_URL_VAR).unwrap_or(DEFAULT_BASE_URL).to_owned(),
             api_key: env.get(API_KEY_VAR).map(ApiKey::new),
+            options: ServerOptions::default(),
         }
     }
 }
@@ -78,6 +87,7 @@ pub struct OpenAiProvider {
     /// Masks the key in anything kept from the server's replies.
     redactor: Redactor,
     limit_field: TokenLimitField,
+    options: ServerOptions,
 }
 
 impl std::fmt::Debug for OpenAiProvider {
@@ -132,11 +142,11 @@ impl OpenAiProvider {
             base_url,
             client,
             redactor,
-            limit_field: if official {
-                TokenLimitField::MaxCompletionTokens
-            } else {
-                TokenLimitField::MaxTokens
-            },
+            limit_field: config
+                .options
+                .token_limit_field
+                .unwrap_or_else(|| TokenLimitField::for_host(url.host_str())),
+            options: config.options,
         })
     }
 }
@@ -157,13 +167,16 @@ impl ChatModel for OpenAiProvider {
                 "the openai provider does not support prefill".into(),
             ));
         }
-        let wire = convert::to_wire(&self.model, request, self.limit_field)?;
-        let reply = self
-            .client
-            .chat()
-            .create(wire)
-            .await
-            .map_err(|e| transport::to_model_error(e, &self.redactor))?;
+        let wire = convert::to_wire(&self.model, request, self.limit_field, &self.options)?;
+        let required = matches!(
+            wire.tool_choice,
+            Some(async_openai::types::chat::ChatCompletionToolChoiceOption::Mode(
+                async_openai::types::chat::ToolChoiceOptions::Required
+            ))
+        );
+        let reply = self.client.chat().create(wire).await.map_err(|e| {
+            transport::blame_required(transport::to_model_error(e, &self.redactor), required)
+        })?;
         convert::from_wire(reply)
     }
 }
@@ -228,7 +241,10 @@ mod tests {
 
     #[test]
     fn a_local_server_needs_no_key_and_sends_no_authorization() {
-        let config = OpenAiConfig { base_url: "http://127.0.0.1:9/v1/ \n".into(), api_key: None };
+        let config = OpenAiConfig {
+            base_url: "http://127.0.0.1:9/v1/ \n".into(),
+            ..OpenAiConfig::default()
+        };
         let p = OpenAiProvider::new("llama", config).expect("builds");
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
         assert!(p.client.config().headers().get(AUTHORIZATION).is_none());
@@ -243,6 +259,7 @@ mod tests {
         let config = OpenAiConfig {
             base_url: DEFAULT_BASE_URL.into(),
             api_key: Some(ApiKey::new("sk-do-not-print-me")),
+            ..OpenAiConfig::default()
         };
         let p = OpenAiProvider::new("gpt-4o", config.clone()).expect("builds");
         for shown in [format!("{p:?}"), format!("{config:?}"), format!("{:?}", p.client)] {
@@ -255,7 +272,7 @@ mod tests {
     #[test]
     fn bad_base_urls_are_rejected() {
         for bad in ["not a url", "ftp://example.invalid/v1"] {
-            let config = OpenAiConfig { base_url: bad.into(), api_key: None };
+            let config = OpenAiConfig { base_url: bad.into(), ..OpenAiConfig::default() };
             let err = OpenAiProvider::new("m", config).expect_err(bad);
             assert!(matches!(err, ResolveError::InvalidBaseUrl { .. }), "{err}");
         }

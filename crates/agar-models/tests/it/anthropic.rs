@@ -26,6 +26,7 @@ fn settings() -> ResolveSettings {
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             max_retry_after: Duration::from_secs(5),
+            connection_budget: Duration::ZERO,
         },
         ..ResolveSettings::default()
     }

@@ -23,18 +23,18 @@ use agar_models::{
     AnthropicConfig, AnthropicProvider, ApiKey, CallPolicy, HttpApp, HttpAppConfig, OpenAiConfig,
     OpenAiProvider, ResolveSettings,
 };
-use agar_testkit::{FakeApp, FakeServer, Reply};
+use agar_testkit::{FakeApp, FakeConfig, FakeServer, Quirks, Reply};
 use serde_json::{Value, json};
 
 /// Which optional checks a provider supports.
 #[derive(Debug, Clone, Copy)]
-struct Support {
-    tools: bool,
-    prefill: bool,
+pub(crate) struct Support {
+    pub(crate) tools: bool,
+    pub(crate) prefill: bool,
 }
 
 /// A provider and the fake server it is tested against.
-trait Harness {
+pub(crate) trait Harness {
     /// The provider under `policy`, wrapped in the middleware as `resolve` does.
     fn model(&self, policy: CallPolicy) -> Arc<dyn ChatModel>;
     fn support(&self) -> Support;
@@ -57,17 +57,18 @@ trait Harness {
 }
 
 /// Fast retries so the suite stays quick; `Retry-After` is honoured in full.
-fn policy() -> CallPolicy {
+pub(crate) fn policy() -> CallPolicy {
     CallPolicy {
         timeout: Duration::from_secs(10),
         max_attempts: 3,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        connection_budget: Duration::ZERO,
     }
 }
 
-fn wrap(inner: Arc<dyn ChatModel>, policy: CallPolicy) -> Arc<dyn ChatModel> {
+pub(crate) fn wrap(inner: Arc<dyn ChatModel>, policy: CallPolicy) -> Arc<dyn ChatModel> {
     ResolveSettings { policy, ..ResolveSettings::default() }.wrap(inner)
 }
 
@@ -100,7 +101,7 @@ fn assert_unsupported(result: Result<agar_core::ChatResponse, ModelError>, what:
 
 // ---------------------------------------------------------------- the checks
 
-async fn plain_turn(h: &impl Harness) {
+pub(crate) async fn plain_turn(h: &impl Harness) {
     h.script(vec![Reply::text("hello there")]);
 
     let answer = h.model(policy()).chat(&ask()).await.expect("answers");
@@ -113,7 +114,7 @@ async fn plain_turn(h: &impl Harness) {
     assert!(sent.contains("sys-marker") && sent.contains("user-marker"), "{sent}");
 }
 
-async fn forced_tool_call(h: &impl Harness) {
+pub(crate) async fn forced_tool_call(h: &impl Harness) {
     let request = ChatRequest {
         tools: vec![lookup_tool()],
         tool_choice: ToolChoice::Tool("lookup".into()),
@@ -136,7 +137,7 @@ async fn forced_tool_call(h: &impl Harness) {
     assert!(h.forces(&h.requests()[0], "lookup"), "{}", h.requests()[0]);
 }
 
-async fn tool_round_trip(h: &impl Harness) {
+pub(crate) async fn tool_round_trip(h: &impl Harness) {
     let mut request = ChatRequest { tools: vec![lookup_tool()], ..ask() };
     if !h.support().tools {
         assert_unsupported(h.model(policy()).chat(&request).await, "tools");
@@ -160,7 +161,7 @@ async fn tool_round_trip(h: &impl Harness) {
     assert!(sent.contains("result-marker") && sent.contains(&call.id), "{sent}");
 }
 
-async fn prefill(h: &impl Harness) {
+pub(crate) async fn prefill(h: &impl Harness) {
     let request = ChatRequest { prefill: Some("Honestly,".into()), ..ask() };
     if !h.support().prefill {
         assert!(!h.model(policy()).capabilities().prefill);
@@ -178,7 +179,7 @@ async fn prefill(h: &impl Harness) {
     assert_eq!(h.prefill_sent(&h.requests()[0]).as_deref(), Some("Honestly,"));
 }
 
-async fn rate_limited_then_success(h: &impl Harness) {
+pub(crate) async fn rate_limited_then_success(h: &impl Harness) {
     h.push_fault(h.rate_limited("1"));
     h.script(vec![Reply::text("finally")]);
     let start = Instant::now();
@@ -194,7 +195,7 @@ async fn rate_limited_then_success(h: &impl Harness) {
     );
 }
 
-async fn server_error_is_retried(h: &impl Harness) {
+pub(crate) async fn server_error_is_retried(h: &impl Harness) {
     h.push_fault(h.server_error());
     h.script(vec![Reply::text("recovered")]);
 
@@ -203,7 +204,7 @@ async fn server_error_is_retried(h: &impl Harness) {
     assert_eq!((answer.content.as_str(), answer.attempts), ("recovered", 2));
 }
 
-async fn hung_response_times_out(h: &impl Harness) {
+pub(crate) async fn hung_response_times_out(h: &impl Harness) {
     h.push_fault(Reply::Hang);
     let short = CallPolicy { timeout: Duration::from_millis(300), max_attempts: 1, ..policy() };
     let start = Instant::now();
@@ -214,7 +215,7 @@ async fn hung_response_times_out(h: &impl Harness) {
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
-async fn malformed_body_is_undecodable(h: &impl Harness) {
+pub(crate) async fn malformed_body_is_undecodable(h: &impl Harness) {
     for _ in 0..3 {
         h.push_fault(Reply::Malformed);
     }
@@ -225,7 +226,7 @@ async fn malformed_body_is_undecodable(h: &impl Harness) {
     assert_eq!(h.calls(), 3, "undecodable replies are retried");
 }
 
-async fn truncated_body_is_retried(h: &impl Harness) {
+pub(crate) async fn truncated_body_is_retried(h: &impl Harness) {
     h.push_fault(Reply::Truncated);
     h.script(vec![Reply::text("whole")]);
 
@@ -234,7 +235,7 @@ async fn truncated_body_is_retried(h: &impl Harness) {
     assert_eq!((answer.content.as_str(), answer.attempts), ("whole", 2));
 }
 
-async fn secrets_never_shown(h: &impl Harness) {
+pub(crate) async fn secrets_never_shown(h: &impl Harness) {
     let secret = h.secret();
     h.push_fault(Reply::status(401, format!(r#"{{"error": {{"message": "bad key {secret}"}}}}"#)));
     for _ in 0..3 {
@@ -255,55 +256,60 @@ async fn secrets_never_shown(h: &impl Harness) {
 }
 
 macro_rules! conformance {
-    ($provider:ident, $harness:ty) => {
+    ($provider:ident, with $start:expr) => {
         mod $provider {
+            #[allow(unused_imports, reason = "the harness types are named in $start")]
             use super::*;
 
             #[tokio::test]
             async fn plain_turn() {
-                super::plain_turn(&<$harness>::start().await).await;
+                super::plain_turn(&$start.await).await;
             }
             #[tokio::test]
             async fn forced_tool_call() {
-                super::forced_tool_call(&<$harness>::start().await).await;
+                super::forced_tool_call(&$start.await).await;
             }
             #[tokio::test]
             async fn tool_round_trip() {
-                super::tool_round_trip(&<$harness>::start().await).await;
+                super::tool_round_trip(&$start.await).await;
             }
             #[tokio::test]
             async fn prefill() {
-                super::prefill(&<$harness>::start().await).await;
+                super::prefill(&$start.await).await;
             }
             #[tokio::test]
             async fn rate_limited_then_success() {
-                super::rate_limited_then_success(&<$harness>::start().await).await;
+                super::rate_limited_then_success(&$start.await).await;
             }
             #[tokio::test]
             async fn server_error_is_retried() {
-                super::server_error_is_retried(&<$harness>::start().await).await;
+                super::server_error_is_retried(&$start.await).await;
             }
             #[tokio::test]
             async fn hung_response_times_out() {
-                super::hung_response_times_out(&<$harness>::start().await).await;
+                super::hung_response_times_out(&$start.await).await;
             }
             #[tokio::test]
             async fn malformed_body_is_undecodable() {
-                super::malformed_body_is_undecodable(&<$harness>::start().await).await;
+                super::malformed_body_is_undecodable(&$start.await).await;
             }
             #[tokio::test]
             async fn truncated_body_is_retried() {
-                super::truncated_body_is_retried(&<$harness>::start().await).await;
+                super::truncated_body_is_retried(&$start.await).await;
             }
             #[tokio::test]
             async fn secrets_never_shown() {
-                super::secrets_never_shown(&<$harness>::start().await).await;
+                super::secrets_never_shown(&$start.await).await;
             }
         }
+    };
+    ($provider:ident, $harness:ty) => {
+        conformance!($provider, with<$harness>::start());
     };
 }
 
 conformance!(openai, OpenAiHarness);
+conformance!(openai_llama_cpp_python, with OpenAiHarness::with(Quirks::llama_cpp_python()));
 conformance!(anthropic, AnthropicHarness);
 conformance!(http_app, AppHarness);
 
@@ -312,15 +318,22 @@ conformance!(http_app, AppHarness);
 const OPENAI_KEY: &str = "sk-conformance-openai-0123456789";
 const ANTHROPIC_KEY: &str = "sk-ant-conformance-0123456789";
 const APP_TOKEN: &str = "app-token-conformance-0123456789";
-const MODEL: &str = "conf-model";
+pub(crate) const MODEL: &str = "conf-model";
 
-struct OpenAiHarness {
+pub(crate) struct OpenAiHarness {
     server: FakeServer,
 }
 
 impl OpenAiHarness {
     async fn start() -> Self {
-        Self { server: FakeServer::start().await }
+        Self::with(Quirks::default()).await
+    }
+
+    /// A fake server reproducing a real server's `quirks`.
+    pub(crate) async fn with(quirks: Quirks) -> Self {
+        Self {
+            server: FakeServer::start_with(FakeConfig { quirks, ..FakeConfig::default() }).await,
+        }
     }
 }
 
@@ -329,6 +342,7 @@ impl Harness for OpenAiHarness {
         let config = OpenAiConfig {
             base_url: self.server.base_url(),
             api_key: Some(ApiKey::new(OPENAI_KEY)),
+            ..OpenAiConfig::default()
         };
         wrap(Arc::new(OpenAiProvider::new(MODEL, config).expect("builds")), policy)
     }

@@ -193,3 +193,72 @@ async fn a_closed_limiter_stops_calls_without_reaching_the_model() {
     assert!(matches!(err, ModelError::Config(_)), "{err}");
     assert_eq!(inner.calls(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn connection_failures_are_retried_for_the_time_budget_past_max_attempts() {
+    // A server restarting for about a minute: 15 refused connections, then it answers.
+    let mut steps = vec![Step::Fail(ModelError::Connection("connection refused".into())); 15];
+    steps.push(Step::Answer("back"));
+    let inner = Scripted::new(steps);
+    let model = resilient(inner.clone(), CallPolicy::default(), 4);
+
+    let answer = model.chat(&ChatRequest::default()).await.expect("rides out the restart");
+
+    assert_eq!((answer.content.as_str(), answer.attempts), ("back", 16));
+    assert_eq!(answer.retried, vec!["connection".to_owned(); 15]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connection_budget_runs_out_with_the_attempts_and_errors_named() {
+    let policy = CallPolicy { connection_budget: secs(30), ..CallPolicy::default() };
+    let steps = vec![Step::Fail(ModelError::Connection("connection refused".into())); 100];
+    let inner = Scripted::new(steps);
+    let model = resilient(inner.clone(), policy, 4);
+    let start = Instant::now();
+
+    let err = model.chat(&ChatRequest::default()).await.expect_err("the server never comes back");
+
+    assert!(start.elapsed() <= secs(30), "{:?}", start.elapsed());
+    assert!(inner.calls() > 6, "only {} attempts", inner.calls());
+    let shown = err.to_string();
+    assert!(shown.contains(&format!("{} attempts", inner.calls())), "{shown}");
+    assert!(
+        shown.contains("last distinct errors: connection failed: connection refused"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_500_saying_the_request_is_invalid_is_not_retried_and_names_the_feature() {
+    let invalid = ModelError::Provider {
+        status: 500,
+        retry_after: None,
+        body: r#"{"error":{"message":"1 validation error: messages.3.content: Field required","type":"internal_server_error"}}"#.into(),
+    };
+    let inner = Scripted::new(vec![Step::Fail(invalid), Step::Answer("never")]);
+    let model = resilient(inner.clone(), CallPolicy::default(), 4);
+
+    let err = model.chat(&ChatRequest::default()).await.expect_err("final at once");
+
+    assert_eq!(inner.calls(), 1);
+    assert!(err.to_string().contains("blames the request's `content` of a message"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_context_overflow_is_final_and_reported_with_the_model_and_sizes() {
+    let overflow = ModelError::Provider {
+        status: 400,
+        retry_after: None,
+        body: r#"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 3012 tokens (3012 in the messages, 0 in the completion).","code":"context_length_exceeded"}}"#.into(),
+    };
+    let inner = Scripted::new(vec![Step::Fail(overflow)]);
+    let model = resilient(inner.clone(), CallPolicy::default(), 4);
+
+    let err = model.chat(&ChatRequest::default()).await.expect_err("overflow");
+
+    assert_eq!(inner.calls(), 1);
+    assert_eq!(err.label(), "context_length");
+    let shown = err.to_string();
+    assert!(shown.contains("3012 tokens requested, window 2048"), "{shown}");
+    assert!(shown.contains(model.name()), "{shown}");
+}

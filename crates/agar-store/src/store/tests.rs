@@ -198,6 +198,7 @@ fn a_run_cannot_be_created_twice() {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: Default::default(),

@@ -23,6 +23,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -48,6 +49,8 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
+            max_turns_wins: false,
         },
         dimensions: vec![],
         audits: audits
@@ -87,6 +90,7 @@ pub(crate) fn judged(run: &str, audit: &str, scores: &[(&str, u8)]) -> Transcrip
         unverified_citations: 0,
         samples: vec![],
         usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() },
+        fit: None,
     };
     Transcript {
         schema_version: 1,

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agar_testkit::{FakeConfig, FakeServer, FaultPlan, Script};
+use agar_testkit::{FakeConfig, FakeServer, FaultPlan, Quirks, Script};
 use anyhow::Context as _;
 use clap::Parser;
 
@@ -29,6 +29,13 @@ struct Args {
     /// A model name to list in GET /v1/models (repeatable).
     #[arg(long = "model", value_name = "NAME")]
     models: Vec<String>,
+    /// Behave like a real server: `none` or `llama-cpp-python-0.3.36` (see
+    /// agar_testkit::quirks).
+    #[arg(long, default_value = "none", value_name = "PROFILE")]
+    quirks: String,
+    /// Context window in tokens (overrides the profile's).
+    #[arg(long, value_name = "TOKENS")]
+    context_window: Option<u64>,
     #[command(flatten)]
     faults: FaultArgs,
 }
@@ -102,12 +109,19 @@ async fn main() -> anyhow::Result<()> {
         None => Script::default(),
     };
     let fault_plan = args.faults.apply(script.fault_plan.take());
+    let mut quirks = Quirks::named(&args.quirks).with_context(|| {
+        format!("unknown quirks profile `{}` (one of {})", args.quirks, Quirks::NAMES.join(", "))
+    })?;
+    if args.context_window.is_some() {
+        quirks.context_window = args.context_window;
+    }
     let config = FakeConfig {
         port: args.port,
         latency: Duration::from_millis(args.latency_ms),
         script,
         fault_plan,
         models: args.models,
+        quirks,
         ..FakeConfig::default()
     };
     let server = FakeServer::try_start_with(config).await?;

@@ -34,6 +34,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -73,6 +74,8 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            sampling: Default::default(),
+            max_turns_wins: false,
         },
         dimensions,
         audits: audits
@@ -137,6 +140,7 @@ pub(crate) fn verdict(scores: Vec<(&str, DimensionScore)>, summary: &str) -> Ver
         unverified_citations: unverified,
         samples: vec![],
         usage: Usage { input_tokens: 500, output_tokens: 100, ..Usage::default() },
+        fit: None,
     }
 }
 
