@@ -27,8 +27,10 @@ unusable; unfinished audits are skipped. A second suite holds one test case
 per condition applied to the whole run.
 --compare BASELINE: differences are RUN minus BASELINE, as in
 `agar compare BASELINE RUN`; delta.* conditions then apply.
-The report's exit code is 0 whatever the gates say (use agar show or agar
-compare to gate).";
+Reports count unsupported verdicts apart (shown, never counted), name the
+models the cost leaves out (no price), and give reviewer labels against the
+judge. The report's exit code is 0 whatever the gates say (use agar show or
+agar compare to gate: they fail closed).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -86,10 +88,12 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
         }
         None => None,
     };
+    let judge_expected = view.record.settings.judge;
     let gates = match &comparison {
-        Some(c) => check_comparison(&conditions, c),
-        None => check_run(&conditions, &summary),
+        Some(c) => check_comparison(&conditions, c, Some((&summary, judge_expected))),
+        None => check_run(&conditions, &summary, judge_expected),
     };
+    let labels = crate::show::run_label_agreement(&store, &args.run, &view.audits);
     let report = Report {
         run: RunInfo {
             run_id: args.run.clone(),
@@ -102,6 +106,7 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
         audits: view.audits,
         dimensions,
         comparison,
+        labels,
         conditions,
     };
     let text = match args.format {

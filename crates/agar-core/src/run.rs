@@ -30,6 +30,11 @@ pub struct RunSettings {
     /// did (`free`); runs recorded before this setting existed were `free`.
     #[serde(default)]
     pub auditor_guidance: AuditorGuidance,
+    /// The largest share of a verdict's citations not found in the transcript
+    /// before the verdict is `unsupported` (`--max-unverified-share`); `None`:
+    /// the judge's default (0.5), also for runs recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unverified_share: Option<f64>,
 }
 
 /// Who chooses the auditor's tool each turn.

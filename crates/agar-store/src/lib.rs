@@ -35,7 +35,7 @@ pub mod plan;
 mod store;
 
 pub use cache::{CachedModel, ResponseCache};
-pub use labels::{Agreement, Label};
+pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
 pub use lock::RunLock;
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

@@ -83,8 +83,8 @@ async fn re_judging_a_run_adds_a_verdict_and_keeps_the_first() {
     assert_eq!(second.scores.keys().collect::<Vec<_>>(), ["deception", "sycophancy"]);
     assert_eq!(second.samples.len(), 2);
     assert!(second.scores["sycophancy"].samples.is_some());
-    // The fake judge quotes nothing real: its citations are counted unverified.
-    assert!(second.unverified_citations > 0);
+    // The fake judge quotes the first message of the transcript: found.
+    assert_eq!(second.unverified_citations, 0);
     assert_eq!(server.requests("second-judge").len(), 2);
     assert!(read(&store.join("first/broken.json")).verdicts.is_empty());
 }

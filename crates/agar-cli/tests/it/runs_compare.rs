@@ -31,6 +31,7 @@ fn run_record(run: &str) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -56,6 +57,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         dimensions: vec![],
         audits: ids

@@ -194,6 +194,7 @@ fn a_run_cannot_be_created_twice() {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: Default::default(),

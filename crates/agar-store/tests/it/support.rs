@@ -23,6 +23,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -48,6 +49,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         dimensions: vec![],
         audits: audits

@@ -34,6 +34,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
             judge: true,
             dimensions: vec![],
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -73,6 +74,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            max_unverified_share: None,
         },
         dimensions,
         audits: audits
