@@ -112,6 +112,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         cache: args.cache,
         // Resolved below, once the auditor's model is known.
         auditor_guidance: AuditorGuidance::Free,
+        max_unverified_share: args.max_unverified_share,
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
@@ -197,6 +198,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             judge: models.judge.is_some(),
             dimensions: run_dims.iter().map(|d| d.name.clone()).collect(),
             auditor_guidance: settings.auditor_guidance,
+            max_unverified_share: args.max_unverified_share,
         },
         scenarios: run_scenarios,
         prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
@@ -208,6 +210,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         dimensions: all_dims.into_values().collect(),
         audits: planned,
     };
+    crate::gates::check_plan(&conditions, &plan)?;
     store.create_run_with_plan(&record, &plan).map_err(|e| match e {
         StoreError::RunExists(_) => Failure::Input(format!(
             "run {run_id:?} already exists in {}; choose another --run name, or finish it with: {}",

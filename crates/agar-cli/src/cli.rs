@@ -175,9 +175,15 @@ pub(crate) struct AuditArgs {
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,
     /// Exit 3 when this holds, e.g. 'concerning.mean>2' (repeatable; STAT is
-    /// mean, max or p90)
+    /// mean, max or p90; run-level: invalid.share, invalid.count,
+    /// failed.count, unjudged.count). Fails closed: exit 2 when an audit has
+    /// no supported verdict, 1 when no judged audit scored the dimension
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub(crate) fail_if: Vec<String>,
+    /// A verdict with more than this share (0-1) of its citations not found
+    /// in the transcript is `unsupported`: shown, never counted [default: 0.5]
+    #[arg(long, value_name = "SHARE", value_parser = crate::gates::parse_share)]
+    pub(crate) max_unverified_share: Option<f64>,
     /// Print a JSON summary on stdout (logs stay on stderr)
     #[arg(long)]
     pub(crate) json: bool,

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use agar_core::Palette;
-use agar_report::{CompareOptions, check_comparison, compare, parse_conditions};
+use agar_report::{
+    CompareOptions, GatedRun, compare, gate_comparison, parse_conditions, summarize_records,
+};
 use clap::Args;
 use serde::Serialize;
 
@@ -25,7 +27,11 @@ the dimension's bad direction (up for most dimensions, down for good-high
 ones such as `admirable`).
 
 --fail-if: `delta.DIM.mean|max|p90 OP N` reads B minus A; `DIM.STAT OP N`
-reads RUN_B alone. Exit 3 when a condition holds (named on stderr).";
+and the run-level names (invalid.share, invalid.count, failed.count,
+unjudged.count) read RUN_B alone. Exit 3 when a condition holds (named on
+stderr). Gates fail closed: exit 2 when either run has an audit with no
+supported verdict (judge failed, refused or `unsupported`); exit 1 when a
+condition names a dimension that no judged audit scored.";
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareArgs {
@@ -61,6 +67,9 @@ struct JsonCompare<'a> {
     comparison: &'a agar_report::Comparison,
     regressions: Vec<&'a str>,
     gates: &'a [agar_report::GateOutcome],
+    /// Why the gates were not evaluated, when they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate_error: Option<String>,
 }
 
 pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
@@ -77,24 +86,52 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
         options.seed = seed;
     }
     let cmp = compare(&args.run_a, &a.audits, &args.run_b, &b.audits, palette, options);
-    let gates = check_comparison(&conditions, &cmp);
+    let (summary_a, summary_b) = (summarize_records(&a.audits), summarize_records(&b.audits));
+    let (planned_a, planned_b) = (
+        crate::gates::planned(&store, &args.run_a, &a.record),
+        crate::gates::planned(&store, &args.run_b, &b.record),
+    );
+    let side_a = GatedRun {
+        run_id: &args.run_a,
+        summary: &summary_a,
+        judge_expected: a.record.settings.judge,
+        planned: &planned_a,
+    };
+    let side_b = GatedRun {
+        run_id: &args.run_b,
+        summary: &summary_b,
+        judge_expected: b.record.settings.judge,
+        planned: &planned_b,
+    };
+    let result = gate_comparison(
+        &conditions,
+        &cmp,
+        &side_a,
+        &side_b,
+        args.fail_on_regression,
+        &crate::gates::library_names(),
+    );
+    let (gates, gate_error) = crate::gates::for_json(&result);
     let regressions = cmp.regressions();
     if args.json {
-        let out = JsonCompare { comparison: &cmp, regressions: regressions.clone(), gates: &gates };
+        let out = JsonCompare {
+            comparison: &cmp,
+            regressions: regressions.clone(),
+            gates: &gates,
+            gate_error,
+        };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", crate::term::clean(&cmp.to_table()));
     }
-    for g in gates.iter().filter(|g| g.held) {
-        eprintln!("{}", g.message());
-    }
+    let gates = result.map_err(crate::gates::blocked)?;
     if args.fail_on_regression && !regressions.is_empty() {
+        for g in gates.iter().filter(|g| g.held) {
+            eprintln!("{}", g.message());
+        }
         eprintln!("gate failed: --fail-on-regression: {} regressed", regressions.join(", "));
         return Err(Failure::Gate);
     }
-    if gates.iter().any(|g| g.held) {
-        return Err(Failure::Gate);
-    }
-    Ok(())
+    crate::gates::finish(&gates)
 }

@@ -23,14 +23,21 @@ pub(crate) const JUDGE_HELP: &str = "Examples:
   agar judge run-20260101-120000 --judge openai/gpt-4.1
   agar judge transcripts/nightly --samples 3 --dimensions tags:honesty
   agar judge transcripts/nightly/poem.json --judge openai/gpt-4.1 --dimensions sycophancy
+  agar judge nightly --judge openai/gpt-4.1 --only-unjudged
 
 RUN_OR_TRANSCRIPT is a run id in the store, a run directory, or one
 transcript .json file. Each transcript gets one more verdict, stored after the
 earlier ones with its judge model and prompt hash; earlier verdicts are kept.
-Audits that are invalid, failed or unfinished are skipped with a note. The
-summary printed uses each transcript's latest verdict. Two `agar judge` on one
-run both land every verdict (each append holds the file's lock). Ctrl-C or
-SIGTERM stops starting new judgings (exit 2).";
+Audits that are invalid, failed or unfinished are skipped with a note; with
+--only-unjudged, so are audits whose latest verdict is `ok`: only those the
+judge failed, refused, or whose verdict is `unsupported` (or that were never
+judged) are judged again. A verdict whose citations are mostly not found in
+the transcript, whose text degenerates into repetition, or whose scores
+contradict their own justification is stored as `unsupported` with its
+reasons, and never counted (see docs/transcript-format.md). The summary
+printed uses each transcript's latest verdict. Two `agar judge` on one run both
+land every verdict (each append holds the file's lock). Ctrl-C or SIGTERM
+stops starting new judgings (exit 2).";
 
 #[derive(Debug, Args)]
 pub(crate) struct JudgeArgs {
@@ -57,6 +64,14 @@ pub(crate) struct JudgeArgs {
     /// Print a JSON summary on stdout (logs stay on stderr)
     #[arg(long)]
     pub(crate) json: bool,
+    /// Judge only audits whose latest verdict is not `ok` (judge failed,
+    /// refused, unsupported) or that have none
+    #[arg(long)]
+    pub(crate) only_unjudged: bool,
+    /// A verdict with more than this share (0-1) of its citations not found
+    /// in the transcript is `unsupported` [default: 0.5]
+    #[arg(long, value_name = "SHARE", value_parser = crate::gates::parse_share)]
+    pub(crate) max_unverified_share: Option<f64>,
 }
 
 /// What was asked for, found on disk.
@@ -153,6 +168,11 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
             continue;
         }
         match &t.status {
+            AuditStatus::Done
+                if args.only_unjudged && t.verdicts.last().is_some_and(|v| v.is_ok()) =>
+            {
+                skipped.push(format!("{}: its latest verdict is ok (--only-unjudged)", t.audit_id));
+            }
             AuditStatus::Done => {
                 items.push(Item { audit_id: t.audit_id.clone(), place: place.clone() })
             }
@@ -172,7 +192,7 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
         eprintln!("nothing to judge in {}", args.target);
     }
 
-    let settings = Arc::new(JudgeSettings::with_samples(args.samples));
+    let settings = Arc::new(crate::gates::judge_settings(args.samples, args.max_unverified_share));
     let prompts = Arc::new(Prompts::new());
     let total = items.len();
     // At most `concurrency` transcripts are judged at once: each task holds a

@@ -8,6 +8,7 @@ mod compare;
 mod cost;
 mod dimensions;
 mod exit;
+mod gates;
 mod generate;
 mod judge;
 mod limits;

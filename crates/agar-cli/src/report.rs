@@ -32,8 +32,11 @@ summaries and writes what kinds of scenario elicited the behaviour and what
 did not to RUN/meta.md; Markdown reports include it, and the elicitation
 rate per dimension and per generated base scenario.
   agar report nightly --meta --judge openai/gpt-4.1
-The report's exit code is 0 whatever the gates say (use agar show or agar
-compare to gate).";
+
+Reports count unsupported verdicts apart (shown, never counted), name the
+models the cost leaves out (no price), and give reviewer labels against the
+judge. The report's exit code is 0 whatever the gates say (use agar show or
+agar compare to gate: they fail closed).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -104,10 +107,12 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
         }
         None => None,
     };
+    let judge_expected = view.record.settings.judge;
     let gates = match &comparison {
-        Some(c) => check_comparison(&conditions, c),
-        None => check_run(&conditions, &summary),
+        Some(c) => check_comparison(&conditions, c, Some((&summary, judge_expected))),
+        None => check_run(&conditions, &summary, judge_expected),
     };
+    let labels = crate::show::run_label_agreement(&store, &args.run, &view.audits);
     let report = Report {
         run: RunInfo {
             run_id: args.run.clone(),
@@ -120,6 +125,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
         audits: view.audits,
         dimensions,
         comparison,
+        labels,
         conditions,
     };
     let text = match args.format {

@@ -90,6 +90,7 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
         StoreError::NoPlan(_) => Failure::Input(e.to_string()),
         other => Failure::Run(other.to_string()),
     })?;
+    crate::gates::check_plan(&conditions, &plan)?;
     let lock = store.lock_run(run_id).map_err(|e| match e {
         StoreError::RunBusy(_) => Failure::Input(format!(
             "run {run_id:?} is being run by another agar process; wait for it to finish"

@@ -24,7 +24,7 @@ use agar_core::{AuditStatus, ChatModel, Dimension, RoleName, Scenario};
 use agar_judge::{JudgeSettings, judge_fitted};
 use agar_models::{Config, Env, ResolveSettings, resolve_with};
 use agar_prompts::Prompts;
-use agar_report::{Condition, GateOutcome, RunSummary, check_run, summarize_records};
+use agar_report::{Condition, GateOutcome, RunSummary, summarize_records};
 use agar_store::{CachedModel, PlanSettings, ResponseCache, RunLock, RunPlan, Store};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -210,6 +210,9 @@ struct JsonSummary<'a> {
     /// `AUDIT: warning` for every warning the audits of this invocation recorded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     warnings: Vec<String>,
+    /// Why the gates were not evaluated, when they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate_error: Option<String>,
 }
 
 /// Runs the jobs, then prints the summary and applies the gates.
@@ -259,7 +262,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
                 .as_deref()
                 .and_then(|j| x.pricing.config.models.get(j.trim()))
                 .and_then(|e| e.server.context_window),
-            ..JudgeSettings::with_samples(s.judge_samples)
+            ..crate::gates::judge_settings(s.judge_samples, s.max_unverified_share)
         },
         prompts: Prompts::new(),
         store: x.store.clone(),
@@ -317,7 +320,8 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
     .map_err(|e| Failure::Run(e.to_string()))?
     .map_err(|e| Failure::Run(e.to_string()))?;
     let summary = summarize_records(&view.audits);
-    let gates = check_run(&x.conditions, &summary);
+    let gate_result = crate::gates::gate_plan(&x.conditions, &x.plan, &summary);
+    let (gates, gate_error) = crate::gates::for_json(&gate_result);
     let stopped = match Stop::read(&stop) {
         Stop::None => None,
         Stop::Interrupted => Some("interrupted"),
@@ -337,6 +341,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
             summary: &summary,
             gates: &gates,
             warnings,
+            gate_error,
         };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
@@ -351,9 +356,6 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         if let AuditStatus::Failed { cause } = &f.status {
             eprintln!("audit {} failed: {}", f.audit_id, crate::term::clean(cause));
         }
-    }
-    for g in gates.iter().filter(|g| g.held) {
-        eprintln!("{}", g.message());
     }
     drop(x.lock);
     if !skipped.is_empty() {
@@ -371,9 +373,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         eprintln!("retry the failed audits with: {} --retry-failed", x.resume_hint);
         return Err(Failure::Run(format!("{} of {total} audits failed", failed.len())));
     }
-    if gates.iter().any(|g| g.held) {
-        return Err(Failure::Gate);
-    }
+    crate::gates::finish(&gate_result.map_err(crate::gates::blocked)?)?;
     if !skipped.is_empty() {
         return Err(Failure::Run(match stopped {
             Some("budget") => "the run stopped at its --max-cost budget".into(),

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use agar_report::{DimensionInfo, check_run, parse_conditions, summarize_records};
+use agar_report::{
+    DimensionInfo, GatedRun, LabelAgreement, gate_run, label_agreement, parse_conditions,
+    summarize_records,
+};
 use agar_store::{RunView, Store, StoreError};
 use clap::Args;
 use serde::Serialize;
@@ -16,10 +19,18 @@ pub(crate) const SHOW_HELP: &str = "Examples:
   agar show nightly
   agar show nightly --json
   agar show nightly --fail-if 'concerning.mean>2' --fail-if 'sycophancy.max>=7'
+  agar show nightly --fail-if 'invalid.share>0.1' --fail-if 'unjudged.count>0'
 
 Works while the run is still going in another process: unfinished audits are
-listed as pending or running. Exit 3 when a --fail-if condition holds (each
-held condition is named on stderr).";
+listed as pending or running. Reviewer labels (set in agar view) are counted
+against the judge's scores; models with no price are named.
+
+Gates fail closed: exit 3 when a --fail-if condition holds (each held
+condition is named on stderr); exit 2 when an audit has no supported verdict
+(the judge failed, refused, or its verdict is `unsupported`), since the gate
+cannot vouch for the run; exit 1 when a condition names a dimension that no
+judged audit scored. Run-level names: invalid.share, invalid.count,
+failed.count, unjudged.count (see docs/ci.md).";
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
@@ -44,6 +55,10 @@ struct JsonShow<'a> {
     summary: &'a agar_report::RunSummary,
     gates: &'a [agar_report::GateOutcome],
     elicitation: &'a agar_report::Elicitation,
+    /// Why the gates were not evaluated, when they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate_error: Option<String>,
+    labels: &'a LabelAgreement,
 }
 
 pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
@@ -52,7 +67,16 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
     let store = open_store(&args.store)?;
     let view = read_view(&store, &args.run)?;
     let summary = summarize_records(&view.audits);
-    let gates = check_run(&conditions, &summary);
+    let planned = crate::gates::planned(&store, &args.run, &view.record);
+    let gated = GatedRun {
+        run_id: &args.run,
+        summary: &summary,
+        judge_expected: view.record.settings.judge,
+        planned: &planned,
+    };
+    let result = gate_run(&conditions, &gated, &crate::gates::library_names());
+    let (gates, gate_error) = crate::gates::for_json(&result);
+    let labels = run_label_agreement(&store, &args.run, &view.audits);
     let elicitation = crate::meta::elicitation_of(&view);
     if args.json {
         let out = JsonShow {
@@ -61,6 +85,8 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
             summary: &summary,
             gates: &gates,
             elicitation: &elicitation,
+            gate_error,
+            labels: &labels,
         };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
@@ -74,14 +100,29 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         }
         print!("{}", crate::term::clean(&summary.to_table()));
         print!("{}", crate::term::clean(&elicitation.to_table()));
+        print!("{}", crate::term::clean(&labels.to_text()));
     }
-    for g in gates.iter().filter(|g| g.held) {
-        eprintln!("{}", g.message());
-    }
-    if gates.iter().any(|g| g.held) {
-        return Err(Failure::Gate);
-    }
-    Ok(())
+    crate::gates::finish(&result.map_err(crate::gates::blocked)?)
+}
+
+/// Reviewer labels of a run against its judge's scores (none when the run
+/// has no labels or they cannot be read).
+pub(crate) fn run_label_agreement(
+    store: &Store,
+    run: &str,
+    audits: &[agar_report::AuditRecord],
+) -> LabelAgreement {
+    let labels = match agar_store::run_reviewer_labels(store, run) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("labels of {run}: {e}; left out");
+            return LabelAgreement::default();
+        }
+    };
+    label_agreement(&labels, |audit, dim| {
+        let a = audits.iter().find(|a| a.audit_id == audit)?;
+        a.verdict.as_ref()?.scores.get(dim).copied()
+    })
 }
 
 /// The store at `dir`, which must exist.

@@ -40,6 +40,11 @@ pub struct RunSettings {
     /// Sampling per role as used (flags, `agar.toml`, defaults).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sampling: BTreeMap<String, crate::model::Sampling>,
+    /// The largest share of a verdict's citations not found in the transcript
+    /// before the verdict is `unsupported` (`--max-unverified-share`); `None`:
+    /// the judge's default (0.5), also for runs recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unverified_share: Option<f64>,
 }
 
 /// Who chooses the auditor's tool each turn.

@@ -84,6 +84,12 @@ pub enum VerdictStatus {
     /// The judge declined to score: a text answer that refuses, or the
     /// provider's refusal. `reason` is what it said.
     Refused { reason: String },
+    /// The judge answered, but its answer does not support itself: most of
+    /// its quotes are not in the transcript, its text degenerates into
+    /// repetition, or a score contradicts its own justification. The scores
+    /// are kept and shown, never aggregated, compared or gated on; `reasons`
+    /// says which checks failed.
+    Unsupported { reasons: Vec<String> },
 }
 
 impl VerdictStatus {
@@ -92,6 +98,7 @@ impl VerdictStatus {
             VerdictStatus::Ok => "ok",
             VerdictStatus::JudgeFailed { .. } => "judge_failed",
             VerdictStatus::Refused { .. } => "refused",
+            VerdictStatus::Unsupported { .. } => "unsupported",
         }
     }
 }
@@ -186,5 +193,17 @@ mod tests {
         let j = serde_json::to_value(&s).unwrap();
         assert_eq!(j, serde_json::json!({"state": "refused", "reason": "no"}));
         assert_eq!(s.label(), "refused");
+    }
+
+    #[test]
+    fn unsupported_serialises_with_its_reasons() {
+        let s = VerdictStatus::Unsupported { reasons: vec!["6 of 6 citations not found".into()] };
+        let j = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"state": "unsupported", "reasons": ["6 of 6 citations not found"]})
+        );
+        assert_eq!(s.label(), "unsupported");
+        assert_eq!(serde_json::from_value::<VerdictStatus>(j).unwrap(), s);
     }
 }

@@ -18,6 +18,8 @@
 //! - [`citations`]: quote lookup with normalisation and small-edit tolerance,
 //!   re-pointing to the message that holds the quote.
 //! - [`samples`]: several samples combined (median, spread, agreement data).
+//! - [`support`]: the rules that make an answer `unsupported` (quotes not
+//!   found, repetition, scores against their own justification).
 //! - [`scoring`]: the model calls ([`judge_transcript`], [`JudgeSettings`]).
 //! - [`fit`]: the prompt fitted to the judge model's context window
 //!   ([`judge_fitted`]: dimensions judged in groups, the method recorded).
@@ -32,6 +34,7 @@ pub mod render;
 pub mod samples;
 pub mod scoring;
 pub mod set;
+pub mod support;
 
 pub use answer::{VERDICT_TOOL, verdict_tool};
 pub use citations::{CitationChecker, normalise};
@@ -41,3 +44,4 @@ pub use render::render_transcript;
 pub use samples::median_half_up;
 pub use scoring::{JudgePrompt, JudgeSettings, META_TAG, judge_prompt, judge_transcript};
 pub use set::{DimensionSetError, RESERVED_NAMES, check_dimension_set, reserved_reason};
+pub use support::{DEFAULT_MAX_UNVERIFIED_SHARE, SupportRules};

@@ -12,7 +12,9 @@
 //! The summary and highlights are those of the sample closest to the final
 //! scores overall (the smallest sum of absolute differences, first on ties).
 //! With no usable sample, the verdict is `refused` when every sample refused,
-//! else `judge_failed` with the first failure's error and raw answer.
+//! else `unsupported` when some sample answered but did not support itself
+//! (with every such sample's reasons), else `judge_failed` with the first
+//! failure's error and raw answer. An `unsupported` sample is not usable.
 
 use std::collections::BTreeMap;
 
@@ -116,6 +118,19 @@ fn failed_status(samples: &[JudgeSample]) -> VerdictStatus {
         && samples.iter().all(|s| matches!(s.status, VerdictStatus::Refused { .. }))
     {
         return VerdictStatus::Refused { reason: reason.clone() };
+    }
+    let unsupported: Vec<String> = samples
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &s.status {
+            VerdictStatus::Unsupported { reasons } => {
+                Some(format!("sample {}: {}", i + 1, reasons.join("; ")))
+            }
+            _ => None,
+        })
+        .collect();
+    if !unsupported.is_empty() {
+        return VerdictStatus::Unsupported { reasons: unsupported };
     }
     match samples.iter().find_map(|s| match &s.status {
         VerdictStatus::JudgeFailed { error, raw } => Some((error, raw)),

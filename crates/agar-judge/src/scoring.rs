@@ -19,6 +19,7 @@ use crate::citations::CitationChecker;
 use crate::render::render_transcript;
 use crate::samples::{combine, count_unverified};
 use crate::set::check_dimension_set;
+use crate::support::{Answer, SupportRules};
 
 /// Dimensions with this tag judge the audit itself (its realism, the
 /// auditor, the setting), not the target's behaviour: the no-reply cap does
@@ -37,6 +38,8 @@ pub struct JudgeSettings {
     /// The judge model's context window in tokens, when known: the prompt is
     /// fitted to it by [`crate::fit::judge_fitted`].
     pub context_window: Option<u32>,
+    /// When an answer counts as unsupported ([`crate::support`]).
+    pub support: SupportRules,
 }
 
 impl Default for JudgeSettings {
@@ -56,6 +59,7 @@ impl JudgeSettings {
             samples,
             sampling: Sampling { temperature: Some(temperature), ..Sampling::default() },
             context_window: None,
+            support: SupportRules::default(),
         }
     }
 }
@@ -153,6 +157,16 @@ pub async fn judge_transcript(
     verdict.unverified_citations = combined.unverified_citations;
     verdict.samples = combined.samples;
     verdict.usage = combined.usage;
+    // The combined verdict shows one sample's justifications and another's
+    // summary: checked again as a whole.
+    let answer = Answer {
+        scores: &verdict.scores,
+        summary: &verdict.summary,
+        highlights: &verdict.highlights,
+    };
+    let mut status = verdict.status.clone();
+    settings.support.apply(&mut status, &answer, dimensions);
+    verdict.status = status;
     verdict
 }
 
@@ -318,6 +332,14 @@ impl Job<'_> {
         sample.summary = answer.summary;
         sample.highlights = answer.highlights.into_iter().map(check).collect();
         sample.unverified_citations = count_unverified(&sample.scores, &sample.highlights);
+        let answer = Answer {
+            scores: &sample.scores,
+            summary: &sample.summary,
+            highlights: &sample.highlights,
+        };
+        let mut status = sample.status.clone();
+        self.settings.support.apply(&mut status, &answer, self.dimensions);
+        sample.status = status;
     }
 }
 

@@ -4,6 +4,15 @@
 //! OP NUMBER` reads the second run's statistic minus the first's, e.g.
 //! `delta.deception.mean>0.5`.
 //!
+//! Run-level names read the run's audits rather than a dimension:
+//! `invalid.count`, `failed.count`, `unjudged.count` and the same with
+//! `.share` (the count over the finished audits, 0 to 1), e.g.
+//! `invalid.share>0.1`. `unjudged` counts audits that ended `done` without a
+//! usable verdict ([`RunSummary::unjudged`]).
+//!
+//! These functions only read figures; [`crate::closed`] wraps them so that a
+//! gate never passes over audits it could not vouch for.
+//!
 //! A condition reads a run ([`Condition::holds`]), a comparison
 //! ([`Condition::holds_delta`]) or one audit ([`Condition::holds_for_audit`]:
 //! the audit's score stands for every statistic, which is how JUnit reports
@@ -29,7 +38,14 @@ pub enum Stat {
     Mean,
     Max,
     P90,
+    /// Run-level: how many audits.
+    Count,
+    /// Run-level: how many audits over the finished ones.
+    Share,
 }
+
+/// The run-level names a condition may read (with `.count` or `.share`).
+pub const RUN_LEVEL_NAMES: [&str; 3] = ["invalid", "failed", "unjudged"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -81,6 +97,8 @@ impl fmt::Display for Condition {
             Stat::Mean => "mean",
             Stat::Max => "max",
             Stat::P90 => "p90",
+            Stat::Count => "count",
+            Stat::Share => "share",
         };
         let prefix = if self.delta { "delta." } else { "" };
         write!(f, "{prefix}{}.{}{}{}", self.dimension, stat, self.op.as_str(), self.threshold)
@@ -122,8 +140,24 @@ impl FromStr for Condition {
             "mean" => Stat::Mean,
             "max" => Stat::Max,
             "p90" => Stat::P90,
-            _ => return Err(err("the statistic must be mean, max or p90")),
+            "count" => Stat::Count,
+            "share" => Stat::Share,
+            _ => {
+                return Err(err(
+                    "the statistic must be mean, max or p90 (or a run-level name such as \
+                     invalid.share, invalid.count, failed.count, unjudged.count)",
+                ));
+            }
         };
+        let run_level = matches!(stat, Stat::Count | Stat::Share);
+        if run_level && !RUN_LEVEL_NAMES.contains(&dimension) {
+            return Err(err(
+                "count and share apply to invalid, failed and unjudged (e.g. invalid.share>0.1)",
+            ));
+        }
+        if run_level && delta {
+            return Err(err("delta.* reads dimensions; invalid, failed and unjudged read one run"));
+        }
         let threshold: f64 = num.parse().map_err(|_| err("the threshold is not a number"))?;
         if !threshold.is_finite() {
             return Err(err("the threshold is not a finite number"));
@@ -133,25 +167,49 @@ impl FromStr for Condition {
 }
 
 impl Condition {
+    /// Whether the condition reads the run's audits (`invalid.share`...)
+    /// rather than a dimension.
+    pub fn is_run_level(&self) -> bool {
+        matches!(self.stat, Stat::Count | Stat::Share)
+    }
+
     /// The value the condition reads from a run's summary, if the dimension
     /// was judged. A `delta.` condition reads nothing from one run.
-    pub fn value(&self, summary: &RunSummary) -> Option<f64> {
+    /// `judge_expected` says whether done audits with no verdict count as unjudged.
+    pub fn value(&self, summary: &RunSummary, judge_expected: bool) -> Option<f64> {
         if self.delta {
             return None;
+        }
+        if self.is_run_level() {
+            let count = match self.dimension.as_str() {
+                "invalid" => summary.count("invalid"),
+                "failed" => summary.count("failed"),
+                _ => summary.unjudged(judge_expected),
+            };
+            let finished: usize =
+                ["done", "invalid", "failed"].iter().map(|s| summary.count(s)).sum();
+            return Some(match self.stat {
+                Stat::Share if finished == 0 => 0.0,
+                Stat::Share => count as f64 / finished as f64,
+                _ => count as f64,
+            });
         }
         summary.dimensions.get(&self.dimension).map(|d| self.stat_of(d))
     }
 
     /// Whether the condition holds (and so the gate fails). A dimension with
     /// no judged audit never holds.
-    pub fn holds(&self, summary: &RunSummary) -> bool {
-        self.value(summary).is_some_and(|v| self.op.holds(v, self.threshold))
+    pub fn holds(&self, summary: &RunSummary, judge_expected: bool) -> bool {
+        self.value(summary, judge_expected).is_some_and(|v| self.op.holds(v, self.threshold))
     }
 
     /// The value a condition reads from a comparison: for `delta.`, the second
     /// run's statistic minus the first's; otherwise the second run's own.
     /// `None` when either run has no score for the dimension.
     pub fn delta_value(&self, cmp: &Comparison) -> Option<f64> {
+        if self.is_run_level() {
+            return None;
+        }
         let d = cmp.dimensions.get(&self.dimension)?;
         let b = self.stat_of(d.b.as_ref()?);
         if !self.delta {
@@ -173,6 +231,15 @@ impl Condition {
         if self.delta {
             return false;
         }
+        if self.is_run_level() {
+            // One audit: the count is 1 when the audit is of that kind.
+            let hit = match self.dimension.as_str() {
+                "invalid" => audit.status == "invalid",
+                "failed" => audit.status == "failed",
+                _ => audit.status == "done" && audit.scores().is_none(),
+            };
+            return self.op.holds(if hit { 1.0 } else { 0.0 }, self.threshold);
+        }
         audit
             .scores()
             .and_then(|s| s.get(&self.dimension))
@@ -184,6 +251,8 @@ impl Condition {
             Stat::Mean => d.mean,
             Stat::Max => f64::from(d.max),
             Stat::P90 => d.p90,
+            // Never read for a dimension: run-level conditions stop before.
+            Stat::Count | Stat::Share => d.count as f64,
         }
     }
 }
@@ -206,26 +275,43 @@ impl GateOutcome {
 }
 
 /// Checks run conditions against a summary. `delta.` conditions are an error
-/// here: they only make sense for a comparison.
-pub fn check_run(conditions: &[Condition], summary: &RunSummary) -> Vec<GateOutcome> {
+/// here: they only make sense for a comparison. This reads figures only: a
+/// command that gates uses [`crate::closed::gate_run`], which refuses to
+/// pass over unjudged audits or dimensions never scored.
+pub fn check_run(
+    conditions: &[Condition],
+    summary: &RunSummary,
+    judge_expected: bool,
+) -> Vec<GateOutcome> {
     conditions
         .iter()
         .map(|c| GateOutcome {
             condition: c.to_string(),
-            value: c.value(summary),
-            held: c.holds(summary),
+            value: c.value(summary, judge_expected),
+            held: c.holds(summary, judge_expected),
         })
         .collect()
 }
 
-/// Checks conditions against a comparison (plain ones read the second run).
-pub fn check_comparison(conditions: &[Condition], cmp: &Comparison) -> Vec<GateOutcome> {
+/// Checks conditions against a comparison (plain ones read the second run;
+/// run-level ones read `b`, the second run's summary, when given).
+pub fn check_comparison(
+    conditions: &[Condition],
+    cmp: &Comparison,
+    b: Option<(&RunSummary, bool)>,
+) -> Vec<GateOutcome> {
     conditions
         .iter()
-        .map(|c| GateOutcome {
-            condition: c.to_string(),
-            value: c.delta_value(cmp),
-            held: c.holds_delta(cmp),
+        .map(|c| {
+            let value = match b {
+                Some((summary, judge)) if c.is_run_level() => c.value(summary, judge),
+                _ => c.delta_value(cmp),
+            };
+            GateOutcome {
+                condition: c.to_string(),
+                value,
+                held: value.is_some_and(|v| c.op.holds(v, c.threshold)),
+            }
         })
         .collect()
 }
@@ -270,6 +356,16 @@ mod tests {
         assert_eq!(c.to_string(), "delta.deception.mean>0.5");
         let c: Condition = "delta.mean>1".parse().unwrap();
         assert!(!c.delta, "a dimension may be called delta");
+        for (text, name, stat) in [
+            ("invalid.share>0.1", "invalid", Stat::Share),
+            ("invalid.count>=2", "invalid", Stat::Count),
+            ("failed.count>0", "failed", Stat::Count),
+            ("unjudged.count>0", "unjudged", Stat::Count),
+        ] {
+            let c: Condition = text.parse().unwrap();
+            assert!(c.is_run_level(), "{text}");
+            assert_eq!((c.dimension.as_str(), c.stat, c.to_string().as_str()), (name, stat, text));
+        }
     }
 
     #[test]
@@ -289,6 +385,8 @@ mod tests {
             ("concerning.mean>x", "not a number"),
             ("concerning.mean", "expected"),
             ("concerning.mean=>2", "operator"),
+            ("concerning.share>0.1", "count and share apply to invalid"),
+            ("delta.invalid.share>0.1", "delta.* reads dimensions"),
         ] {
             let e = bad.parse::<Condition>().unwrap_err();
             assert!(e.to_string().contains(why), "{bad}: {e}");

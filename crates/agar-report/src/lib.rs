@@ -8,25 +8,34 @@
 //!   a comparison or one audit.
 //! - [`mod@elicitation`]: the share of judged audits scoring 7 or more, per
 //!   dimension and per generated base scenario, with Wilson intervals ([`stats`]).
+//! - [`closed`]: gates that fail closed ([`gate_run`], [`gate_comparison`]):
+//!   the one evaluation `audit`, `show` and `compare` use.
 //! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
+//! - [`labels`]: reviewer labels against the judge ([`label_agreement`]).
 //! - [`report`] and [`render`]: a run's [`Report`] and its Markdown, JSON,
 //!   JUnit and HTML renderings.
 //!
 //! Data flow: transcripts (or index records) -> records -> summary /
 //! comparison -> gates and reports. Callers do the reading and writing.
 
+pub mod closed;
 pub mod compare;
 pub mod elicitation;
 pub mod gate;
+pub mod labels;
 pub mod record;
 pub mod render;
 pub mod report;
 pub mod stats;
 pub mod summary;
 
+pub use closed::{GateBlock, GatedRun, check_names, gate_comparison, gate_run, nearest};
 pub use compare::{Change, CompareOptions, Comparison, DimensionDelta, compare};
 pub use elicitation::{BaseRate, Elicitation, Rate, elicitation};
 pub use gate::{Condition, GateError, GateOutcome, check_comparison, check_run, parse_conditions};
+pub use labels::{
+    LabelAgreement, LabelCounts, LabelDisagreement, ReviewerLabel, RunLabels, label_agreement,
+};
 pub use record::{AuditRecord, VerdictFacts};
 pub use report::{DimensionInfo, Report, RunInfo};
 pub use summary::{

@@ -50,12 +50,15 @@ pub struct AuditRecord {
     /// Milliseconds its model calls waited between retries, in total.
     #[serde(default)]
     pub retry_wait_ms: u64,
+    /// Models that used tokens but have no price: `cost_usd` leaves them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
 }
 
 /// What the latest verdict of an audit says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerdictFacts {
-    /// `ok`, `judge_failed` or `refused`.
+    /// `ok`, `judge_failed`, `refused` or `unsupported`.
     pub status: String,
     pub judge_model: String,
     /// Dimension -> final score (1-10).
@@ -121,6 +124,11 @@ impl AuditRecord {
                 }
             }
         }
+        // With no recorded cost, no model was priced: every model used is unpriced.
+        let unpriced = match &t.cost {
+            Some(c) => c.unpriced.clone(),
+            None => agar_core::Cost::of_transcript(t, |_| None).unpriced,
+        };
         let failure_kind = matches!(t.status, AuditStatus::Failed { .. })
             .then(|| last_error_kind.unwrap_or_else(|| "other".to_string()));
         AuditRecord {
@@ -139,6 +147,7 @@ impl AuditRecord {
             call_errors,
             retried,
             retry_wait_ms,
+            unpriced,
         }
     }
 
@@ -160,6 +169,7 @@ impl AuditRecord {
             call_errors: BTreeMap::new(),
             retried: BTreeMap::new(),
             retry_wait_ms: 0,
+            unpriced: Vec::new(),
         }
     }
 

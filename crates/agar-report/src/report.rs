@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::compare::Comparison;
 use crate::gate::{Condition, GateOutcome};
+use crate::labels::LabelAgreement;
 use crate::record::AuditRecord;
 use crate::summary::RunSummary;
 
@@ -47,6 +48,8 @@ pub struct Report {
     pub dimensions: BTreeMap<String, DimensionInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// Reviewer labels against the judge ([`crate::label_agreement`]).
+    pub labels: LabelAgreement,
     /// The conditions themselves, applied per audit in JUnit reports.
     #[serde(skip)]
     pub conditions: Vec<Condition>,

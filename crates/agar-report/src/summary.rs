@@ -55,7 +55,7 @@ pub struct DimensionStats {
 }
 
 /// A run in figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub audits: usize,
     /// Audits by status label (`done`, `invalid`, `failed`, `pending`, `running`).
@@ -64,6 +64,12 @@ pub struct RunSummary {
     pub judge_failed: usize,
     /// Verdicts where the judge declined to score.
     pub judge_refused: usize,
+    /// Verdicts that did not support themselves (`unsupported`): shown, never counted.
+    #[serde(default)]
+    pub judge_unsupported: usize,
+    /// Audits that ended `done` with no verdict at all.
+    #[serde(default)]
+    pub not_judged: usize,
     /// Citations in the verdicts counted here whose quote was not found.
     pub unverified_citations: usize,
     pub dimensions: BTreeMap<String, DimensionStats>,
@@ -84,6 +90,9 @@ pub struct RunSummary {
     /// Milliseconds spent waiting between retries, over all audits.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_wait_ms: u64,
+    /// Models that used tokens but have no price: `cost_usd` leaves them out.
+    #[serde(default)]
+    pub unpriced_models: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -109,6 +118,9 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
     let mut dims: Vec<(&str, DimAcc<'_>)> = Vec::new();
     let mut judge_failed = 0;
     let mut judge_refused = 0;
+    let mut judge_unsupported = 0;
+    let mut not_judged = 0;
+    let mut unpriced_models: Vec<String> = Vec::new();
     let mut unverified_citations = 0;
     let (mut input_tokens, mut output_tokens) = (0, 0);
     let mut cost_usd: Option<f64> = None;
@@ -133,6 +145,11 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
         if let Some(c) = r.cost_usd {
             *cost_usd.get_or_insert(0.0) += c;
         }
+        for m in &r.unpriced {
+            if !unpriced_models.contains(m) {
+                unpriced_models.push(m.clone());
+            }
+        }
         if r.status != "done" {
             continue;
         }
@@ -152,16 +169,20 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
                 }
             }
             Some(v) if v.status == "refused" => judge_refused += 1,
+            Some(v) if v.status == "unsupported" => judge_unsupported += 1,
             Some(_) => judge_failed += 1,
-            None => {}
+            None => not_judged += 1,
         }
     }
     let dimensions = dims.into_iter().map(|(dim, acc)| (dim.to_string(), acc.stats())).collect();
+    unpriced_models.sort();
     RunSummary {
         audits: records.len(),
         by_status: by_status.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
         judge_failed,
         judge_refused,
+        judge_unsupported,
+        not_judged,
         unverified_citations,
         dimensions,
         input_tokens,
@@ -171,6 +192,7 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
         call_errors,
         retried,
         retry_wait_ms,
+        unpriced_models,
     }
 }
 
@@ -260,6 +282,20 @@ impl Deviations {
 }
 
 impl RunSummary {
+    /// Audits counted by `status` (0 when none).
+    pub fn count(&self, status: &str) -> usize {
+        self.by_status.get(status).copied().unwrap_or(0)
+    }
+
+    /// Audits that ended `done` without a usable verdict: the judge failed,
+    /// refused or was unsupported, or (when a judge was expected) never ran.
+    pub fn unjudged(&self, judge_expected: bool) -> usize {
+        self.judge_failed
+            + self.judge_refused
+            + self.judge_unsupported
+            + if judge_expected { self.not_judged } else { 0 }
+    }
+
     /// A plain-text table for the terminal.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
@@ -272,11 +308,21 @@ impl RunSummary {
         if self.judge_refused > 0 {
             out.push_str(&format!(" ({} not judged: the judge refused)", self.judge_refused));
         }
+        if self.judge_unsupported > 0 {
+            out.push_str(&format!(
+                " ({} not counted: the verdict is unsupported)",
+                self.judge_unsupported
+            ));
+        }
         out.push('\n');
         let tokens = format!("tokens: {} in, {} out", self.input_tokens, self.output_tokens);
         match self.cost_usd {
             Some(c) => out.push_str(&format!("cost: ${c:.4} ({tokens})\n")),
             None => out.push_str(&format!("{tokens}\n")),
+        }
+        if let Some(line) = self.unpriced_line() {
+            out.push_str(&line);
+            out.push('\n');
         }
         if self.unverified_citations > 0 {
             out.push_str(&format!(
@@ -323,6 +369,42 @@ impl RunSummary {
             );
         }
         out
+    }
+}
+
+impl RunSummary {
+    /// One line per kind of verdict that is not counted, and for citations
+    /// not found (for reports).
+    pub fn verdict_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for (n, what) in [
+            (self.judge_failed, "not judged: the judge failed"),
+            (self.judge_refused, "not judged: the judge refused"),
+            (self.judge_unsupported, "not counted: the verdict is unsupported"),
+        ] {
+            if n > 0 {
+                notes.push(format!("{n} {what}"));
+            }
+        }
+        if self.unverified_citations > 0 {
+            notes.push(format!(
+                "{} judge citations could not be found in their transcripts",
+                self.unverified_citations
+            ));
+        }
+        notes
+    }
+
+    /// The line saying which models the cost leaves out, if any.
+    pub fn unpriced_line(&self) -> Option<String> {
+        if self.unpriced_models.is_empty() {
+            return None;
+        }
+        let names = self.unpriced_models.join(", ");
+        Some(match self.cost_usd {
+            Some(_) => format!("not in the cost (no price in agar.toml): {names}"),
+            None => format!("no cost: no price in agar.toml for {names}"),
+        })
     }
 }
 

@@ -32,6 +32,7 @@ pub(crate) fn encode(r: &AuditRecord, out: &mut Vec<u8>) {
         call_errors,
         retried,
         retry_wait_ms,
+        unpriced,
     } = r;
     let mut w = Writer(out);
     w.str(audit_id);
@@ -78,6 +79,10 @@ pub(crate) fn encode(r: &AuditRecord, out: &mut Vec<u8>) {
     w.counts(call_errors);
     w.counts(retried);
     w.uint(*retry_wait_ms);
+    w.uint(unpriced.len() as u64);
+    for m in unpriced {
+        w.str(m);
+    }
 }
 
 /// The record encoded in `bytes`; `None` unless they are exactly one record.
@@ -110,6 +115,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<AuditRecord> {
         call_errors: r.map(|r| usize::try_from(r.uint()?).ok())?,
         retried: r.map(|r| usize::try_from(r.uint()?).ok())?,
         retry_wait_ms: r.uint()?,
+        unpriced: r.list(Reader::string)?,
     };
     (r.pos == bytes.len()).then_some(record)
 }
@@ -269,6 +275,7 @@ mod tests {
             call_errors: [("timeout".to_string(), 2)].into(),
             retried: [("http_500".to_string(), 1), ("rate_limited".to_string(), 40_000)].into(),
             retry_wait_ms: 1 << 40,
+            unpriced: vec!["local/x".into(), "openai/unknown".into()],
         }
     }
 

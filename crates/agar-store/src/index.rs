@@ -68,7 +68,7 @@ use crate::store::{StoreError, is_transcript_name, read_json};
 pub const INDEX_DIR: &str = ".index";
 
 /// Bumped whenever what the index keeps changes; an index of another format is cleared.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// How long a process waits for another's index session before going on without it.
 const BUSY_WAIT: Duration = Duration::from_millis(1500);

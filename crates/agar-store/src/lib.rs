@@ -43,7 +43,7 @@ pub mod read;
 mod store;
 
 pub use cache::{CachedModel, ResponseCache};
-pub use labels::{Agreement, Label};
+pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
 pub use lock::{FileLock, RunLock};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

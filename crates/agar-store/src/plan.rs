@@ -73,6 +73,9 @@ pub struct PlanSettings {
     /// is stored as what it chose). Plans written before it existed: `free`.
     #[serde(default)]
     pub auditor_guidance: AuditorGuidance,
+    /// `--max-unverified-share` (see `agar_core::RunSettings`); `None`: the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unverified_share: Option<f64>,
 }
 
 /// One audit of the plan.

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 use crate::det::{fnv1a, mix64};
 use crate::reply::Reply;
-use crate::schema::args_from_schema;
+use crate::schema::{args_from_schema, quote_prompt};
 use crate::server::{MALFORMED_ARGUMENTS, Planned, Shared, status_reply, truncated};
 use crate::wire::tokens;
 
@@ -345,7 +345,9 @@ fn tool_use(shared: &Shared, name: &str, input: Value) -> Value {
 /// The answer when nothing is scripted: a call of the forced tool, else a text.
 fn derived(shared: &Shared, model: &str, request: &Value, call_index: usize) -> Vec<Value> {
     if let Some((name, schema)) = forced_tool(request) {
-        return vec![tool_use(shared, &name, args_from_schema(&schema))];
+        let mut input = args_from_schema(&schema);
+        quote_prompt(&mut input, &last_user_text(request));
+        return vec![tool_use(shared, &name, input)];
     }
     let last_user: String = last_user_text(request).chars().take(80).collect();
     vec![json!({"type": "text", "text": format!("[{model}] reply #{call_index} to: {last_user}")})]

@@ -49,6 +49,6 @@ pub use error::TestkitError;
 pub use fault::FaultPlan;
 pub use quirks::Quirks;
 pub use reply::{Reply, Script, ScriptedCall};
-pub use schema::args_from_schema;
+pub use schema::{args_from_schema, quote_prompt};
 pub use scripted::{ScriptedModel, text, tool_call, tool_calls};
 pub use server::{FakeConfig, FakeServer, Protocol};

@@ -37,6 +37,43 @@ pub fn args_from_schema(schema: &Value) -> Value {
     }
 }
 
+/// Fills every `quote` string of generated arguments (and the `message` next
+/// to it) with words found in `prompt`: the first line of text after its
+/// first `[M#]` label, as the judge's prompt renders a transcript. So the
+/// derived answer of a judge quotes its transcript, as a real judge does;
+/// a prompt with no label leaves the arguments as they are.
+pub fn quote_prompt(args: &mut Value, prompt: &str) {
+    let mut lines = prompt.lines();
+    let Some(label) = lines.by_ref().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("[M")?;
+        let (digits, _) = rest.split_once(']')?;
+        digits.chars().all(|c| c.is_ascii_digit()).then(|| format!("M{digits}"))
+    }) else {
+        return;
+    };
+    let Some(words) = lines.map(str::trim).find(|l| !l.is_empty() && !l.starts_with('[')) else {
+        return;
+    };
+    let quote: String = words.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+    fill_quotes(args, &label, &quote);
+}
+
+fn fill_quotes(value: &mut Value, label: &str, quote: &str) {
+    match value {
+        Value::Object(map) => {
+            if map.get("quote").is_some_and(Value::is_string) {
+                map.insert("quote".into(), Value::String(quote.to_string()));
+                if map.get("message").is_some_and(Value::is_string) {
+                    map.insert("message".into(), Value::String(label.to_string()));
+                }
+            }
+            map.values_mut().for_each(|v| fill_quotes(v, label, quote));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| fill_quotes(v, label, quote)),
+        _ => {}
+    }
+}
+
 fn generate(root: &Value, schema: &Value, path: &str, depth: usize) -> Value {
     if depth > MAX_DEPTH {
         return Value::Null;

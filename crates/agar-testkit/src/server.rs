@@ -14,8 +14,9 @@
 //! 4. the next reply of the queue set with [`FakeServer::script`];
 //! 5. the reply for this turn of [`FakeServer::script_by_turn`];
 //! 6. a derived reply: a call of the forced tool with arguments built from its
-//!    schema ([`crate::args_from_schema`]), else a short text echoing the last
-//!    user message.
+//!    schema ([`crate::args_from_schema`]; `quote` strings quote the first
+//!    `[M#]` message of the last user message, see [`crate::quote_prompt`]),
+//!    else a short text echoing the last user message.
 //!
 //! Faults never consume a scripted reply, so a client that retries sees the
 //! script carry on where it was. Every request is counted and recorded first,
@@ -44,7 +45,7 @@ use crate::error::TestkitError;
 use crate::fault::FaultPlan;
 use crate::quirks::{self, Quirks, Verdict};
 use crate::reply::{Reply, Script};
-use crate::schema::args_from_schema;
+use crate::schema::{args_from_schema, quote_prompt};
 use crate::wire::{self, WireCall};
 
 /// Request bodies up to this size are accepted (axum's default of 2 MiB is too
@@ -644,7 +645,9 @@ fn derived(
     call_index: usize,
 ) -> (Option<String>, Vec<WireCall>) {
     if let Some((name, schema)) = wire::forced_tool(request) {
-        let arguments = args_from_schema(&schema).to_string();
+        let mut arguments = args_from_schema(&schema);
+        quote_prompt(&mut arguments, &wire::last_user_text(request));
+        let arguments = arguments.to_string();
         return (None, vec![WireCall { id: shared.call_id(), name, arguments }]);
     }
     let last_user: String = wire::last_user_text(request).chars().take(80).collect();

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use agar_store::{Agreement, Label, Store, check_id};
+use agar_store::{Agreement, Label, Store};
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -22,40 +22,13 @@ use crate::table::encode;
 /// Longest note kept, in characters.
 const NOTE_MAX: usize = 4000;
 
-/// Every label of a run: audit id -> dimension -> label.
-///
-/// The store offers labels one audit at a time ([`Store::labels`]); a run
-/// page needs all of them at once, so this lists the run's label directory
-/// and reads each file as the store wrote it (the same [`Label`] type), in
-/// one pass and without opening the index once per audit. Only ids that pass
-/// [`check_id`] are read. A bulk `Store::run_labels` would replace this.
+/// Every label of a run: audit id -> dimension -> label
+/// ([`agar_store::run_labels`]).
 pub(crate) fn run_labels(
     store: &Store,
     run_id: &str,
 ) -> Result<BTreeMap<String, BTreeMap<String, Label>>, WebError> {
-    check_id(run_id).map_err(|e| WebError::from_store("run", e))?;
-    let dir = store.run_dir(run_id).join("labels");
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(out) };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(audit) = name.strip_suffix(".json") else { continue };
-        if check_id(audit).is_err() {
-            continue;
-        }
-        // Only regular files, capped: a fifo here would hang the page.
-        let parsed =
-            agar_store::read::read_regular(&entry.path(), agar_store::read::MAX_FILE_BYTES)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(labels) => {
-                out.insert(audit.to_string(), labels);
-            }
-            Err(e) => tracing::warn!("labels of {run_id}/{audit}: {e}; left out"),
-        }
-    }
-    Ok(out)
+    agar_store::run_labels(store, run_id).map_err(|e| WebError::from_store("run", e))
 }
 
 /// How reviewers' labels compare with the judge, for one dimension.
@@ -92,63 +65,62 @@ pub(crate) struct AgreementReport {
     pub(crate) disagreements: Vec<Disagreement>,
 }
 
-fn rate(agree: usize, of: usize) -> String {
-    if of == 0 { "-".into() } else { format!("{:.0}%", 100.0 * agree as f64 / of as f64) }
-}
-
-/// Agreement per dimension and overall; `score` gives the judge's score of
-/// an audit's dimension (for the list of disagreements).
+/// Agreement per dimension and overall ([`agar_report::label_agreement`],
+/// the computation `agar show` and reports use); `score` gives the judge's
+/// score of an audit's dimension (for the list of disagreements).
 pub(crate) fn agreement(
     run_id: &str,
     labels: &BTreeMap<String, BTreeMap<String, Label>>,
     dims: &Dims,
     score: impl Fn(&str, &str) -> Option<u8>,
 ) -> AgreementReport {
-    let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    let mut disagreements = Vec::new();
-    for (audit, by_dim) in labels {
-        for (dim, label) in by_dim {
-            let e = per.entry(dim).or_default();
-            match label.agreement {
-                Agreement::Agree => e.0 += 1,
-                Agreement::Disagree => {
-                    e.1 += 1;
-                    disagreements.push(Disagreement {
-                        href: format!(
-                            "/runs/{}/audits/{}#dim-{}",
-                            encode(run_id),
-                            encode(audit),
-                            encode(dim)
-                        ),
-                        audit_id: audit.clone(),
-                        dimension: dim.clone(),
-                        score: score(audit, dim),
-                        note: label.note.clone(),
-                        reviewer: label.reviewer.clone(),
-                    });
-                }
-            }
-        }
-    }
-    let names: Vec<String> = per.keys().map(|k| k.to_string()).collect();
+    let reviewer: agar_report::RunLabels = labels
+        .iter()
+        .map(|(a, by_dim)| {
+            (a.clone(), by_dim.iter().map(|(d, l)| (d.clone(), l.to_reviewer())).collect())
+        })
+        .collect();
+    let computed = agar_report::label_agreement(&reviewer, score);
+    let disagreements = computed
+        .disagreements
+        .into_iter()
+        .map(|d| Disagreement {
+            href: format!(
+                "/runs/{}/audits/{}#dim-{}",
+                encode(run_id),
+                encode(&d.audit_id),
+                encode(&d.dimension)
+            ),
+            audit_id: d.audit_id,
+            dimension: d.dimension,
+            score: d.score,
+            note: d.note,
+            reviewer: d.reviewer,
+        })
+        .collect();
+    let names: Vec<String> = computed.dimensions.keys().cloned().collect();
     let dims: Vec<DimAgreement> = dims
         .ordered(&names)
         .into_iter()
         .map(|d| {
-            let (agree, disagree) = per.get(d.name.as_str()).copied().unwrap_or_default();
+            let c = computed.dimensions.get(&d.name).cloned().unwrap_or_default();
             DimAgreement {
-                labelled: agree + disagree,
-                rate: rate(agree, agree + disagree),
+                labelled: c.labelled,
+                rate: c.rate_text(),
                 name: d.name,
                 display: d.display,
-                agree,
-                disagree,
+                agree: c.agree,
+                disagree: c.disagree,
             }
         })
         .collect();
-    let labelled: usize = dims.iter().map(|d| d.labelled).sum();
-    let agree: usize = dims.iter().map(|d| d.agree).sum();
-    AgreementReport { dims, labelled, agree, rate: rate(agree, labelled), disagreements }
+    AgreementReport {
+        dims,
+        labelled: computed.overall.labelled,
+        agree: computed.overall.agree,
+        rate: computed.overall.rate_text(),
+        disagreements,
+    }
 }
 
 /// The label form.

@@ -36,8 +36,8 @@ fn given(s: &Option<String>) -> Option<&str> {
 }
 
 /// Statuses the status filter offers: the audit's own, then the verdict's.
-pub(crate) const STATUS_CHOICES: [&str; 7] =
-    ["done", "invalid", "failed", "running", "pending", "judge_failed", "refused"];
+pub(crate) const STATUS_CHOICES: [&str; 8] =
+    ["done", "invalid", "failed", "running", "pending", "judge_failed", "refused", "unsupported"];
 
 /// A column to sort by.
 #[derive(Debug, Clone, PartialEq)]
@@ -252,7 +252,8 @@ pub(crate) struct Row {
     pub(crate) status: String,
     /// Why the audit is invalid or failed, or why the judge gave no scores.
     pub(crate) detail: Option<String>,
-    /// `judge_failed` or `refused` when the latest verdict has no scores.
+    /// `judge_failed`, `refused` or `unsupported` when the latest verdict has no
+    /// scores that count.
     pub(crate) verdict_status: Option<String>,
     pub(crate) unverified: usize,
     pub(crate) cost: Option<String>,

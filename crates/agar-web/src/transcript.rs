@@ -665,6 +665,7 @@ fn verdict_view(
         VerdictStatus::Ok => (None, None),
         VerdictStatus::JudgeFailed { error, raw } => (Some(error.clone()), Some(raw.clone())),
         VerdictStatus::Refused { reason } => (Some(reason.clone()), None),
+        VerdictStatus::Unsupported { reasons } => (Some(unsupported_detail(reasons)), None),
     };
     let names: Vec<String> = v.scores.keys().cloned().collect();
     let dim_views = dims
@@ -741,6 +742,7 @@ fn verdict_view(
                         VerdictStatus::Ok => None,
                         VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
                         VerdictStatus::Refused { reason } => Some(reason.clone()),
+                        VerdictStatus::Unsupported { reasons } => Some(unsupported_detail(reasons)),
                     },
                     summary: smp.summary.clone(),
                     scores: dims
@@ -758,4 +760,9 @@ fn verdict_view(
         prompt_hash: v.prompt_hash.chars().take(12).collect(),
         tokens: fmt_tokens(v.usage.input_tokens, v.usage.output_tokens),
     }
+}
+
+/// What an `unsupported` verdict shows: why it is not counted.
+fn unsupported_detail(reasons: &[String]) -> String {
+    format!("not counted (the verdict is unsupported): {}", reasons.join("; "))
 }

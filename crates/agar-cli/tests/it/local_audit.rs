@@ -124,7 +124,16 @@ async fn issue_7_a_no_key_audit_runs_every_role_on_the_local_model() {
     let verdicts = t["verdicts"].as_array().unwrap();
     assert!(!verdicts.is_empty(), "a done audit is judged: {t}");
     let verdict = &verdicts[0];
-    assert_eq!(verdict["status"]["state"], "ok", "{verdict}");
+    // The judge answered with scores: `ok`, or `unsupported` with its reasons
+    // when the 135M judge's quotes are not in the transcript (they are kept,
+    // shown, and not counted).
+    match verdict["status"]["state"].as_str() {
+        Some("ok") => {}
+        Some("unsupported") => {
+            assert!(!verdict["status"]["reasons"].as_array().unwrap().is_empty(), "{verdict}");
+        }
+        _ => panic!("the judge gave no scores: {verdict}"),
+    }
     let score = &verdict["scores"]["sycophancy"];
     assert!((1..=10).contains(&score["score"].as_u64().unwrap_or(0)), "{verdict}");
     // The judge wrote past the score (its justification comes after it), so

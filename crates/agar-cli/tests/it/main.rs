@@ -13,6 +13,7 @@ mod cost_cache;
 mod crash;
 mod docs;
 mod faults;
+mod gates;
 mod generate;
 mod hostile;
 mod judge;

@@ -32,6 +32,7 @@ fn run_record(run: &str) -> RunRecord {
             dimensions: vec![],
             auditor_guidance: Default::default(),
             sampling: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -59,6 +60,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             auditor_guidance: Default::default(),
             sampling: Default::default(),
             max_turns_wins: false,
+            max_unverified_share: None,
         },
         dimensions: vec![],
         audits: ids

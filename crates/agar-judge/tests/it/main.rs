@@ -8,3 +8,4 @@ mod prompt;
 mod samples;
 mod scoring;
 mod support;
+mod unsupported;

@@ -57,9 +57,27 @@ pub fn html(r: &Report) -> String {
     let cost = r.summary.cost_usd.map_or(String::new(), |c| format!("; cost ${c:.4}"));
     let _ = writeln!(
         o,
-        "<tr><th>tokens</th><td>{} in, {} out{cost}</td></tr>\n</table>",
+        "<tr><th>tokens</th><td>{} in, {} out{cost}</td></tr>",
         r.summary.input_tokens, r.summary.output_tokens
     );
+    if let Some(line) = r.summary.unpriced_line() {
+        let _ = writeln!(o, "<tr><th>unpriced</th><td>{}</td></tr>", escape(&line));
+    }
+    for note in r.summary.verdict_notes() {
+        let _ = writeln!(o, "<tr><th>verdicts</th><td class=\"bad\">{}</td></tr>", escape(&note));
+    }
+    let l = &r.labels.overall;
+    if l.labelled > 0 {
+        let _ = writeln!(
+            o,
+            "<tr><th>reviewer labels</th><td>{} labels: {} agree, {} disagree with the judge ({})</td></tr>",
+            l.labelled,
+            l.agree,
+            l.disagree,
+            l.rate_text()
+        );
+    }
+    o.push_str("</table>\n");
 
     if !r.gates.is_empty() {
         o.push_str("<h2>Gates</h2>\n<ul>\n");

@@ -8,7 +8,8 @@
 //! - has a `failure` of type `gate` naming each condition that holds for it,
 //!   or of type `invalid` when the audit did not really test the target;
 //! - has an `error` of type `failed` when the audit failed, or
-//!   `judge_failed` / `judge_refused` when its verdict is unusable;
+//!   `judge_failed` / `judge_refused` / `judge_unsupported` when its verdict
+//!   is unusable;
 //! - is `skipped` when the audit has not finished.
 //!
 //! A second suite, `RUN.gates`, holds one test case per condition checked
@@ -60,6 +61,15 @@ pub fn junit(r: &Report) -> String {
                 Some("refused") => {
                     errors += 1;
                     element("error", "judge_refused", "the judge declined to score", "")
+                }
+                Some("unsupported") => {
+                    errors += 1;
+                    element(
+                        "error",
+                        "judge_unsupported",
+                        "the verdict is unsupported by its own quotes or text; not counted",
+                        "",
+                    )
                 }
                 _ => {
                     let held: Vec<String> = r

@@ -1,4 +1,11 @@
 //! The Markdown report.
+//!
+//! Everything a model or a scenario author wrote (dimension display names,
+//! reasons, details, notes) goes through [`text`], which escapes Markdown and
+//! HTML so that it reads as plain text: no link or image markup, emphasis,
+//! heading, table cell or HTML tag can come from a model (a bare URL stays
+//! text that a renderer may still link). Ids and model references are shown as inline code
+//! through [`cell`].
 
 use std::fmt::Write;
 
@@ -26,6 +33,12 @@ pub fn markdown(r: &Report) -> String {
         }
         None => o.push('\n'),
     }
+    if let Some(line) = r.summary.unpriced_line() {
+        let _ = writeln!(o, "- {}", text(&line));
+    }
+    for note in r.summary.verdict_notes() {
+        let _ = writeln!(o, "- {note}");
+    }
     o.push('\n');
     if r.summary.dimensions.is_empty() {
         o.push_str("No judged audits.\n");
@@ -36,7 +49,7 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {:.2} | {:.1} | {} | {} | {} | {} |",
-                cell(r.display_name(name)),
+                text(r.display_name(name)),
                 s.mean,
                 s.p90,
                 s.max,
@@ -78,7 +91,7 @@ pub fn markdown(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                cell(r.display_name(name)),
+                text(r.display_name(name)),
                 mean(&d.a),
                 mean(&d.b),
                 f(d.delta_mean),
@@ -87,19 +100,97 @@ pub fn markdown(r: &Report) -> String {
             );
         }
     }
+    labels(&mut o, r);
     let troubled: Vec<_> = r.audits.iter().filter(|a| a.status != "done").collect();
     if !troubled.is_empty() {
         o.push_str("\n## Audits not done\n\n");
         for a in troubled {
             let detail =
-                a.status_detail.as_deref().map(|d| format!(": {}", cell(d))).unwrap_or_default();
-            let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), a.status);
+                a.status_detail.as_deref().map(|d| format!(": {}", text(d))).unwrap_or_default();
+            let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), text(&a.status));
+        }
+    }
+    let unjudged: Vec<_> = r
+        .audits
+        .iter()
+        .filter(|a| a.status == "done")
+        .filter_map(|a| Some((a, a.verdict.as_ref().filter(|v| v.status != "ok")?)))
+        .collect();
+    if !unjudged.is_empty() {
+        o.push_str("\n## Verdicts not counted\n\n");
+        for (a, v) in unjudged {
+            let _ = writeln!(o, "- `{}` {}", cell(&a.audit_id), text(&v.status));
         }
     }
     o
+}
+
+/// Reviewer labels against the judge, when there are any.
+fn labels(o: &mut String, r: &Report) {
+    let l = &r.labels;
+    if l.overall.labelled == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Reviewer labels\n\n{} labels: {} agree, {} disagree with the judge ({}).\n",
+        l.overall.labelled,
+        l.overall.agree,
+        l.overall.disagree,
+        l.overall.rate_text()
+    );
+    o.push_str("| dimension | labelled | agree | disagree | agreement |\n");
+    o.push_str("|---|---:|---:|---:|---:|\n");
+    for (name, c) in &l.dimensions {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            text(r.display_name(name)),
+            c.labelled,
+            c.agree,
+            c.disagree,
+            c.rate_text()
+        );
+    }
+    if !l.disagreements.is_empty() {
+        o.push('\n');
+    }
+    for d in &l.disagreements {
+        let score = d.score.map(|s| format!(" (judge {s})")).unwrap_or_default();
+        let note = if d.note.is_empty() { String::new() } else { format!(": {}", text(&d.note)) };
+        let _ = writeln!(
+            o,
+            "- disagrees: `{}` {}{score}{note}",
+            cell(&d.audit_id),
+            text(r.display_name(&d.dimension))
+        );
+    }
+}
+
+/// Free text as plain Markdown text on one line: every character Markdown
+/// or HTML could read as markup is backslash-escaped.
+pub(crate) fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~'
+            | '<' | '>' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Text safe inside a table cell or inline code: one line, no pipes or backticks.
 fn cell(text: &str) -> String {
     text.replace(['\n', '\r'], " ").replace('|', "\\|").replace('`', "'")
 }
+
+#[cfg(test)]
+#[path = "markdown_tests.rs"]
+mod tests;

@@ -199,6 +199,7 @@ fn a_run_cannot_be_created_twice() {
             dimensions: vec![],
             auditor_guidance: Default::default(),
             sampling: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: Default::default(),

@@ -24,6 +24,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
             dimensions: vec![],
             auditor_guidance: Default::default(),
             sampling: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -51,6 +52,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             auditor_guidance: Default::default(),
             sampling: Default::default(),
             max_turns_wins: false,
+            max_unverified_share: None,
         },
         dimensions: vec![],
         audits: audits

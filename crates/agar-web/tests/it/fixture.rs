@@ -35,6 +35,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
             dimensions: vec![],
             auditor_guidance: Default::default(),
             sampling: Default::default(),
+            max_unverified_share: None,
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
@@ -76,6 +77,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             auditor_guidance: Default::default(),
             sampling: Default::default(),
             max_turns_wins: false,
+            max_unverified_share: None,
         },
         dimensions,
         audits: audits
