@@ -97,6 +97,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let pricing = Pricing::load(&env)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let prompts =
+        crate::prompts::load(args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref()))?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
     let local_auditor = is_local(models.auditor.name())
         || pricing
@@ -172,7 +174,11 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             auditor_guidance: settings.auditor_guidance,
         },
         scenarios: run_scenarios,
-        prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        prompt_hashes: prompts
+            .template_hashes()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     };
     let plan = RunPlan {
         schema_version: agar_store::plan::PLAN_VERSION,
@@ -206,6 +212,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         concurrency: args.concurrency as usize,
         cache: args.cache,
         resume_hint: resume_hint(&run_id, &args.store),
+        prompts,
     })
     .await
 }

@@ -11,6 +11,7 @@ mod exit;
 mod judge;
 mod models;
 mod progress;
+mod prompts;
 mod pull;
 mod report;
 mod resume;

@@ -98,6 +98,16 @@ pub struct Config {
     pub models: BTreeMap<String, ModelEntry>,
     /// Prices of plain references.
     pub prices: BTreeMap<String, Price>,
+    /// `[prompts] dir`: a directory of template overrides, resolved against
+    /// the file's directory.
+    pub prompts_dir: Option<PathBuf>,
+}
+
+/// The `[prompts]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrompts {
+    dir: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -109,6 +119,8 @@ struct RawConfig {
     models: BTreeMap<String, toml::Spanned<toml::Table>>,
     #[serde(default)]
     prices: BTreeMap<String, toml::Spanned<RawPrice>>,
+    #[serde(default)]
+    prompts: Option<RawPrompts>,
 }
 
 /// The same shape without spans: its errors point at the offending value
@@ -122,6 +134,9 @@ struct PlainConfig {
     #[serde(default)]
     #[expect(dead_code, reason = "parsed only for its errors")]
     prices: BTreeMap<String, RawPrice>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed only for its errors")]
+    prompts: Option<RawPrompts>,
 }
 
 /// Every key a `[models.NAME]` table may hold, whatever its provider (those
@@ -186,7 +201,12 @@ impl Config {
         };
         toml::from_str::<PlainConfig>(text).map_err(parse_error)?;
         let raw: RawConfig = toml::from_str(text).map_err(parse_error)?;
-        let mut config = Config { path: Some(path.to_path_buf()), ..Config::default() };
+        let prompts_dir = raw.prompts.map(|p| match path.parent() {
+            Some(base) if p.dir.is_relative() => base.join(&p.dir),
+            _ => p.dir,
+        });
+        let mut config =
+            Config { path: Some(path.to_path_buf()), prompts_dir, ..Config::default() };
         for (name, spanned) in raw.models {
             let line = line_of(text, spanned.span().start);
             let mut table = spanned.into_inner();
@@ -489,6 +509,15 @@ model = "gpt-4.1"
         assert_eq!(c.price("openai/gpt-4.1"), Some(Price { input: 2.0, output: 8.0 }));
         assert_eq!(c.price("big"), c.price("openai/gpt-4.1"), "a name falls back to its reference");
         assert_eq!(c.price("openai/other"), None);
+    }
+
+    #[test]
+    fn a_prompts_dir_is_resolved_against_the_file() {
+        let c = Config::parse("[prompts]\ndir = \"my_prompts\"\n", Path::new("conf/agar.toml"))
+            .unwrap();
+        assert_eq!(c.prompts_dir, Some(Path::new("conf/my_prompts").to_path_buf()));
+        let e = Config::parse("[prompts]\nfolder = 1\n", Path::new("agar.toml")).unwrap_err();
+        assert!(e.to_string().starts_with("agar.toml:2:"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod check;
 mod cost_cache;
 mod crash;
 mod docs;
+mod doctrine;
 mod faults;
 mod judge;
 mod library;

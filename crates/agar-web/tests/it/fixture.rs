@@ -177,6 +177,7 @@ pub(crate) fn transcript(
         usage,
         verdicts,
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 
