@@ -8,7 +8,6 @@ use std::sync::Arc;
 use agar_core::run::AuditorGuidance;
 use agar_core::{RunRecord, RunScenario, RunSettings};
 use agar_models::{Env, ResolveSettings};
-use agar_prompts::Prompts;
 use agar_report::parse_conditions;
 use agar_store::{PlanSettings, PlannedAudit, RunPlan, Store, StoreError};
 use chrono::Utc;

@@ -128,6 +128,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
             usage: Usage { input_tokens: 100, output_tokens: 20, ..Usage::default() },
         }],
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 
