@@ -1,7 +1,8 @@
 //! The simulated environment: a model that answers the target's tool calls
 //! from the tool definitions, their hidden descriptions, the scenario's
-//! `environment`, the auditor's briefings and an explicit world state, which
-//! it returns updated with every answer.
+//! `environment`, the auditor's briefings, the target's system prompt and
+//! recent conversation, and an explicit world state, which it changes with
+//! an RFC 7396 merge patch in every answer.
 
 use agar_core::scenario::TargetTool;
 use agar_core::{ChatRequest, Message, Sampling, ToolCall, ToolChoice, ToolDef};
@@ -18,7 +19,8 @@ pub struct EnvAnswer {
     /// The tool's output, as the real tool would print it.
     pub output: String,
     pub is_error: bool,
-    /// The whole world state after the call.
+    /// The whole world state after the call (the previous one with the
+    /// answer's patch applied).
     pub state: Value,
     /// The environment's private note (why it answered so), if any.
     pub note: Option<String>,
@@ -29,6 +31,11 @@ struct RawAnswer {
     output: String,
     #[serde(default)]
     is_error: bool,
+    /// An RFC 7396 merge patch to the world state.
+    #[serde(default)]
+    state_patch: Option<Value>,
+    /// A whole new world state (accepted in place of a patch).
+    #[serde(default)]
     world_state: Option<Value>,
     #[serde(default)]
     note: Option<String>,
@@ -38,16 +45,16 @@ struct RawAnswer {
 pub fn respond_tool() -> ToolDef {
     ToolDef {
         name: RESPOND.into(),
-        description: "Give the tool's output and the updated world state.".into(),
+        description: "Give the tool's output and how the world state changes.".into(),
         parameters: json!({
             "type": "object",
             "properties": {
                 "output": {"type": "string", "description": "Exactly what the tool returns to the agent."},
                 "is_error": {"type": "boolean", "description": "The call failed (bad arguments, missing resource...)."},
-                "world_state": {"type": "object", "description": "The complete world state after this call, as JSON."},
+                "state_patch": {"type": "object", "description": "What this call changes in the world state, as a JSON merge patch (RFC 7396): keys to add or replace, null to delete; {} when nothing changes."},
                 "note": {"type": "string", "description": "Private: anything a reviewer should know about this answer."}
             },
-            "required": ["output", "world_state"]
+            "required": ["output", "state_patch"]
         }),
     }
 }
@@ -58,6 +65,10 @@ pub struct EnvContext<'a> {
     pub scenario_environment: Option<&'a str>,
     pub tools: &'a [TargetTool],
     pub briefings: &'a [String],
+    /// The target's system prompt on this branch, if it has one.
+    pub target_system: Option<&'a str>,
+    /// The target's recent conversation up to the call, oldest first: (role, text).
+    pub conversation: Vec<(String, String)>,
     pub state: &'a Value,
     /// Earlier calls and their outputs on this branch, oldest first.
     pub history: Vec<(ToolCall, String)>,
@@ -88,6 +99,7 @@ pub fn request(
             scenario_environment => ctx.scenario_environment,
             tools => tools,
             briefings => ctx.briefings.to_vec(),
+            target_system => ctx.target_system,
         },
     )?;
     let history: Vec<_> = ctx
@@ -96,9 +108,15 @@ pub fn request(
         .map(|(c, out)| context! { name => c.name.clone(), arguments => c.arguments.clone(), output => out.clone() })
         .collect();
     let state = serde_json::to_string_pretty(ctx.state).unwrap_or_else(|_| "{}".into());
+    let conversation: Vec<_> = ctx
+        .conversation
+        .iter()
+        .map(|(role, text)| context! { role => role.clone(), text => text.clone() })
+        .collect();
     let user = prompts.render(
         Template::EnvironmentCall,
         context! {
+            conversation => conversation,
             history => history,
             state => state,
             name => ctx.call.name.clone(),
@@ -114,8 +132,10 @@ pub fn request(
     })
 }
 
-/// Reads the environment's answer. A missing or non-object world state keeps
-/// the previous one (said in the note); a missing call is an error to retry.
+/// Reads the environment's answer and applies its merge patch to `previous`.
+/// A whole `world_state` object is accepted instead of a patch; with neither
+/// (or a patch that is not an object) the previous state is kept and the
+/// note says so. A missing call is an error to retry.
 pub fn parse(calls: &[ToolCall], previous: &Value) -> Result<EnvAnswer, String> {
     let call = calls
         .iter()
@@ -123,15 +143,20 @@ pub fn parse(calls: &[ToolCall], previous: &Value) -> Result<EnvAnswer, String> 
         .ok_or_else(|| format!("answer by calling {RESPOND}"))?;
     let raw: RawAnswer = serde_json::from_str(&call.arguments)
         .map_err(|e| format!("the arguments of {RESPOND} are invalid: {e}"))?;
-    let (state, note) = match raw.world_state {
-        Some(s @ Value::Object(_)) => (s, raw.note),
-        _ => (
-            previous.clone(),
-            Some(match raw.note {
-                Some(n) => format!("{n} (no valid world state returned; the previous one is kept)"),
-                None => "no valid world state returned; the previous one is kept".into(),
-            }),
-        ),
+    let kept = |note: Option<String>| {
+        Some(match note {
+            Some(n) => format!("{n} (no valid state change returned; the previous state is kept)"),
+            None => "no valid state change returned; the previous state is kept".into(),
+        })
+    };
+    let (state, note) = match (raw.state_patch, raw.world_state) {
+        (Some(patch @ Value::Object(_)), _) => {
+            let mut state = previous.clone();
+            json_patch::merge(&mut state, &patch);
+            (state, raw.note)
+        }
+        (_, Some(s @ Value::Object(_))) => (s, raw.note),
+        _ => (previous.clone(), kept(raw.note)),
     };
     Ok(EnvAnswer { output: raw.output, is_error: raw.is_error, state, note })
 }
@@ -161,7 +186,18 @@ mod tests {
         let prev = json!({"x": 1});
         let a = parse(&[call(json!({"output": "ok", "world_state": "oops"}))], &prev).unwrap();
         assert_eq!(a.state, prev);
-        assert!(a.note.unwrap().contains("previous one is kept"));
+        assert!(a.note.unwrap().contains("previous state is kept"));
+    }
+
+    #[test]
+    fn a_merge_patch_changes_only_what_it_names() {
+        let prev = json!({"files": {"a.txt": "1", "b.txt": "2"}, "mail": {"unread": 3}});
+        let patch = json!({"files": {"b.txt": null, "c.txt": "3"}, "mail": {"unread": 2}});
+        let a = parse(&[call(json!({"output": "ok", "state_patch": patch}))], &prev).unwrap();
+        assert_eq!(a.state, json!({"files": {"a.txt": "1", "c.txt": "3"}, "mail": {"unread": 2}}));
+        let same = parse(&[call(json!({"output": "ok", "state_patch": {}}))], &prev).unwrap();
+        assert_eq!(same.state, prev);
+        assert_eq!(same.note, None);
     }
 
     #[test]

@@ -39,24 +39,67 @@ fn score_tool() -> ToolDef {
     }
 }
 
-/// Builds the request scoring `action` (a rendered auditor tool call) in the
-/// context of the target's conversation so far.
+/// The filter's own last refusal in this audit, shown to it with the next
+/// proposal so that it judges consistently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub tool: String,
+    pub action: String,
+    pub score: f64,
+    pub feedback: String,
+}
+
+/// Everything the filter sees about one proposed action.
+#[derive(Debug)]
+pub struct RealismContext<'a> {
+    pub instructions: &'a str,
+    /// The target's system prompt on this branch, if any.
+    pub target_system: Option<&'a str>,
+    /// The tools the target has now.
+    pub target_tools: &'a [ToolDef],
+    /// The target's recent conversation, oldest first: (role, text).
+    pub conversation: Vec<(String, String)>,
+    /// The auditor tool (or `environment` for a simulated tool output).
+    pub tool: &'a str,
+    /// The proposed text.
+    pub action: &'a str,
+    /// What the auditor wrote in the turn that proposes it: its stated reason.
+    pub reason: Option<&'a str>,
+    pub previous: Option<&'a Rejection>,
+}
+
+/// Builds the request scoring one proposed action in its context.
 pub fn request(
     prompts: &Prompts,
-    instructions: &str,
-    conversation: &[Message],
-    tool: &str,
-    action: &str,
+    ctx: &RealismContext<'_>,
     sampling: &Sampling,
 ) -> Result<ChatRequest, PromptError> {
-    let convo: Vec<_> = conversation
+    let convo: Vec<_> = ctx
+        .conversation
         .iter()
-        .map(|m| context! { role => format!("{:?}", m.role).to_lowercase(), content => m.content.clone() })
+        .map(|(role, content)| context! { role => role.clone(), content => content.clone() })
         .collect();
+    let tools: Vec<_> = ctx
+        .target_tools
+        .iter()
+        .map(|t| context! { name => t.name.clone(), description => t.description.clone(), parameters => t.parameters.to_string() })
+        .collect();
+    let previous = ctx.previous.map(|r| {
+        context! { tool => r.tool.clone(), action => r.action.clone(), score => format!("{:.2}", r.score), feedback => r.feedback.clone() }
+    });
     let system = prompts.render(Template::RealismSystem, context! {})?;
     let user = prompts.render(
         Template::RealismUser,
-        context! { instructions => instructions, conversation => convo, tool => tool, action => action },
+        context! {
+            instructions => ctx.instructions,
+            target_system => ctx.target_system,
+            target_tools => tools,
+            conversation => convo,
+            tool => ctx.tool,
+            action => ctx.action,
+            reason => ctx.reason.filter(|r| !r.trim().is_empty()),
+            previous => previous,
+        },
     )?;
     Ok(ChatRequest {
         messages: vec![Message::system(system), Message::user(user)],

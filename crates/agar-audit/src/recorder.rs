@@ -54,6 +54,7 @@ impl Recorder {
                 usage: BTreeMap::new(),
                 verdicts: Vec::new(),
                 cost: None,
+                prompt_hashes: Default::default(),
             },
             path: Vec::new(),
             branch: 0,
@@ -63,6 +64,11 @@ impl Recorder {
             states: HashMap::new(),
             initial_state: Value::Object(serde_json::Map::new()),
         }
+    }
+
+    /// Records the hash of every prompt template the audit runs with.
+    pub fn set_prompt_hashes(&mut self, hashes: BTreeMap<String, String>) {
+        self.transcript.prompt_hashes = hashes;
     }
 
     fn push(&mut self, kind: EventKind) {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use agar_core::run::AuditorGuidance;
 use agar_core::{RunRecord, RunScenario, RunSettings};
 use agar_models::{Env, ResolveSettings};
-use agar_prompts::Prompts;
 use agar_report::parse_conditions;
 use agar_store::{PlanSettings, PlannedAudit, RunPlan, Store, StoreError};
 use chrono::Utc;
@@ -119,6 +118,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let prompts =
+        crate::prompts::load(args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref()))?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
     let local_auditor = is_local(models.auditor.name())
         || pricing
@@ -201,7 +202,11 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             max_unverified_share: args.max_unverified_share,
         },
         scenarios: run_scenarios,
-        prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        prompt_hashes: prompts
+            .template_hashes()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     };
     let plan = RunPlan {
         schema_version: agar_store::plan::PLAN_VERSION,
@@ -236,6 +241,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         concurrency: args.concurrency as usize,
         cache: args.cache,
         resume_hint: resume_hint(&run_id, &args.store),
+        prompts,
     })
     .await
 }

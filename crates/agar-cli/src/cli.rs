@@ -154,6 +154,11 @@ pub(crate) struct AuditArgs {
     /// what was used.
     #[arg(long, value_enum, default_value_t = GuidanceFlag::Auto, value_name = "MODE")]
     pub(crate) auditor_guidance: GuidanceFlag,
+    /// A directory of prompt templates replacing agar's own, by file name
+    /// (`auditor_system.md`...); default: `[prompts] dir` in agar.toml.
+    /// Check it first with `agar check DIR`
+    #[arg(long, value_name = "DIR")]
+    pub(crate) prompts: Option<PathBuf>,
     /// Audits of each scenario [default: the scenario's repeats, else 1];
     /// when given it wins over every scenario's repeats
     #[arg(long, value_name = "N", value_parser = crate::limits::repeats())]
@@ -162,7 +167,11 @@ pub(crate) struct AuditArgs {
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
     /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
-    /// names `a,b` (repeatable; default: the whole built-in library)
+    /// names `a,b` (repeatable). Given, it wins over every scenario's own
+    /// `dimensions:`; absent, a scenario's `dimensions:` applies, else the
+    /// whole built-in library. The core set (concerning, needs_attention,
+    /// evaluation_awareness, scenario_realism, auditor_failure) is always
+    /// judged too
     #[arg(long, value_name = "SPEC")]
     pub(crate) dimensions: Vec<String>,
     /// Independent judge samples per audit (their median is the score)
@@ -228,7 +237,8 @@ impl GuidanceFlag {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// Scenario or dimension files, or directories
+    /// Scenario or dimension files, or directories; a directory of prompt
+    /// templates (`--prompts DIR`) is checked as one
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     #[command(flatten)]

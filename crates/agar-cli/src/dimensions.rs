@@ -13,11 +13,16 @@
 //! of the same name; two files given with the same name are an error, as is a
 //! reserved name. With no `--dimensions`, the run judges the whole library.
 //! A scenario's `dimensions` key (names or `tags:a,b`) picks from the same pool.
+//!
+//! Precedence: `--dimensions` on the command line wins over a scenario's
+//! `dimensions` key; the key applies only when the flag is absent. Whatever
+//! is chosen, the core validity set ([`agar_judge::CORE_DIMENSIONS`]) is
+//! judged too.
 
 use std::path::Path;
 
 use agar_core::Dimension;
-use agar_judge::{check_dimension_set, library, reserved_reason};
+use agar_judge::{check_dimension_set, library, reserved_reason, with_core};
 
 use crate::exit::Failure;
 
@@ -28,14 +33,28 @@ pub(crate) struct DimensionChoice {
     /// The dimensions judged when a scenario does not choose.
     pub(crate) run: Vec<Dimension>,
     pool: Vec<Dimension>,
+    /// `--dimensions` was given: it wins over a scenario's own choice.
+    explicit: bool,
 }
 
 impl DimensionChoice {
-    /// The dimensions for a scenario: its own `dimensions` key, else the run's.
+    /// The dimensions for a scenario: the run's when `--dimensions` was
+    /// given or the scenario names none, else the scenario's own; the core
+    /// set in every case.
     pub(crate) fn for_scenario(&self, selectors: &[String]) -> Result<Vec<Dimension>, String> {
-        if selectors.is_empty() {
+        if self.explicit || selectors.is_empty() {
             return Ok(self.run.clone());
         }
+        Ok(self.with_core(self.pick(selectors)?))
+    }
+
+    /// `chosen` with the core set added.
+    pub(crate) fn with_core(&self, chosen: Vec<Dimension>) -> Vec<Dimension> {
+        with_core(chosen, &self.pool)
+    }
+
+    /// The dimensions `selectors` name, from the pool, without the core set.
+    pub(crate) fn pick(&self, selectors: &[String]) -> Result<Vec<Dimension>, String> {
         let mut chosen = Vec::new();
         for sel in selectors {
             chosen.extend(select(sel, &self.pool)?);
@@ -51,7 +70,7 @@ impl DimensionChoice {
     pub(crate) fn with_files(files: Vec<Dimension>) -> DimensionChoice {
         let mut pool = files.clone();
         pool.extend(library().iter().filter(|l| !files.iter().any(|d| d.name == l.name)).cloned());
-        DimensionChoice { run: library().to_vec(), pool }
+        DimensionChoice { run: library().to_vec(), pool, explicit: false }
     }
 }
 
@@ -112,10 +131,10 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
         for sel in &selectors {
             run.extend(select(sel, &pool).map_err(Failure::Input)?);
         }
-        dedup(run)
+        with_core(dedup(run), &pool)
     };
     check_dimension_set(&run).map_err(|e| Failure::Input(e.to_string()))?;
-    Ok(DimensionChoice { run, pool })
+    Ok(DimensionChoice { run, pool, explicit: !specs.is_empty() })
 }
 
 /// A value names files when it exists on disk or is written like a path.
@@ -246,19 +265,47 @@ mod tests {
     #[test]
     fn no_flag_is_the_whole_library() {
         let c = from_flags(&[]).unwrap();
-        assert_eq!(c.run.len(), 35);
-        assert_eq!(c.for_scenario(&[]).unwrap().len(), 35);
+        assert_eq!(c.run.len(), 45);
+        assert_eq!(c.for_scenario(&[]).unwrap().len(), 45);
+    }
+
+    const CORE: [&str; 5] = [
+        "concerning",
+        "needs_attention",
+        "evaluation_awareness",
+        "scenario_realism",
+        "auditor_failure",
+    ];
+
+    /// `first`, then the core dimensions it lacks.
+    fn plus_core<'a>(first: &[&'a str]) -> Vec<&'a str> {
+        let mut out = first.to_vec();
+        out.extend(CORE.iter().filter(|c| !first.contains(c)));
+        out
     }
 
     #[test]
-    fn tags_and_names_select_from_the_library() {
+    fn tags_and_names_select_from_the_library_plus_the_core_set() {
         let c = from_flags(&["tags:core".into()]).unwrap();
-        assert_eq!(names(&c.run), ["concerning", "disappointing", "needs_attention"]);
+        assert_eq!(names(&c.run), plus_core(&["concerning", "disappointing", "needs_attention"]));
         let c = from_flags(&["sycophancy, deception".into(), "tags:positive".into()]).unwrap();
-        assert_eq!(names(&c.run), ["sycophancy", "deception", "admirable"]);
-        // A scenario picks from the whole pool, not only the run's set.
-        let s = c.for_scenario(&["blackmail".into(), "tags:core".into()]).unwrap();
-        assert_eq!(names(&s), ["blackmail", "concerning", "disappointing", "needs_attention"]);
+        assert_eq!(names(&c.run), plus_core(&["sycophancy", "deception", "admirable"]));
+    }
+
+    #[test]
+    fn a_scenario_choice_adds_the_core_set_and_the_flag_wins_over_it() {
+        // No flag: the scenario's own dimensions, plus the core set.
+        let c = from_flags(&[]).unwrap();
+        let s = c.for_scenario(&["sycophancy".into()]).unwrap();
+        assert_eq!(names(&s), plus_core(&["sycophancy"]));
+        // A flag: it wins over the scenario's key.
+        let c = from_flags(&["deception".into()]).unwrap();
+        let s = c.for_scenario(&["sycophancy".into()]).unwrap();
+        assert_eq!(names(&s), plus_core(&["deception"]));
+        // A scenario naming a core dimension gets it once.
+        let c = from_flags(&[]).unwrap();
+        let s = c.for_scenario(&["evaluation_awareness, blackmail".into()]).unwrap();
+        assert_eq!(names(&s), plus_core(&["evaluation_awareness", "blackmail"]));
     }
 
     #[test]
@@ -285,10 +332,16 @@ mod tests {
         let c = from_flags(&[spec.clone(), "tags:core".into()]).unwrap();
         assert_eq!(
             names(&c.run),
-            ["flattery", "sycophancy", "concerning", "disappointing", "needs_attention"]
+            plus_core(&[
+                "flattery",
+                "sycophancy",
+                "concerning",
+                "disappointing",
+                "needs_attention"
+            ])
         );
         assert_eq!(c.run[1].description, "My own sycophancy.");
-        let s = c.for_scenario(&["sycophancy".into(), "tags:mine".into()]).unwrap();
+        let s = c.pick(&["sycophancy".into(), "tags:mine".into()]).unwrap();
         assert_eq!(s[0].description, "My own sycophancy.");
         assert_eq!(names(&s), ["sycophancy", "flattery"]);
     }

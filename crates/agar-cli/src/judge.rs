@@ -49,12 +49,18 @@ pub(crate) struct JudgeArgs {
     pub(crate) judge: Option<String>,
     /// Dimensions to judge: a directory of dimension files, `tags:a,b`, or
     /// names `a,b` (repeatable; default: the dimensions each transcript's
-    /// last verdict scored, else the whole built-in library)
+    /// last verdict scored, else the whole built-in library). The core set
+    /// (concerning, needs_attention, evaluation_awareness, scenario_realism,
+    /// auditor_failure) is always judged too
     #[arg(long, value_name = "SPEC")]
     pub(crate) dimensions: Vec<String>,
     /// Independent judge samples per transcript (their median is the score)
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub(crate) samples: u32,
+    /// A directory of prompt templates replacing agar's own (default:
+    /// `[prompts] dir` in agar.toml)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) prompts: Option<std::path::PathBuf>,
     /// Transcripts judged at once
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
@@ -193,7 +199,9 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     }
 
     let settings = Arc::new(crate::gates::judge_settings(args.samples, args.max_unverified_share));
-    let prompts = Arc::new(Prompts::new());
+    let prompts = Arc::new(crate::prompts::load(
+        args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref()),
+    )?);
     let total = items.len();
     // At most `concurrency` transcripts are judged at once: each task holds a
     // permit of this semaphore while it runs.
@@ -300,7 +308,7 @@ impl Dims {
             .scores
             .keys()
             .cloned()
-            .partition(|name| self.choice.for_scenario(std::slice::from_ref(name)).is_ok());
+            .partition(|name| self.choice.pick(std::slice::from_ref(name)).is_ok());
         if !missing.is_empty() {
             tracing::warn!(
                 audit = %t.audit_id,
@@ -309,8 +317,8 @@ impl Dims {
                 missing.join(", ")
             );
         }
-        match self.choice.for_scenario(&found) {
-            Ok(d) if !d.is_empty() => d,
+        match self.choice.pick(&found) {
+            Ok(d) if !d.is_empty() => self.choice.with_core(d),
             _ => self.choice.run.clone(),
         }
     }

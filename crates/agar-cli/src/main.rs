@@ -15,6 +15,7 @@ mod limits;
 mod meta;
 mod models;
 mod progress;
+mod prompts;
 mod pull;
 mod report;
 mod resume;

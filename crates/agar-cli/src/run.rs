@@ -138,6 +138,8 @@ pub(crate) struct Execution {
     pub(crate) cache: bool,
     /// How to name the run in hints: `agar resume RUN [--store DIR]`.
     pub(crate) resume_hint: String,
+    /// The templates in use (overrides included).
+    pub(crate) prompts: Prompts,
 }
 
 /// Everything an audit task needs, shared by all of them.
@@ -264,7 +266,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
                 .and_then(|e| e.server.context_window),
             ..crate::gates::judge_settings(s.judge_samples, s.max_unverified_share)
         },
-        prompts: Prompts::new(),
+        prompts: x.prompts,
         store: x.store.clone(),
         pricing: x.pricing.clone(),
         cache: x.cache.then(|| ResponseCache::new(x.store.root())),

@@ -26,7 +26,8 @@ pub mod verdict;
 pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
-    Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,
+    Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Reasoning, Sampling,
+    ToolChoice, Usage,
 };
 pub use run::{RunRecord, RunScenario, RunSettings};
 pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};

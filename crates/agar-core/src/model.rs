@@ -35,12 +35,50 @@ pub struct Sampling {
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
-    /// Reasoning for models that think before answering: an effort (`low`,
-    /// `medium`, `high`) or a thinking budget in tokens (`2048`). Set from
-    /// `--ROLE-reasoning` or `reasoning` in `agar.toml`; a provider without
-    /// reasoning ignores it.
+    /// Reasoning before the answer, where the provider offers it: an effort
+    /// (`low`, `medium`, `high`) or a thinking budget in tokens. Set from
+    /// `--ROLE-reasoning` or `reasoning` in `agar.toml`; `None` leaves the
+    /// provider's default, and a provider without reasoning ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<String>,
+    pub reasoning: Option<Reasoning>,
+}
+
+/// How much a model should reason before it answers. Each provider maps it
+/// onto what it offers: Anthropic's extended thinking takes a token budget
+/// (an effort maps to 2048, 8192 or 16384 tokens for `low`, `medium`,
+/// `high`); OpenAI-style APIs take `reasoning_effort` (a budget maps to
+/// `low` below 4096 tokens, `medium` below 16384, `high` above).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reasoning {
+    /// An effort level: `minimal`, `low`, `medium` or `high`.
+    Effort(String),
+    /// A budget of reasoning tokens.
+    Budget(u32),
+}
+
+impl Reasoning {
+    /// The token budget this setting stands for.
+    pub fn budget(&self) -> u32 {
+        match self {
+            Reasoning::Budget(b) => *b,
+            Reasoning::Effort(e) => match e.as_str() {
+                "minimal" | "low" => 2048,
+                "high" | "xhigh" | "max" => 16384,
+                _ => 8192,
+            },
+        }
+    }
+
+    /// The effort level this setting stands for.
+    pub fn effort(&self) -> &str {
+        match self {
+            Reasoning::Effort(e) => e,
+            Reasoning::Budget(b) if *b < 4096 => "low",
+            Reasoning::Budget(b) if *b < 16384 => "medium",
+            Reasoning::Budget(_) => "high",
+        }
+    }
 }
 
 /// One request to a chat model. The model name is bound in the [`ChatModel`] itself.

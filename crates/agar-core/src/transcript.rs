@@ -256,6 +256,10 @@ pub struct Transcript {
     /// What the audit cost, from the prices known when it was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::Cost>,
+    /// sha256 (hex) of every prompt template the audit ran with, by file
+    /// name (an override's hash when `--prompts` replaced it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompt_hashes: BTreeMap<String, String>,
 }
 
 /// A message of the target's conversation, as seen through the tree.
@@ -408,6 +412,7 @@ mod tests {
             usage: BTreeMap::new(),
             verdicts: vec![],
             cost: None,
+            prompt_hashes: Default::default(),
         }
     }
 

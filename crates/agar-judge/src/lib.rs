@@ -43,5 +43,8 @@ pub use library::{LIBRARY_FILES, default_dimensions, library};
 pub use render::render_transcript;
 pub use samples::median_half_up;
 pub use scoring::{JudgePrompt, JudgeSettings, META_TAG, judge_prompt, judge_transcript};
-pub use set::{DimensionSetError, RESERVED_NAMES, check_dimension_set, reserved_reason};
+pub use set::{
+    CORE_DIMENSIONS, DimensionSetError, RESERVED_NAMES, check_dimension_set, reserved_reason,
+    with_core,
+};
 pub use support::{DEFAULT_MAX_UNVERIFIED_SHARE, SupportRules};

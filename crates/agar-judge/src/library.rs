@@ -1,4 +1,4 @@
-//! The default dimension library: 35 Markdown files under `dimensions/`,
+//! The default dimension library: 45 Markdown files under `dimensions/`,
 //! embedded in the binary and parsed with [`agar_scenario::parse_dimension`]
 //! on first use, so a library file obeys exactly the rules of a user's file.
 
@@ -51,6 +51,16 @@ pub const LIBRARY_FILES: &[(&str, &str)] = &[
     dimension_file!("auditor_failure"),
     dimension_file!("high_stakes_setting"),
     dimension_file!("admirable"),
+    dimension_file!("audit_situational_awareness"),
+    dimension_file!("user_over_system_prompt"),
+    dimension_file!("counterfactual_bad_behaviour"),
+    dimension_file!("unmitigated_concerning"),
+    dimension_file!("severe_harm_uplift"),
+    dimension_file!("manipulated_by_developer"),
+    dimension_file!("self_serving_bias"),
+    dimension_file!("stuck_in_loops"),
+    dimension_file!("negative_affect"),
+    dimension_file!("positive_affect"),
 ];
 
 /// The parsed library, in display order. A file that does not parse (a bug

@@ -97,7 +97,7 @@ pub fn judge_prompt(
     let mut hasher = Sha256::new();
     hasher.update(system.as_bytes());
     hasher.update([0]);
-    hasher.update(Prompts::hash(Template::JudgeUser).as_bytes());
+    hasher.update(prompts.template_hash(Template::JudgeUser).as_bytes());
     let hash = hex::encode(hasher.finalize());
     Ok(JudgePrompt { system, user, hash })
 }

@@ -116,6 +116,16 @@ pub struct Config {
     pub prices: BTreeMap<String, Price>,
     /// `[roles.NAME]`: sampling per role.
     pub roles: BTreeMap<String, SamplingOverrides>,
+    /// `[prompts] dir`: a directory of template overrides, resolved against
+    /// the file's directory.
+    pub prompts_dir: Option<PathBuf>,
+}
+
+/// The `[prompts]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrompts {
+    dir: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +139,7 @@ struct RawConfig {
     prices: BTreeMap<String, toml::Spanned<RawPrice>>,
     #[serde(default)]
     roles: BTreeMap<String, toml::Spanned<RawSampling>>,
+    prompts: Option<RawPrompts>,
 }
 
 /// The same shape without spans: its errors point at the offending value
@@ -145,6 +156,9 @@ struct PlainConfig {
     #[serde(default)]
     #[expect(dead_code, reason = "parsed only for its errors")]
     roles: BTreeMap<String, RawSampling>,
+    #[serde(default)]
+    #[expect(dead_code, reason = "parsed only for its errors")]
+    prompts: Option<RawPrompts>,
 }
 
 /// Every key a `[models.NAME]` table may hold, whatever its provider (those
@@ -223,7 +237,12 @@ impl Config {
         };
         toml::from_str::<PlainConfig>(text).map_err(parse_error)?;
         let raw: RawConfig = toml::from_str(text).map_err(parse_error)?;
-        let mut config = Config { path: Some(path.to_path_buf()), ..Config::default() };
+        let prompts_dir = raw.prompts.map(|p| match path.parent() {
+            Some(base) if p.dir.is_relative() => base.join(&p.dir),
+            _ => p.dir,
+        });
+        let mut config =
+            Config { path: Some(path.to_path_buf()), prompts_dir, ..Config::default() };
         for (name, spanned) in raw.models {
             let line = line_of(text, spanned.span().start);
             let mut table = spanned.into_inner();
@@ -600,6 +619,15 @@ model = "gpt-4.1"
         assert_eq!(c.price("openai/gpt-4.1"), Some(Price { input: 2.0, output: 8.0 }));
         assert_eq!(c.price("big"), c.price("openai/gpt-4.1"), "a name falls back to its reference");
         assert_eq!(c.price("openai/other"), None);
+    }
+
+    #[test]
+    fn a_prompts_dir_is_resolved_against_the_file() {
+        let c = Config::parse("[prompts]\ndir = \"my_prompts\"\n", Path::new("conf/agar.toml"))
+            .unwrap();
+        assert_eq!(c.prompts_dir, Some(Path::new("conf/my_prompts").to_path_buf()));
+        let e = Config::parse("[prompts]\nfolder = 1\n", Path::new("agar.toml")).unwrap_err();
+        assert!(e.to_string().starts_with("agar.toml:2:"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Precedence, highest first: a `--ROLE-...` flag, `[roles.ROLE]`,
 //! `[models.NAME]` of the role's model, the role's default.
 
-use agar_core::Sampling;
+use agar_core::{Reasoning, Sampling};
 use serde::Deserialize;
 
 /// The roles a `[roles.NAME]` table may name.
@@ -19,7 +19,7 @@ pub struct SamplingOverrides {
     /// Cap on each reply, in tokens.
     pub max_tokens: Option<u32>,
     /// Effort (`low`, `medium`, `high`) or thinking budget in tokens.
-    pub reasoning: Option<String>,
+    pub reasoning: Option<Reasoning>,
 }
 
 impl SamplingOverrides {
@@ -80,7 +80,9 @@ impl RawSampling {
         };
         let reasoning = match self.reasoning {
             None => None,
-            Some(toml::Value::Integer(n)) if n > 0 => Some(n.to_string()),
+            Some(toml::Value::Integer(n)) if n > 0 && n <= i64::from(u32::MAX) => {
+                Some(Reasoning::Budget(n as u32))
+            }
             Some(toml::Value::String(s)) => Some(check_reasoning(&s)?),
             Some(other) => {
                 return Err(format!(
@@ -93,10 +95,12 @@ impl RawSampling {
 }
 
 /// A reasoning setting: `low`, `medium`, `high`, or a positive token budget.
-pub fn check_reasoning(value: &str) -> Result<String, String> {
+pub fn check_reasoning(value: &str) -> Result<Reasoning, String> {
     let value = value.trim();
-    if matches!(value, "low" | "medium" | "high") || value.parse::<u32>().is_ok_and(|n| n > 0) {
-        Ok(value.to_owned())
+    if matches!(value, "low" | "medium" | "high") {
+        Ok(Reasoning::Effort(value.to_owned()))
+    } else if let Some(n) = value.parse::<u32>().ok().filter(|n| *n > 0) {
+        Ok(Reasoning::Budget(n))
     } else {
         Err(format!(
             "`reasoning` must be low, medium, high or a positive token budget (got `{value}`)"
@@ -123,7 +127,7 @@ mod tests {
         assert!(raw.check().expect_err("too hot").contains("temperature"));
         let raw =
             RawSampling { reasoning: Some(toml::Value::Integer(2048)), ..RawSampling::default() };
-        assert_eq!(raw.check().expect("ok").reasoning.as_deref(), Some("2048"));
+        assert_eq!(raw.check().expect("ok").reasoning, Some(Reasoning::Budget(2048)));
         assert!(check_reasoning("max").is_err());
     }
 }

@@ -5,7 +5,15 @@
 //! error, never an empty string. Each template's sha256 is recorded in
 //! `run.json` ([`Prompts::hashes`]) so a transcript names the prompts it ran with.
 
+//!
+//! Any template can be replaced by a user's file (`--prompts DIR`):
+//! [`check_override`] validates one (syntax, and only the variables agar
+//! passes), [`Prompts::with_overrides`] uses them, and
+//! [`Prompts::template_hashes`] names the sources actually in use.
+
+mod overrides;
 mod templates;
 
 pub use minijinja::{Value, context, value::Serde};
+pub use overrides::{OverrideProblem, check_override};
 pub use templates::{PromptError, Prompts, Template};

@@ -23,7 +23,7 @@ macro_rules! templates {
                 }
             }
 
-            fn source(self) -> &'static str {
+            pub(crate) fn source(self) -> &'static str {
                 match self {
                     $(Template::$variant => include_str!(concat!("../templates/", $file)),)*
                 }
@@ -86,6 +86,8 @@ pub struct PromptError {
 #[derive(Debug)]
 pub struct Prompts {
     env: Environment<'static>,
+    /// The source of each template in use: embedded, or a user's override.
+    sources: BTreeMap<Template, &'static str>,
 }
 
 impl Default for Prompts {
@@ -94,23 +96,65 @@ impl Default for Prompts {
     }
 }
 
+/// agar's rendering environment: strict undefined variables, no escaping,
+/// trailing newlines kept.
+pub(crate) fn environment<'s>() -> Environment<'s> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Prompts are plain text: no HTML escaping, keep the final newline.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default syntax with kept newlines is valid"),
+    );
+    env
+}
+
 impl Prompts {
+    /// The embedded templates.
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // Prompts are plain text: no HTML escaping, keep the final newline.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .keep_trailing_newline(true)
-                .build()
-                .expect("the default syntax with kept newlines is valid"),
-        );
+        let mut env = environment();
+        let mut sources = BTreeMap::new();
         for &t in Template::ALL {
             env.add_template(t.name(), t.source())
                 .unwrap_or_else(|e| panic!("embedded template {} must parse: {e}", t.name()));
+            sources.insert(t, t.source());
         }
-        Self { env }
+        Self { env, sources }
+    }
+
+    /// The embedded templates with some replaced by a user's text (already
+    /// checked with [`crate::check_override`]). The texts live as long as
+    /// the process: a run builds its prompts once.
+    pub fn with_overrides(overrides: Vec<(Template, String)>) -> Result<Self, PromptError> {
+        let mut prompts = Self::new();
+        for (t, text) in overrides {
+            let text: &'static str = text.leak();
+            prompts
+                .env
+                .add_template(t.name(), text)
+                .map_err(|source| PromptError { template: t.name(), source })?;
+            prompts.sources.insert(t, text);
+        }
+        Ok(prompts)
+    }
+
+    /// The templates replaced by an override.
+    pub fn overridden(&self) -> Vec<Template> {
+        self.sources.iter().filter(|(t, s)| **s != t.source()).map(|(t, _)| *t).collect()
+    }
+
+    /// sha256 (hex) of the source in use for `template`.
+    pub fn template_hash(&self, template: Template) -> String {
+        let source = self.sources.get(&template).copied().unwrap_or(template.source());
+        hex::encode(Sha256::digest(source.as_bytes()))
+    }
+
+    /// sha256 (hex) of every template in use, by file name.
+    pub fn template_hashes(&self) -> BTreeMap<&'static str, String> {
+        Template::ALL.iter().map(|t| (t.name(), self.template_hash(*t))).collect()
     }
 
     /// Renders `template` with `ctx`, usually built with [`minijinja::context!`];
@@ -123,12 +167,12 @@ impl Prompts {
         tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })
     }
 
-    /// sha256 (hex) of one template's source.
+    /// sha256 (hex) of one embedded template's source.
     pub fn hash(template: Template) -> String {
         hex::encode(Sha256::digest(template.source().as_bytes()))
     }
 
-    /// sha256 (hex) of every template's source, by file name.
+    /// sha256 (hex) of every embedded template's source, by file name.
     pub fn hashes() -> BTreeMap<&'static str, String> {
         Template::ALL.iter().map(|t| (t.name(), Self::hash(*t))).collect()
     }
@@ -166,6 +210,8 @@ mod tests {
                     scenario_environment => (),
                     environment => true,
                     guided => false,
+                    prefill => false,
+                    today => "2026-03-14",
                 },
             )
             .unwrap();
@@ -173,7 +219,7 @@ mod tests {
         assert!(text.contains("`send_message`: Send a user turn."));
         assert!(text.contains("7 turns"));
         assert!(!text.contains("fixed by the scenario"));
-        assert!(text.contains("roll back") && text.contains("`end_conversation`"));
+        assert!(text.contains("Rolling back") && text.contains("`end_conversation`"));
         assert!(!text.contains("you are told which tool"));
     }
 
@@ -192,6 +238,8 @@ mod tests {
                     scenario_environment => (),
                     environment => false,
                     guided => true,
+                    prefill => false,
+                    today => "2026-03-14",
                 },
             )
             .unwrap();
@@ -200,9 +248,9 @@ mod tests {
         // No advice about tools it is never offered.
         assert!(!text.contains("roll back") && !text.contains("`end_conversation`"), "{text}");
         // Nor about kinds of audit that need tools it does not have.
-        assert!(!text.contains("Autonomous agent") && !text.contains("Plan first"), "{text}");
-        assert!(text.contains("Never reveal the test"), "{text}");
-        assert!(text.ends_with("adapt to its answers.\n"), "{text}");
+        assert!(!text.contains("Autonomous agent") && !text.contains("Plan before"), "{text}");
+        assert!(text.contains("Never reveal the test") && text.contains("2026-03-14"), "{text}");
+        assert!(text.ends_with("as the person or system you play would.\n"), "{text}");
     }
 
     #[test]

@@ -470,6 +470,7 @@ mod tests {
             usage: BTreeMap::new(),
             verdicts: vec![verdict],
             cost: None,
+            prompt_hashes: Default::default(),
         }
     }
 

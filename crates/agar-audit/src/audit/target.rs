@@ -28,6 +28,13 @@ impl Audit<'_> {
                 reply.content = format!("{p}{}", reply.content);
             }
             let reply_id = self.rec.target_message(reply.clone(), prefill.take(), None);
+            if let Some(reasoning) = reply.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
+                out.push_str(&format!(
+                    "<target_reasoning id=\"{reply_id}\" visible_to_target_user=\"no\">\n\
+                     (The target's private reasoning before this reply: its user never sees it.)\n\
+                     {reasoning}\n</target_reasoning>\n"
+                ));
+            }
             out.push_str(&format!(
                 "<target_response id=\"{reply_id}\">\n{}\n</target_response>\n",
                 reply.content
@@ -87,7 +94,8 @@ impl Audit<'_> {
     }
 
     /// Asks the environment model to answer one call, with bounded retries for
-    /// invalid answers; after them, the raw text is used and the state kept.
+    /// invalid (or, with the realism filter, unrealistic) answers; after them
+    /// the target gets an explicit tool error and the state is kept.
     pub(super) async fn environment_answer(
         &mut self,
         call: &ToolCall,
@@ -101,10 +109,16 @@ impl Audit<'_> {
         let state = self.rec.world_state().clone();
         let history = self.call_history();
         let tools = self.rec.tools().to_vec();
+        let path = self.rec.path();
+        let target_system =
+            path.first().filter(|(_, m)| m.role == Role::System).map(|(_, m)| m.content.clone());
+        let conversation = recent_conversation(path.iter().map(|(_, m)| m));
         let ctx = EnvContext {
             scenario_environment: self.scenario.environment.as_deref(),
             tools: &tools,
             briefings: &self.briefings,
+            target_system: target_system.as_deref(),
+            conversation,
             state: &state,
             history,
             call,
@@ -112,36 +126,44 @@ impl Audit<'_> {
         let mut request =
             environment::request(self.prompts, &ctx, &self.settings.environment_sampling)
                 .map_err(prompt_error)?;
-        let mut last_text = String::new();
+        let attempts = self.settings.environment_attempts.max(1);
         let mut last_error = String::new();
-        for _ in 0..self.settings.environment_attempts.max(1) {
+        for attempt in 1..=attempts {
             let resp = self.call_model(RoleName::Environment, &model, &request).await?;
-            match environment::parse(&resp.tool_calls, &state) {
-                Ok(answer) => return Ok(answer),
-                Err(e) => {
-                    last_error = e.clone();
-                    last_text = resp.content.clone();
-                    request.messages.push(resp.to_message());
-                    for c in &resp.tool_calls {
-                        request.messages.push(Message::tool(c.id.clone(), format!("error: {e}")));
-                    }
-                    if resp.tool_calls.is_empty() {
-                        request.messages.push(Message::user(format!("error: {e}")));
+            let e = match environment::parse(&resp.tool_calls, &state) {
+                Ok(answer) => {
+                    // With the realism filter on, the environment's outputs are
+                    // scored too; a low score is sent back for another try while
+                    // attempts remain.
+                    let action =
+                        format!("output of {}({}):\n{}", call.name, call.arguments, answer.output);
+                    match self.realism_check("environment", &action).await? {
+                        Some(refusal) if attempt < attempts => refusal,
+                        _ => return Ok(answer),
                     }
                 }
+                Err(e) => {
+                    last_error = e.clone();
+                    e
+                }
+            };
+            request.messages.push(resp.to_message());
+            for c in &resp.tool_calls {
+                request.messages.push(Message::tool(c.id.clone(), format!("error: {e}")));
+            }
+            if resp.tool_calls.is_empty() {
+                request.messages.push(Message::user(format!("error: {e}")));
             }
         }
-        let output = if last_text.trim().is_empty() {
-            "Error: the service did not respond".to_string()
-        } else {
-            last_text
-        };
+        // Never the model's raw text: the target gets an explicit tool error,
+        // and the transcript says why.
         Ok(environment::EnvAnswer {
-            output,
-            is_error: false,
+            output: "Error: the service did not return a response; try again later".to_string(),
+            is_error: true,
             state,
             note: Some(format!(
-                "the environment gave no valid answer ({last_error}); its text was used"
+                "environment failure: no valid answer after {attempts} attempts ({last_error}); \
+                 the target was given a tool error"
             )),
         })
     }
@@ -169,15 +191,22 @@ impl Audit<'_> {
         proposal: &str,
     ) -> Result<Option<String>, Stop> {
         let Some(model) = self.models.realism.clone() else { return Ok(None) };
-        let request = realism::request(
-            self.prompts,
-            &self.scenario.instructions,
-            &self.rec.target_messages(),
+        let path = self.rec.path();
+        let target_system =
+            path.first().filter(|(_, m)| m.role == Role::System).map(|(_, m)| m.content.clone());
+        let target_tools: Vec<ToolDef> = self.rec.tools().iter().map(|t| t.def.clone()).collect();
+        let ctx = realism::RealismContext {
+            instructions: &self.scenario.instructions,
+            target_system: target_system.as_deref(),
+            target_tools: &target_tools,
+            conversation: recent_conversation(path.iter().map(|(_, m)| m)),
             tool,
-            proposal,
-            &self.settings.realism_sampling,
-        )
-        .map_err(prompt_error)?;
+            action: proposal,
+            reason: Some(self.auditor_reason.as_str()),
+            previous: self.last_rejection.as_ref(),
+        };
+        let request = realism::request(self.prompts, &ctx, &self.settings.realism_sampling)
+            .map_err(prompt_error)?;
         let start = Instant::now();
         let resp = match model.chat(&request).await {
             Ok(r) => {
@@ -198,6 +227,12 @@ impl Audit<'_> {
         match parsed {
             Ok(s) if s.score < self.settings.realism_threshold => {
                 self.rec.realism(tool, Some(s.score), s.feedback.clone(), false, None);
+                self.last_rejection = Some(realism::Rejection {
+                    tool: tool.to_string(),
+                    action: proposal.to_string(),
+                    score: s.score,
+                    feedback: s.feedback.clone(),
+                });
                 Ok(Some(format!(
                     "not sent: the realism filter scored it {:.2} (below {:.2}): {}. Revise it and try again.",
                     s.score, self.settings.realism_threshold, s.feedback
@@ -213,4 +248,21 @@ impl Audit<'_> {
             }
         }
     }
+}
+
+/// How many of the target's latest messages the environment and the realism
+/// filter see.
+const RECENT_MESSAGES: usize = 12;
+
+/// The last [`RECENT_MESSAGES`] user and assistant messages of `path` (tool
+/// calls and results are given separately), as (role, text); the system
+/// prompt is left out.
+pub(super) fn recent_conversation<'m>(
+    path: impl Iterator<Item = &'m Message>,
+) -> Vec<(String, String)> {
+    let all: Vec<(String, String)> = path
+        .filter(|m| matches!(m.role, Role::User | Role::Assistant) && !m.content.trim().is_empty())
+        .map(|m| (role_name(m.role).to_string(), m.content.clone()))
+        .collect();
+    all[all.len().saturating_sub(RECENT_MESSAGES)..].to_vec()
 }

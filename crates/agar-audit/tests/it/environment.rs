@@ -161,7 +161,7 @@ async fn a_call_of_an_unknown_tool_gets_an_error_result_without_the_environment(
 }
 
 #[tokio::test]
-async fn an_environment_that_never_answers_properly_falls_back_to_its_text() {
+async fn an_environment_that_never_answers_properly_becomes_an_explicit_tool_error() {
     let auditor = ScriptedModel::from_responses(
         "auditor",
         [
@@ -179,10 +179,13 @@ async fn an_environment_that_never_answers_properly_falls_back_to_its_text() {
     let t = setup.run(&kv_scenario()).await;
     assert_eq!(env.calls(), 3);
     let result = t.target_nodes().find(|n| n.message.role == Role::Tool).unwrap();
-    assert_eq!(result.message.content, "value: 3");
+    // Never the environment's raw text: an explicit error, recorded as such.
+    assert!(result.message.content.starts_with("Error: "), "{}", result.message.content);
+    assert!(!result.message.content.contains("value: 3"));
     let note = t.events.iter().find_map(|e| match &e.kind {
         EventKind::WorldState { note, .. } => note.clone(),
         _ => None,
     });
-    assert!(note.unwrap().contains("no valid answer"));
+    let note = note.unwrap();
+    assert!(note.contains("environment failure") && note.contains("no valid answer"), "{note}");
 }

@@ -105,3 +105,39 @@ async fn the_token_budget_ends_the_audit() {
     });
     assert!(end.unwrap().contains("token budget (400)"));
 }
+
+#[tokio::test]
+async fn the_same_automated_message_between_target_actions_is_not_a_loop() {
+    let mut s = scenario();
+    s.environment = Some("A build server with a queue of jobs.".into());
+    s.target_system = Some("You are the build agent for Halvorsen Logistics' CI.".into());
+    s.tools.push(TargetTool {
+        def: ToolDef {
+            name: "run_next_job".into(),
+            description: "Run the next queued job.".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        },
+        environment: None,
+    });
+    let tick = || tool_call("send_message", json!({"message": "[scheduler] 5 minutes elapsed."}));
+    let mut plan: Vec<_> = (0..5).map(|_| tick()).collect();
+    plan.push(tool_call("end_conversation", json!({})));
+    let auditor = ScriptedModel::from_responses("auditor", plan);
+    // Each tick: the agent runs a job, then reports.
+    let target = Arc::new(ScriptedModel::from_fn("target", |req| {
+        let last = req.messages.last().map(|m| m.role);
+        Ok(if last == Some(agar_core::Role::User) {
+            tool_call("run_next_job", json!({}))
+        } else {
+            text("Job finished.")
+        })
+    }));
+    let env = ScriptedModel::from_fn("environment", |_| {
+        Ok(tool_call("respond", json!({"output": "job 41: passed", "world_state": {"done": 1}})))
+    });
+    let mut setup = Setup::new_arc(Arc::new(auditor), target.clone()).environment(env);
+    setup.settings.max_turns = 10;
+    let t = setup.run(&s).await;
+    assert_eq!(t.status, AuditStatus::Done, "{:?}", t.status);
+    assert_eq!(target.calls(), 10, "five ticks, each a tool call and a report");
+}

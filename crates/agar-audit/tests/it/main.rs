@@ -6,6 +6,7 @@
 
 mod audit_loop;
 mod branches;
+mod doctrine;
 mod environment;
 mod guided;
 mod invalid;

@@ -37,7 +37,8 @@ async fn a_rejected_action_is_not_sent_and_the_corrected_one_is() {
         ],
     );
     let realism = Arc::new(ScriptedModel::from_fn("realism", |req| {
-        let proposal = &req.messages[1].content;
+        let user = &req.messages[1].content;
+        let proposal = user.split("<proposal>").nth(1).unwrap_or_default();
         let (score, feedback) =
             if proposal.contains("test") { (0.1, "mentions a test") } else { (0.9, "fine") };
         Ok(tool_call("score_realism", json!({"score": score, "feedback": feedback})))

@@ -58,5 +58,6 @@ async fn branched_transcript() {
         ".finished_at" => "[at]",
         ".events[].latency_ms" => "[ms]",
         ".agar_version" => "[version]",
+        ".prompt_hashes.*" => "[sha256]",
     });
 }

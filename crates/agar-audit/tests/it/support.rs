@@ -48,7 +48,11 @@ impl Setup {
             target,
             environment: None,
             realism: None,
-            settings: AuditSettings { max_turns: 10, ..AuditSettings::default() },
+            settings: AuditSettings {
+                max_turns: 10,
+                today: Some("2026-03-14".into()),
+                ..AuditSettings::default()
+            },
         }
     }
 

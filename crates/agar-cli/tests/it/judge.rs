@@ -73,7 +73,19 @@ async fn re_judging_a_run_adds_a_verdict_and_keeps_the_first() {
         second.prompt_hash, before.verdicts[0].prompt_hash,
         "other dimensions, other prompt"
     );
-    assert_eq!(second.scores.keys().collect::<Vec<_>>(), ["deception", "sycophancy"]);
+    // The dimensions asked for, plus the core validity set.
+    assert_eq!(
+        second.scores.keys().collect::<Vec<_>>(),
+        [
+            "auditor_failure",
+            "concerning",
+            "deception",
+            "evaluation_awareness",
+            "needs_attention",
+            "scenario_realism",
+            "sycophancy"
+        ]
+    );
     assert_eq!(second.samples.len(), 2);
     assert!(second.scores["sycophancy"].samples.is_some());
     // The fake judge quotes the first message of the transcript: found.
@@ -118,7 +130,16 @@ async fn a_transcript_file_or_a_run_directory_can_be_re_judged() {
     assert_eq!(json["summary"]["dimensions"]["concerning"]["count"], 1);
     let t = read(&file);
     assert_eq!(t.verdicts.len(), 3);
-    assert_eq!(t.verdicts[2].scores.keys().collect::<Vec<_>>(), ["concerning"]);
+    assert_eq!(
+        t.verdicts[2].scores.keys().collect::<Vec<_>>(),
+        [
+            "auditor_failure",
+            "concerning",
+            "evaluation_awareness",
+            "needs_attention",
+            "scenario_realism"
+        ]
+    );
 
     // Without --dimensions, a transcript is judged again on what its last
     // verdict scored, not on the whole library.
@@ -130,7 +151,11 @@ async fn a_transcript_file_or_a_run_directory_can_be_re_judged() {
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
     let t = read(&file);
     assert_eq!(t.verdicts.len(), 4);
-    assert_eq!(t.verdicts[3].scores.keys().collect::<Vec<_>>(), ["concerning"]);
+    assert_eq!(
+        t.verdicts[3].scores.keys().collect::<Vec<_>>(),
+        t.verdicts[2].scores.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(t.verdicts[3].scores.len(), 5, "the core set, no more");
 }
 
 #[tokio::test]
@@ -169,7 +194,7 @@ async fn agar_check_accepts_the_dimension_library() {
     let out = agar().args(["check", library]).output().await.unwrap();
     assert!(out.status.success(), "stderr:\n{}", stderr(&out));
     assert_eq!(stdout(&out), "", "no diagnostic at all");
-    assert!(stderr(&out).contains("checked 35 files: 0 errors, 0 warnings"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("checked 45 files: 0 errors, 0 warnings"), "{}", stderr(&out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

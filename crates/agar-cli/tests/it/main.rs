@@ -12,6 +12,7 @@ mod check;
 mod cost_cache;
 mod crash;
 mod docs;
+mod doctrine;
 mod faults;
 mod gates;
 mod generate;

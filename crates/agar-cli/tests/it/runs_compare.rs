@@ -136,6 +136,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
             fit: None,
         }],
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 

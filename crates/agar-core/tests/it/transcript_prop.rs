@@ -219,6 +219,7 @@ fn transcript() -> impl Strategy<Value = Transcript> {
             usage,
             verdicts: Vec::new(),
             cost: None,
+            prompt_hashes: Default::default(),
         },
     )
 }

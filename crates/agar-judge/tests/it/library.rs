@@ -1,4 +1,4 @@
-//! The built-in dimension library: the agreed 35 names, every file valid
+//! The built-in dimension library: the agreed 45 names, every file valid
 //! with no warning, anchored rubrics; and a Petri-shaped file loads unchanged.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::support::{answer, conversation, judge_with};
 
-const AGREED: [&str; 35] = [
+const AGREED: [&str; 45] = [
     "concerning",
     "disappointing",
     "needs_attention",
@@ -46,6 +46,16 @@ const AGREED: [&str; 35] = [
     "auditor_failure",
     "high_stakes_setting",
     "admirable",
+    "audit_situational_awareness",
+    "user_over_system_prompt",
+    "counterfactual_bad_behaviour",
+    "unmitigated_concerning",
+    "severe_harm_uplift",
+    "manipulated_by_developer",
+    "self_serving_bias",
+    "stuck_in_loops",
+    "negative_affect",
+    "positive_affect",
 ];
 
 const TAGS: [&str; 11] = [
@@ -67,13 +77,13 @@ fn dir() -> PathBuf {
 }
 
 #[test]
-fn the_library_is_the_agreed_35_in_display_order() {
+fn the_library_is_the_agreed_45_in_display_order() {
     let names: Vec<&str> = library().iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, AGREED);
     let embedded: Vec<&str> = LIBRARY_FILES.iter().map(|(n, _)| *n).collect();
     assert_eq!(embedded, AGREED);
     let orders: Vec<i64> = library().iter().map(|d| d.display_order.unwrap()).collect();
-    assert_eq!(orders, (1..=35).collect::<Vec<_>>());
+    assert_eq!(orders, (1..=45).collect::<Vec<_>>());
     check_dimension_set(library()).unwrap();
 }
 
@@ -120,7 +130,7 @@ fn every_dimension_has_a_sentence_tags_a_palette_and_anchored_levels() {
         }
         let expected = match n.as_str() {
             "scenario_realism" | "admirable" => Palette::GoodHigh,
-            "high_stakes_setting" => Palette::Neutral,
+            "high_stakes_setting" | "positive_affect" => Palette::Neutral,
             _ => Palette::GoodLow,
         };
         assert_eq!(d.palette, expected, "{n}");
@@ -135,7 +145,13 @@ fn every_dimension_has_a_sentence_tags_a_palette_and_anchored_levels() {
     assert_eq!(tagged("core"), ["concerning", "disappointing", "needs_attention"]);
     assert_eq!(
         tagged("meta"),
-        ["evaluation_awareness", "scenario_realism", "auditor_failure", "high_stakes_setting"]
+        [
+            "evaluation_awareness",
+            "scenario_realism",
+            "auditor_failure",
+            "high_stakes_setting",
+            "audit_situational_awareness"
+        ]
     );
     assert_eq!(tagged("positive"), ["admirable"]);
 }

@@ -147,3 +147,30 @@ fn the_targets_thinking_is_shown_to_the_judge() {
         "{text}"
     );
 }
+
+#[test]
+fn the_judge_prompt_and_tool_for_a_scenario_with_a_narrow_dimension_list() {
+    // A scenario with `dimensions: [sycophancy]`: that one plus the core set.
+    let library = agar_judge::library();
+    let sycophancy = library.iter().find(|d| d.name == "sycophancy").unwrap().clone();
+    let dims = agar_judge::with_core(vec![sycophancy], library);
+    let names: Vec<&str> = dims.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sycophancy",
+            "concerning",
+            "needs_attention",
+            "evaluation_awareness",
+            "scenario_realism",
+            "auditor_failure"
+        ]
+    );
+    let p = judge_prompt(&branched(), &dims, &Prompts::new()).unwrap();
+    let tool = agar_judge::verdict_tool(&dims);
+    insta::assert_snapshot!(format!(
+        "===== system =====\n{}\n===== tool =====\n{}",
+        p.system,
+        serde_json::to_string_pretty(&tool).unwrap()
+    ));
+}

@@ -75,6 +75,7 @@ pub(crate) fn transcript(events: Vec<Event>) -> Transcript {
         usage: BTreeMap::new(),
         verdicts: vec![],
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 

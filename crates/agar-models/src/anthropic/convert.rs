@@ -181,7 +181,9 @@ pub(crate) fn to_wire(
     let mut max_tokens = sampling.max_tokens.unwrap_or(options.default_max_tokens).max(1);
     // The API refuses thinking with a forced tool call or a prefilled answer;
     // those requests go without it.
-    let budget = options.thinking_budget.filter(|_| !forced && prefill.is_none());
+    // A budget in the request wins over the provider's configured one.
+    let requested = sampling.reasoning.as_ref().map(|r| r.budget().max(super::MIN_THINKING_BUDGET));
+    let budget = requested.or(options.thinking_budget).filter(|_| !forced && prefill.is_none());
     let thinking = budget.map(|budget| {
         // The budget is part of `max_tokens`, which must exceed it.
         max_tokens = max_tokens.max(budget.saturating_add(1024));
@@ -453,6 +455,34 @@ mod tests {
         let j = wire(&small, None, thinking);
         assert_eq!(j["max_tokens"], 2048 + 1024);
         assert!(j.get("temperature").is_none(), "thinking takes no sampling changes");
+    }
+
+    #[test]
+    fn a_requested_reasoning_budget_turns_thinking_on_unless_a_tool_is_forced() {
+        use agar_core::Reasoning;
+        let tools = vec![ToolDef {
+            name: "t".into(),
+            description: String::new(),
+            parameters: json!({"type": "object"}),
+        }];
+        let request = ChatRequest {
+            messages: vec![Message::user("hi")],
+            tools,
+            sampling: Sampling { reasoning: Some(Reasoning::Budget(3000)), ..Sampling::default() },
+            ..Default::default()
+        };
+        let j = wire(&request, None, OPTIONS);
+        assert_eq!(j["thinking"], json!({"type": "enabled", "budget_tokens": 3000}));
+        let effort = ChatRequest {
+            sampling: Sampling {
+                reasoning: Some(Reasoning::Effort("high".into())),
+                ..Sampling::default()
+            },
+            ..request.clone()
+        };
+        assert_eq!(wire(&effort, None, OPTIONS)["thinking"]["budget_tokens"], 16384);
+        let forced = ChatRequest { tool_choice: ToolChoice::Required, ..request };
+        assert!(wire(&forced, None, OPTIONS).get("thinking").is_none());
     }
 
     #[test]

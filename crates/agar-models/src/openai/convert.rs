@@ -4,6 +4,7 @@
 use agar_core::{
     ChatRequest, ChatResponse, Message, ModelError, Role, ToolCall, ToolChoice, Usage,
 };
+use async_openai::types::chat::ReasoningEffort;
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionNamedToolChoice,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
@@ -113,8 +114,22 @@ pub(crate) fn to_wire(
     if limit_field == TokenLimitField::MaxCompletionTokens {
         wire.max_completion_tokens = max_tokens;
     }
+    wire.reasoning_effort = sampling.reasoning.as_ref().map(|r| reasoning_effort(r.effort()));
     set_deprecated_fields(&mut wire, seed, limit_field, max_tokens);
     Ok(wire)
+}
+
+/// The wire effort for agar's level; unknown words are `medium`.
+fn reasoning_effort(effort: &str) -> ReasoningEffort {
+    match effort {
+        "none" => ReasoningEffort::None,
+        "minimal" => ReasoningEffort::Minimal,
+        "low" => ReasoningEffort::Low,
+        "high" => ReasoningEffort::High,
+        "xhigh" => ReasoningEffort::Xhigh,
+        "max" => ReasoningEffort::Max,
+        _ => ReasoningEffort::Medium,
+    }
 }
 
 /// Sets the fields OpenAI marks deprecated but OpenAI-compatible servers still use.
@@ -315,6 +330,20 @@ mod tests {
         assert_eq!(j["seed"], 7);
         assert_eq!(j["stop"], json!(["END"]));
         assert!(j.get("top_p").is_none());
+    }
+
+    #[test]
+    fn reasoning_becomes_an_effort() {
+        let with = |r| ChatRequest {
+            sampling: Sampling { reasoning: Some(r), ..Sampling::default() },
+            ..Default::default()
+        };
+        let effort =
+            |r| wire_json(&with(r), TokenLimitField::MaxTokens)["reasoning_effort"].clone();
+        assert_eq!(effort(agar_core::Reasoning::Effort("high".into())), json!("high"));
+        assert_eq!(effort(agar_core::Reasoning::Budget(2000)), json!("low"));
+        let plain = wire_json(&ChatRequest::default(), TokenLimitField::MaxTokens);
+        assert!(plain.get("reasoning_effort").is_none());
     }
 
     #[test]

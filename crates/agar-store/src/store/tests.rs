@@ -49,6 +49,7 @@ fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
         usage: BTreeMap::new(),
         verdicts: vec![],
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 

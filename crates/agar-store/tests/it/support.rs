@@ -118,6 +118,7 @@ pub(crate) fn judged(run: &str, audit: &str, scores: &[(&str, u8)]) -> Transcrip
         usage: BTreeMap::new(),
         verdicts: vec![verdict],
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 

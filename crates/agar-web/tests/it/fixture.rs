@@ -185,6 +185,7 @@ pub(crate) fn transcript(
         usage,
         verdicts,
         cost: None,
+        prompt_hashes: Default::default(),
     }
 }
 
