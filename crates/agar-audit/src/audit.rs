@@ -67,6 +67,8 @@ pub struct AuditSettings {
     /// which and why in a user message; the auditor writes the arguments.
     /// For small models that cannot choose tools.
     pub auditor_guidance: AuditorGuidance,
+    /// Most auditor turns, a scenario's `max_turns` included (`None`: no cap).
+    pub turn_cap: Option<u32>,
 }
 
 impl Default for AuditSettings {
@@ -84,6 +86,7 @@ impl Default for AuditSettings {
             target_sampling: Sampling::default(),
             environment_sampling: Sampling::default(),
             auditor_guidance: AuditorGuidance::Free,
+            turn_cap: None,
         }
     }
 }
@@ -190,7 +193,8 @@ impl Audit<'_> {
     }
 
     async fn drive(&mut self) -> Result<AuditStatus, Stop> {
-        let max_turns = self.scenario.max_turns.unwrap_or(self.settings.max_turns).max(1);
+        let max_turns = self.scenario.max_turns.unwrap_or(self.settings.max_turns);
+        let max_turns = self.settings.turn_cap.map_or(max_turns, |cap| max_turns.min(cap)).max(1);
         let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
         let tools = auditor_tools(self.tool_config());
         if let Some(system) = &self.scenario.target_system {
@@ -239,6 +243,7 @@ impl Audit<'_> {
         let mut last_call: Option<(String, String)> = None;
         let mut repeats = 0;
         let mut errors_in_a_row = 0;
+        let mut spoke = false;
         for turn in 1..=max_turns {
             if let Some(budget) = self.settings.token_budget
                 && self.rec.tokens_used() >= budget
@@ -251,6 +256,10 @@ impl Audit<'_> {
             // tool to call, and only that one is offered.
             let (offered, tool_choice) = if guided {
                 let (tool, pending) = self.guided_tool();
+                // A small auditor is reminded whom it plays, and shown the
+                // scenario's example before its first message.
+                let first = tool == "send_message" && !spoke;
+                spoke |= tool == "send_message";
                 let guide = self
                     .prompts
                     .render(
@@ -259,6 +268,8 @@ impl Audit<'_> {
                             tool => tool,
                             pending => ids(&pending),
                             turns_left => max_turns - turn + 1,
+                            persona => persona(&self.scenario.instructions),
+                            example => if first { self.scenario.metadata.get("first_message").and_then(|v| v.as_str()) } else { None },
                         },
                     )
                     .map_err(prompt_error)?;
@@ -276,6 +287,7 @@ impl Audit<'_> {
                 tool_choice,
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
+                grounding: None,
             };
             let resp = self.call(RoleName::Auditor, &request).await?;
             let msg = resp.to_message();
@@ -669,4 +681,10 @@ fn normalise_args(args: &str) -> String {
     serde_json::from_str::<serde_json::Value>(args)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| args.to_string())
+}
+/// The scenario's first sentence, which names whom the auditor plays (capped).
+fn persona(instructions: &str) -> String {
+    let text = instructions.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    text[..end].chars().take(300).collect()
 }

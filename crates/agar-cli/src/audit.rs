@@ -43,8 +43,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     if scenarios.is_empty() {
         return Err(Failure::Input("no scenario files found in the given paths".into()));
     }
-    let choice = dimensions::from_flags(&args.dimensions)?;
-    let run_dims = &choice.run;
+    let mut choice = dimensions::from_flags(&args.dimensions)?;
 
     let fallback = crate::roles::fallback(
         &[&args.target, &args.auditor, &args.judge, &args.environment, &args.realism],
@@ -83,7 +82,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         environment,
         realism,
         realism_threshold: args.realism_threshold,
-        max_turns: args.max_turns,
+        max_turns: args.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS),
         max_target_turns: args.max_target_turns,
         max_tokens: args.max_tokens,
         judge_samples: args.judge_samples,
@@ -92,6 +91,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         cache: args.cache,
         // Resolved below, once the auditor's model is known.
         auditor_guidance: AuditorGuidance::Free,
+        turn_cap: None,
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
@@ -105,6 +105,14 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             .get(settings.auditor.trim())
             .is_some_and(|e| e.provider == "local");
     settings.auditor_guidance = args.auditor_guidance.resolve(local_auditor);
+    let demonstration = crate::demo::is_demonstration(&models.names(), &pricing.config);
+    if demonstration && args.max_turns.is_none() {
+        settings.turn_cap = Some(crate::demo::LOCAL_TURNS);
+    }
+    if demonstration && args.dimensions.is_empty() {
+        choice.run = crate::demo::default_dimensions();
+    }
+    let run_dims = &choice.run;
     if settings.auditor_guidance == AuditorGuidance::Guided {
         tracing::info!(
             auditor = models.auditor.name(),
@@ -164,7 +172,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         agar_version: env!("CARGO_PKG_VERSION").to_string(),
         models: models.names(),
         settings: RunSettings {
-            max_turns: args.max_turns,
+            max_turns: settings.turn_cap.unwrap_or(settings.max_turns),
             concurrency: args.concurrency,
             repeats: args.repeats,
             judge: models.judge.is_some(),
@@ -173,6 +181,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         },
         scenarios: run_scenarios,
         prompt_hashes: Prompts::hashes().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        demonstration,
     };
     let plan = RunPlan {
         schema_version: agar_store::plan::PLAN_VERSION,
@@ -212,7 +221,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
 
 /// Whether a resolved model name is a local model's (`local/NAME`, `local:PATH`).
 fn is_local(name: &str) -> bool {
-    name.starts_with("local/") || name.starts_with("local:")
+    agar_core::is_demonstration_model(name)
 }
 
 /// `agar resume RUN`, with `--store DIR` unless the store is the default.

@@ -92,6 +92,9 @@ Directories are searched recursively for *.md files. A file with a
 scenario key) is read as a dimension file; every other file as a scenario.
 Warnings (unknown keys) do not fail the check; errors exit 1.";
 
+/// `--max-turns` when not given.
+pub(crate) const DEFAULT_MAX_TURNS: u32 = 30;
+
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
     /// Scenario files or directories (searched recursively for *.md)
@@ -123,9 +126,10 @@ pub(crate) struct AuditArgs {
     /// Tokens per audit, all roles together (no limit by default)
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u64>,
-    /// Auditor turns per audit (a scenario's max_turns wins)
-    #[arg(long, default_value_t = 30, value_name = "N")]
-    pub(crate) max_turns: u32,
+    /// Auditor turns per audit (a scenario's max_turns wins) [default: 30;
+    /// with a local model, at most 3 unless given]
+    #[arg(long, value_name = "N")]
+    pub(crate) max_turns: Option<u32>,
     /// Who picks the auditor's tool each turn: the auditor (free) or the
     /// audit loop (guided); auto: guided when the auditor is a local model
     ///

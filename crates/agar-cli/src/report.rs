@@ -27,6 +27,8 @@ unusable; unfinished audits are skipped. A second suite holds one test case
 per condition applied to the whole run.
 --compare BASELINE: differences are RUN minus BASELINE, as in
 `agar compare BASELINE RUN`; delta.* conditions then apply.
+html without -o is written to RUN.html in the current directory, and its
+path printed; the other formats go to stdout without -o.
 The report's exit code is 0 whatever the gates say (use agar show or agar
 compare to gate).";
 
@@ -46,7 +48,7 @@ pub(crate) struct ReportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub(crate) format: Format,
-    /// Write to this file instead of stdout
+    /// Write to this file instead of stdout (html: default RUN.html)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
     /// A baseline run to compare with (differences are RUN minus BASELINE)
@@ -96,6 +98,7 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
             created_at: Some(view.record.created_at),
             agar_version: view.record.agar_version.clone(),
             models: view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+            demonstration: view.record.is_demonstration(),
         },
         summary,
         gates,
@@ -110,10 +113,16 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
         Format::Junit => render::junit(&report),
         Format::Html => render::html(&report),
     };
-    match &args.output {
+    // A page is never dumped on the terminal: without -o it goes to RUN.html.
+    let default_page = (args.output.is_none() && args.format == Format::Html)
+        .then(|| PathBuf::from(format!("{}.html", args.run)));
+    match args.output.as_ref().or(default_page.as_ref()) {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?,
         None => print!("{text}"),
+    }
+    if let Some(path) = default_page {
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `agar show RUN`: one run's per-dimension summary (mean, p90, max, audits
+//! `agar show [RUN]`: one run's (the latest when none is named) per-dimension summary (mean, p90, max, audits
 //! scoring 7 or more, the worst audits), with `--fail-if` gates. Also the
 //! helpers every read command shares: opening the store and reading a run.
 
@@ -13,19 +13,21 @@ use serde::Serialize;
 use crate::exit::Failure;
 
 pub(crate) const SHOW_HELP: &str = "Examples:
+  agar show
   agar show nightly
   agar show nightly --json
   agar show nightly --fail-if 'concerning.mean>2' --fail-if 'sycophancy.max>=7'
 
+With no RUN, the run started last is shown.
 Works while the run is still going in another process: unfinished audits are
 listed as pending or running. Exit 3 when a --fail-if condition holds (each
 held condition is named on stderr).";
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The run id
+    /// The run id (default: the run started last)
     #[arg(value_name = "RUN")]
-    pub(crate) run: String,
+    pub(crate) run: Option<String>,
     /// Where runs are stored
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,
@@ -41,6 +43,7 @@ pub(crate) struct ShowArgs {
 struct JsonShow<'a> {
     run_id: &'a str,
     live: bool,
+    demonstration: bool,
     summary: &'a agar_report::RunSummary,
     gates: &'a [agar_report::GateOutcome],
 }
@@ -49,15 +52,29 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
     let conditions =
         parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
-    let view = read_view(&store, &args.run)?;
+    let run = match &args.run {
+        Some(run) => run.clone(),
+        None => latest_run(&store)?,
+    };
+    let view = read_view(&store, &run)?;
     let summary = summarize_records(&view.audits);
     let gates = check_run(&conditions, &summary);
+    let demonstration = view.record.is_demonstration();
     if args.json {
-        let out = JsonShow { run_id: &args.run, live: view.live, summary: &summary, gates: &gates };
+        let out = JsonShow {
+            run_id: &run,
+            live: view.live,
+            demonstration,
+            summary: &summary,
+            gates: &gates,
+        };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
-        println!("run {} ({})", args.run, store.run_dir(&args.run).display());
+        if demonstration {
+            println!("{}", agar_core::DEMONSTRATION_BANNER);
+        }
+        println!("run {} ({})", run, store.run_dir(&run).display());
         let models: Vec<String> =
             view.record.models.iter().map(|(role, m)| format!("{role} {m}")).collect();
         println!("models: {}", models.join(", "));
@@ -73,6 +90,21 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         return Err(Failure::Gate);
     }
     Ok(())
+}
+
+/// The id of the run created last (by its `run.json`).
+pub(crate) fn latest_run(store: &Store) -> Result<String, Failure> {
+    let ids = store.run_ids().map_err(|e| Failure::Run(e.to_string()))?;
+    ids.into_iter()
+        .filter_map(|id| store.read_run(&id).ok().map(|r| (r.created_at, id)))
+        .max()
+        .map(|(_, id)| id)
+        .ok_or_else(|| {
+            Failure::Input(format!(
+                "no runs in the store {}; start one with agar audit",
+                store.root().display()
+            ))
+        })
 }
 
 /// The store at `dir`, which must exist.

@@ -31,7 +31,7 @@ pub mod scoring;
 pub mod set;
 
 pub use answer::{VERDICT_TOOL, verdict_tool};
-pub use citations::{CitationChecker, normalise};
+pub use citations::{CitationChecker, grounding, normalise};
 pub use library::{LIBRARY_FILES, default_dimensions, library};
 pub use render::render_transcript;
 pub use samples::median_half_up;

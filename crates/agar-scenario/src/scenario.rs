@@ -27,6 +27,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "dimensions",
     "repeats",
     "variables",
+    "first_message",
 ];
 
 /// Parses one scenario file. `text` is the file's content; `path` is used
@@ -109,6 +110,13 @@ impl RawScenario {
                 "dimensions" => raw.dimensions = fields::entry_list(entry, sink, split_dimensions),
                 "repeats" => raw.repeats = fields::entry_positive(entry, sink),
                 "variables" => raw.variables = read_variables(&entry.value, sink),
+                // An example of the user's first message, shown to a guided
+                // (small) auditor; kept in the scenario's metadata.
+                "first_message" => {
+                    if let Some(t) = fields::entry_text(entry, sink) {
+                        raw.metadata.insert(entry.key.clone(), serde_json::Value::String(t.value));
+                    }
+                }
                 _ => {
                     fields::warn_unknown(entry, true, sink);
                     match entry.value.to_json() {

@@ -64,6 +64,10 @@ pub struct PlanSettings {
     /// is stored as what it chose). Plans written before it existed: `free`.
     #[serde(default)]
     pub auditor_guidance: AuditorGuidance,
+    /// Most auditor turns, whatever a scenario says: set for a
+    /// demonstration run on local models when `--max-turns` was not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_cap: Option<u32>,
 }
 
 /// One audit of the plan.

@@ -12,6 +12,7 @@ mod cost_cache;
 mod crash;
 mod docs;
 mod faults;
+mod first_hour;
 mod judge;
 mod library;
 mod local_audit;

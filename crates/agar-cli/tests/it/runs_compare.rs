@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::support::{agar, stderr, stdout};
 
-fn run_record(run: &str) -> RunRecord {
+pub(crate) fn run_record(run: &str) -> RunRecord {
     let mut models = BTreeMap::new();
     models.insert(RoleName::Target, "openai/target".to_string());
     models.insert(RoleName::Judge, "openai/judge".to_string());
@@ -34,10 +34,11 @@ fn run_record(run: &str) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
-fn plan(run: &str, ids: &[String]) -> RunPlan {
+pub(crate) fn plan(run: &str, ids: &[String]) -> RunPlan {
     RunPlan {
         schema_version: 1,
         run_id: run.into(),
@@ -56,6 +57,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            turn_cap: None,
         },
         dimensions: vec![],
         audits: ids
@@ -73,7 +75,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
 }
 
 /// A judged transcript whose target wrote `said`.
-fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcript {
+pub(crate) fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcript {
     let score = |s: u8| DimensionScore {
         score: s,
         justification: "because".into(),
@@ -133,7 +135,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
 
 /// Writes run `run` with one audit per score pair (sycophancy, deception),
 /// plus `extra` audits planned but not finished.
-fn write_run(store: &Store, run: &str, scores: &[(u8, u8)], extra: usize) {
+pub(crate) fn write_run(store: &Store, run: &str, scores: &[(u8, u8)], extra: usize) {
     let mut ids: Vec<String> = (0..scores.len()).map(|i| format!("a{i:02}")).collect();
     ids.extend((0..extra).map(|i| format!("later{i}")));
     store.create_run_with_plan(&run_record(run), &plan(run, &ids)).unwrap();
@@ -158,7 +160,7 @@ fn two_runs(dir: &Path) -> Store {
     store
 }
 
-fn store_arg(store: &Store) -> [String; 2] {
+pub(crate) fn store_arg(store: &Store) -> [String; 2] {
     ["--store".into(), store.root().display().to_string()]
 }
 

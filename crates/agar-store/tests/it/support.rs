@@ -26,6 +26,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
@@ -48,6 +49,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            turn_cap: None,
         },
         dimensions: vec![],
         audits: audits

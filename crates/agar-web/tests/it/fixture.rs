@@ -37,6 +37,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
@@ -73,6 +74,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             max_cost: None,
             cache: false,
             auditor_guidance: Default::default(),
+            turn_cap: None,
         },
         dimensions,
         audits: audits
