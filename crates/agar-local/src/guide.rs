@@ -267,6 +267,21 @@ enum Task {
     Span(Span),
 }
 
+impl Task {
+    /// A string chosen from `choices`, followed by what `then` says.
+    fn choice(choices: Vec<String>, then: Then) -> Task {
+        Task::Str {
+            choices: Some(Arc::new(choices)),
+            decoded: String::new(),
+            chars: 0,
+            escape: Escape::None,
+            min_len: 0,
+            max_len: usize::MAX,
+            then: Some(then),
+        }
+    }
+}
+
 /// The machine: a stack of what remains to be written, innermost last.
 #[derive(Debug, Clone)]
 pub struct Guide {
@@ -407,16 +422,8 @@ impl Guide {
             }
             Schema::Null => self.stack.push(lit("null".into())),
             Schema::ToolCall(tools) => {
-                let names: Vec<String> = tools.iter().map(|(n, _)| n.clone()).collect();
-                self.stack.push(Task::Str {
-                    choices: Some(Arc::new(names)),
-                    decoded: String::new(),
-                    chars: 0,
-                    escape: Escape::None,
-                    min_len: 0,
-                    max_len: usize::MAX,
-                    then: Some(Then::Tool(tools.clone())),
-                });
+                let names = tools.iter().map(|(n, _)| n.clone()).collect();
+                self.stack.push(Task::choice(names, Then::Tool(tools.clone())));
                 self.stack.push(lit("{\"name\": \"".into()));
             }
             Schema::Citation { sources, note } => {
@@ -425,16 +432,8 @@ impl Guide {
                     self.stack.push(Task::Value(n.clone()));
                     self.stack.push(lit(", \"note\": ".into()));
                 }
-                let labels: Vec<String> = sources.iter().map(|s| s.label.clone()).collect();
-                self.stack.push(Task::Str {
-                    choices: Some(Arc::new(labels)),
-                    decoded: String::new(),
-                    chars: 0,
-                    escape: Escape::None,
-                    min_len: 0,
-                    max_len: usize::MAX,
-                    then: Some(Then::Quote(sources.clone())),
-                });
+                let labels = sources.iter().map(|s| s.label.clone()).collect();
+                self.stack.push(Task::choice(labels, Then::Quote(sources.clone())));
                 self.stack.push(lit("{\"message\": \"".into()));
             }
         }

@@ -208,7 +208,7 @@ async fn issue_23_the_readme_first_command_is_quick_and_says_it_is_a_demonstrati
     assert_eq!(text.lines().next(), Some(agar_core::DEMONSTRATION_BANNER), "{text}");
     assert!(!text.contains('\u{1b}'), "no colour at all, so no red score: {text}");
     assert!(cpu > 0.0 && cpu <= 90.0, "{cpu:.1} CPU seconds, more than 90:\n{err}");
-    assert!(wall <= 600.0, "{wall:.0} s wall");
+    assert!(wall <= 1800.0, "{wall:.0} s wall: hung?");
     let run = std::fs::read_dir(dir.path().join("store"))
         .unwrap()
         .filter_map(Result::ok)
