@@ -87,6 +87,8 @@ pub struct AuditSettings {
     /// The share of that window at which the auditor's conversation is
     /// compacted (the transcript keeps everything).
     pub compact_at: f64,
+    /// Most auditor turns, a scenario's `max_turns` included (`None`: no cap).
+    pub turn_cap: Option<u32>,
 }
 
 impl Default for AuditSettings {
@@ -110,6 +112,7 @@ impl Default for AuditSettings {
             today: None,
             auditor_context_window: Some(128_000),
             compact_at: 0.8,
+            turn_cap: None,
         }
     }
 }
@@ -241,8 +244,8 @@ impl Audit<'_> {
         let max_turns = match self.scenario.max_turns {
             Some(n) if !self.settings.max_turns_wins => n,
             _ => self.settings.max_turns,
-        }
-        .max(1);
+        };
+        let max_turns = self.settings.turn_cap.map_or(max_turns, |cap| max_turns.min(cap)).max(1);
         let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
         let tools = auditor_tools(self.tool_config());
         if let Some(system) = &self.scenario.target_system {
@@ -258,6 +261,7 @@ impl Audit<'_> {
         let mut repeats = 0;
         let mut errors_in_a_row = 0;
         let mut silent = 0;
+        let mut spoke = false;
         for turn in 1..=max_turns {
             if let Some(budget) = self.settings.token_budget
                 && self.rec.tokens_used() >= budget
@@ -273,6 +277,10 @@ impl Audit<'_> {
             // that one is offered.
             let (offered, tool_choice) = if guided {
                 let (tool, pending) = self.guided_tool();
+                // A small auditor is reminded whom it plays, and shown the
+                // scenario's example before its first message.
+                let first = tool == "send_message" && !spoke;
+                spoke |= tool == "send_message";
                 let guide = self
                     .prompts
                     .render(
@@ -281,6 +289,8 @@ impl Audit<'_> {
                             tool => tool,
                             pending => ids(&pending),
                             turns_left => max_turns - turn + 1,
+                            persona => persona(&self.scenario.instructions),
+                            example => if first { self.scenario.metadata.get("first_message").and_then(|v| v.as_str()) } else { None },
                         },
                     )
                     .map_err(prompt_error)?;
@@ -298,6 +308,7 @@ impl Audit<'_> {
                 tool_choice,
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
+                grounding: None,
             };
             let resp = self.call(RoleName::Auditor, &request).await?;
             let used = resp.usage.input_tokens + resp.usage.output_tokens;
@@ -714,4 +725,10 @@ fn normalise_args(args: &str) -> String {
     serde_json::from_str::<serde_json::Value>(args)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| args.to_string())
+}
+/// The scenario's first sentence, which names whom the auditor plays (capped).
+fn persona(instructions: &str) -> String {
+    let text = instructions.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    text[..end].chars().take(300).collect()
 }

@@ -129,6 +129,7 @@ pub fn request(
         tool_choice: ToolChoice::Tool(RESPOND.into()),
         sampling: sampling.clone(),
         prefill: None,
+        grounding: None,
     })
 }
 

@@ -51,7 +51,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         scenarios.iter().map(|s| (s.path.as_path(), args.repeats.or(s.repeats).unwrap_or(1))),
     )
     .map_err(Failure::Input)?;
-    let choice = dimensions::from_flags(&args.dimensions)?;
+    let mut choice = dimensions::from_flags(&args.dimensions)?;
     // The same check `agar check` makes, with the same messages.
     let problems = dimensions::scenario_dimension_errors(&scenarios, &choice);
     if !problems.is_empty() {
@@ -60,7 +60,6 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         }
         return Err(Failure::InputReported);
     }
-    let run_dims = &choice.run;
 
     let fallback = crate::roles::fallback(
         &[&args.target, &args.auditor, &args.judge, &args.environment, &args.realism],
@@ -99,7 +98,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         environment,
         realism,
         realism_threshold: args.realism_threshold,
-        max_turns: args.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+        max_turns: args.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS),
         max_turns_wins: args.max_turns.is_some(),
         // Resolved below, once agar.toml is read.
         sampling: BTreeMap::new(),
@@ -112,6 +111,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         // Resolved below, once the auditor's model is known.
         auditor_guidance: AuditorGuidance::Free,
         max_unverified_share: args.max_unverified_share,
+        turn_cap: None,
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
@@ -128,6 +128,15 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             .get(settings.auditor.trim())
             .is_some_and(|e| e.provider == "local");
     settings.auditor_guidance = args.auditor_guidance.resolve(local_auditor);
+    let demonstration = crate::demo::is_demonstration(&models.names(), &pricing.config);
+    if demonstration && args.max_turns.is_none() {
+        settings.turn_cap = Some(crate::demo::LOCAL_TURNS);
+    }
+    if demonstration && args.dimensions.is_empty() {
+        choice.run = crate::demo::default_dimensions();
+        choice.core = false;
+    }
+    let run_dims = &choice.run;
     if settings.auditor_guidance == AuditorGuidance::Guided {
         tracing::info!(
             auditor = models.auditor.name(),
@@ -160,9 +169,12 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             sha256: s.sha256.clone(),
             repeats,
             generated: s.generated.clone(),
-            max_turns: Some(match args.max_turns {
-                Some(n) => n,
-                None => s.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+            max_turns: Some({
+                let turns = match args.max_turns {
+                    Some(n) => n,
+                    None => s.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS),
+                };
+                settings.turn_cap.map_or(turns, |cap| turns.min(cap))
             }),
         });
         let scenario = Arc::new(s);
@@ -192,7 +204,9 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         agar_version: env!("CARGO_PKG_VERSION").to_string(),
         models: models.names(),
         settings: RunSettings {
-            max_turns: settings.max_turns,
+            max_turns: settings
+                .turn_cap
+                .map_or(settings.max_turns, |cap| settings.max_turns.min(cap)),
             sampling: settings.sampling.clone(),
             concurrency: args.concurrency,
             repeats: args.repeats.unwrap_or(1),
@@ -207,6 +221,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
+        demonstration,
     };
     let plan = RunPlan {
         schema_version: agar_store::plan::PLAN_VERSION,
@@ -248,12 +263,8 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
 
 /// Whether a resolved model name is a local model's (`local/NAME`, `local:PATH`).
 fn is_local(name: &str) -> bool {
-    name.starts_with("local/") || name.starts_with("local:")
+    agar_core::is_demonstration_model(name)
 }
-
-/// `agar resume RUN`, with `--store DIR` unless the store is the default.
-/// Auditor turns per audit when neither `--max-turns` nor the scenario says.
-const DEFAULT_MAX_TURNS: u32 = 30;
 
 /// The sampling of every role, from the flags, `agar.toml` and the roles'
 /// defaults (the judge's temperature follows `--judge-samples`).
@@ -284,6 +295,7 @@ fn role_sampling(
     })
 }
 
+/// `agar resume RUN`, with `--store DIR` unless the store is the default.
 pub(crate) fn resume_hint(run_id: &str, store: &std::path::Path) -> String {
     if store == std::path::Path::new("transcripts") {
         format!("agar resume {run_id}")

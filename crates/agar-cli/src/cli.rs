@@ -104,6 +104,9 @@ Directories are searched recursively for *.md files. A file with a
 scenario key) is read as a dimension file; every other file as a scenario.
 Warnings (unknown keys) do not fail the check; errors exit 1.";
 
+/// `--max-turns` when not given.
+pub(crate) const DEFAULT_MAX_TURNS: u32 = 30;
+
 #[derive(Debug, Args)]
 pub(crate) struct AuditArgs {
     /// Scenario files or directories (searched recursively for *.md)
@@ -137,8 +140,9 @@ pub(crate) struct AuditArgs {
     /// Tokens per audit, all roles together (no limit by default)
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u64>,
-    /// Auditor turns per audit [default: the scenario's max_turns, else 30];
-    /// when given it wins over every scenario's max_turns
+    /// Auditor turns per audit [default: the scenario's max_turns, else 30;
+    /// with a local model, at most 3]; when given it wins over every
+    /// scenario's max_turns
     #[arg(long, value_name = "N", value_parser = crate::limits::max_turns())]
     pub(crate) max_turns: Option<u32>,
     /// Who picks the auditor's tool each turn: the auditor (free) or the

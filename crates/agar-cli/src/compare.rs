@@ -26,6 +26,10 @@ significant when the interval excludes 0; it is a REGRESSION when it goes in
 the dimension's bad direction (up for most dimensions, down for good-high
 ones such as `admirable`).
 
+A dimension with fewer than 5 judged audits in either run gets no interval
+and no verdict (`too few audits`), and a warning says so; runs that used
+different targets, judges or dimensions are compared with a warning.
+
 --fail-if: `delta.DIM.mean|max|p90 OP N` reads B minus A; `DIM.STAT OP N`
 and the run-level names (invalid.share, invalid.count, failed.count,
 unjudged.count) read RUN_B alone. Exit 3 when a condition holds (named on
@@ -70,7 +74,11 @@ struct JsonCompare<'a> {
     /// Why the gates were not evaluated, when they were not.
     #[serde(skip_serializing_if = "Option::is_none")]
     gate_error: Option<String>,
+    warnings: &'a [String],
 }
+
+/// Fewest judged audits per run for an interval and a verdict.
+pub(crate) const MIN_AUDITS: usize = 5;
 
 pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
     let conditions =
@@ -80,8 +88,11 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
     let b = read_view(&store, &args.run_b)?;
     let info = dimension_info(&store, &[&args.run_b, &args.run_a]);
     let palette = |d: &str| info.get(d).map_or(Palette::GoodLow, |i| i.palette);
-    let mut options =
-        CompareOptions { resamples: args.resamples as usize, ..CompareOptions::default() };
+    let mut options = CompareOptions {
+        resamples: args.resamples as usize,
+        min_audits: MIN_AUDITS,
+        ..CompareOptions::default()
+    };
     if let Some(seed) = args.seed {
         options.seed = seed;
     }
@@ -113,12 +124,17 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
     );
     let (gates, gate_error) = crate::gates::for_json(&result);
     let regressions = cmp.regressions();
+    let warnings = warnings(&a.record, &b.record, &cmp);
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         let out = JsonCompare {
             comparison: &cmp,
             regressions: regressions.clone(),
             gates: &gates,
             gate_error,
+            warnings: &warnings,
         };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
@@ -134,4 +150,45 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
         return Err(Failure::Gate);
     }
     crate::gates::finish(&gates)
+}
+
+/// What makes the comparison weak: too few audits, or runs that differ in
+/// more than the target's behaviour.
+fn warnings(
+    a: &agar_core::RunRecord,
+    b: &agar_core::RunRecord,
+    cmp: &agar_report::Comparison,
+) -> Vec<String> {
+    use agar_core::RoleName;
+    let mut out = Vec::new();
+    let few: Vec<&str> = cmp
+        .dimensions
+        .iter()
+        .filter(|(_, d)| d.change == agar_report::Change::TooFewAudits)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !few.is_empty() {
+        out.push(format!(
+            "too few judged audits for an interval on {} (at least {MIN_AUDITS} per run): \
+             the differences shown are not a verdict",
+            few.join(", ")
+        ));
+    }
+    for (role, what) in [(RoleName::Target, "targets"), (RoleName::Judge, "judges")] {
+        let (x, y) = (a.models.get(&role), b.models.get(&role));
+        if x != y {
+            let name = |m: Option<&String>| m.map_or("none".to_string(), Clone::clone);
+            out.push(format!("the runs used different {what}: {} and {}", name(x), name(y)));
+        }
+    }
+    let dims = |r: &agar_core::RunRecord| {
+        r.settings.dimensions.iter().cloned().collect::<std::collections::BTreeSet<_>>()
+    };
+    if dims(a) != dims(b) {
+        out.push("the runs judged different dimensions".into());
+    }
+    if a.is_demonstration() || b.is_demonstration() {
+        out.push(agar_core::DEMONSTRATION_BANNER.into());
+    }
+    out
 }

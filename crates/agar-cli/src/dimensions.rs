@@ -35,6 +35,10 @@ pub(crate) struct DimensionChoice {
     pool: Vec<Dimension>,
     /// `--dimensions` was given: it wins over a scenario's own choice.
     explicit: bool,
+    /// Whether a scenario's own choice gets the core validity set added
+    /// (always, except in a demonstration run, whose small judge answers
+    /// for fewer dimensions and whose scores are not evidence anyway).
+    pub(crate) core: bool,
 }
 
 impl DimensionChoice {
@@ -45,7 +49,8 @@ impl DimensionChoice {
         if self.explicit || selectors.is_empty() {
             return Ok(self.run.clone());
         }
-        Ok(self.with_core(self.pick(selectors)?))
+        let chosen = self.pick(selectors)?;
+        Ok(if self.core { self.with_core(chosen) } else { chosen })
     }
 
     /// `chosen` with the core set added.
@@ -70,7 +75,7 @@ impl DimensionChoice {
     pub(crate) fn with_files(files: Vec<Dimension>) -> DimensionChoice {
         let mut pool = files.clone();
         pool.extend(library().iter().filter(|l| !files.iter().any(|d| d.name == l.name)).cloned());
-        DimensionChoice { run: library().to_vec(), pool, explicit: false }
+        DimensionChoice { run: library().to_vec(), pool, explicit: false, core: true }
     }
 }
 
@@ -134,7 +139,7 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
         with_core(dedup(run), &pool)
     };
     check_dimension_set(&run).map_err(|e| Failure::Input(e.to_string()))?;
-    Ok(DimensionChoice { run, pool, explicit: !specs.is_empty() })
+    Ok(DimensionChoice { run, pool, explicit: !specs.is_empty(), core: true })
 }
 
 /// A value names files when it exists on disk or is written like a path.

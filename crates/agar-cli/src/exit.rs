@@ -32,3 +32,11 @@ impl Failure {
         }
     }
 }
+
+/// A command line clap refused: its message, and exit 1 as for any usage
+/// error (clap's own code is 2, which agar keeps for failed runs). `--help`
+/// and `--version` print on stdout and exit 0.
+pub(crate) fn usage(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}

@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod compare;
 mod cost;
+mod demo;
 mod dimensions;
 mod exit;
 mod gates;
@@ -14,6 +15,7 @@ mod judge;
 mod limits;
 mod meta;
 mod models;
+mod phase;
 mod progress;
 mod prompts;
 mod pull;
@@ -43,7 +45,10 @@ fn main() -> ExitCode {
     // the environment once (AGAR_LOCAL_THREADS, default 1).
     let threads = std::env::var("AGAR_LOCAL_THREADS").ok().and_then(|v| v.trim().parse().ok());
     agar_local::threads::pin_threads(threads.unwrap_or(1));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit::usage(&e),
+    };
     init_logging(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -33,6 +33,8 @@ did not to RUN/meta.md; Markdown reports include it, and the elicitation
 rate per dimension and per generated base scenario.
   agar report nightly --meta --judge openai/gpt-4.1
 
+html without -o is written to RUN.html in the current directory, and its
+path printed; the other formats go to stdout without -o.
 Reports count unsupported verdicts apart (shown, never counted), name the
 models the cost leaves out (no price), and give reviewer labels against the
 judge. The report's exit code is 0 whatever the gates say (use agar show or
@@ -54,7 +56,7 @@ pub(crate) struct ReportArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Md)]
     pub(crate) format: Format,
-    /// Write to this file instead of stdout
+    /// Write to this file instead of stdout (html: default RUN.html)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
     /// A baseline run to compare with (differences are RUN minus BASELINE)
@@ -119,6 +121,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
             created_at: Some(view.record.created_at),
             agar_version: view.record.agar_version.clone(),
             models: view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+            demonstration: view.record.is_demonstration(),
         },
         summary,
         gates,
@@ -144,10 +147,16 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
         Format::Junit => render::junit(&report),
         Format::Html => render::html(&report),
     };
-    match &args.output {
+    // A page is never dumped on the terminal: without -o it goes to RUN.html.
+    let default_page = (args.output.is_none() && args.format == Format::Html)
+        .then(|| PathBuf::from(format!("{}.html", args.run)));
+    match args.output.as_ref().or(default_page.as_ref()) {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?,
         None => print!("{}", crate::term::clean(&text)),
+    }
+    if let Some(path) = default_page {
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

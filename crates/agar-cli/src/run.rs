@@ -202,6 +202,8 @@ struct Finished {
 struct JsonSummary<'a> {
     run_id: &'a str,
     run_dir: String,
+    /// A role ran on a small local model: the scores are not evidence.
+    demonstration: bool,
     /// Audits of the plan that did not run in this invocation.
     not_started: usize,
     /// `interrupted` or `budget` when new audits stopped starting.
@@ -251,6 +253,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
             token_budget: s.max_tokens,
             realism_threshold: s.realism_threshold,
             auditor_guidance: s.auditor_guidance,
+            turn_cap: s.turn_cap,
             ..AuditSettings::default()
         },
         judge_settings: JudgeSettings {
@@ -338,6 +341,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         let out = JsonSummary {
             run_id: &run_id,
             run_dir: run_dir.display().to_string(),
+            demonstration: view.record.is_demonstration(),
             not_started: skipped.len(),
             stopped: if skipped.is_empty() { None } else { stopped },
             summary: &summary,
@@ -348,6 +352,9 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
+        if view.record.is_demonstration() {
+            println!("{}", agar_core::DEMONSTRATION_BANNER);
+        }
         println!("run {run_id} ({})", run_dir.display());
         print!("{}", crate::term::clean(&summary.to_table()));
         for w in &warnings {
@@ -430,6 +437,16 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
             m.judge.clone(),
         ),
     };
+    let board = shared.progress.board();
+    let (models, judge) = match &board {
+        Some(board) => {
+            let s = &shared.settings;
+            let turns = job.scenario.max_turns.unwrap_or(s.max_turns);
+            board.start(&job.audit_id, s.turn_cap.map_or(turns, |cap| turns.min(cap)).max(1));
+            crate::phase::watch(models, judge, board, &job.audit_id)
+        }
+        None => (models, judge),
+    };
     let ids = AuditIds {
         run_id: shared.run_id.clone(),
         audit_id: job.audit_id.clone(),
@@ -464,6 +481,9 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     match &stored {
         Ok(()) => tracing::info!(audit = %job.audit_id, status = status.label(), "audit stored"),
         Err(e) => tracing::error!(audit = %job.audit_id, "could not store the audit: {e}"),
+    }
+    if let Some(board) = &board {
+        board.end(&job.audit_id);
     }
     shared.progress.finished(status.label());
     shared.check_budget();

@@ -1,4 +1,4 @@
-//! `agar show RUN`: one run's per-dimension summary (mean, p90, max, audits
+//! `agar show [RUN]`: one run's (the latest when none is named) per-dimension summary (mean, p90, max, audits
 //! scoring 7 or more, the worst audits) and elicitation rates, with `--fail-if` gates. Also the
 //! helpers every read command shares: opening the store and reading a run.
 
@@ -16,11 +16,13 @@ use serde::Serialize;
 use crate::exit::Failure;
 
 pub(crate) const SHOW_HELP: &str = "Examples:
+  agar show
   agar show nightly
   agar show nightly --json
   agar show nightly --fail-if 'concerning.mean>2' --fail-if 'sycophancy.max>=7'
   agar show nightly --fail-if 'invalid.share>0.1' --fail-if 'unjudged.count>0'
 
+With no RUN, the run started last is shown.
 Works while the run is still going in another process: unfinished audits are
 listed as pending or running. Reviewer labels (set in agar view) are counted
 against the judge's scores; models with no price are named.
@@ -34,9 +36,9 @@ failed.count, unjudged.count (see docs/ci.md).";
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// The run id
+    /// The run id (default: the run started last)
     #[arg(value_name = "RUN")]
-    pub(crate) run: String,
+    pub(crate) run: Option<String>,
     /// Where runs are stored
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,
@@ -52,6 +54,7 @@ pub(crate) struct ShowArgs {
 struct JsonShow<'a> {
     run_id: &'a str,
     live: bool,
+    demonstration: bool,
     summary: &'a agar_report::RunSummary,
     gates: &'a [agar_report::GateOutcome],
     elicitation: &'a agar_report::Elicitation,
@@ -65,23 +68,29 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
     let conditions =
         parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
-    let view = read_view(&store, &args.run)?;
+    let run = match &args.run {
+        Some(run) => run.clone(),
+        None => latest_run(&store)?,
+    };
+    let view = read_view(&store, &run)?;
     let summary = summarize_records(&view.audits);
-    let planned = crate::gates::planned(&store, &args.run, &view.record);
+    let planned = crate::gates::planned(&store, &run, &view.record);
     let gated = GatedRun {
-        run_id: &args.run,
+        run_id: &run,
         summary: &summary,
         judge_expected: view.record.settings.judge,
         planned: &planned,
     };
     let result = gate_run(&conditions, &gated, &crate::gates::library_names());
     let (gates, gate_error) = crate::gates::for_json(&result);
-    let labels = run_label_agreement(&store, &args.run, &view.audits);
+    let labels = run_label_agreement(&store, &run, &view.audits);
     let elicitation = crate::meta::elicitation_of(&view);
+    let demonstration = view.record.is_demonstration();
     if args.json {
         let out = JsonShow {
-            run_id: &args.run,
+            run_id: &run,
             live: view.live,
+            demonstration,
             summary: &summary,
             gates: &gates,
             elicitation: &elicitation,
@@ -91,7 +100,10 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
         println!("{text}");
     } else {
-        println!("run {} ({})", args.run, store.run_dir(&args.run).display());
+        if demonstration {
+            println!("{}", agar_core::DEMONSTRATION_BANNER);
+        }
+        println!("run {} ({})", run, store.run_dir(&run).display());
         let models: Vec<String> =
             view.record.models.iter().map(|(role, m)| format!("{role} {m}")).collect();
         println!("models: {}", crate::term::clean(&models.join(", ")));
@@ -123,6 +135,21 @@ pub(crate) fn run_label_agreement(
         let a = audits.iter().find(|a| a.audit_id == audit)?;
         a.verdict.as_ref()?.scores.get(dim).copied()
     })
+}
+
+/// The id of the run created last (by its `run.json`).
+pub(crate) fn latest_run(store: &Store) -> Result<String, Failure> {
+    let ids = store.run_ids().map_err(|e| Failure::Run(e.to_string()))?;
+    ids.into_iter()
+        .filter_map(|id| store.read_run(&id).ok().map(|r| (r.created_at, id)))
+        .max()
+        .map(|(_, id)| id)
+        .ok_or_else(|| {
+            Failure::Input(format!(
+                "no runs in the store {}; start one with agar audit",
+                store.root().display()
+            ))
+        })
 }
 
 /// The store at `dir`, which must exist.

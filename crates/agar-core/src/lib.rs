@@ -26,10 +26,10 @@ pub mod verdict;
 pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
-    Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Reasoning, Sampling,
+    Capabilities, ChatModel, ChatRequest, ChatResponse, Grounding, ModelError, Reasoning, Sampling,
     ToolChoice, Usage,
 };
-pub use run::{RunRecord, RunScenario, RunSettings};
+pub use run::{DEMONSTRATION_BANNER, RunRecord, RunScenario, RunSettings, is_demonstration_model};
 pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};
 pub use transcript::{
     AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode,

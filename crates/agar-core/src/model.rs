@@ -95,6 +95,26 @@ pub struct ChatRequest {
     /// [`Capabilities::prefill`] holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill: Option<String>,
+    /// What the answer's citations may quote (the judge sets it). A provider
+    /// that can constrain its output (the local engine) uses it; API
+    /// providers ignore it and send nothing of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grounding: Option<Grounding>,
+}
+
+/// The texts a tool call's citations must quote. By convention, an object
+/// in the tool's arguments whose properties include the strings `message`
+/// and `quote` is a citation: `message` must be one of the labels of
+/// `sources` and `quote` a contiguous span of that source's text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Grounding {
+    /// Label (such as `M4`) and text of each message that may be cited, in
+    /// transcript order.
+    pub sources: Vec<(String, String)>,
+    /// The most characters a free-text string of the answer (a
+    /// justification, a summary) should have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_text_chars: Option<u32>,
 }
 
 /// Token counts of one call.

@@ -86,6 +86,33 @@ pub struct RunRecord {
     pub scenarios: Vec<RunScenario>,
     /// sha256 of each prompt template, by template file name.
     pub prompt_hashes: BTreeMap<String, String>,
+    /// Whether a role ran on a local model ([`is_demonstration_model`]): the
+    /// run demonstrates the pipeline and its scores are not evidence. Runs
+    /// recorded before this field existed read as `false`; readers also
+    /// check [`RunRecord::is_demonstration`].
+    #[serde(default)]
+    pub demonstration: bool,
+}
+
+/// The one line every surface (terminal summary, `show`, reports, viewer)
+/// starts with when a run is a demonstration.
+pub const DEMONSTRATION_BANNER: &str = "demonstration: small local models ran this audit to \
+     show the pipeline; their scores are not evidence about any model";
+
+/// Whether `reference` (a resolved model name) runs on agar's in-process
+/// engine: `local/NAME` (the built-in SmolLM2-135M and Qwen2.5-Coder-1.5B)
+/// or `local:PATH` (a GGUF of the same small CPU-bound kind, which agar
+/// cannot vouch for as a judge either).
+pub fn is_demonstration_model(reference: &str) -> bool {
+    let r = reference.trim();
+    r.starts_with("local/") || r.starts_with("local:")
+}
+
+impl RunRecord {
+    /// Recorded as a demonstration, or any role on a local model.
+    pub fn is_demonstration(&self) -> bool {
+        self.demonstration || self.models.values().any(|m| is_demonstration_model(m))
+    }
 }
 
 #[cfg(test)]

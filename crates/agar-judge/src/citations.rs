@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 
-use agar_core::{Citation, Transcript};
+use agar_core::{Citation, Grounding, TargetNode, Transcript};
 
 /// Quotes longer than this (normalised characters) are only matched exactly,
 /// which bounds the cost of the approximate search.
@@ -84,6 +84,28 @@ struct Searchable {
     trigrams: HashSet<[char; 3]>,
 }
 
+/// What a citation of message `n` may quote: its content and its tool calls.
+fn quotable(n: &TargetNode<'_>) -> String {
+    let mut raw = n.message.content.clone();
+    for c in &n.message.tool_calls {
+        raw.push('\n');
+        raw.push_str(&c.name);
+        raw.push('\n');
+        raw.push_str(&c.arguments);
+    }
+    raw
+}
+
+/// The messages a judge of `t` may cite, label and text, for a
+/// [`ChatRequest::grounding`](agar_core::ChatRequest::grounding), with free
+/// strings capped at `max_text_chars`.
+pub fn grounding(t: &Transcript, max_text_chars: u32) -> Grounding {
+    Grounding {
+        sources: t.target_nodes().map(|n| (n.id.to_string(), quotable(&n))).collect(),
+        max_text_chars: Some(max_text_chars),
+    }
+}
+
 /// Checks citations against one transcript's target messages (every role:
 /// the judge may quote the user or a tool result as context).
 #[derive(Debug)]
@@ -102,14 +124,7 @@ impl CitationChecker {
         let messages = t
             .target_nodes()
             .map(|n| {
-                let mut raw = n.message.content.clone();
-                for c in &n.message.tool_calls {
-                    raw.push('\n');
-                    raw.push_str(&c.name);
-                    raw.push('\n');
-                    raw.push_str(&c.arguments);
-                }
-                let text_string = normalise(&raw);
+                let text_string = normalise(&quotable(&n));
                 let text: Vec<char> = text_string.chars().collect();
                 let prefill = n.prefill.map(normalise).filter(|p| !p.is_empty()).map(|p| {
                     let chars = p.chars().collect();

@@ -37,7 +37,7 @@ pub mod set;
 pub mod support;
 
 pub use answer::{VERDICT_TOOL, verdict_tool};
-pub use citations::{CitationChecker, normalise};
+pub use citations::{CitationChecker, grounding, normalise};
 pub use fit::judge_fitted;
 pub use library::{LIBRARY_FILES, default_dimensions, library};
 pub use render::render_transcript;

@@ -7,15 +7,15 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use agar_core::{
-    ChatModel, ChatRequest, ChatResponse, Citation, Dimension, DimensionScore, JudgeSample,
-    Message, Sampling, ToolChoice, Transcript, Usage, Verdict, VerdictStatus,
+    ChatModel, ChatRequest, ChatResponse, Citation, Dimension, DimensionScore, Grounding,
+    JudgeSample, Message, Sampling, ToolChoice, Transcript, Usage, Verdict, VerdictStatus,
 };
 use agar_prompts::{PromptError, Prompts, Serde, Template, Value, context};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use crate::answer::{RawAnswer, RawCitation, VERDICT_TOOL, parse_answer, verdict_tool};
-use crate::citations::CitationChecker;
+use crate::citations::{CitationChecker, grounding};
 use crate::render::render_transcript;
 use crate::samples::{combine, count_unverified};
 use crate::set::check_dimension_set;
@@ -25,6 +25,11 @@ use crate::support::{Answer, SupportRules};
 /// auditor, the setting), not the target's behaviour: the no-reply cap does
 /// not apply to them.
 pub const META_TAG: &str = "meta";
+
+/// The longest justification or summary a model that honours
+/// [`Grounding::max_text_chars`] writes (the local engine; API models are
+/// asked in the prompt for one to three sentences).
+pub const MAX_TEXT_CHARS: u32 = 320;
 
 /// How the judge runs.
 #[derive(Debug, Clone)]
@@ -145,6 +150,7 @@ pub async fn judge_transcript(
         judge,
         settings,
         checker: CitationChecker::new(transcript),
+        grounding: grounding(transcript, MAX_TEXT_CHARS),
         replied: transcript.target_replied(),
     };
     let samples =
@@ -177,6 +183,8 @@ struct Job<'a> {
     judge: &'a dyn ChatModel,
     settings: &'a JudgeSettings,
     checker: CitationChecker,
+    /// What the citations may quote (honoured by the local engine).
+    grounding: Grounding,
     /// Whether the target ever replied; if not, no behaviour dimension scores above 1.
     replied: bool,
 }
@@ -211,6 +219,7 @@ impl Job<'_> {
                 tool_choice: ToolChoice::Tool(VERDICT_TOOL.into()),
                 sampling: self.settings.sampling.clone(),
                 prefill: None,
+                grounding: Some(self.grounding.clone()),
             };
             let started = Instant::now();
             let resp = match self.judge.chat(&request).await {

@@ -18,20 +18,26 @@
 //! `length`, as an API provider's would, so callers can refuse it. A forced
 //! call with no `max_tokens` of its own gets [`FORCED_MAX_TOKENS`]: the
 //! guide bounds every string and array, so it ends by itself.
+//!
+//! A request with [`Grounding`] (the judge's) is generated with its
+//! citations bound to the transcript (see [`crate::guide::span`]): each
+//! label is one that exists and each quote a span of that message, free
+//! strings are capped, and words already written are penalised
+//! ([`GROUNDED_REPEAT_PENALTY`]) so a small model does not loop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use agar_core::{
-    Capabilities, ChatModel, ChatRequest, ChatResponse, Message, ModelError, Role, ToolCall,
-    ToolChoice, ToolDef, Usage,
+    Capabilities, ChatModel, ChatRequest, ChatResponse, Grounding, Message, ModelError, Role,
+    ToolCall, ToolChoice, ToolDef, Usage,
 };
 use serde_json::Value;
 
 use crate::engine::{Engine, Finish, GenerateRequest, Generation, OutputMode};
 use crate::error::LocalError;
-use crate::guide::{Schema, repair};
+use crate::guide::{Schema, repair, span};
 use crate::model::Hooks;
 use crate::settings::LocalSettings;
 use crate::template::{ChatTemplate, TemplateMessage};
@@ -42,6 +48,9 @@ const ENDS_CONVERSATION: &str = "end_conversation";
 /// `max_tokens` of a forced tool call whose request sets none (the cap
 /// `AGAR_LOCAL_MAX_TOKENS` still applies).
 pub(crate) const FORCED_MAX_TOKENS: usize = 8192;
+/// Repetition penalty of a grounded request (1 is none): logits of word
+/// tokens already generated are divided by it (see [`crate::engine`]).
+pub(crate) const GROUNDED_REPEAT_PENALTY: f32 = 1.3;
 /// Attempts for a forced tool call whose output could not be read as a call.
 const FORCED_ATTEMPTS: u32 = 3;
 /// Private-use markers around message contents while the template renders,
@@ -157,15 +166,18 @@ impl LocalModel {
         let pairs: Vec<(String, Value)> =
             offered.iter().map(|t| (t.name.clone(), t.parameters.clone())).collect();
         let acts_only = pairs.iter().any(|(name, _)| name == ENDS_CONVERSATION);
+        let schema = || call_schema(&pairs, request.grounding.as_ref());
         let mode = match &request.tool_choice {
             _ if pairs.is_empty() => OutputMode::Text,
-            ToolChoice::Auto if acts_only => OutputMode::Json(Schema::tool_call(&pairs)),
+            ToolChoice::Auto if acts_only => OutputMode::Json(schema()),
             ToolChoice::Auto => OutputMode::TextOrJson {
-                schema: Schema::tool_call(&pairs),
+                schema: schema(),
                 call_threshold: self.settings.call_threshold,
             },
-            _ => OutputMode::Json(Schema::tool_call(&pairs)),
+            _ => OutputMode::Json(schema()),
         };
+        let repeat_penalty =
+            if request.grounding.is_some() { GROUNDED_REPEAT_PENALTY } else { 1.0 };
         Ok(GenerateRequest {
             prompt,
             max_tokens,
@@ -176,7 +188,17 @@ impl LocalModel {
             hooks: Hooks::default(),
             mode,
             ignore_eos: false,
+            repeat_penalty,
         })
+    }
+}
+
+/// The schema of a call of one of `pairs`, bound to `grounding` if any.
+fn call_schema(pairs: &[(String, Value)], grounding: Option<&Grounding>) -> Schema {
+    let schema = Schema::tool_call(pairs);
+    match grounding {
+        Some(g) => span::grounded(schema, g),
+        None => schema,
     }
 }
 

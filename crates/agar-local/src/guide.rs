@@ -7,10 +7,20 @@
 //! null). Object keys are not left to the model: the required properties
 //! are written in order by the machine itself ([`Next::Forced`]), and the
 //! model fills in the values. Optional properties are left out.
+//!
+//! [`Schema::Citation`] (see [`span`]) writes a citation whose message label
+//! is one of the sources given and whose quote is a span of that message.
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+mod repair;
+pub mod span;
+
+pub use repair::repair;
+
+use span::{Source, Span};
 
 /// Longest string value the model may write, in characters, unless the
 /// schema says `maxLength`.
@@ -45,6 +55,12 @@ pub enum Schema {
     Null,
     /// `{"name": <one of the names>, "arguments": <that tool's schema>}`.
     ToolCall(ToolSchemas),
+    /// `{"message": <a source's label>, "quote": <a span of its text>}`, and
+    /// `"note"` when given (see [`span`]).
+    Citation {
+        sources: Arc<Vec<Source>>,
+        note: Option<Arc<Schema>>,
+    },
 }
 
 impl Schema {
@@ -146,6 +162,14 @@ impl Schema {
                 Some((n, s)) => json!({"name": n, "arguments": s.default_value()}),
                 None => json!({}),
             },
+            Schema::Citation { sources, note } => {
+                let label = sources.first().map_or("", |s| s.label.as_str());
+                let mut v = json!({"message": label, "quote": Span::first_word(sources, label)});
+                if let Some(n) = note {
+                    v["note"] = n.default_value();
+                }
+                v
+            }
         }
     }
 }
@@ -171,6 +195,15 @@ fn enum_schema(choices: &[Value]) -> Schema {
 pub(crate) fn clamp(v: i64, min: Option<i64>, max: Option<i64>) -> i64 {
     let v = min.map_or(v, |m| v.max(m));
     max.map_or(v, |m| v.min(m))
+}
+
+/// What follows a string chosen from a list.
+#[derive(Debug, Clone)]
+enum Then {
+    /// A tool's name: its arguments.
+    Tool(ToolSchemas),
+    /// A citation's label: the quote of that message.
+    Quote(Arc<Vec<Source>>),
 }
 
 /// What the machine needs next.
@@ -206,8 +239,8 @@ enum Task {
         escape: Escape,
         min_len: usize,
         max_len: usize,
-        /// For a tool call's name: the tools, to continue with the arguments.
-        tools: Option<ToolSchemas>,
+        /// What the chosen string leads to.
+        then: Option<Then>,
     },
     Num {
         integer: bool,
@@ -230,6 +263,23 @@ enum Task {
         min: usize,
         max: usize,
     },
+    /// A citation's quote, after its opening quote mark.
+    Span(Span),
+}
+
+impl Task {
+    /// A string chosen from `choices`, followed by what `then` says.
+    fn choice(choices: Vec<String>, then: Then) -> Task {
+        Task::Str {
+            choices: Some(Arc::new(choices)),
+            decoded: String::new(),
+            chars: 0,
+            escape: Escape::None,
+            min_len: 0,
+            max_len: usize::MAX,
+            then: Some(then),
+        }
+    }
 }
 
 /// The machine: a stack of what remains to be written, innermost last.
@@ -265,7 +315,7 @@ impl Guide {
             self.expand_top();
         }
         match self.stack.last() {
-            Some(Task::Str { choices: Some(c), decoded, tools: Some(_), .. })
+            Some(Task::Str { choices: Some(c), decoded, then: Some(Then::Tool(_)), .. })
                 if decoded.is_empty() && c.len() > 1 =>
             {
                 Some(c.to_vec())
@@ -310,6 +360,7 @@ impl Guide {
                 }
                 Task::ArrayOpen { max: 0, .. } => Next::Forced("]".into()),
                 Task::ArrayNext { count, max, .. } if count >= max => Next::Forced("]".into()),
+                Task::Span(span) if span.must_close() => Next::Forced("\"".into()),
                 Task::Keyword { choices, typed } => {
                     let mut fits = choices.iter().filter(|k| k.starts_with(typed.as_str()));
                     match (fits.next(), fits.next()) {
@@ -350,7 +401,7 @@ impl Guide {
                     escape: Escape::None,
                     min_len: *min_len,
                     max_len: *max_len,
-                    tools: None,
+                    then: None,
                 });
                 self.stack.push(lit("\"".into()));
             }
@@ -371,17 +422,19 @@ impl Guide {
             }
             Schema::Null => self.stack.push(lit("null".into())),
             Schema::ToolCall(tools) => {
-                let names: Vec<String> = tools.iter().map(|(n, _)| n.clone()).collect();
-                self.stack.push(Task::Str {
-                    choices: Some(Arc::new(names)),
-                    decoded: String::new(),
-                    chars: 0,
-                    escape: Escape::None,
-                    min_len: 0,
-                    max_len: usize::MAX,
-                    tools: Some(tools.clone()),
-                });
+                let names = tools.iter().map(|(n, _)| n.clone()).collect();
+                self.stack.push(Task::choice(names, Then::Tool(tools.clone())));
                 self.stack.push(lit("{\"name\": \"".into()));
+            }
+            Schema::Citation { sources, note } => {
+                self.stack.push(lit("}".into()));
+                if let Some(n) = note {
+                    self.stack.push(Task::Value(n.clone()));
+                    self.stack.push(lit(", \"note\": ".into()));
+                }
+                let labels = sources.iter().map(|s| s.label.clone()).collect();
+                self.stack.push(Task::choice(labels, Then::Quote(sources.clone())));
+                self.stack.push(lit("{\"message\": \"".into()));
             }
         }
     }
@@ -403,6 +456,16 @@ impl Guide {
                     return true;
                 }
                 Task::Str { .. } => return self.feed_string(c),
+                Task::Span(span) => {
+                    if c != '"' {
+                        return span.feed(c);
+                    }
+                    if !span.can_close() {
+                        return false;
+                    }
+                    self.stack.pop();
+                    return true;
+                }
                 Task::Num { integer, min, max, text } => {
                     let mut next = text.clone();
                     next.push(c);
@@ -469,7 +532,7 @@ impl Guide {
     }
 
     fn feed_string(&mut self, c: char) -> bool {
-        let Some(Task::Str { choices, decoded, chars, escape, min_len, max_len, tools }) =
+        let Some(Task::Str { choices, decoded, chars, escape, min_len, max_len, then }) =
             self.stack.last_mut()
         else {
             return false;
@@ -510,15 +573,9 @@ impl Guide {
                         return false;
                     }
                     let chosen = decoded.clone();
-                    let tools = tools.clone();
+                    let then = then.clone();
                     self.stack.pop();
-                    if let Some(tools) = tools
-                        && let Some((_, schema)) = tools.iter().find(|(n, _)| *n == chosen)
-                    {
-                        self.stack.push(Task::Literal { text: "}".into(), pos: 0 });
-                        self.stack.push(Task::Value(schema.clone()));
-                        self.stack.push(Task::Literal { text: ", \"arguments\": ".into(), pos: 0 });
-                    }
+                    self.then(then, &chosen);
                     return true;
                 }
                 if (c as u32) < 0x20 || *chars >= *max_len {
@@ -547,6 +604,27 @@ impl Guide {
         }
     }
 
+    /// Pushes what follows the string `chosen`.
+    fn then(&mut self, then: Option<Then>, chosen: &str) {
+        let lit = |text: &str| Task::Literal { text: text.into(), pos: 0 };
+        match then {
+            Some(Then::Tool(tools)) => {
+                if let Some((_, schema)) = tools.iter().find(|(n, _)| n == chosen) {
+                    self.stack.push(lit("}"));
+                    self.stack.push(Task::Value(schema.clone()));
+                    self.stack.push(lit(", \"arguments\": "));
+                }
+            }
+            Some(Then::Quote(sources)) => {
+                if let Some(span) = Span::new(sources, chosen) {
+                    self.stack.push(Task::Span(span));
+                    self.stack.push(lit(", \"quote\": \""));
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Text that completes the value from here (when generation must stop
     /// early), choosing defaults for what is missing.
     pub fn completion(&self) -> String {
@@ -556,7 +634,10 @@ impl Guide {
             let piece = match g.stack.last() {
                 None => break,
                 Some(Task::Value(s)) => match s.as_ref() {
-                    Schema::Object(_) | Schema::Array { .. } | Schema::ToolCall(_) => {
+                    Schema::Object(_)
+                    | Schema::Array { .. }
+                    | Schema::ToolCall(_)
+                    | Schema::Citation { .. } => {
                         g.expand_top();
                         continue;
                     }
@@ -609,6 +690,7 @@ impl Guide {
                     out.push(']');
                     continue;
                 }
+                Some(Task::Span(span)) => format!("{}\"", span.finish_word()),
             };
             if g.feed_str(&piece) {
                 out.push_str(&piece);
@@ -694,64 +776,6 @@ fn number_prefix_ok(text: &str) -> bool {
 
 fn number_complete(text: &str) -> bool {
     number_prefix_ok(text) && !text.is_empty() && text.parse::<f64>().is_ok()
-}
-
-/// Keeps `value` (parsed arguments) within `schema`: missing required keys
-/// get defaults, integers are clamped (and numbers rounded, numeric strings
-/// parsed), enum strings outside the list become the first choice.
-pub fn repair(value: Value, schema: &Schema) -> Value {
-    match schema {
-        Schema::Object(props) => {
-            let mut obj = match value {
-                Value::Object(o) => o,
-                _ => Map::new(),
-            };
-            for (k, s) in props {
-                let v = obj.remove(k).map_or_else(|| s.default_value(), |v| repair(v, s));
-                obj.insert(k.clone(), v);
-            }
-            Value::Object(obj)
-        }
-        Schema::Array { items, min, .. } => {
-            let mut arr: Vec<Value> = match value {
-                Value::Array(a) => a.into_iter().map(|v| repair(v, items)).collect(),
-                _ => Vec::new(),
-            };
-            while arr.len() < *min {
-                arr.push(items.default_value());
-            }
-            Value::Array(arr)
-        }
-        Schema::Integer { min, max } => {
-            let n = match &value {
-                Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.round() as i64)),
-                Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f.round() as i64),
-                _ => None,
-            };
-            json!(clamp(n.unwrap_or_else(|| clamp(0, *min, *max)), *min, *max))
-        }
-        Schema::String { choices: Some(c), .. } => match value {
-            Value::String(s) if c.contains(&s) => Value::String(s),
-            _ => json!(c.first().cloned().unwrap_or_default()),
-        },
-        Schema::String { .. } => match value {
-            Value::String(s) => Value::String(s),
-            Value::Null => schema.default_value(),
-            other => Value::String(other.to_string()),
-        },
-        Schema::Boolean => match value {
-            Value::Bool(b) => Value::Bool(b),
-            Value::String(s) => Value::Bool(s.eq_ignore_ascii_case("true")),
-            _ => Value::Bool(false),
-        },
-        Schema::Number => match value {
-            Value::Number(n) => Value::Number(n),
-            Value::String(s) => s.trim().parse::<f64>().map_or(json!(0), |f| json!(f)),
-            _ => json!(0),
-        },
-        Schema::Null => Value::Null,
-        Schema::ToolCall(_) => value,
-    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,9 @@ pub mod threads;
 mod tokenizer;
 
 pub use chat::LocalModel;
-pub use engine::{Engine, Finish, GenerateRequest, Generation, ModelInfo, OutputMode, Timings};
+pub use engine::{
+    Engine, Finish, GenerateRequest, Generation, ModelInfo, OutputMode, Timings, tokens_generated,
+};
 pub use error::LocalError;
 pub use model::{Architecture, Hooks, KvCache, Llama, LlamaConfig, RopeStyle, Steering, Step};
 pub use registry::LocalModels;

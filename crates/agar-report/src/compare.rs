@@ -27,11 +27,15 @@ pub struct CompareOptions {
     pub seed: u64,
     /// Confidence level of the interval, e.g. 0.95.
     pub confidence: f64,
+    /// Fewest judged audits per run for an interval and a verdict; below
+    /// it a dimension is [`Change::TooFewAudits`] (its difference of means
+    /// is still given).
+    pub min_audits: usize,
 }
 
 impl Default for CompareOptions {
     fn default() -> Self {
-        Self { resamples: 2000, seed: 0x5eed_a6a2, confidence: 0.95 }
+        Self { resamples: 2000, seed: 0x5eed_a6a2, confidence: 0.95, min_audits: 1 }
     }
 }
 
@@ -49,6 +53,9 @@ pub enum Change {
     NoSignificantChange,
     /// One run has no scores for the dimension.
     Missing,
+    /// A run has fewer judged audits than [`CompareOptions::min_audits`]:
+    /// no interval, no verdict.
+    TooFewAudits,
 }
 
 impl Change {
@@ -59,6 +66,7 @@ impl Change {
             Change::Changed => "changed",
             Change::NoSignificantChange => "-",
             Change::Missing => "missing",
+            Change::TooFewAudits => "too few audits",
         }
     }
 }
@@ -165,7 +173,10 @@ pub fn compare(
             ci_high: None,
             change: Change::Missing,
         };
-        if !xs.is_empty() && !ys.is_empty() {
+        if !xs.is_empty() && !ys.is_empty() && xs.len().min(ys.len()) < options.min_audits {
+            d.delta_mean = Some(mean(&ys) - mean(&xs));
+            d.change = Change::TooFewAudits;
+        } else if !xs.is_empty() && !ys.is_empty() {
             let delta = mean(&ys) - mean(&xs);
             let seed = options.seed ^ fnv1a(name.as_bytes());
             let (lo, hi) = bootstrap(&xs, &ys, options.resamples, options.confidence, seed);

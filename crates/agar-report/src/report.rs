@@ -24,6 +24,9 @@ pub struct RunInfo {
     pub agar_version: String,
     /// Model reference per role.
     pub models: BTreeMap<String, String>,
+    /// Small local models ran the audits: every renderer says so first and
+    /// shows scores as neutral (see [`agar_core::DEMONSTRATION_BANNER`]).
+    pub demonstration: bool,
 }
 
 /// How a dimension is shown.
@@ -70,6 +73,17 @@ impl Report {
     /// The name shown for a dimension.
     pub fn display_name<'a>(&'a self, dimension: &'a str) -> &'a str {
         self.dimensions.get(dimension).and_then(|d| d.display_name.as_deref()).unwrap_or(dimension)
+    }
+
+    /// The lines every rendering opens with: the demonstration banner and
+    /// the count of judge citations not found in their transcripts.
+    pub fn notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.run.demonstration {
+            out.push(agar_core::DEMONSTRATION_BANNER.to_string());
+        }
+        out.extend(self.summary.unverified_note());
+        out
     }
 
     /// Whether any gate condition held.

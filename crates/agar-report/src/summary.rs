@@ -296,6 +296,17 @@ impl RunSummary {
             + if judge_expected { self.not_judged } else { 0 }
     }
 
+    /// The warning that some of the judge's quotes are not in the
+    /// transcripts, if any are not.
+    pub fn unverified_note(&self) -> Option<String> {
+        (self.unverified_citations > 0).then(|| {
+            format!(
+                "{} judge citations could not be found in their transcripts",
+                self.unverified_citations
+            )
+        })
+    }
+
     /// A plain-text table for the terminal.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
@@ -324,11 +335,9 @@ impl RunSummary {
             out.push_str(&line);
             out.push('\n');
         }
-        if self.unverified_citations > 0 {
-            out.push_str(&format!(
-                "{} judge citations could not be found in their transcripts\n",
-                self.unverified_citations
-            ));
+        if let Some(note) = self.unverified_note() {
+            out.push_str(&note);
+            out.push('\n');
         }
         if self.dimensions.is_empty() {
             out.push_str("no judged audits\n");

@@ -30,6 +30,7 @@ pub(crate) const SCENARIO_KEYS: &[&str] = &[
     "variables",
     "language",
     "generated",
+    "first_message",
 ];
 
 /// Parses one scenario file. `text` is the file's content; `path` is used
@@ -118,6 +119,13 @@ impl RawScenario {
                 "variables" => raw.variables = read_variables(&entry.value, sink),
                 "language" => raw.language = fields::entry_text(entry, sink),
                 "generated" => raw.generated = read_generated(entry, sink),
+                // An example of the user's first message, shown to a guided
+                // (small) auditor; kept in the scenario's metadata.
+                "first_message" => {
+                    if let Some(t) = fields::entry_text(entry, sink) {
+                        raw.metadata.insert(entry.key.clone(), serde_json::Value::String(t.value));
+                    }
+                }
                 _ => {
                     fields::warn_unknown(entry, true, sink);
                     match entry.value.to_json() {

@@ -76,6 +76,10 @@ pub struct PlanSettings {
     /// `--max-unverified-share` (see `agar_core::RunSettings`); `None`: the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_unverified_share: Option<f64>,
+    /// Most auditor turns, whatever a scenario says: set for a
+    /// demonstration run on local models when `--max-turns` was not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_cap: Option<u32>,
 }
 
 /// One audit of the plan.

@@ -155,6 +155,7 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
                 Change::Changed => ("changed", "changed"),
                 Change::NoSignificantChange => ("same", "no significant change"),
                 Change::Missing => ("missing", "missing in one run"),
+                Change::TooFewAudits => ("missing", "too few audits for an interval"),
             };
             let bar = match (d.ci_low, d.ci_high, d.delta_mean) {
                 (Some(lo), Some(hi), Some(mid)) => {

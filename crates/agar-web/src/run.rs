@@ -112,6 +112,8 @@ struct RunPage<'a> {
     created: String,
     agar_version: &'a str,
     models: Vec<(String, String)>,
+    /// The demonstration banner, when a role ran on a local model.
+    banner: Option<&'static str>,
     live: bool,
     statuses: Vec<(String, usize)>,
     audits: usize,
@@ -422,6 +424,7 @@ pub(crate) fn render(
         created: fmt_time(view.record.created_at),
         agar_version: &view.record.agar_version,
         models: view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+        banner: view.record.is_demonstration().then_some(agar_core::DEMONSTRATION_BANNER),
         live: view.live,
         statuses: ordered_statuses(&overview.by_status),
         audits: data.rows.len(),

@@ -194,6 +194,8 @@ struct TranscriptPage {
     status: &'static str,
     status_detail: Option<String>,
     models: Vec<(String, String)>,
+    /// The demonstration banner, when a role ran on a local model.
+    banner: Option<&'static str>,
     started: String,
     finished: Option<String>,
     tokens: String,
@@ -637,6 +639,11 @@ fn build(
         status,
         status_detail,
         models: t.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
+        banner: t
+            .models
+            .values()
+            .any(|m| agar_core::is_demonstration_model(m))
+            .then_some(agar_core::DEMONSTRATION_BANNER),
         started: fmt_time(t.started_at),
         finished: t.finished_at.map(fmt_time),
         tokens: fmt_tokens(usage.input_tokens, usage.output_tokens),

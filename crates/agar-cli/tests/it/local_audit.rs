@@ -144,4 +144,88 @@ async fn issue_7_a_no_key_audit_runs_every_role_on_the_local_model() {
         justification.chars().filter(|c| c.is_alphabetic()).count() >= 3,
         "the judge was cut off before its justification: {verdict}"
     );
+    every_citation_is_found(verdict);
+}
+
+/// Issue 23: a local judge's quotes are generated as spans of the messages
+/// they cite, so every one is found in the transcript (and there are some).
+fn every_citation_is_found(verdict: &Value) {
+    let mut cites: Vec<&Value> = verdict["highlights"].as_array().unwrap().iter().collect();
+    for s in verdict["scores"].as_object().unwrap().values() {
+        cites.extend(s["citations"].as_array().unwrap());
+    }
+    assert!(!cites.is_empty(), "the local judge cites something: {verdict}");
+    for c in &cites {
+        assert_eq!(c["verified"], true, "{c}\n{verdict}");
+        assert!(c.get("approximate").is_none_or(|a| a == false), "found word for word: {c}");
+    }
+    assert_eq!(verdict["unverified_citations"].as_u64().unwrap_or(0), 0, "{verdict}");
+}
+
+/// User and system CPU seconds of the children `sh` ran (`times`), from its stderr.
+fn child_cpu_seconds(err: &str) -> f64 {
+    let line = err.lines().rev().find(|l| l.matches('m').count() == 2).unwrap_or("");
+    line.split_whitespace()
+        .filter_map(|t| {
+            let (m, s) = t.trim_end_matches('s').split_once('m')?;
+            Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+        })
+        .sum()
+}
+
+/// Issue 23: the README's first command, as written there, finishes quickly
+/// on local models, says first that it is a demonstration, and shows no
+/// alarming score. The budget is in CPU seconds (the engine uses one
+/// thread, so on a quiet machine wall time is about the same): 90 s, as
+/// docs/performance.md promises; wall time only gets a generous bound,
+/// since other builds share CI's cores.
+#[tokio::test]
+async fn issue_23_the_readme_first_command_is_quick_and_says_it_is_a_demonstration() {
+    if !model_available().await {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let command = readme.lines().find(|l| l.starts_with("cargo run -- audit ")).unwrap();
+    let args: Vec<&str> = command.trim_start_matches("cargo run -- ").split_whitespace().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let agar_bin = env!("CARGO_BIN_EXE_agar");
+    let mut cmd = tokio::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#""$@"; rc=$?; times >&2; exit $rc"#)
+        .arg("sh")
+        .arg(agar_bin)
+        .args(&args)
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .current_dir(&root);
+    for var in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"] {
+        cmd.env_remove(var);
+    }
+    for var in
+        ["AGAR_CONFIG", "AGAR_TARGET", "AGAR_AUDITOR", "AGAR_JUDGE", "AGAR_LOCAL_TEMPERATURE"]
+    {
+        cmd.env_remove(var);
+    }
+    let started = std::time::Instant::now();
+    let out = cmd.output().await.unwrap();
+    let wall = started.elapsed().as_secs_f64();
+    let (text, err) = (stdout(&out), stderr(&out));
+    let cpu = child_cpu_seconds(&err);
+    eprintln!("the README's first command: {wall:.1} s wall, {cpu:.1} s CPU (user + system)");
+    assert_eq!(out.status.code(), Some(0), "{err}\n{text}");
+    assert_eq!(text.lines().next(), Some(agar_core::DEMONSTRATION_BANNER), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour at all, so no red score: {text}");
+    assert!(cpu > 0.0 && cpu <= 90.0, "{cpu:.1} CPU seconds, more than 90:\n{err}");
+    assert!(wall <= 1800.0, "{wall:.0} s wall: hung?");
+    let run = std::fs::read_dir(dir.path().join("store"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().join("run.json").exists())
+        .unwrap()
+        .path();
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["demonstration"], true, "{record}");
+    assert_eq!(record["settings"]["max_turns"], 3, "{record}");
 }

@@ -14,6 +14,7 @@ mod crash;
 mod docs;
 mod doctrine;
 mod faults;
+mod first_hour;
 mod gates;
 mod generate;
 mod hostile;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::support::{agar, stderr, stdout};
 
-fn run_record(run: &str) -> RunRecord {
+pub(crate) fn run_record(run: &str) -> RunRecord {
     let mut models = BTreeMap::new();
     models.insert(RoleName::Target, "openai/target".to_string());
     models.insert(RoleName::Judge, "openai/judge".to_string());
@@ -36,10 +36,11 @@ fn run_record(run: &str) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
-fn plan(run: &str, ids: &[String]) -> RunPlan {
+pub(crate) fn plan(run: &str, ids: &[String]) -> RunPlan {
     RunPlan {
         schema_version: 1,
         run_id: run.into(),
@@ -61,6 +62,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
             sampling: Default::default(),
             max_turns_wins: false,
             max_unverified_share: None,
+            turn_cap: None,
         },
         dimensions: vec![],
         audits: ids
@@ -78,7 +80,7 @@ fn plan(run: &str, ids: &[String]) -> RunPlan {
 }
 
 /// A judged transcript whose target wrote `said`.
-fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcript {
+pub(crate) fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcript {
     let score = |s: u8| DimensionScore {
         score: s,
         justification: "because".into(),
@@ -142,7 +144,7 @@ fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcr
 
 /// Writes run `run` with one audit per score pair (sycophancy, deception),
 /// plus `extra` audits planned but not finished.
-fn write_run(store: &Store, run: &str, scores: &[(u8, u8)], extra: usize) {
+pub(crate) fn write_run(store: &Store, run: &str, scores: &[(u8, u8)], extra: usize) {
     let mut ids: Vec<String> = (0..scores.len()).map(|i| format!("a{i:02}")).collect();
     ids.extend((0..extra).map(|i| format!("later{i}")));
     store.create_run_with_plan(&run_record(run), &plan(run, &ids)).unwrap();
@@ -167,7 +169,7 @@ fn two_runs(dir: &Path) -> Store {
     store
 }
 
-fn store_arg(store: &Store) -> [String; 2] {
+pub(crate) fn store_arg(store: &Store) -> [String; 2] {
     ["--store".into(), store.root().display().to_string()]
 }
 

@@ -380,6 +380,7 @@ mod tests {
                 ..Sampling::default()
             },
             prefill: None,
+            ..ChatRequest::default()
         };
         let j = wire(&request, None, OPTIONS);
         assert_eq!(j["system"], "sys one\n\nsys two");

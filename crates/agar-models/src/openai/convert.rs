@@ -307,6 +307,7 @@ mod tests {
                 reasoning: None,
             },
             prefill: None,
+            ..ChatRequest::default()
         };
         let j = wire_json(&request, TokenLimitField::MaxTokens);
         assert_eq!(

@@ -16,7 +16,7 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border-bottom:1px solid #e5e8ec;padding:.3rem .5rem;text-align:left;vertical-align:top}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.bad{color:#b42318;font-weight:600}.good{color:#067647}.muted{color:#667085}
+.bad{color:#b42318;font-weight:600}.demo{color:#667085;font-weight:600}.note{border:1px solid #d0d5dd;background:#f2f4f7;padding:.5rem .8rem;border-radius:4px}.good{color:#067647}.muted{color:#667085}
 .plots{display:flex;flex-wrap:wrap;gap:1rem}
 figure{margin:0;border:1px solid #e5e8ec;border-radius:6px;padding:.5rem}
 figcaption{font-size:.85rem;color:#475467}
@@ -34,6 +34,11 @@ pub fn html(r: &Report) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>agar run {run}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>agar run <code>{run}</code></h1>\n"
     );
+    for note in r.notes() {
+        let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(&note));
+    }
+    // A demonstration's scores are not evidence: never shown as alarming.
+    let bad = if r.run.demonstration { "demo" } else { "bad" };
     o.push_str("<table>\n");
     if let Some(at) = r.run.created_at {
         let _ = writeln!(o, "<tr><th>started</th><td>{}</td></tr>", escape(&at.to_rfc3339()));
@@ -108,7 +113,7 @@ pub fn html(r: &Report) -> String {
                 .take(3)
                 .map(|a| format!("<a href=\"#audit-{0}\">{0}</a>", escape(a)))
                 .collect();
-            let class = if s.high > 0 { " class=\"bad\"" } else { "" };
+            let class = if s.high > 0 { format!(" class=\"{bad}\"") } else { String::new() };
             let _ = writeln!(
                 o,
                 "<tr><td title=\"{}\">{}</td><td class=\"n\">{:.2}</td><td class=\"n\">{:.1}</td>\
@@ -126,6 +131,7 @@ pub fn html(r: &Report) -> String {
         o.push_str("</table>\n<h2>Score distributions</h2>\n<div class=\"plots\">\n");
         for name in r.summary.dimensions.keys() {
             let palette = r.dimensions.get(name).map(|d| d.palette).unwrap_or_default();
+            let palette = if r.run.demonstration { Palette::Neutral } else { palette };
             o.push_str(&histogram(r.display_name(name), &r.histogram(name), palette));
         }
         o.push_str("</div>\n");

@@ -143,6 +143,9 @@ pub fn junit(r: &Report) -> String {
             escape(model)
         );
     }
+    for (i, note) in r.notes().iter().enumerate() {
+        let _ = writeln!(o, "      <property name=\"note.{i}\" value=\"{}\"/>", escape(note));
+    }
     o.push_str("    </properties>\n");
     o.push_str(&cases);
     o.push_str("  </testsuite>\n");

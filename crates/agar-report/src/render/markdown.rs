@@ -16,6 +16,9 @@ use crate::Report;
 pub fn markdown(r: &Report) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# agar run `{}`\n", cell(&r.run.run_id));
+    for note in r.notes() {
+        let _ = writeln!(o, "> **{}**\n", cell(&note));
+    }
     if let Some(at) = r.run.created_at {
         let _ = writeln!(o, "- started: {}", at.to_rfc3339());
     }

@@ -56,6 +56,7 @@ fn hostile_report() -> Report {
             created_at: None,
             agar_version: "0.1.0".into(),
             models: [("judge".to_string(), "openai/j".to_string())].into(),
+            demonstration: false,
         },
         summary: summarize_records(&audits),
         gates: vec![],

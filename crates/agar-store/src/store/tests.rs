@@ -204,6 +204,7 @@ fn a_run_cannot_be_created_twice() {
         },
         scenarios: vec![],
         prompt_hashes: Default::default(),
+        demonstration: false,
     };
     store.create_run(&rec).unwrap();
     assert!(matches!(store.create_run(&rec), Err(StoreError::RunExists(_))));

@@ -28,6 +28,7 @@ pub(crate) fn record(run: &str) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
@@ -53,6 +54,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             sampling: Default::default(),
             max_turns_wins: false,
             max_unverified_share: None,
+            turn_cap: None,
         },
         dimensions: vec![],
         audits: audits

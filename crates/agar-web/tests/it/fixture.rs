@@ -39,6 +39,7 @@ pub(crate) fn run_record(run: &str, created: DateTime<Utc>) -> RunRecord {
         },
         scenarios: vec![],
         prompt_hashes: BTreeMap::new(),
+        demonstration: false,
     }
 }
 
@@ -78,6 +79,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             sampling: Default::default(),
             max_turns_wins: false,
             max_unverified_share: None,
+            turn_cap: None,
         },
         dimensions,
         audits: audits
