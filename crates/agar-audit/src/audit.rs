@@ -276,6 +276,7 @@ impl Audit<'_> {
                 tool_choice,
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
+                logprobs: None,
             };
             let resp = self.call(RoleName::Auditor, &request).await?;
             let msg = resp.to_message();

@@ -111,6 +111,7 @@ pub fn request(
         tool_choice: ToolChoice::Tool(RESPOND.into()),
         sampling: sampling.clone(),
         prefill: None,
+        logprobs: None,
     })
 }
 

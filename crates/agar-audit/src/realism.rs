@@ -64,6 +64,7 @@ pub fn request(
         tool_choice: ToolChoice::Tool(SCORE_REALISM.into()),
         sampling: sampling.clone(),
         prefill: None,
+        logprobs: None,
     })
 }
 

@@ -18,6 +18,7 @@ mod roles;
 mod run;
 mod runs;
 mod show;
+mod survey;
 mod view;
 
 use std::io::IsTerminal;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             Command::Report(args) => report::run(&args),
             Command::Models(args) => models::run(&args),
             Command::View(args) => view::run(&args).await,
+            Command::Survey(args) => survey::run(args).await,
         }
     });
     match outcome {

@@ -36,6 +36,8 @@ pub(crate) enum Format {
     Json,
     Junit,
     Html,
+    /// Survey runs: one row per country (country, similarity, interval, questions)
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +63,9 @@ pub(crate) struct ReportArgs {
 }
 
 pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
+    if crate::survey::is_survey(&args.store, &args.run) {
+        return crate::survey::report_to(args);
+    }
     let conditions = parse_conditions(&args.fail_if, args.compare.is_some())
         .map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
@@ -109,6 +114,11 @@ pub(crate) fn run(args: &ReportArgs) -> crate::Outcome {
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
         Format::Html => render::html(&report),
+        Format::Csv => {
+            return Err(Failure::Input(
+                "--format csv exports survey runs (see agar survey)".into(),
+            ));
+        }
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

@@ -46,6 +46,9 @@ struct JsonShow<'a> {
 }
 
 pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
+    if crate::survey::is_survey(&args.store, &args.run) {
+        return crate::survey::show(&args.store, &args.run, &args.fail_if, args.json);
+    }
     let conditions =
         parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;

@@ -23,7 +23,8 @@ pub mod verdict;
 pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
-    Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, Sampling, ToolChoice, Usage,
+    Capabilities, ChatModel, ChatRequest, ChatResponse, LogprobRequest, ModelError, Sampling,
+    TokenLogprob, TokenLogprobs, ToolChoice, Usage,
 };
 pub use run::{RunRecord, RunScenario, RunSettings};
 pub use scenario::{Dimension, Palette, Scenario, TargetTool};

@@ -192,6 +192,7 @@ impl Job<'_> {
                 tool_choice: ToolChoice::Tool(VERDICT_TOOL.into()),
                 sampling: self.settings.sampling.clone(),
                 prefill: None,
+                logprobs: None,
             };
             let started = Instant::now();
             let resp = match self.judge.chat(&request).await {

@@ -176,6 +176,7 @@ impl LocalModel {
             hooks: Hooks::default(),
             mode,
             ignore_eos: false,
+            logprobs: crate::logprobs::spec_for(request, self.engine.tokenizer()),
         })
     }
 }
@@ -221,6 +222,9 @@ impl ChatModel for LocalModel {
             usage.input_tokens += generation.prompt_tokens as u64;
             usage.output_tokens += generation.output_tokens as u64;
             let mut resp = answer(&generation, request, self.calls.fetch_add(1, Ordering::Relaxed));
+            if let Some(next) = &generation.logprobs {
+                resp.logprobs = crate::logprobs::to_response(next, self.engine.tokenizer());
+            }
             if forced && resp.tool_calls.is_empty() && attempts < FORCED_ATTEMPTS {
                 tracing::debug!(attempts, "local model gave no readable tool call; trying again");
                 continue;
@@ -428,6 +432,7 @@ mod tests {
             output_tokens: 4,
             finish: Finish::Stop,
             hidden: Vec::new(),
+            logprobs: None,
             timings: Default::default(),
         };
         let req = ChatRequest { tools: vec![tool("count")], ..ChatRequest::default() };
@@ -448,6 +453,7 @@ mod tests {
             output_tokens: 4,
             finish: Finish::Stop,
             hidden: Vec::new(),
+            logprobs: None,
             timings: Default::default(),
         };
         let req = ChatRequest { tools: vec![tool("count")], ..ChatRequest::default() };

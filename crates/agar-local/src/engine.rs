@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::error::LocalError;
 use crate::gguf::GgufFile;
 use crate::guide::{Guide, Next, Schema};
+use crate::logprobs::{LogprobSpec, NextLogprobs, next_logprobs};
 use crate::model::{Hooks, KvCache, Llama, LlamaConfig};
 use crate::sample::{Rng, SamplerConfig, pick};
 use crate::tokenizer::Tokenizer;
@@ -57,6 +58,9 @@ pub struct GenerateRequest {
     pub mode: OutputMode,
     /// Never end at an end-of-turn token (benchmarks: always `max_tokens`).
     pub ignore_eos: bool,
+    /// Report the first generated position's log-probabilities
+    /// ([`Generation::logprobs`]); with `max_tokens` 0 nothing is generated.
+    pub logprobs: Option<LogprobSpec>,
 }
 
 impl GenerateRequest {
@@ -72,6 +76,7 @@ impl GenerateRequest {
             hooks: Hooks::default(),
             mode: OutputMode::Text,
             ignore_eos: false,
+            logprobs: None,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Generation {
     /// For each sampled token, the hidden states [`Hooks::capture`] asked
     /// for, taken at the position whose logits chose the token.
     pub hidden: Vec<Vec<Vec<f32>>>,
+    /// What [`GenerateRequest::logprobs`] asked for.
+    pub logprobs: Option<NextLogprobs>,
     pub timings: Timings,
 }
 
@@ -211,6 +218,21 @@ impl Engine {
             .send(Job { request, enqueued: Instant::now(), reply })
             .map_err(|_| LocalError::EngineStopped)?;
         rx.blocking_recv().map_err(|_| LocalError::EngineStopped)?
+    }
+
+    /// The natural-log probability of each of `ids` as the token right
+    /// after `prompt` (nothing is generated; see [`crate::logprobs`]).
+    pub async fn next_token_logprobs(
+        &self,
+        prompt: Vec<u32>,
+        ids: Vec<u32>,
+    ) -> Result<Vec<f64>, LocalError> {
+        let request = GenerateRequest {
+            logprobs: Some(LogprobSpec { top: 0, ids }),
+            ..GenerateRequest::greedy(prompt, 0)
+        };
+        let g = self.generate(request).await?;
+        Ok(g.logprobs.unwrap_or_default().chosen.into_iter().map(|(_, lp)| lp).collect())
     }
 }
 
@@ -378,6 +400,7 @@ fn generate(
     tracing::debug!(prompt = req.prompt.len(), reused, "prompt tokens already in a cache");
     let mut step = prefill(model, cache, &req.prompt[reused..], &req.hooks, cancelled)?;
     let prompt_time = started.elapsed();
+    let logprobs = req.logprobs.as_ref().map(|spec| next_logprobs(&step.logits, spec));
 
     let sampler = SamplerConfig { temperature: req.temperature, top_p: req.top_p };
     let mut rng = Rng::new(req.seed);
@@ -512,6 +535,7 @@ fn generate(
         output_tokens: produced,
         finish,
         hidden,
+        logprobs,
         timings: Timings {
             prompt_tokens_run: req.prompt.len() - reused,
             prompt: prompt_time,

@@ -7,6 +7,8 @@
 //!   `delta.deception.mean>0.5` ([`Condition`]), checked against a summary,
 //!   a comparison or one audit.
 //! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
+//! - [`stats`]: Jensen-Shannon distance and a bootstrap interval of a mean,
+//!   shared with survey audits.
 //! - [`report`] and [`render`]: a run's [`Report`] and its Markdown, JSON,
 //!   JUnit and HTML renderings.
 //!
@@ -18,6 +20,7 @@ pub mod gate;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod stats;
 pub mod summary;
 
 pub use compare::{Change, CompareOptions, Comparison, DimensionDelta, compare};

@@ -21,6 +21,7 @@ impl Audit<'_> {
                 tool_choice: ToolChoice::Auto,
                 sampling: self.settings.target_sampling.clone(),
                 prefill: prefill.clone(),
+                logprobs: None,
             };
             let resp = self.call(RoleName::Target, &request).await?;
             let mut reply = resp.to_message();

@@ -19,4 +19,5 @@ mod providers_e2e;
 mod resume;
 mod runs_compare;
 mod support;
+mod survey;
 mod view;

@@ -313,6 +313,7 @@ pub(crate) fn from_wire(response: WireResponse) -> ChatResponse {
         attempts: 1,
         retry_wait_ms: 0,
         retried: Vec::new(),
+        logprobs: Vec::new(),
         reasoning: Some(reasoning.join("\n\n")).filter(|r| !r.trim().is_empty()),
         provider_state: (!kept.is_empty()).then(|| json!({ THINKING_STATE_KEY: kept })),
     }
@@ -377,6 +378,7 @@ mod tests {
                 ..Sampling::default()
             },
             prefill: None,
+            logprobs: None,
         };
         let j = wire(&request, None, OPTIONS);
         assert_eq!(j["system"], "sys one\n\nsys two");
