@@ -5,27 +5,13 @@
 
 use std::fmt::Write;
 
+pub use agar_report::render::escape;
+
 use crate::metric::Similarities;
 
 const ROW: f64 = 18.0;
 const LABEL: f64 = 190.0;
 const BAR: f64 = 420.0;
-
-/// Escapes text for HTML and SVG.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// One bar per country (most similar first) from 0 to its similarity on a
 /// 0-1 axis, with a whisker over its bootstrap interval.
