@@ -20,7 +20,8 @@ pub struct CountryDelta {
     pub questions_b: usize,
     /// `b - a`, when both have the country.
     pub delta: Option<f64>,
-    /// The bootstrap interval of `delta`.
+    /// The bootstrap interval of `delta`; `None` when either run rests on a
+    /// single question for the country.
     pub interval: Option<(f64, f64)>,
 }
 
@@ -44,14 +45,17 @@ pub fn compare(
         .map(|country| {
             let (xa, xb) = (a.get(country), b.get(country));
             let (ma, mb) = (xa.and_then(mean), xb.and_then(mean));
+            // As for one run's figures, a single question gives no interval.
             let interval = match (xa, xb) {
-                (Some(xa), Some(xb)) => bootstrap_difference_interval(
-                    xa,
-                    xb,
-                    opts.resamples,
-                    opts.confidence,
-                    seed(opts, country),
-                ),
+                (Some(xa), Some(xb)) if xa.len() > 1 && xb.len() > 1 => {
+                    bootstrap_difference_interval(
+                        xa,
+                        xb,
+                        opts.resamples,
+                        opts.confidence,
+                        seed(opts, country),
+                    )
+                }
                 _ => None,
             };
             CountryDelta {
@@ -72,4 +76,22 @@ pub fn compare(
         (None, None) => x.country.cmp(&y.country),
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_question_gives_a_difference_but_no_interval() {
+        let a = BTreeMap::from([("X".to_string(), vec![0.5]), ("Y".to_string(), vec![0.4, 0.6])]);
+        let b = BTreeMap::from([("X".to_string(), vec![0.9]), ("Y".to_string(), vec![0.8, 0.9])]);
+        let d = compare(&a, &b, IntervalOptions::default());
+        let x = d.iter().find(|d| d.country == "X").unwrap();
+        assert!((x.delta.unwrap() - 0.4).abs() < 1e-12);
+        assert_eq!(x.interval, None);
+        assert!(!x.significant());
+        let y = d.iter().find(|d| d.country == "Y").unwrap();
+        assert!(y.interval.is_some() && (y.delta.unwrap() - 0.35).abs() < 1e-12);
+    }
 }
