@@ -309,6 +309,7 @@ impl Audit<'_> {
                 sampling: self.settings.auditor_sampling.clone(),
                 prefill: None,
                 grounding: None,
+                logprobs: None,
             };
             let resp = self.call(RoleName::Auditor, &request).await?;
             let used = resp.usage.input_tokens + resp.usage.output_tokens;

@@ -130,6 +130,7 @@ pub fn request(
         sampling: sampling.clone(),
         prefill: None,
         grounding: None,
+        logprobs: None,
     })
 }
 

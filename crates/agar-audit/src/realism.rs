@@ -108,6 +108,7 @@ pub fn request(
         sampling: sampling.clone(),
         prefill: None,
         grounding: None,
+        logprobs: None,
     })
 }
 

@@ -68,6 +68,9 @@ pub(crate) enum Command {
     Report(crate::report::ReportArgs),
     /// The model references that resolve, and where each key comes from
     Models(crate::models::ModelsArgs),
+    /// Cross-national opinion survey: whose opinions do the model's answers resemble?
+    #[command(after_help = crate::survey::SURVEY_HELP)]
+    Survey(crate::survey::SurveyArgs),
     /// The review web UI: runs, audit tables, transcripts, labels, comparisons
     #[command(after_help = crate::view::VIEW_HELP)]
     View(crate::view::ViewArgs),

@@ -81,6 +81,15 @@ struct JsonCompare<'a> {
 pub(crate) const MIN_AUDITS: usize = 5;
 
 pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
+    if [&args.run_a, &args.run_b].iter().any(|r| crate::survey::is_survey(&args.store, r)) {
+        return crate::survey::compare(
+            &args.store,
+            &args.run_a,
+            &args.run_b,
+            &args.fail_if,
+            args.json,
+        );
+    }
     let conditions =
         parse_conditions(&args.fail_if, true).map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;

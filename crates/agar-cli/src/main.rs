@@ -28,6 +28,7 @@ mod sampling;
 mod scenarios;
 mod show;
 mod signals;
+mod survey;
 mod term;
 mod view;
 
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
             Command::Models(args) => models::run(&args).await,
             Command::View(args) => view::run(&args).await,
             Command::Generate(args) => generate::run(args).await,
+            Command::Survey(args) => survey::run(args).await,
         }
     });
     match outcome {

@@ -46,6 +46,8 @@ pub(crate) enum Format {
     Json,
     Junit,
     Html,
+    /// Survey runs: one row per country (country, similarity, interval, questions)
+    Csv,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +80,9 @@ pub(crate) struct ReportArgs {
 }
 
 pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
+    if crate::survey::is_survey(&args.store, &args.run) {
+        return crate::survey::report_to(args);
+    }
     let conditions = parse_conditions(&args.fail_if, args.compare.is_some())
         .map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
@@ -146,6 +151,11 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
         Format::Json => render::json(&report),
         Format::Junit => render::junit(&report),
         Format::Html => render::html(&report),
+        Format::Csv => {
+            return Err(Failure::Input(
+                "--format csv exports survey runs (see agar survey)".into(),
+            ));
+        }
     };
     // A page is never dumped on the terminal: without -o it goes to RUN.html.
     let default_page = (args.output.is_none() && args.format == Format::Html)

@@ -71,6 +71,9 @@ pub(crate) struct ResumeArgs {
 }
 
 pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
+    if crate::survey::is_survey(&args.store, &args.run) {
+        return crate::survey::resume(&args.store, &args.run, &args.fail_if, args.json).await;
+    }
     let conditions =
         parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     if let Some(max) = args.max_cost

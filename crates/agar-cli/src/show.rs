@@ -65,13 +65,16 @@ struct JsonShow<'a> {
 }
 
 pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
-    let conditions =
-        parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     let store = open_store(&args.store)?;
     let run = match &args.run {
         Some(run) => run.clone(),
         None => latest_run(&store)?,
     };
+    if crate::survey::is_survey(&args.store, &run) {
+        return crate::survey::show(&args.store, &run, &args.fail_if, args.json);
+    }
+    let conditions =
+        parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
     let view = read_view(&store, &run)?;
     let summary = summarize_records(&view.audits);
     let planned = crate::gates::planned(&store, &run, &view.record);

@@ -100,6 +100,11 @@ pub struct ChatRequest {
     /// providers ignore it and send nothing of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grounding: Option<Grounding>,
+    /// Report log-probabilities of the answer's next tokens (see
+    /// [`LogprobRequest`]); a provider that cannot fails with
+    /// [`ModelError::Unsupported`] rather than answer without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<LogprobRequest>,
 }
 
 /// The texts a tool call's citations must quote. By convention, an object
@@ -115,6 +120,42 @@ pub struct Grounding {
     /// justification, a summary) should have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_text_chars: Option<u32>,
+}
+
+/// What [`ChatRequest::logprobs`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LogprobRequest {
+    /// How many of the likeliest tokens to report at each answer position
+    /// (the OpenAI API allows at most 20).
+    pub top: u8,
+    /// Tokens whose log-probability at the first answer position is wanted
+    /// whatever their rank, by text; reported by providers that can (the
+    /// local engine), in [`TokenLogprobs::chosen`]. A text that is not one
+    /// token is left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<String>,
+}
+
+/// One token and its natural-log probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenLogprob {
+    pub token: String,
+    pub logprob: f64,
+}
+
+/// The log-probabilities at one position of an answer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TokenLogprobs {
+    /// The token the answer has at this position (empty when the provider
+    /// reported the position without producing it).
+    pub token: String,
+    pub logprob: f64,
+    /// The likeliest tokens at this position, likeliest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top: Vec<TokenLogprob>,
+    /// The tokens [`LogprobRequest::tokens`] named (first position only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chosen: Vec<TokenLogprob>,
 }
 
 /// Token counts of one call.
@@ -178,6 +219,9 @@ pub struct ChatResponse {
     /// Opaque data to send back with this answer in later turns (see [`Message::provider_state`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_state: Option<serde_json::Value>,
+    /// Per answer position, when the request asked ([`ChatRequest::logprobs`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logprobs: Vec<TokenLogprobs>,
 }
 
 fn one() -> u32 {

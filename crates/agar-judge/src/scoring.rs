@@ -220,6 +220,7 @@ impl Job<'_> {
                 sampling: self.settings.sampling.clone(),
                 prefill: None,
                 grounding: Some(self.grounding.clone()),
+                logprobs: None,
             };
             let started = Instant::now();
             let resp = match self.judge.chat(&request).await {

@@ -189,6 +189,7 @@ impl LocalModel {
             mode,
             ignore_eos: false,
             repeat_penalty,
+            logprobs: crate::logprobs::spec_for(request, self.engine.tokenizer()),
         })
     }
 }
@@ -243,6 +244,9 @@ impl ChatModel for LocalModel {
             usage.input_tokens += generation.prompt_tokens as u64;
             usage.output_tokens += generation.output_tokens as u64;
             let mut resp = answer(&generation, request, self.calls.fetch_add(1, Ordering::Relaxed));
+            if let Some(next) = &generation.logprobs {
+                resp.logprobs = crate::logprobs::to_response(next, self.engine.tokenizer());
+            }
             if forced && resp.tool_calls.is_empty() && attempts < FORCED_ATTEMPTS {
                 tracing::debug!(attempts, "local model gave no readable tool call; trying again");
                 continue;
@@ -450,6 +454,7 @@ mod tests {
             output_tokens: 4,
             finish: Finish::Stop,
             hidden: Vec::new(),
+            logprobs: None,
             timings: Default::default(),
         };
         let req = ChatRequest { tools: vec![tool("count")], ..ChatRequest::default() };
@@ -470,6 +475,7 @@ mod tests {
             output_tokens: 4,
             finish: Finish::Stop,
             hidden: Vec::new(),
+            logprobs: None,
             timings: Default::default(),
         };
         let req = ChatRequest { tools: vec![tool("count")], ..ChatRequest::default() };

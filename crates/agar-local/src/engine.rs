@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::error::LocalError;
 use crate::gguf::GgufFile;
 use crate::guide::{Guide, Next, Schema};
+use crate::logprobs::{LogprobSpec, NextLogprobs, next_logprobs};
 use crate::model::{Hooks, KvCache, Llama, LlamaConfig};
 use crate::sample::{Rng, SamplerConfig, pick};
 use crate::tokenizer::Tokenizer;
@@ -76,6 +77,9 @@ pub struct GenerateRequest {
     /// [`REPEAT_WINDOW`] tokens are divided by it (multiplied when negative),
     /// once per token; punctuation is never penalised, so JSON can close.
     pub repeat_penalty: f32,
+    /// Report the first generated position's log-probabilities
+    /// ([`Generation::logprobs`]); with `max_tokens` 0 nothing is generated.
+    pub logprobs: Option<LogprobSpec>,
 }
 
 impl GenerateRequest {
@@ -92,6 +96,7 @@ impl GenerateRequest {
             mode: OutputMode::Text,
             ignore_eos: false,
             repeat_penalty: 1.0,
+            logprobs: None,
         }
     }
 }
@@ -135,6 +140,8 @@ pub struct Generation {
     /// For each sampled token, the hidden states [`Hooks::capture`] asked
     /// for, taken at the position whose logits chose the token.
     pub hidden: Vec<Vec<Vec<f32>>>,
+    /// What [`GenerateRequest::logprobs`] asked for.
+    pub logprobs: Option<NextLogprobs>,
     pub timings: Timings,
 }
 
@@ -231,6 +238,21 @@ impl Engine {
             .send(Job { request, enqueued: Instant::now(), reply })
             .map_err(|_| LocalError::EngineStopped)?;
         rx.blocking_recv().map_err(|_| LocalError::EngineStopped)?
+    }
+
+    /// The natural-log probability of each of `ids` as the token right
+    /// after `prompt` (nothing is generated; see [`crate::logprobs`]).
+    pub async fn next_token_logprobs(
+        &self,
+        prompt: Vec<u32>,
+        ids: Vec<u32>,
+    ) -> Result<Vec<f64>, LocalError> {
+        let request = GenerateRequest {
+            logprobs: Some(LogprobSpec { top: 0, ids }),
+            ..GenerateRequest::greedy(prompt, 0)
+        };
+        let g = self.generate(request).await?;
+        Ok(g.logprobs.unwrap_or_default().chosen.into_iter().map(|(_, lp)| lp).collect())
     }
 }
 
@@ -413,6 +435,7 @@ fn generate(
     tracing::debug!(prompt = req.prompt.len(), reused, "prompt tokens already in a cache");
     let mut step = prefill(model, cache, &req.prompt[reused..], &req.hooks, cancelled)?;
     let prompt_time = started.elapsed();
+    let logprobs = req.logprobs.as_ref().map(|spec| next_logprobs(&step.logits, spec));
 
     let sampler = SamplerConfig { temperature: req.temperature, top_p: req.top_p };
     let mut rng = Rng::new(req.seed);
@@ -559,6 +582,7 @@ fn generate(
         output_tokens: produced,
         finish,
         hidden,
+        logprobs,
         timings: Timings {
             prompt_tokens_run: req.prompt.len() - reused,
             prompt: prompt_time,

@@ -15,6 +15,7 @@
 //! - [`Engine`]: one loaded model on a dedicated thread; requests queue and
 //!   run one at a time, with KV caches reused across turns.
 //! - [`guide`]: JSON-Schema-guided decoding, so forced tool calls are valid.
+//! - [`logprobs`]: next-token log-probabilities from the logits.
 //! - [`LocalModel`]: an engine as a `ChatModel` (tools in the prompt,
 //!   calls parsed and repaired); [`LocalModels`] shares engines per file.
 //! - [`threads`]: candle's thread count (default 1).
@@ -29,6 +30,7 @@ pub mod fetch;
 mod gguf;
 pub mod guide;
 mod kernels;
+pub mod logprobs;
 mod model;
 mod registry;
 mod sample;

@@ -12,6 +12,8 @@
 //!   the one evaluation `audit`, `show` and `compare` use.
 //! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
 //! - [`labels`]: reviewer labels against the judge ([`label_agreement`]).
+//! - [`stats`]: Jensen-Shannon distance and a bootstrap interval of a mean,
+//!   shared with survey audits.
 //! - [`report`] and [`render`]: a run's [`Report`] and its Markdown, JSON,
 //!   JUnit and HTML renderings.
 //!

@@ -377,6 +377,9 @@ fn anthropic_error_body(code: u16, body: String) -> String {
 fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> Response {
     let content = match planned.reply {
         Some(Reply::Text(text)) => vec![json!({"type": "text", "text": text})],
+        Some(Reply::Logprobs(tokens)) => {
+            vec![json!({"type": "text", "text": Reply::first_token(&tokens)})]
+        }
         Some(Reply::ToolCalls(calls)) => {
             calls.into_iter().map(|c| tool_use(shared, &c.name, c.arguments)).collect()
         }

@@ -143,6 +143,7 @@ fn respond(shared: &Shared, request: &Value, planned: Planned) -> Response {
     };
     let text = match planned.reply {
         Some(Reply::Text(text)) => text,
+        Some(Reply::Logprobs(tokens)) => Reply::first_token(&tokens),
         None => derived(),
         Some(Reply::ToolCalls(_) | Reply::MalformedToolArguments) => {
             return status_reply(

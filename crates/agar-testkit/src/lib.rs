@@ -48,7 +48,7 @@ pub use cpu::process_cpu_time;
 pub use error::TestkitError;
 pub use fault::FaultPlan;
 pub use quirks::Quirks;
-pub use reply::{Reply, Script, ScriptedCall};
+pub use reply::{Reply, Script, ScriptedCall, ScriptedLogprob};
 pub use schema::{args_from_schema, quote_prompt};
 pub use scripted::{ScriptedModel, text, tool_call, tool_calls};
 pub use server::{FakeConfig, FakeServer, Protocol};

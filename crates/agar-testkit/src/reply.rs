@@ -52,6 +52,27 @@ pub enum Reply {
     /// Never answers: the request stays open until the client gives up or the
     /// server shuts down.
     Hang,
+    /// 200 whose answer is the first token's text. The OpenAI fake adds, when
+    /// the request asks (`logprobs: true`), the first position's
+    /// log-probabilities: that token's, and the first `top_logprobs` of
+    /// these as its alternatives (likeliest first, as written). The Anthropic
+    /// and application fakes answer with the text only.
+    Logprobs(Vec<ScriptedLogprob>),
+}
+
+/// One token of a [`Reply::Logprobs`] and its natural-log probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedLogprob {
+    pub token: String,
+    pub logprob: f64,
+}
+
+impl ScriptedLogprob {
+    /// `(token, probability)` pairs as scripted log-probabilities.
+    pub fn from_probs(pairs: &[(&str, f64)]) -> Vec<Self> {
+        pairs.iter().map(|(t, p)| Self { token: (*t).to_string(), logprob: p.ln() }).collect()
+    }
 }
 
 impl Reply {
@@ -63,6 +84,11 @@ impl Reply {
     /// A reply made of one tool call.
     pub fn tool_call(name: impl Into<String>, arguments: serde_json::Value) -> Self {
         Reply::ToolCalls(vec![ScriptedCall { name: name.into(), arguments }])
+    }
+
+    /// The text of a [`Reply::Logprobs`]: its first token.
+    pub(crate) fn first_token(tokens: &[ScriptedLogprob]) -> String {
+        tokens.first().map(|t| t.token.clone()).unwrap_or_default()
     }
 
     /// A status reply without `Retry-After`.

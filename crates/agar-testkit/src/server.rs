@@ -628,6 +628,12 @@ fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> R
                     .to_string();
             truncated(full.into_bytes())
         }
+        Some(Reply::Logprobs(tokens)) => {
+            let text = Reply::first_token(&tokens);
+            let mut body = wire::completion(&response_id, model, Some(&text), &[], prompt_tokens);
+            wire::add_logprobs(&mut body, request, &tokens);
+            axum::Json(body).into_response()
+        }
         // `plan` never lets a hang through to here; answering is the safe default.
         Some(Reply::Hang) => shutting_down(),
         None => {

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use crate::reply::ScriptedLogprob;
+
 /// A tool call about to be sent: id, name, and the arguments as JSON text.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WireCall {
@@ -151,6 +153,22 @@ pub(crate) fn completion(
             "total_tokens": prompt_tokens + completion_tokens
         }
     })
+}
+
+/// Adds a scripted first position's log-probabilities to a completion, as
+/// far as the request asked for them (`logprobs: true`, `top_logprobs: N`),
+/// and marks it cut at its one token.
+pub(crate) fn add_logprobs(body: &mut Value, request: &Value, tokens: &[ScriptedLogprob]) {
+    body["choices"][0]["finish_reason"] = json!("length");
+    if request["logprobs"] != json!(true) {
+        return;
+    }
+    let top_n = request["top_logprobs"].as_u64().unwrap_or(0) as usize;
+    let entry = |t: &ScriptedLogprob| json!({"token": t.token, "logprob": t.logprob, "bytes": t.token.as_bytes()});
+    let Some(first) = tokens.first() else { return };
+    let mut position = entry(first);
+    position["top_logprobs"] = tokens.iter().take(top_n).map(entry).collect();
+    body["choices"][0]["logprobs"] = json!({"content": [position], "refusal": null});
 }
 
 /// The body of `GET /v1/models`.

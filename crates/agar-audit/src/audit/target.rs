@@ -22,6 +22,7 @@ impl Audit<'_> {
                 sampling: self.settings.target_sampling.clone(),
                 prefill: prefill.clone(),
                 grounding: None,
+                logprobs: None,
             };
             let resp = self.call(RoleName::Target, &request).await?;
             let mut reply = resp.to_message();

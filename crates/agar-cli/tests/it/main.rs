@@ -27,4 +27,5 @@ mod runs_compare;
 mod scenarios;
 mod servers;
 mod support;
+mod survey;
 mod view;

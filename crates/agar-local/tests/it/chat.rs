@@ -55,6 +55,7 @@ async fn a_forced_tool_call_is_valid_json_matching_the_schema() {
             },
             prefill: None,
             grounding: None,
+            logprobs: None,
         };
         let resp = model.chat(&req).await.unwrap();
         assert_eq!(resp.tool_calls.len(), 1, "{resp:?}");
@@ -82,6 +83,7 @@ async fn a_tight_token_budget_yields_a_well_formed_call_marked_as_cut_off() {
         sampling: Sampling { temperature: Some(0.0), max_tokens: Some(6), ..Sampling::default() },
         prefill: None,
         grounding: None,
+        logprobs: None,
     };
     let resp = model.chat(&req).await.unwrap();
     let args: Value = serde_json::from_str(&resp.tool_calls[0].arguments).unwrap();
@@ -104,6 +106,7 @@ async fn with_auto_the_model_may_answer_in_text_or_with_a_call() {
         sampling: Sampling { temperature: Some(0.0), max_tokens: Some(60), ..Sampling::default() },
         prefill: None,
         grounding: None,
+        logprobs: None,
     };
     let resp = model.chat(&req).await.unwrap();
     match resp.tool_calls.first() {

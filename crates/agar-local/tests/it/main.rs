@@ -10,6 +10,7 @@
 mod chat;
 mod generation;
 mod hooks;
+mod logprobs;
 mod qwen;
 mod support;
 mod tokenizer;

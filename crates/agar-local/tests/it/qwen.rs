@@ -131,6 +131,7 @@ async fn qwen_makes_a_valid_forced_tool_call() {
         sampling: Sampling { temperature: Some(0.0), max_tokens: Some(80), ..Sampling::default() },
         prefill: None,
         grounding: None,
+        logprobs: None,
     };
     let started = Instant::now();
     let resp = model.chat(&req).await.unwrap();

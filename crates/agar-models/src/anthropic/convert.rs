@@ -315,6 +315,7 @@ pub(crate) fn from_wire(response: WireResponse) -> ChatResponse {
         attempts: 1,
         retry_wait_ms: 0,
         retried: Vec::new(),
+        logprobs: Vec::new(),
         reasoning: Some(reasoning.join("\n\n")).filter(|r| !r.trim().is_empty()),
         provider_state: (!kept.is_empty()).then(|| json!({ THINKING_STATE_KEY: kept })),
     }

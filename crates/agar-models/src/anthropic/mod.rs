@@ -192,6 +192,12 @@ impl ChatModel for AnthropicProvider {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
+        if request.logprobs.is_some() {
+            return Err(ModelError::Unsupported(
+                "the anthropic api does not return log-probabilities (sample answers instead)"
+                    .into(),
+            ));
+        }
         let prefill = request.prefill.as_deref().map(str::trim_end).filter(|p| !p.is_empty());
         let wire = convert::to_wire(&self.model, request, prefill, self.options)?;
         let body = serde_json::to_vec(&wire)

@@ -2,21 +2,25 @@
 //! chat-completions wire types: the border of the OpenAI provider.
 
 use agar_core::{
-    ChatRequest, ChatResponse, Message, ModelError, Role, ToolCall, ToolChoice, Usage,
+    ChatRequest, ChatResponse, Message, ModelError, Role, TokenLogprob, TokenLogprobs, ToolCall,
+    ToolChoice, Usage,
 };
 use async_openai::types::chat::ReasoningEffort;
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionNamedToolChoice,
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
-    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestToolMessage, ChatCompletionRequestUserMessage, ChatCompletionTool,
-    ChatCompletionToolChoiceOption, ChatCompletionTools, CreateChatCompletionRequest,
-    CreateChatCompletionResponse, FinishReason, FunctionCall, FunctionName, FunctionObject,
-    StopConfiguration, ToolChoiceOptions,
+    ChatChoiceLogprobs, ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionNamedToolChoice, ChatCompletionRequestAssistantMessage,
+    ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionToolChoiceOption,
+    ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason,
+    FunctionCall, FunctionName, FunctionObject, StopConfiguration, ToolChoiceOptions,
 };
 
 use super::options::ServerOptions;
 pub(crate) use super::options::TokenLimitField;
+
+/// The most `top_logprobs` the API accepts.
+const MAX_TOP_LOGPROBS: u8 = 20;
 
 /// The wire request for `model`, as real servers accept it: `tool_choice`
 /// explicit whenever tools are offered (llama-cpp-python ignores tools
@@ -115,6 +119,10 @@ pub(crate) fn to_wire(
         wire.max_completion_tokens = max_tokens;
     }
     wire.reasoning_effort = sampling.reasoning.as_ref().map(|r| reasoning_effort(r.effort()));
+    if let Some(lp) = &request.logprobs {
+        wire.logprobs = Some(true);
+        wire.top_logprobs = Some(lp.top.min(MAX_TOP_LOGPROBS));
+    }
     set_deprecated_fields(&mut wire, seed, limit_field, max_tokens);
     Ok(wire)
 }
@@ -224,6 +232,7 @@ pub(crate) fn from_wire(
             body: String::new(),
         });
     };
+    let logprobs = logprobs_from_wire(choice.logprobs);
     let message = choice.message;
     // A refusal is what the model said; keep it as the answer's text.
     let content = message.content.or(message.refusal).unwrap_or_default();
@@ -246,8 +255,27 @@ pub(crate) fn from_wire(
         usage,
         finish_reason: choice.finish_reason.map(|r| finish_reason(r).to_owned()),
         attempts: 1,
+        logprobs,
         ..ChatResponse::default()
     })
+}
+
+/// The answer's per-token log-probabilities, when the server sent them.
+fn logprobs_from_wire(wire: Option<ChatChoiceLogprobs>) -> Vec<TokenLogprobs> {
+    let content = wire.and_then(|l| l.content).unwrap_or_default();
+    content
+        .into_iter()
+        .map(|t| TokenLogprobs {
+            token: t.token,
+            logprob: f64::from(t.logprob),
+            top: t
+                .top_logprobs
+                .into_iter()
+                .map(|a| TokenLogprob { token: a.token, logprob: f64::from(a.logprob) })
+                .collect(),
+            chosen: Vec::new(),
+        })
+        .collect()
 }
 
 fn finish_reason(reason: FinishReason) -> &'static str {
@@ -425,5 +453,35 @@ mod tests {
         );
         assert_eq!(r.usage, Usage { input_tokens: 11, output_tokens: 3, ..Usage::default() });
         assert_eq!(r.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn logprobs_are_asked_for_and_read_back() {
+        let request = ChatRequest {
+            messages: vec![Message::user("q")],
+            logprobs: Some(agar_core::LogprobRequest { top: 50, tokens: vec!["A".into()] }),
+            ..ChatRequest::default()
+        };
+        let j = wire_json(&request, TokenLimitField::MaxTokens);
+        assert_eq!((j["logprobs"].clone(), j["top_logprobs"].clone()), (json!(true), json!(20)));
+        let plain = wire_json(&ChatRequest::default(), TokenLimitField::MaxTokens);
+        assert!(plain.get("logprobs").is_none() && plain.get("top_logprobs").is_none());
+
+        let body = json!({
+            "id": "x", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "length",
+                "message": {"role": "assistant", "content": "B"},
+                "logprobs": {"content": [{"token": "B", "logprob": -0.5, "bytes": [66],
+                    "top_logprobs": [{"token": "B", "logprob": -0.5, "bytes": [66]},
+                                     {"token": "A", "logprob": -1.25, "bytes": [65]}]}]}
+            }]
+        });
+        let wire: CreateChatCompletionResponse = serde_json::from_value(body).expect("parses");
+        let r = from_wire(wire).expect("converts");
+        assert_eq!(r.logprobs.len(), 1);
+        assert_eq!((r.logprobs[0].token.as_str(), r.logprobs[0].logprob), ("B", -0.5));
+        let top: Vec<(&str, f64)> =
+            r.logprobs[0].top.iter().map(|t| (t.token.as_str(), t.logprob)).collect();
+        assert_eq!(top, [("B", -0.5), ("A", -1.25)]);
     }
 }

@@ -21,7 +21,7 @@ pub fn json(report: &crate::Report) -> String {
 
 /// Escapes text for XML and HTML (text and attribute values), dropping the
 /// control characters XML 1.0 forbids.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
