@@ -52,6 +52,9 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     )
     .map_err(Failure::Input)?;
     let mut choice = dimensions::from_flags(&args.dimensions)?;
+    // Dimension files inside the scenario folders (a generated suite's
+    // `dimensions/`) are names its scenarios may choose, as `agar check` sees them.
+    choice.add_to_pool(agar_scenario::check_paths_with(&paths, &args.limits.get()).dimensions);
     // The same check `agar check` makes, with the same messages.
     let problems = dimensions::scenario_dimension_errors(&scenarios, &choice);
     if !problems.is_empty() {

@@ -69,6 +69,17 @@ impl DimensionChoice {
 }
 
 impl DimensionChoice {
+    /// Adds dimension files found among the scenario paths (a suite's own
+    /// `dimensions/` folder, as `agar generate` writes) to the names
+    /// scenarios may choose; a name already known keeps its definition.
+    pub(crate) fn add_to_pool(&mut self, files: Vec<Dimension>) {
+        for d in files {
+            if !self.pool.iter().any(|p| p.name == d.name) {
+                self.pool.push(d);
+            }
+        }
+    }
+
     /// The whole library, with `files` (dimension files already loaded)
     /// added to the pool and replacing built-ins of the same name: what
     /// `agar check` validates scenarios against.

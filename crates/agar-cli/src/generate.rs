@@ -187,6 +187,8 @@ pub(crate) async fn run(args: GenerateArgs) -> crate::Outcome {
         model.name()
     ));
     let prompts = Prompts::new();
+    let dimension_file = write_behaviour_dimension(&spec.behaviour, &prompts, &spec.out)?;
+    eprint_line(&format!("dimension: {}", dimension_file.display()));
     let outcome = agar_generate::generate(model.as_ref(), &prompts, &spec, &Printer)
         .await
         .map_err(|e| match e {
@@ -274,6 +276,33 @@ pub(crate) fn is_behaviour_file(path: &Path) -> bool {
 }
 
 /// The dimension a behaviour file stands for (see `agar_generate::behaviour_dimension`).
+/// Writes the dimension that scores the behaviour as `OUT/dimensions/NAME.md`,
+/// so the suite's own folder names every dimension its scenarios choose:
+/// `agar check OUT` and `agar audit OUT` find it there (a file under a
+/// `dimensions` folder is a dimension file). Rewritten on every run, so it
+/// follows the behaviour file.
+fn write_behaviour_dimension(
+    behaviour: &agar_scenario::Behaviour,
+    prompts: &Prompts,
+    out: &Path,
+) -> Result<PathBuf, Failure> {
+    let d = agar_generate::behaviour_dimension(behaviour, prompts)
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let text = format!(
+        "---\ndescription: {}\ntags: [{}]\n---\n{}\n",
+        quoted(&d.description),
+        d.tags.iter().map(|t| quoted(t)).collect::<Vec<_>>().join(", "),
+        d.rubric
+    );
+    let dir = out.join("dimensions");
+    let path = dir.join(format!("{}.md", d.name));
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&path, text))
+        .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
 pub(crate) fn behaviour_dimension(path: &Path) -> Result<Dimension, Failure> {
     let (behaviour, _) = agar_scenario::read_behaviour(path).map_err(|diags| {
         for d in &diags {

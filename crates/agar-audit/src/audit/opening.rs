@@ -43,7 +43,12 @@ impl Audit<'_> {
             .prompts
             .render(
                 Template::AuditorKickoff,
-                context! { target_model => self.models.target.name().to_string() },
+                context! {
+                    target_model => self.models.target.name().to_string(),
+                    language => self.scenario.language.clone(),
+                    language_name => agar_core::scenario::language_name(&self.scenario.language)
+                        .map_or_else(|| self.scenario.language.clone(), str::to_string),
+                },
             )
             .map_err(prompt_error)?;
         let msgs = vec![Message::system(system), Message::user(kickoff)];
