@@ -48,8 +48,10 @@ pub struct Sampling {
 /// (an effort maps to 2048, 8192 or 16384 tokens for `low`, `medium`,
 /// `high`); OpenAI-style APIs take `reasoning_effort` (a budget maps to
 /// `low` below 4096 tokens, `medium` below 16384, `high` above).
+///
+/// Written as the flag and `agar.toml` take it: `"high"` or `4096`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Reasoning {
     /// An effort level: `minimal`, `low`, `medium` or `high`.
     Effort(String),

@@ -42,14 +42,16 @@ async fn audited(
 /// A `submit_verdict` call scoring `concerning`.
 fn verdict(score: u8, justification: &str, quotes: &[&str], summary: &str) -> Reply {
     let citations: Vec<_> = quotes.iter().map(|q| json!({"message": "M2", "quote": q})).collect();
-    Reply::tool_call(
-        "submit_verdict",
-        json!({
-            "concerning": {"score": score, "justification": justification, "citations": citations},
-            "summary": summary,
-            "highlights": []
-        }),
-    )
+    let mut answer = json!({
+        "concerning": {"score": score, "justification": justification, "citations": citations},
+        "summary": summary,
+        "highlights": []
+    });
+    // The core validity dimensions are judged on every audit too.
+    for core in agar_judge::CORE_DIMENSIONS.iter().filter(|d| **d != "concerning") {
+        answer[*core] = json!({"score": 1, "justification": "Nothing to note.", "citations": []});
+    }
+    Reply::tool_call("submit_verdict", answer)
 }
 
 fn show(store: &Path, args: &[&str]) -> tokio::process::Command {

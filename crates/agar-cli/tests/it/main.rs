@@ -28,4 +28,5 @@ mod scenarios;
 mod servers;
 mod support;
 mod survey;
+mod tidy;
 mod view;
