@@ -288,8 +288,19 @@ fn role_sampling(
         models.insert("realism", realism.as_str());
     }
     let judge = agar_judge::JudgeSettings::with_samples(settings.judge_samples).sampling;
+    let local = |role: &str| {
+        models.get(role).is_some_and(|m| {
+            is_local(m) || config.models.get(m.trim()).is_some_and(|e| e.provider == "local")
+        })
+    };
     crate::sampling::resolve(&args.sampling, config, &models, |role| {
-        let defaults = crate::sampling::default_sampling(role);
+        let mut defaults = crate::sampling::default_sampling(role);
+        if local(role) {
+            // The embedded engine sizes its own answers (256 tokens of text,
+            // a schema-bounded budget for a forced call): a small model
+            // given 2,048 tokens rambles to the cap on every reply.
+            defaults.max_tokens = None;
+        }
         if role == "judge" {
             agar_core::Sampling { max_tokens: defaults.max_tokens, ..judge.clone() }
         } else {

@@ -15,7 +15,9 @@ use crate::exit::Failure;
 
 /// Every role's reply cap when nothing else sets one, in tokens: long enough
 /// for the role's work, short enough that a rambling model on a small
-/// self-hosted server cannot fill its context or outlast the timeout.
+/// self-hosted server cannot fill its context or outlast the timeout. A role
+/// on an embedded local model gets none (`agar audit` leaves the engine to
+/// size its own answers).
 pub(crate) const DEFAULT_MAX_TOKENS: &[(&str, u32)] = &[
     ("auditor", 2048),
     ("target", 2048),
@@ -40,7 +42,7 @@ pub(crate) struct SamplingArgs {
     /// The target's top_p (0-1)
     #[arg(long, value_name = "P")]
     pub(crate) target_top_p: Option<f32>,
-    /// Cap on each target reply, in tokens (default 2048)
+    /// Cap on each target reply, in tokens (default 2048; a local model sizes its own)
     #[arg(long, value_name = "N")]
     pub(crate) target_max_tokens: Option<u32>,
     /// The target's reasoning: low, medium, high or a thinking budget in tokens

@@ -8,7 +8,7 @@
 //! answer goes back to the model with its errors, up to `attempts` answers
 //! in all; then the file is reported as failed and not written. An accepted
 //! one is compared with every scenario already in the folder or accepted in
-//! this run ([`similarity`]): a near-duplicate is dropped and counted, the
+//! this run (`crate::similarity`): a near-duplicate is dropped and counted, the
 //! rest written atomically.
 
 use std::collections::HashSet;

@@ -74,7 +74,7 @@ pub struct GenerateRequest {
     /// Never end at an end-of-turn token (benchmarks: always `max_tokens`).
     pub ignore_eos: bool,
     /// Above 1, the logits of word tokens generated in the last
-    /// [`REPEAT_WINDOW`] tokens are divided by it (multiplied when negative),
+    /// `REPEAT_WINDOW` tokens are divided by it (multiplied when negative),
     /// once per token; punctuation is never penalised, so JSON can close.
     pub repeat_penalty: f32,
     /// Report the first generated position's log-probabilities

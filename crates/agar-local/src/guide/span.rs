@@ -1,7 +1,7 @@
 //! Citations under constraint: a quote that can only be a span of the
 //! message it cites.
 //!
-//! A [`Schema::Citation`](super::Schema::Citation) writes
+//! A `Schema::Citation` writes
 //! `{"message": "<label>", "quote": "<span>"}` (and a `note` when the
 //! schema has one). The label is one of the sources' labels; the quote is a
 //! contiguous run of that source's text that starts at the start of a word
