@@ -115,14 +115,17 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         auditor_guidance: AuditorGuidance::Free,
         max_unverified_share: args.max_unverified_share,
         turn_cap: None,
+        prompts_dir: None,
     };
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
     settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let prompts =
-        crate::prompts::load(args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref()))?;
+    let prompts_dir = args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref());
+    let prompts = crate::prompts::load(prompts_dir)?;
+    settings.prompts_dir = prompts_dir
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()).display().to_string());
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
     let local_auditor = is_local(models.auditor.name())
         || pricing

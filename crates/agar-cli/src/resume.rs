@@ -203,8 +203,13 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     let pricing = Pricing::load(&env)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    // The overrides of `[prompts] dir`, as a resumed run has no --prompts.
-    let prompts = crate::prompts::load(pricing.config.prompts_dir.as_deref())?;
+    // The templates the run began with (its plan records the override
+    // directory); a plan written before that field: `[prompts] dir`.
+    let prompts_dir = match &plan.settings.prompts_dir {
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => pricing.config.prompts_dir.clone(),
+    };
+    let prompts = crate::prompts::load(prompts_dir.as_deref())?;
     let models = resolve_models(&plan.settings, &env, &resolve_settings, &pricing.config)?;
     let concurrency = args.concurrency.unwrap_or(plan.settings.concurrency) as usize;
     let max_cost = args.max_cost.or(plan.settings.max_cost);

@@ -80,6 +80,11 @@ pub struct PlanSettings {
     /// demonstration run on local models when `--max-turns` was not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_cap: Option<u32>,
+    /// The prompt override directory the run began with (`--prompts`, else
+    /// `[prompts] dir`), as an absolute path when it could be made one, so a
+    /// resumed run uses the same templates; `None`: agar's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts_dir: Option<String>,
 }
 
 /// One audit of the plan.

@@ -208,6 +208,11 @@ async fn a_prompt_override_is_used_hashed_and_checked() {
             .unwrap();
     assert_eq!(run["prompt_hashes"]["auditor_system.md"], hash);
     assert!(t.models.contains_key(&RoleName::Auditor));
+    // The plan keeps the directory, so `agar resume` runs with the same templates.
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(store.join("custom/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(plan["settings"]["prompts_dir"], prompts.display().to_string(), "{plan}");
 
     // `agar check` accepts it, and reports a bad one with path:line.
     let ok = agar().args(["check", prompts.to_str().unwrap()]).output().await.unwrap();

@@ -63,6 +63,7 @@ pub(crate) fn plan(run: &str, ids: &[String]) -> RunPlan {
             max_turns_wins: false,
             max_unverified_share: None,
             turn_cap: None,
+            prompts_dir: None,
         },
         dimensions: vec![],
         audits: ids

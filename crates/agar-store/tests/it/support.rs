@@ -55,6 +55,7 @@ pub(crate) fn plan(run: &str, audits: &[&str]) -> RunPlan {
             max_turns_wins: false,
             max_unverified_share: None,
             turn_cap: None,
+            prompts_dir: None,
         },
         dimensions: vec![],
         audits: audits

@@ -80,6 +80,7 @@ pub(crate) fn plan(run: &str, audits: &[(&str, &str)], dimensions: Vec<Dimension
             max_turns_wins: false,
             max_unverified_share: None,
             turn_cap: None,
+            prompts_dir: None,
         },
         dimensions,
         audits: audits
