@@ -27,4 +27,4 @@ for _ in $(seq 1 300); do
   sleep 1
 done
 AGAR_REAL_SERVER_URL="http://127.0.0.1:$port/v1" AGAR_REAL_SERVER_MODEL=model \
-  cargo test -q -p agar-models --test it real_server -- --nocapture
+  cargo test -q -p agar-models --test it real_server -- --ignored --nocapture
