@@ -90,16 +90,23 @@ async fn a_canary_key_reaches_no_transcript_log_report_or_page() {
     }
     assert!(masked, "the echoed key should show as *** in a transcript");
 
+    let reports = tempfile::tempdir().unwrap();
     for format in ["md", "json", "junit", "html"] {
+        let file = reports.path().join(format!("canary.{format}"));
         let out = agar()
             .args(["report", "canary", "--format", format, "--store", store.to_str().unwrap()])
+            .arg("-o")
+            .arg(&file)
             .env("AGAR_LOG", "debug")
             .env("OPENAI_API_KEY", CANARY)
             .output()
             .await
             .unwrap();
         assert!(out.status.success(), "report {format}: {}", stderr(&out));
-        assert!(!stdout(&out).contains(CANARY), "the key is in the {format} report");
+        let report = std::fs::read_to_string(&file).unwrap();
+        assert!(report.contains("canary"), "the {format} report names its run:\n{report}");
+        assert!(!report.contains(CANARY), "the key is in the {format} report");
+        assert!(!stdout(&out).contains(CANARY), "the key is on stdout of the {format} report");
         assert!(!stderr(&out).contains(CANARY), "the key is in the report's log");
     }
 
