@@ -122,10 +122,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let prompts_dir = args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref());
-    let prompts = crate::prompts::load(prompts_dir)?;
-    settings.prompts_dir = prompts_dir
-        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()).display().to_string());
+    let prompts = load_prompts(&args, &pricing.config, &mut settings)?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
     let local_auditor = is_local(models.auditor.name())
         || pricing
@@ -310,6 +307,21 @@ fn role_sampling(
             defaults
         }
     })
+}
+
+/// The templates to run with (`--prompts`, else `[prompts] dir`); the
+/// directory goes into the plan (absolute when it can be made so), so
+/// `agar resume` uses the same.
+fn load_prompts(
+    args: &AuditArgs,
+    config: &agar_models::Config,
+    settings: &mut PlanSettings,
+) -> Result<agar_prompts::Prompts, Failure> {
+    let dir = args.prompts.as_deref().or(config.prompts_dir.as_deref());
+    let prompts = crate::prompts::load(dir)?;
+    settings.prompts_dir = dir
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()).display().to_string());
+    Ok(prompts)
 }
 
 /// `agar resume RUN`, with `--store DIR` unless the store is the default.

@@ -203,13 +203,7 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     let pricing = Pricing::load(&env)?;
     let resolve_settings =
         ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    // The templates the run began with (its plan records the override
-    // directory); a plan written before that field: `[prompts] dir`.
-    let prompts_dir = match &plan.settings.prompts_dir {
-        Some(dir) => Some(std::path::PathBuf::from(dir)),
-        None => pricing.config.prompts_dir.clone(),
-    };
-    let prompts = crate::prompts::load(prompts_dir.as_deref())?;
+    let prompts = plan_prompts(&plan, &pricing.config)?;
     let models = resolve_models(&plan.settings, &env, &resolve_settings, &pricing.config)?;
     let concurrency = args.concurrency.unwrap_or(plan.settings.concurrency) as usize;
     let max_cost = args.max_cost.or(plan.settings.max_cost);
@@ -257,4 +251,17 @@ pub(crate) fn failed_remain(failed: usize, hint: &str, outcome: crate::Outcome) 
 
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
+}
+
+/// The templates the run began with: its plan records the override
+/// directory; a plan written before that field gets `[prompts] dir`.
+fn plan_prompts(
+    plan: &agar_store::RunPlan,
+    config: &agar_models::Config,
+) -> Result<agar_prompts::Prompts, Failure> {
+    let dir = match &plan.settings.prompts_dir {
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => config.prompts_dir.clone(),
+    };
+    crate::prompts::load(dir.as_deref())
 }

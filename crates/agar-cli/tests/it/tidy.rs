@@ -184,8 +184,11 @@ fn every_source_file_opens_with_a_module_doc_and_stays_short() {
         for (line, function, len) in long_functions(&text, MAX_FN_LINES) {
             let listed =
                 LONG_FUNCTIONS_TO_SPLIT.iter().find(|(f, n, _)| *f == name && *n == function);
+            if listed.is_some() {
+                seen.push((name.clone(), function.clone()));
+            }
             match listed {
-                Some((_, _, ceiling)) if len <= *ceiling => seen.push((name.clone(), function)),
+                Some((_, _, ceiling)) if len <= *ceiling => {}
                 Some((_, _, ceiling)) => problems.push(format!(
                     "{name}:{line}: fn {function} grew to {len} lines (listed at {ceiling}; split it)"
                 )),
