@@ -187,42 +187,13 @@ fn select(selector: &str, pool: &[Dimension]) -> Result<Vec<Dimension>, String> 
     for name in selector.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let d = pool.iter().find(|d| d.name == name).ok_or_else(|| {
             let known: Vec<&str> = pool.iter().map(|d| d.name.as_str()).collect();
-            let hint =
-                nearest(name, &known).map_or(String::new(), |n| format!("did you mean `{n}`? "));
+            let hint = agar_report::nearest(name, known.iter().copied())
+                .map_or(String::new(), |n| format!("did you mean `{n}`? "));
             format!("unknown dimension `{name}`; {hint}known: {}", known.join(", "))
         })?;
         chosen.push(d.clone());
     }
     Ok(chosen)
-}
-
-/// The known name closest to a misspelt `name`, if one is close enough
-/// (an edit distance of at most a third of its length, and at least 1).
-fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(1);
-    known
-        .iter()
-        .map(|k| (distance(name, k), *k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Levenshtein distance over characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// The check `agar audit` and `agar check` share: every name and tag each
@@ -275,7 +246,6 @@ mod tests {
         );
         let e = input_error(from_flags(&["zzzzzzzz".into()]));
         assert!(!e.contains("did you mean"), "{e}");
-        assert_eq!(distance("kitten", "sitting"), 3);
     }
 
     #[test]

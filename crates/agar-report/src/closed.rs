@@ -305,5 +305,6 @@ mod tests {
         assert_eq!(nearest("sycophancyy", ["sycophancy", "deception"]), Some("sycophancy"));
         assert_eq!(nearest("xyz", ["sycophancy"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
