@@ -125,11 +125,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let prompts = load_prompts(&args, &pricing.config, &mut settings)?;
     let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
     let local_auditor = is_local(models.auditor.name())
-        || pricing
-            .config
-            .models
-            .get(settings.auditor.trim())
-            .is_some_and(|e| e.provider == "local");
+        || crate::demo::is_local_model(&settings.auditor, &pricing.config);
     settings.auditor_guidance = args.auditor_guidance.resolve(local_auditor);
     let demonstration = crate::demo::is_demonstration(&models.names(), &pricing.config);
     if demonstration && args.max_turns.is_none() {
@@ -288,11 +284,8 @@ fn role_sampling(
         models.insert("realism", realism.as_str());
     }
     let judge = agar_judge::JudgeSettings::with_samples(settings.judge_samples).sampling;
-    let local = |role: &str| {
-        models.get(role).is_some_and(|m| {
-            is_local(m) || config.models.get(m.trim()).is_some_and(|e| e.provider == "local")
-        })
-    };
+    let local =
+        |role: &str| models.get(role).is_some_and(|m| crate::demo::is_local_model(m, config));
     crate::sampling::resolve(&args.sampling, config, &models, |role| {
         let mut defaults = crate::sampling::default_sampling(role);
         if local(role) {

@@ -21,10 +21,14 @@ pub(crate) const LOCAL_DIMENSION: &str = "concerning";
 
 /// Whether any role of `models` (resolved names) runs on a local model.
 pub(crate) fn is_demonstration(models: &BTreeMap<RoleName, String>, config: &Config) -> bool {
-    models.values().any(|m| {
-        is_demonstration_model(m)
-            || config.models.get(m.trim()).is_some_and(|e| e.provider == "local")
-    })
+    models.values().any(|m| is_local_model(m, config))
+}
+
+/// Whether `model` (a reference or a resolved name) runs on the embedded
+/// engine: `local/NAME`, `local:PATH`, or an `agar.toml` entry of provider `local`.
+pub(crate) fn is_local_model(model: &str, config: &Config) -> bool {
+    is_demonstration_model(model)
+        || config.models.get(model.trim()).is_some_and(|e| e.provider == "local")
 }
 
 /// The run's default dimensions for a demonstration.
