@@ -1,33 +1,88 @@
 //! `agar audit`: resolve scenarios, models and dimensions; write the run's
-//! plan; then run the audits (see [`crate::run`]): concurrently, each judged
-//! and stored as it finishes; summarise and gate.
+//! plan; then take the path `agar resume` takes (see [`crate::run`]): the
+//! audits run concurrently, each judged and stored as it finishes; summarise
+//! and gate. With `--shard I/N` every shard writes the whole plan (the same
+//! one: an existing run's plan must match) and runs only its share.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use agar_core::run::AuditorGuidance;
-use agar_core::{RunRecord, RunScenario, RunSettings};
-use agar_models::{Env, ResolveSettings};
+use agar_core::{Dimension, RunRecord, RunScenario, RunSettings, Scenario};
+use agar_models::Env;
 use agar_report::parse_conditions;
-use agar_store::{PlanSettings, PlannedAudit, RunPlan, Store, StoreError};
+use agar_run::{ResumeOptions, RoleModels, Runtime, Shard};
+use agar_store::{PlanSettings, PlannedAudit, RunPlan};
 use chrono::Utc;
 
 use crate::cli::AuditArgs;
 use crate::cost::Pricing;
-use crate::dimensions;
+use crate::dimensions::{self, DimensionChoice};
 use crate::exit::Failure;
-use crate::run::{Execution, Job, audit_id, execute, resolve_models};
+use crate::run::audit_id;
 
 pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
     let conditions =
         parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
-    if let Some(max) = args.max_cost
-        && !(max.is_finite() && max > 0.0)
-    {
-        return Err(Failure::Input(format!(
-            "--max-cost must be a positive number of USD, not {max}"
-        )));
-    }
+    check_max_cost(args.max_cost)?;
+    let env = Env::from_process();
+    let shard = args.shard.as_deref().map(|s| crate::resume::shard_flag(s, &env)).transpose()?;
+    let (scenarios, mut choice) = load(&args)?;
+    let mut settings = plan_settings(&args, &env)?;
+    let pricing = Pricing::load(&env)?;
+    settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
+    let resolve_settings = agar_run::models::resolve_settings(&env)?;
+    let prompts = load_prompts(&args, &pricing.config, &mut settings)?;
+    let models =
+        agar_run::models::resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
+    let demonstration = guide(&args, &mut settings, &mut choice, &models, &pricing.config);
+
+    let store = crate::run::store_for_writing(&args.store)?;
+    let run_id = match &args.run {
+        Some(name) => name.clone(),
+        None => Utc::now().format("run-%Y%m%d-%H%M%S").to_string(),
+    };
+    let planned = plan_audits(&args, scenarios, &choice, &settings)?;
+    let record = RunRecord {
+        schema_version: agar_core::SCHEMA_VERSION,
+        run_id: run_id.clone(),
+        created_at: Utc::now(),
+        agar_version: env!("CARGO_PKG_VERSION").to_string(),
+        models: models.names(),
+        settings: run_settings(&args, &settings, &models, &choice),
+        scenarios: planned.run_scenarios,
+        prompt_hashes: prompts
+            .template_hashes()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        demonstration,
+    };
+    let plan = RunPlan {
+        schema_version: agar_store::plan::PLAN_VERSION,
+        run_id: run_id.clone(),
+        settings,
+        dimensions: planned.dimensions,
+        audits: planned.audits,
+    };
+    crate::gates::check_plan(&conditions, &plan)?;
+    let resume_hint = resume_hint(&run_id, &args.store, shard);
+    agar_run::start::create_run(&store, &record, &plan, shard.is_some(), &resume_hint)?;
+    let opts = ResumeOptions {
+        shard,
+        limits: args.limits.get(),
+        preloaded: planned.scenarios,
+        ..ResumeOptions::default()
+    };
+    let runtime = Runtime { models, resolve_settings, pricing, prompts };
+    let report = crate::run::Report { conditions, json: args.json, resume_hint };
+    crate::run::go(store, plan, opts, runtime, report).await
+}
+
+/// The scenarios selected by the paths and filters, checked, and the
+/// dimension choice they are judged with.
+fn load(args: &AuditArgs) -> Result<(Vec<Scenario>, DimensionChoice), Failure> {
     for p in &args.paths {
         if !p.exists() {
             return Err(Failure::Input(format!("{}: no such file or directory", p.display())));
@@ -63,10 +118,15 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         }
         return Err(Failure::InputReported);
     }
+    Ok((scenarios, choice))
+}
 
+/// The plan's settings from the flags (and the role variables); sampling,
+/// guidance and the prompt directory are filled in once models are known.
+fn plan_settings(args: &AuditArgs, env: &Env) -> Result<PlanSettings, Failure> {
     let fallback = crate::roles::fallback(
         &[&args.target, &args.auditor, &args.judge, &args.environment, &args.realism],
-        &Env::from_process(),
+        env,
     );
     let reference = |flag: &Option<String>, role: &str, var: &str| -> Result<String, Failure> {
         let set = flag.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
@@ -94,7 +154,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             args.realism_threshold
         )));
     }
-    let mut settings = PlanSettings {
+    Ok(PlanSettings {
         target,
         auditor,
         judge,
@@ -103,7 +163,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         realism_threshold: args.realism_threshold,
         max_turns: args.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS),
         max_turns_wins: args.max_turns.is_some(),
-        // Resolved below, once agar.toml is read.
+        // Resolved once agar.toml is read.
         sampling: BTreeMap::new(),
         max_target_turns: args.max_target_turns,
         max_tokens: args.max_tokens,
@@ -111,23 +171,28 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         concurrency: args.concurrency,
         max_cost: args.max_cost,
         cache: args.cache,
-        // Resolved below, once the auditor's model is known.
+        // Resolved once the auditor's model is known.
         auditor_guidance: AuditorGuidance::Free,
         max_unverified_share: args.max_unverified_share,
         turn_cap: None,
         prompts_dir: None,
-    };
-    let env = Env::from_process();
-    let pricing = Pricing::load(&env)?;
-    settings.sampling = role_sampling(&args, &settings, &pricing.config)?;
-    let resolve_settings =
-        ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let prompts = load_prompts(&args, &pricing.config, &mut settings)?;
-    let models = resolve_models(&settings, &env, &resolve_settings, &pricing.config)?;
-    let local_auditor = is_local(models.auditor.name())
-        || crate::demo::is_local_model(&settings.auditor, &pricing.config);
+    })
+}
+
+/// The auditor's guidance, and a demonstration run's caps (a few turns,
+/// the demonstration dimensions) unless flags say otherwise; whether the
+/// run is a demonstration.
+fn guide(
+    args: &AuditArgs,
+    settings: &mut PlanSettings,
+    choice: &mut DimensionChoice,
+    models: &RoleModels,
+    config: &agar_models::Config,
+) -> bool {
+    let local_auditor =
+        is_local(models.auditor.name()) || crate::demo::is_local_model(&settings.auditor, config);
     settings.auditor_guidance = args.auditor_guidance.resolve(local_auditor);
-    let demonstration = crate::demo::is_demonstration(&models.names(), &pricing.config);
+    let demonstration = crate::demo::is_demonstration(&models.names(), config);
     if demonstration && args.max_turns.is_none() {
         settings.turn_cap = Some(crate::demo::LOCAL_TURNS);
     }
@@ -135,24 +200,58 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         choice.run = crate::demo::default_dimensions();
         choice.core = false;
     }
-    let run_dims = &choice.run;
     if settings.auditor_guidance == AuditorGuidance::Guided {
         tracing::info!(
             auditor = models.auditor.name(),
             "the auditor is guided: the loop picks each turn's tool and the auditor writes its content"
         );
     }
+    demonstration
+}
 
-    let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;
-    let run_id = match &args.run {
-        Some(name) => name.clone(),
-        None => Utc::now().format("run-%Y%m%d-%H%M%S").to_string(),
+/// The run's settings as `run.json` records them.
+fn run_settings(
+    args: &AuditArgs,
+    settings: &PlanSettings,
+    models: &RoleModels,
+    choice: &DimensionChoice,
+) -> RunSettings {
+    RunSettings {
+        max_turns: settings.turn_cap.map_or(settings.max_turns, |cap| settings.max_turns.min(cap)),
+        sampling: settings.sampling.clone(),
+        concurrency: args.concurrency,
+        repeats: args.repeats.unwrap_or(1),
+        judge: models.judge.is_some(),
+        dimensions: choice.run.iter().map(|d| d.name.clone()).collect(),
+        auditor_guidance: settings.auditor_guidance,
+        max_unverified_share: args.max_unverified_share,
+    }
+}
+
+/// The audits of a new run, in the order they start.
+struct Planned {
+    run_scenarios: Vec<RunScenario>,
+    audits: Vec<PlannedAudit>,
+    /// Every dimension some audit is judged on.
+    dimensions: Vec<Dimension>,
+    /// The scenarios as read, by the plan's `scenario_path`.
+    scenarios: BTreeMap<String, Arc<Scenario>>,
+}
+
+/// Every scenario's audits (its repeats), with its dimensions.
+fn plan_audits(
+    args: &AuditArgs,
+    scenarios: Vec<Scenario>,
+    choice: &DimensionChoice,
+    settings: &PlanSettings,
+) -> Result<Planned, Failure> {
+    let mut planned = Planned {
+        run_scenarios: Vec::new(),
+        audits: Vec::new(),
+        dimensions: Vec::new(),
+        scenarios: BTreeMap::new(),
     };
-
-    let mut jobs = Vec::new();
-    let mut run_scenarios = Vec::new();
-    let mut planned = Vec::new();
-    let mut all_dims: BTreeMap<String, agar_core::Dimension> = BTreeMap::new();
+    let mut all_dims: BTreeMap<String, Dimension> = BTreeMap::new();
     for s in scenarios {
         let dims = choice
             .for_scenario(&s.dimensions)
@@ -161,103 +260,30 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
             all_dims.entry(d.name.clone()).or_insert_with(|| d.clone());
         }
         let repeats = args.repeats.or(s.repeats).unwrap_or(1).max(1);
-        let path = std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone());
-        run_scenarios.push(RunScenario {
+        let path: PathBuf = std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone());
+        let turns = args.max_turns.unwrap_or(s.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS));
+        planned.run_scenarios.push(RunScenario {
             id: s.id.clone(),
             path: s.path.display().to_string(),
             sha256: s.sha256.clone(),
             repeats,
             generated: s.generated.clone(),
-            max_turns: Some({
-                let turns = match args.max_turns {
-                    Some(n) => n,
-                    None => s.max_turns.unwrap_or(crate::cli::DEFAULT_MAX_TURNS),
-                };
-                settings.turn_cap.map_or(turns, |cap| turns.min(cap))
-            }),
+            max_turns: Some(settings.turn_cap.map_or(turns, |cap| turns.min(cap))),
         });
-        let scenario = Arc::new(s);
-        let dims = Arc::new(dims);
         for repeat in 0..repeats {
-            let audit_id = audit_id(&scenario.id, repeat, repeats);
-            planned.push(PlannedAudit {
-                audit_id: audit_id.clone(),
-                scenario_id: scenario.id.clone(),
+            planned.audits.push(PlannedAudit {
+                audit_id: audit_id(&s.id, repeat, repeats),
+                scenario_id: s.id.clone(),
                 scenario_path: path.display().to_string(),
-                scenario_sha256: scenario.sha256.clone(),
+                scenario_sha256: s.sha256.clone(),
                 repeat,
                 dimensions: dims.iter().map(|d| d.name.clone()).collect(),
             });
-            jobs.push(Job {
-                scenario: scenario.clone(),
-                dimensions: dims.clone(),
-                audit_id,
-                repeat,
-            });
         }
+        planned.scenarios.insert(path.display().to_string(), Arc::new(s));
     }
-    let record = RunRecord {
-        schema_version: agar_core::SCHEMA_VERSION,
-        run_id: run_id.clone(),
-        created_at: Utc::now(),
-        agar_version: env!("CARGO_PKG_VERSION").to_string(),
-        models: models.names(),
-        settings: RunSettings {
-            max_turns: settings
-                .turn_cap
-                .map_or(settings.max_turns, |cap| settings.max_turns.min(cap)),
-            sampling: settings.sampling.clone(),
-            concurrency: args.concurrency,
-            repeats: args.repeats.unwrap_or(1),
-            judge: models.judge.is_some(),
-            dimensions: run_dims.iter().map(|d| d.name.clone()).collect(),
-            auditor_guidance: settings.auditor_guidance,
-            max_unverified_share: args.max_unverified_share,
-        },
-        scenarios: run_scenarios,
-        prompt_hashes: prompts
-            .template_hashes()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-        demonstration,
-    };
-    let plan = RunPlan {
-        schema_version: agar_store::plan::PLAN_VERSION,
-        run_id: run_id.clone(),
-        settings,
-        dimensions: all_dims.into_values().collect(),
-        audits: planned,
-    };
-    crate::gates::check_plan(&conditions, &plan)?;
-    store.create_run_with_plan(&record, &plan).map_err(|e| match e {
-        StoreError::RunExists(_) => Failure::Input(format!(
-            "run {run_id:?} already exists in {}; choose another --run name, or finish it with: {}",
-            store.root().display(),
-            resume_hint(&run_id, &args.store)
-        )),
-        StoreError::ReservedId(_) | StoreError::BadId(_) => Failure::Input(e.to_string()),
-        other => Failure::Run(other.to_string()),
-    })?;
-    let lock = store.lock_run(&run_id).map_err(|e| Failure::Run(e.to_string()))?;
-    execute(Execution {
-        store,
-        lock,
-        plan,
-        jobs,
-        models,
-        resolve_settings,
-        pricing,
-        conditions,
-        json: args.json,
-        max_cost: args.max_cost,
-        spent_before: 0.0,
-        concurrency: args.concurrency as usize,
-        cache: args.cache,
-        resume_hint: resume_hint(&run_id, &args.store),
-        prompts,
-    })
-    .await
+    planned.dimensions = all_dims.into_values().collect();
+    Ok(planned)
 }
 
 /// Whether a resolved model name is a local model's (`local/NAME`, `local:PATH`).
@@ -317,12 +343,26 @@ fn load_prompts(
     Ok(prompts)
 }
 
-/// `agar resume RUN`, with `--store DIR` unless the store is the default.
-pub(crate) fn resume_hint(run_id: &str, store: &std::path::Path) -> String {
-    if store == std::path::Path::new("transcripts") {
-        format!("agar resume {run_id}")
-    } else {
-        format!("agar resume {run_id} --store {}", store.display())
+/// `agar resume RUN`, with `--store DIR` unless the store is the default,
+/// and `--shard I/N` for a shard.
+pub(crate) fn resume_hint(run_id: &str, store: &std::path::Path, shard: Option<Shard>) -> String {
+    let mut hint = format!("agar resume {run_id}");
+    if store != std::path::Path::new("transcripts") {
+        hint.push_str(&format!(" --store {}", store.display()));
+    }
+    if let Some(shard) = shard {
+        hint.push_str(&format!(" --shard {shard}"));
+    }
+    hint
+}
+
+/// `--max-cost`: a positive number of USD.
+pub(crate) fn check_max_cost(max_cost: Option<f64>) -> Result<(), Failure> {
+    match max_cost {
+        Some(max) if !(max.is_finite() && max > 0.0) => {
+            Err(Failure::Input(format!("--max-cost must be a positive number of USD, not {max}")))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -94,6 +94,15 @@ Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
 configuration is in STORE/RUN/run.json and its plan in STORE/RUN/plan.json.
 Ctrl-C (or SIGTERM) stops starting new audits and lets running ones finish; a
 second one aborts at once. Either way, `agar resume RUN` finishes the run later.
+
+  # shard 2 of 3 of one run (each shard writes the whole plan, runs its share)
+  agar audit scenarios/ --run nightly --shard 2/3
+  # in a Slurm array, a Kubernetes Indexed Job or with AGAR_SHARD=I/N
+  agar audit scenarios/ --run nightly --shard auto
+
+Shard I of N runs the audits at positions I, I+N, I+2N... of plan.json
+(round-robin), records them in STORE/RUN/shard-I-of-N.json and holds its own
+lock; `agar resume RUN --shard I/N` finishes it (see docs/scale.md).
 Counts have limits (--concurrency 1-256, --repeats 1-1000; see
 docs/configuration.md).";
 
@@ -187,6 +196,10 @@ pub(crate) struct AuditArgs {
     /// Name of the run (default: run-DATE-TIME)
     #[arg(long, value_name = "NAME")]
     pub(crate) run: Option<String>,
+    /// Run only shard I of N (1-based) of the plan; `auto` reads it from
+    /// AGAR_SHARD, a Slurm job array or a Kubernetes Indexed Job. Needs --run
+    #[arg(long, value_name = "I/N|auto", requires = "run")]
+    pub(crate) shard: Option<String>,
     /// Where runs are stored
     #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
     pub(crate) store: PathBuf,

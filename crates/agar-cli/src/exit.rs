@@ -33,6 +33,23 @@ impl Failure {
     }
 }
 
+/// The pipeline's errors at the border: input problems exit 1 (diagnostics
+/// printed one per line, as `agar check` prints them), failures of the run 2.
+impl From<agar_run::RunError> for Failure {
+    fn from(e: agar_run::RunError) -> Failure {
+        match e {
+            agar_run::RunError::Input(message) => Failure::Input(message),
+            agar_run::RunError::Diagnostics(lines) => {
+                for line in &lines {
+                    eprintln!("{line}");
+                }
+                Failure::InputReported
+            }
+            agar_run::RunError::Failed(message) => Failure::Run(message),
+        }
+    }
+}
+
 /// A command line clap refused: its message, and exit 1 as for any usage
 /// error (clap's own code is 2, which agar keeps for failed runs). `--help`
 /// and `--version` print on stdout and exit 0.

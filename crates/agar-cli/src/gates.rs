@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 
 use agar_core::RunRecord;
-use agar_judge::JudgeSettings;
 use agar_report::{GateBlock, GateOutcome};
 use agar_store::Store;
 
@@ -109,13 +108,4 @@ pub(crate) fn parse_share(s: &str) -> Result<f64, String> {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?} is not a share from 0 to 1 (e.g. 0.5)")),
     }
-}
-
-/// The judge's settings for `samples` samples and `--max-unverified-share`.
-pub(crate) fn judge_settings(samples: u32, max_unverified_share: Option<f64>) -> JudgeSettings {
-    let mut settings = JudgeSettings::with_samples(samples);
-    if let Some(share) = max_unverified_share {
-        settings.support.max_unverified_share = share;
-    }
-    settings
 }

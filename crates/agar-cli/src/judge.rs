@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use agar_core::{AuditStatus, ChatModel, Dimension, Transcript};
-use agar_judge::{JudgeSettings, judge_transcript};
-use agar_models::{Env, ResolveSettings, resolve_with};
+use agar_core::{AuditStatus, Dimension, Transcript};
+use agar_models::Env;
 use agar_prompts::Prompts;
 use agar_report::{RunSummary, summarize};
+use agar_run::judge::{JudgeStep, add_verdict};
 use agar_store::{Store, StoreError};
 use clap::Args;
 use serde::Serialize;
@@ -149,7 +149,7 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
     let dims = Arc::new(Dims { explicit: !args.dimensions.is_empty(), choice });
     let env = Env::from_process();
     let pricing = Arc::new(crate::cost::Pricing::load(&env)?);
-    let judge = judge_model(args.judge.as_deref(), &env, &pricing.config)?;
+    let judge = Arc::new(judge_step(&args, &env, &pricing.config)?);
     let located = locate(&args.target, &args.store)?;
 
     let (transcripts, place) = match &located {
@@ -198,7 +198,6 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
         eprintln!("nothing to judge in {}", args.target);
     }
 
-    let settings = Arc::new(crate::gates::judge_settings(args.samples, args.max_unverified_share));
     let prompts = Arc::new(crate::prompts::load(
         args.prompts.as_deref().or(pricing.config.prompts_dir.as_deref()),
     )?);
@@ -218,21 +217,15 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
         })
     };
     for item in items {
-        let (dims, judge, settings, prompts, permits, pricing) = (
-            dims.clone(),
-            judge.clone(),
-            settings.clone(),
-            prompts.clone(),
-            permits.clone(),
-            pricing.clone(),
-        );
+        let (dims, judge, prompts, permits, pricing) =
+            (dims.clone(), judge.clone(), prompts.clone(), permits.clone(), pricing.clone());
         let stop = stop.clone();
         tasks.spawn(async move {
             let _permit = tokio::select! {
                 p = permits.acquire_owned() => p.map_err(|e| e.to_string())?,
                 () = stop.cancelled() => return Ok(false),
             };
-            judge_one(item, &dims, judge, &settings, &prompts, &pricing).await.map(|()| true)
+            judge_one(item, &dims, &judge, &prompts, &pricing).await.map(|()| true)
         });
     }
     let mut errors = Vec::new();
@@ -329,8 +322,7 @@ impl Dims {
 async fn judge_one(
     item: Item,
     dims: &Dims,
-    judge: Arc<dyn ChatModel>,
-    settings: &JudgeSettings,
+    judge: &JudgeStep,
     prompts: &Prompts,
     pricing: &Arc<crate::cost::Pricing>,
 ) -> Result<(), String> {
@@ -339,20 +331,14 @@ async fn judge_one(
     let t =
         tokio::task::spawn_blocking(move || place.read(&id)).await.map_err(|e| e.to_string())??;
     let dims = dims.for_transcript(&t);
-    let verdict = judge_transcript(&t, &dims, judge.as_ref(), prompts, settings).await;
+    let verdict = judge.verdict(&t, &dims, prompts).await;
     let status = verdict.status.label();
     let unverified = verdict.unverified_citations;
     let Item { audit_id, place } = item;
     let id = audit_id.clone();
     let pricing = pricing.clone();
     let count = tokio::task::spawn_blocking(move || {
-        place.update(&id, |fresh| {
-            fresh.verdicts.push(verdict);
-            // The new verdict's tokens count towards the audit's cost.
-            if let Some(cost) = pricing.transcript_cost(fresh) {
-                fresh.cost = Some(cost);
-            }
-        })
+        place.update(&id, |fresh| add_verdict(fresh, verdict, &pricing))
     })
     .await
     .map_err(|e| e.to_string())?
@@ -361,11 +347,14 @@ async fn judge_one(
     Ok(())
 }
 
-fn judge_model(
-    flag: Option<&str>,
+/// The judge of `--judge` (or `AGAR_JUDGE`, else the local fallback),
+/// resolved as `agar audit` resolves it ([`JudgeStep::resolve`]).
+fn judge_step(
+    args: &JudgeArgs,
     env: &Env,
     config: &agar_models::Config,
-) -> Result<Arc<dyn ChatModel>, Failure> {
+) -> Result<JudgeStep, Failure> {
+    let flag = args.judge.as_deref();
     let set = flag.map(str::trim).filter(|s| !s.is_empty());
     // With nothing configured, as in `agar audit`: the local demonstration model.
     let fallback = crate::roles::fallback(&[&flag.map(str::to_string)], env);
@@ -381,8 +370,7 @@ fn judge_model(
             ));
         }
     };
-    resolve_with(reference, env, &ResolveSettings::default(), config)
-        .map_err(|e| Failure::Input(e.to_string()))
+    Ok(JudgeStep::resolve(reference, env, config, args.samples, args.max_unverified_share)?)
 }
 
 /// A transcript file, a run directory (holding `run.json`), or a run id in `store`.
@@ -404,7 +392,7 @@ fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
             )));
         }
         let root = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let store = Store::open(root).map_err(|e| Failure::Input(e.to_string()))?;
+        let store = crate::run::store_for_writing(root)?;
         return Ok(Located::Run { store, run_id });
     }
     if !store.is_dir() {
@@ -413,7 +401,7 @@ fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
             store.display()
         )));
     }
-    let store = Store::open(store).map_err(|e| Failure::Input(e.to_string()))?;
+    let store = crate::run::store_for_writing(store)?;
     match store.read_run(target) {
         Ok(_) => Ok(Located::Run { store, run_id: target.to_string() }),
         Err(StoreError::NoSuchRun(_) | StoreError::BadId(_)) => Err(Failure::Input(format!(

@@ -13,24 +13,7 @@ use clap::Args;
 
 use crate::exit::Failure;
 
-/// Every role's reply cap when nothing else sets one, in tokens: long enough
-/// for the role's work, short enough that a rambling model on a small
-/// self-hosted server cannot fill its context or outlast the timeout. A role
-/// on an embedded local model gets none (`agar audit` leaves the engine to
-/// size its own answers).
-pub(crate) const DEFAULT_MAX_TOKENS: &[(&str, u32)] = &[
-    ("auditor", 2048),
-    ("target", 2048),
-    ("judge", 4096),
-    ("environment", 1024),
-    ("realism", 512),
-];
-
-/// A role's defaults: [`DEFAULT_MAX_TOKENS`], the provider's temperature.
-pub(crate) fn default_sampling(role: &str) -> Sampling {
-    let max_tokens = DEFAULT_MAX_TOKENS.iter().find(|(r, _)| *r == role).map(|(_, n)| *n);
-    Sampling { max_tokens, ..Sampling::default() }
-}
+pub(crate) use agar_run::default_sampling;
 
 /// Per-role sampling flags.
 #[derive(Debug, Clone, Default, Args)]

@@ -5,7 +5,9 @@
 //! STORE/RUN_ID/plan.json           every planned audit and the settings (RunPlan)
 //! STORE/RUN_ID/AUDIT_ID.json       one transcript per finished audit
 //! STORE/RUN_ID/labels/AUDIT_ID.json reviewer labels of one audit
+//! STORE/RUN_ID/shard-I-of-N.json   the audits shard I of N runs (ShardRecord)
 //! STORE/RUN_ID/.lock               held by the process running the run's audits
+//! STORE/RUN_ID/.lock-shard-I-of-N  held by the process running shard I of N
 //! STORE/RUN_ID/.running/AUDIT_ID   markers of audits running now
 //! STORE/RUN_ID/.locks/NAME.lock    write locks of transcripts (labels: labels/.locks/)
 //! STORE/.index/                    the sled index (a cache of the files)
@@ -30,6 +32,7 @@
 //! - [`labels`]: reviewer labels ([`Label`]).
 //! - [`lock`]: the [`RunLock`] of a run being run, and per-file write locks.
 //! - [`read`]: reading only regular files, under a size cap.
+//! - [`shard`]: shard records and per-shard locks (`agar audit --shard I/N`).
 //! - [`cache`]: the response cache ([`CachedModel`]).
 
 pub mod atomic;
@@ -40,10 +43,12 @@ pub mod labels;
 pub mod lock;
 pub mod plan;
 pub mod read;
+pub mod shard;
 mod store;
 
 pub use cache::{CachedModel, ResponseCache};
 pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
 pub use lock::{FileLock, RunLock};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
+pub use shard::ShardRecord;
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

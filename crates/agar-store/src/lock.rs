@@ -31,8 +31,8 @@ pub(crate) const LOCK_FILE: &str = ".lock";
 /// The directory of per-file write locks ([`FileLock`]), beside the files.
 pub(crate) const LOCKS_DIR: &str = ".locks";
 
-fn open(run_dir: &Path) -> Result<(File, PathBuf), StoreError> {
-    let path = run_dir.join(LOCK_FILE);
+fn open(run_dir: &Path, name: &str) -> Result<(File, PathBuf), StoreError> {
+    let path = run_dir.join(name);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -44,7 +44,16 @@ fn open(run_dir: &Path) -> Result<(File, PathBuf), StoreError> {
 
 /// Takes the run's lock, or says who holds it.
 pub(crate) fn acquire(run_id: &str, run_dir: &Path) -> Result<RunLock, StoreError> {
-    let (file, path) = open(run_dir)?;
+    acquire_named(run_id, run_dir, LOCK_FILE)
+}
+
+/// Takes the lock file `name` of the run (the run's, or a shard's).
+pub(crate) fn acquire_named(
+    run_id: &str,
+    run_dir: &Path,
+    name: &str,
+) -> Result<RunLock, StoreError> {
+    let (file, path) = open(run_dir, name)?;
     match file.try_lock() {
         Ok(()) => Ok(RunLock { _file: file, path }),
         Err(TryLockError::WouldBlock) => Err(StoreError::RunBusy(run_id.to_string())),
@@ -52,12 +61,17 @@ pub(crate) fn acquire(run_id: &str, run_dir: &Path) -> Result<RunLock, StoreErro
     }
 }
 
-/// Whether some process holds the run's lock right now.
+/// Whether some process holds the run's lock, or one of its shards', right now.
 pub(crate) fn is_held(run_dir: &Path) -> bool {
-    if !run_dir.join(LOCK_FILE).exists() {
+    is_named_held(run_dir, LOCK_FILE) || crate::shard::any_shard_held(run_dir)
+}
+
+/// Whether some process holds the lock file `name` of the run right now.
+pub(crate) fn is_named_held(run_dir: &Path, name: &str) -> bool {
+    if !run_dir.join(name).exists() {
         return false;
     }
-    let Ok((file, _)) = open(run_dir) else { return false };
+    let Ok((file, _)) = open(run_dir, name) else { return false };
     match file.try_lock() {
         Ok(()) => {
             let _ = file.unlock();

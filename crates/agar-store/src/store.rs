@@ -60,7 +60,9 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
 /// [`check_id`], and not one of the names a run's own files use.
 pub fn check_audit_id(id: &str) -> Result<(), StoreError> {
     check_id(id)?;
-    if RESERVED_AUDIT_IDS.contains(&id) {
+    if RESERVED_AUDIT_IDS.contains(&id)
+        || crate::shard::parse_record_name(&format!("{id}.json")).is_some()
+    {
         return Err(StoreError::ReservedId(id.to_string()));
     }
     Ok(())
@@ -69,7 +71,11 @@ pub fn check_audit_id(id: &str) -> Result<(), StoreError> {
 /// Whether a file name in a run directory is a transcript (or, under
 /// `labels/`, a label file).
 pub(crate) fn is_transcript_name(name: &str) -> bool {
-    name.ends_with(".json") && !name.starts_with('.') && name != "run.json" && name != PLAN_FILE
+    name.ends_with(".json")
+        && !name.starts_with('.')
+        && name != "run.json"
+        && name != PLAN_FILE
+        && crate::shard::parse_record_name(name).is_none()
 }
 
 /// A run read back: its configuration and every audit, finished or not.
@@ -548,7 +554,11 @@ impl Store {
         if !dir.join("run.json").exists() {
             return Err(StoreError::NoSuchRun(run_id.to_string()));
         }
-        lock::acquire(run_id, &dir)
+        let held = lock::acquire(run_id, &dir)?;
+        if crate::shard::any_shard_held(&dir) {
+            return Err(StoreError::RunBusy(run_id.to_string()));
+        }
+        Ok(held)
     }
 
     /// Whether some process is running the run's audits right now.

@@ -73,7 +73,7 @@ pub(crate) const ROLES: [&str; 6] =
     ["--auditor", "openai/auditor", "--target", "openai/target", "--judge", "openai/judge"];
 
 /// The finished transcripts of a run directory by file name (hidden and
-/// run-level files left out).
+/// run-level files, shard records included, left out).
 pub(crate) fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(run_dir)
         .unwrap()
@@ -81,7 +81,11 @@ pub(crate) fn transcripts(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .filter(|e| e.path().is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
-            n.ends_with(".json") && !n.starts_with('.') && n != "run.json" && n != "plan.json"
+            n.ends_with(".json")
+                && !n.starts_with('.')
+                && n != "run.json"
+                && n != "plan.json"
+                && agar_store::shard::parse_record_name(n).is_none()
         })
         .map(|n| (n.clone(), std::fs::read(run_dir.join(&n)).unwrap()))
         .collect()
