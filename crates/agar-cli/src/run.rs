@@ -1,6 +1,6 @@
 //! Running a run's audits from the command line, shared by `agar audit` (a
 //! new run, once its plan is written) and `agar resume`: the pipeline is
-//! [`agar_run`]'s ([`agar_run::prepare`], then [`agar_run::execute`]); this
+//! [`agar_run`]'s ([`agar_run::prepare()`], then [`agar_run::execute()`]); this
 //! module follows it on the terminal (the progress bar and each audit's
 //! phase, through [`agar_run::Observer`]), turns Ctrl-C into a stop, and
 //! prints the summary, the warnings and the gates.

@@ -1,9 +1,9 @@
 //! The run pipeline: a run's plan to stored, judged and priced audits.
 //!
 //! `agar audit` writes a plan ([`start::create_run`]) and then takes the
-//! path `agar resume` takes: [`prepare`] (the run's or the shard's lock, what
+//! path `agar resume` takes: [`prepare()`] (the run's or the shard's lock, what
 //! is left of the plan, the scenarios read again and checked) and
-//! [`execute`] (audits run concurrently, each judged, priced and written as
+//! [`execute()`] (audits run concurrently, each judged, priced and written as
 //! it finishes, under a budget and a stop signal). `agar judge` re-judges
 //! stored transcripts with the same judge settings, model resolution and
 //! pricing ([`judge`], [`models`], [`Pricing`]). The binary parses flags and

@@ -104,3 +104,50 @@ pub fn plan_difference(stored: &RunPlan, new: &RunPlan) -> Option<String> {
         None => "its version differs".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> RunPlan {
+        let audit = |id: &str| {
+            serde_json::json!({"audit_id": id, "scenario_id": "poem", "scenario_path": "/s/poem.md",
+                "scenario_sha256": "ab", "repeat": 0, "dimensions": ["concerning"]})
+        };
+        serde_json::from_value(serde_json::json!({
+            "schema_version": 1, "run_id": "nightly",
+            "settings": {"target": "openai/t", "auditor": "openai/a", "realism_threshold": 0.6,
+                "max_turns": 4, "max_target_turns": 10, "judge_samples": 1, "concurrency": 4},
+            "audits": [audit("poem.1"), audit("poem.2")]
+        }))
+        .expect("a plan")
+    }
+
+    #[test]
+    fn plans_that_differ_say_how() {
+        let base = plan();
+        assert_eq!(plan_difference(&base, &plan()), None);
+        let mut other = plan();
+        other.settings.concurrency = 8;
+        assert_eq!(
+            plan_difference(&base, &other).as_deref(),
+            Some("its models or settings differ")
+        );
+        let mut other = plan();
+        other.audits.pop();
+        assert_eq!(
+            plan_difference(&base, &other).as_deref(),
+            Some("2 planned audits there, 1 here")
+        );
+        let mut other = plan();
+        other.audits[1].scenario_path = "/elsewhere/poem.md".into();
+        let said = plan_difference(&base, &other).unwrap_or_default();
+        assert!(said.contains("/s/poem.md there, /elsewhere/poem.md here"), "{said}");
+        let mut other = plan();
+        other.audits[0].scenario_sha256 = "cd".into();
+        assert_eq!(
+            plan_difference(&base, &other).as_deref(),
+            Some("the scenario of audit \"poem.1\" changed")
+        );
+    }
+}

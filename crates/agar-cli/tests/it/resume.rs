@@ -66,14 +66,7 @@ fn hidden_temp_files(dir: &Path) -> Vec<String> {
 }
 
 fn planned_ids(run_dir: &Path) -> BTreeSet<String> {
-    let plan: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("plan.json")).unwrap()).unwrap();
-    plan["audits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["audit_id"].as_str().unwrap().to_string())
-        .collect()
+    crate::support::planned_audits(run_dir).into_iter().collect()
 }
 
 /// Waits until the run has at least `n` finished transcripts.

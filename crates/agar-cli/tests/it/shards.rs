@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use agar_core::{AuditStatus, Transcript};
 use agar_testkit::FakeServer;
 
-use crate::support::{ROLES, agar_against, demo_script, stderr, stdout, transcripts, write};
+use crate::support::{
+    ROLES, agar_against, demo_script, planned_audits, stderr, stdout, transcripts, write,
+};
 
 /// A run of `audits` audits of one scenario (its repeats).
 fn scenario(dir: &Path, audits: usize) -> String {
@@ -33,18 +35,6 @@ fn audit(server: &FakeServer, scenario: &str, run: &str, store: &Path) -> tokio:
         cmd.env_remove(format!("SLURM_ARRAY_TASK_{var}"));
     }
     cmd
-}
-
-/// The audit ids `plan.json` of a run lists, in order.
-fn planned(run_dir: &Path) -> Vec<String> {
-    let plan: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("plan.json")).unwrap()).unwrap();
-    plan["audits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["audit_id"].as_str().unwrap().into())
-        .collect()
 }
 
 /// The audit ids of a run's stored transcripts, each checked done and judged once.
@@ -69,7 +59,7 @@ async fn three_shards_in_three_stores_cover_the_unsharded_plan_exactly_once() {
     let whole = dir.path().join("whole");
     let out = audit(&server, &scenario, "nightly", &whole).output().await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let plan = planned(&whole.join("nightly"));
+    let plan = planned_audits(&whole.join("nightly"));
     assert_eq!(plan.len(), 30);
     assert_eq!(stored_done(&whole.join("nightly")), plan.iter().cloned().collect());
 
@@ -100,7 +90,7 @@ async fn three_shards_in_three_stores_cover_the_unsharded_plan_exactly_once() {
         );
         assert!(stdout(&out).contains("10 audits: 10 done"), "{}", stdout(&out));
         let run_dir = store.join("nightly");
-        assert_eq!(planned(&run_dir), plan, "shard {i} writes the whole plan");
+        assert_eq!(planned_audits(&run_dir), plan, "shard {i} writes the whole plan");
         let record: serde_json::Value = serde_json::from_slice(
             &std::fs::read(run_dir.join(format!("shard-{i}-of-3.json"))).unwrap(),
         )
@@ -209,7 +199,7 @@ async fn a_shard_killed_with_sigkill_is_finished_by_resume_shard() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("shard 2/2: 12 of 24 audits"), "{}", stderr(&out));
-    let share: BTreeSet<String> = planned(&run_dir).into_iter().skip(1).step_by(2).collect();
+    let share: BTreeSet<String> = planned_audits(&run_dir).into_iter().skip(1).step_by(2).collect();
     assert_eq!(stored_done(&run_dir), share, "exactly the shard's audits, each once");
     let after = transcripts(&run_dir);
     for (name, bytes) in &before {

@@ -134,3 +134,15 @@ pub(crate) async fn spawn_viewer(
 pub(crate) fn url_addr(url: &str) -> String {
     url.trim_start_matches("http://").split('/').next().unwrap_or("").to_string()
 }
+
+/// The audit ids a run's `plan.json` lists, in the plan's order.
+pub(crate) fn planned_audits(run_dir: &Path) -> Vec<String> {
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("plan.json")).unwrap()).unwrap();
+    plan["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["audit_id"].as_str().unwrap().to_string())
+        .collect()
+}
