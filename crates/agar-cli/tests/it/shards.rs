@@ -1,8 +1,9 @@
 //! Shards of one run (`agar audit --run NAME --shard I/N`, `agar resume
 //! --shard`): three shards in three stores cover the unsharded plan exactly
-//! once; `--shard auto` reads Slurm's and Kubernetes' variables; a plan that
-//! differs, a second process on one shard and `--shard` without `--run` are
-//! refused; a shard killed with SIGKILL is finished by `agar resume --shard`.
+//! once, and three started at once share one store; `--shard auto` reads
+//! Slurm's and Kubernetes' variables; a plan that differs, a second process
+//! on one shard and `--shard` without `--run` are refused; a shard killed
+//! with SIGKILL is finished by `agar resume --shard`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -204,5 +205,35 @@ async fn a_shard_killed_with_sigkill_is_finished_by_resume_shard() {
     let after = transcripts(&run_dir);
     for (name, bytes) in &before {
         assert_eq!(after.get(name), Some(bytes), "{name} finished before the kill and ran again");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_started_at_once_share_one_store() {
+    let server = FakeServer::start().await;
+    server.load_script(&demo_script());
+    server.set_latency(Duration::from_millis(20));
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = scenario(dir.path(), 12);
+    let store = dir.path().join("shared");
+    // All three race to create the run: one creates it, two join its plan.
+    let shards: Vec<_> = (1..=3)
+        .map(|i| {
+            audit(&server, &scenario, "together", &store)
+                .env("AGAR_SHARD", format!("{i}/3"))
+                .args(["--shard", "auto"])
+                .output()
+        })
+        .collect();
+    for (i, out) in futures::future::join_all(shards).await.into_iter().enumerate() {
+        let out = out.unwrap();
+        assert!(out.status.success(), "shard {}: {}", i + 1, stderr(&out));
+    }
+    let run_dir = store.join("together");
+    let plan: BTreeSet<String> = planned_audits(&run_dir).into_iter().collect();
+    assert_eq!(plan.len(), 12);
+    assert_eq!(stored_done(&run_dir), plan, "every audit stored exactly once");
+    for i in 1..=3 {
+        assert!(run_dir.join(format!("shard-{i}-of-3.json")).is_file(), "shard {i}'s record");
     }
 }
