@@ -60,6 +60,15 @@ pub(crate) fn demo_script() -> Script {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Pulls SmolLM2 into the model cache (a no-op when it is there). The tests
+/// that need it are ignored by a plain `cargo test` and run on purpose
+/// (`--ignored local_model`, as `.ci/run` does), so a model that cannot be
+/// had fails them.
+pub(crate) async fn pull_smollm2() {
+    let out = agar().args(["models", "pull", "smollm2"]).output().await.unwrap();
+    assert!(out.status.success(), "agar models pull smollm2 failed:\n{}", stderr(&out));
+}
+
 pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
