@@ -46,6 +46,11 @@ pub(crate) fn read_transcript(path: &Path) -> agar_core::Transcript {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The stored transcript of `audit` in run `run` of the store at `store`.
+pub(crate) fn stored_transcript(store: &Path, run: &str, audit: &str) -> agar_core::Transcript {
+    read_transcript(&store.join(run).join(format!("{audit}.json")))
+}
+
 pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
