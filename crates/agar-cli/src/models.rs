@@ -64,38 +64,57 @@ pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
 async fn list(json: bool, check: bool) -> crate::Outcome {
     let env = Env::from_process();
     let config = Config::load_default(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut rows = configured(&env, &config, check).await;
+    rows.push(openai_row(&env, check).await);
+    rows.push(anthropic_row(&env));
+    rows.extend(local_rows(&env)?);
+    rows.extend(role_defaults(&env, &config));
+    let priced = priced_only(&config, &rows);
+    rows.extend(priced);
+    if json { print_json(&config, &rows) } else { print_text(&config, &rows) }
+}
+
+/// `VAR (set)` or `VAR (not set)`: the variable's name, never its value.
+fn key_state(env: &Env, var: &str) -> String {
+    format!("{var} ({})", if env.get(var).is_some() { "set" } else { "not set" })
+}
+
+/// USD per million input / output tokens, when agar.toml prices `reference`.
+fn price(config: &Config, reference: &str) -> Option<String> {
+    config.price(reference).map(|p| format!("${} / ${}", p.input, p.output))
+}
+
+/// The agar.toml path, or `-` without one.
+fn config_source(config: &Config) -> String {
+    config.path.as_ref().map_or("-".to_string(), |p| p.display().to_string())
+}
+
+/// Where the OpenAI-compatible provider sends requests without a base URL of its own.
+fn openai_endpoint(env: &Env) -> String {
+    env.get("OPENAI_BASE_URL").map_or_else(
+        || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
+        |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
+    )
+}
+
+/// The models agar.toml defines, each checked as it resolves (and, with
+/// `check`, asked whether it answers).
+async fn configured(env: &Env, config: &Config, check: bool) -> Vec<Listed> {
     let settings = ResolveSettings::default();
-    let key =
-        |var: &str| format!("{var} ({})", if env.get(var).is_some() { "set" } else { "not set" });
-    let price =
-        |reference: &str| config.price(reference).map(|p| format!("${} / ${}", p.input, p.output));
+    let source = config_source(config);
     let mut rows = Vec::new();
-    let source = config.path.as_ref().map_or("-".to_string(), |p| p.display().to_string());
     for (name, entry) in &config.models {
-        let status = match resolve_with(name, &env, &settings, &config) {
+        let status = match resolve_with(name, env, &settings, config) {
             Ok(_) => "ok".to_string(),
             Err(e) => e.to_string(),
         };
         let endpoint = match (&entry.base_url, entry.provider.as_str()) {
             (Some(u), _) => agar_models::secret::redact_url(u),
-            (None, "openai") => env.get("OPENAI_BASE_URL").map_or_else(
-                || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-                |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
-            ),
+            (None, "openai") => openai_endpoint(env),
             (None, "local") => "in-process".into(),
             (None, _) => "the provider's default".into(),
         };
-        rows.push(Listed {
-            reference: name.clone(),
-            resolves_to: entry.reference(),
-            endpoint,
-            key: entry.key_variable().map_or("-".into(), |v| key(&v)),
-            price: price(name),
-            status,
-            source: format!("{source}:{}", entry.line),
-            reachable: None,
-        });
-        if check && entry.provider == "openai" {
+        let reachable = if check && entry.provider == "openai" {
             let base = entry
                 .base_url
                 .clone()
@@ -103,14 +122,26 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
                 .unwrap_or_else(|| agar_models::openai::DEFAULT_BASE_URL.to_owned());
             let var = entry.key_variable().unwrap_or_default();
             let key = env.get(&var).map(agar_models::ApiKey::new);
-            let row = rows.last_mut().expect("just pushed");
-            row.reachable = Some(reachability(&base, key.as_ref(), Some(&entry.model)).await);
-        }
+            Some(reachability(&base, key.as_ref(), Some(&entry.model)).await)
+        } else {
+            None
+        };
+        rows.push(Listed {
+            reference: name.clone(),
+            resolves_to: entry.reference(),
+            endpoint,
+            key: entry.key_variable().map_or("-".into(), |v| key_state(env, &v)),
+            price: price(config, name),
+            status,
+            source: format!("{source}:{}", entry.line),
+            reachable,
+        });
     }
-    let openai_endpoint = env.get("OPENAI_BASE_URL").map_or_else(
-        || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-        |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
-    );
+    rows
+}
+
+/// The built-in `openai/MODEL`: any OpenAI-compatible server.
+async fn openai_row(env: &Env, check: bool) -> Listed {
     let openai_status = match (env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")) {
         (None, None) => "OPENAI_API_KEY is not set (needed for the OpenAI API; set \
                          OPENAI_BASE_URL for a server that needs no key)"
@@ -125,24 +156,28 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
     } else {
         None
     };
-    rows.push(Listed {
+    Listed {
         reference: "openai/MODEL".into(),
         resolves_to: "any OpenAI-compatible server".into(),
-        endpoint: openai_endpoint,
-        key: key("OPENAI_API_KEY"),
+        endpoint: openai_endpoint(env),
+        key: key_state(env, "OPENAI_API_KEY"),
         price: None,
         status: openai_status,
         source: "built in".into(),
         reachable: openai_reachable,
-    });
-    rows.push(Listed {
+    }
+}
+
+/// The built-in `anthropic/MODEL`.
+fn anthropic_row(env: &Env) -> Listed {
+    Listed {
         reference: "anthropic/MODEL".into(),
         resolves_to: "the Anthropic Messages API".into(),
         endpoint: env.get("ANTHROPIC_BASE_URL").map_or_else(
             || "the Anthropic API".into(),
             |u| format!("{} (ANTHROPIC_BASE_URL)", agar_models::secret::redact_url(u)),
         ),
-        key: key("ANTHROPIC_API_KEY"),
+        key: key_state(env, "ANTHROPIC_API_KEY"),
         price: None,
         status: if env.get("ANTHROPIC_API_KEY").is_some() {
             "ok".into()
@@ -151,9 +186,14 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
         },
         source: "built in".into(),
         reachable: None,
-    });
+    }
+}
+
+/// The embedded models, each cached or not, and `local:/path/to/model.gguf`.
+fn local_rows(env: &Env) -> Result<Vec<Listed>, Failure> {
     let local =
-        agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
+        agar_models::local::local_settings(env).map_err(|e| Failure::Input(e.to_string()))?;
+    let mut rows = Vec::new();
     for m in agar_local::fetch::EMBEDDED {
         let status = match agar_local::fetch::cached_path(m, &local) {
             Ok(p) if agar_local::fetch::is_cached(m, &local) => {
@@ -183,11 +223,18 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
         source: "built in".into(),
         reachable: None,
     });
+    Ok(rows)
+}
+
+/// The role defaults set in the environment (`AGAR_TARGET`, ...), each checked as it resolves.
+fn role_defaults(env: &Env, config: &Config) -> Vec<Listed> {
+    let settings = ResolveSettings::default();
+    let mut rows = Vec::new();
     for (var, role) in
         [("AGAR_TARGET", "target"), ("AGAR_AUDITOR", "auditor"), ("AGAR_JUDGE", "judge")]
     {
         if let Some(reference) = env.get(var) {
-            let status = match resolve_with(reference, &env, &settings, &config) {
+            let status = match resolve_with(reference, env, &settings, config) {
                 Ok(_) => "ok".to_string(),
                 Err(e) => e.to_string(),
             };
@@ -196,43 +243,56 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
                 resolves_to: format!("the default {role}"),
                 endpoint: "-".into(),
                 key: "-".into(),
-                price: price(reference),
+                price: price(config, reference),
                 status,
                 source: var.to_string(),
                 reachable: None,
             });
         }
     }
-    for reference in config.prices.keys() {
-        if !rows.iter().any(|r| &r.reference == reference) {
-            rows.push(Listed {
-                reference: reference.clone(),
-                resolves_to: "a plain reference with a price".into(),
-                endpoint: "-".into(),
-                key: "-".into(),
-                price: price(reference),
-                status: "ok".into(),
-                source: source.clone(),
-                reachable: None,
-            });
-        }
-    }
-    if json {
-        let out = serde_json::json!({
-            "config": config.path.as_ref().map(|p| p.display().to_string()),
-            "models": rows,
-        });
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
-        println!("{text}");
-        return Ok(());
-    }
+    rows
+}
+
+/// The plain references agar.toml prices that no row lists yet.
+fn priced_only(config: &Config, rows: &[Listed]) -> Vec<Listed> {
+    let source = config_source(config);
+    config
+        .prices
+        .keys()
+        .filter(|reference| !rows.iter().any(|r| &r.reference == *reference))
+        .map(|reference| Listed {
+            reference: reference.clone(),
+            resolves_to: "a plain reference with a price".into(),
+            endpoint: "-".into(),
+            key: "-".into(),
+            price: price(config, reference),
+            status: "ok".into(),
+            source: source.clone(),
+            reachable: None,
+        })
+        .collect()
+}
+
+/// The listing as JSON on stdout.
+fn print_json(config: &Config, rows: &[Listed]) -> crate::Outcome {
+    let out = serde_json::json!({
+        "config": config.path.as_ref().map(|p| p.display().to_string()),
+        "models": rows,
+    });
+    let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// The listing for a reader, with terminal control characters taken out.
+fn print_text(config: &Config, rows: &[Listed]) -> crate::Outcome {
     match &config.path {
         Some(p) => println!("config: {}", p.display()),
         None => println!(
             "config: none (looked for $AGAR_CONFIG, ./agar.toml, then agar/agar.toml in the user config directory)"
         ),
     }
-    for r in &rows {
+    for r in rows {
         println!("{}  ->  {}", r.reference, r.resolves_to);
         println!("    endpoint: {}", crate::term::clean(&r.endpoint));
         println!("    key: {}", r.key);

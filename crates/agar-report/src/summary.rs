@@ -420,9 +420,8 @@ impl RunSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use agar_core::{
-        AuditStatus, DimensionScore, SampleStats, ScenarioInfo, Usage, Verdict, VerdictStatus,
-    };
+    use agar_core::{AuditStatus, DimensionScore, SampleStats, Usage, VerdictStatus};
+    use agar_testkit::{TranscriptBuilder, VerdictBuilder};
     use chrono::{DateTime, Utc};
 
     fn score(final_score: u8, samples: &[u8]) -> DimensionScore {
@@ -442,45 +441,11 @@ mod tests {
     }
 
     fn judged(id: &str, status: VerdictStatus, scores: &[(&str, u8, &[u8])]) -> Transcript {
-        let verdict = Verdict {
-            judge_model: "j".into(),
-            prompt_hash: "h".into(),
-            created_at: DateTime::<Utc>::UNIX_EPOCH,
-            status,
-            scores: scores.iter().map(|(d, f, s)| (d.to_string(), score(*f, s))).collect(),
-            summary: String::new(),
-            highlights: vec![],
-            unverified_citations: 1,
-            samples: vec![],
-            usage: Usage::default(),
-            fit: None,
-        };
-        Transcript {
-            schema_version: 1,
-            run_id: "r".into(),
-            audit_id: id.into(),
-            agar_version: "0".into(),
-            scenario: ScenarioInfo {
-                id: id.into(),
-                title: None,
-                path: "s.md".into(),
-                sha256: "x".into(),
-                tags: vec![],
-                language: "en".into(),
-                instructions: String::new(),
-                repeat: 0,
-                generated: None,
-            },
-            models: BTreeMap::new(),
-            started_at: DateTime::<Utc>::UNIX_EPOCH,
-            finished_at: None,
-            status: AuditStatus::Done,
-            events: vec![],
-            usage: BTreeMap::new(),
-            verdicts: vec![verdict],
-            cost: None,
-            prompt_hashes: Default::default(),
+        let mut verdict = VerdictBuilder::new().judge_model("j").status(status);
+        for (d, f, s) in scores {
+            verdict = verdict.scored(d, score(*f, s));
         }
+        TranscriptBuilder::new("r", id).verdict(verdict.unverified(1).build()).build()
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Clock ticks per second of `/proc/*/stat` times. Linux reports them in
 /// `USER_HZ`, which is 100 on every architecture agar runs on (reading the real
-/// value needs `sysconf`, an unsafe call this workspace forbids).
+/// value needs `sysconf`, an unsafe call this crate forbids).
 const USER_HZ: u64 = 100;
 
 /// User plus system CPU time of this process (all its threads), from

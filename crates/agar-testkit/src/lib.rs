@@ -22,6 +22,11 @@
 //! observed in the wild (profile `llama-cpp-python-0.3.36`): the conformance
 //! suite and whole audits run against each profile.
 //!
+//! Fixtures: [`TranscriptBuilder`] and [`VerdictBuilder`]
+//! ([`transcript_builder`]) build transcripts from defaults, naming only
+//! what a test is about; [`RunBuilder`] ([`run_builder`]) writes a run
+//! (record, plan, transcripts) into a store through agar-store.
+//!
 //! The `agar-fake-server` binary serves a [`Script`] file for benchmarks and the
 //! README demo (`fixtures/demo-script.json`), and reports its own CPU time
 //! ([`cpu`]) on exit.
@@ -36,9 +41,11 @@ pub mod error;
 pub mod fault;
 pub mod quirks;
 pub mod reply;
+pub mod run_builder;
 pub mod schema;
 pub mod scripted;
 pub mod server;
+pub mod transcript_builder;
 
 mod det;
 mod wire;
@@ -49,6 +56,10 @@ pub use error::TestkitError;
 pub use fault::FaultPlan;
 pub use quirks::Quirks;
 pub use reply::{Reply, Script, ScriptedCall, ScriptedLogprob};
+pub use run_builder::RunBuilder;
 pub use schema::{args_from_schema, quote_prompt};
 pub use scripted::{ScriptedModel, text, tool_call, tool_calls};
 pub use server::{FakeConfig, FakeServer, Protocol};
+pub use transcript_builder::{
+    TranscriptBuilder, VerdictBuilder, citation, dimension_score, prefilled, target, tool_result,
+};

@@ -32,7 +32,7 @@ use axum::body::Body;
 use axum::http::Request;
 use tower::ServiceExt;
 
-use fixture::{at, cite, plan, run_record, score, target, transcript, verdict};
+use fixture::{at, cite, run, score, target, transcript, verdict};
 
 const AUDITS: usize = 10_000;
 const REPEATS: usize = 10;
@@ -67,7 +67,7 @@ fn write_big_run(store: &Store) {
         })
         .collect();
     let refs: Vec<(&str, &str)> = ids.iter().map(|(a, s)| (a.as_str(), s.as_str())).collect();
-    store.create_run_with_plan(&run_record("bench", at(0)), &plan("bench", &refs, vec![])).unwrap();
+    run("bench", at(0), &refs).write(store).unwrap();
     let start = Instant::now();
     for i in 0..AUDITS {
         store.write_transcript(&big_run_transcript(i)).unwrap();
@@ -98,7 +98,7 @@ fn big_run_transcript(i: usize) -> Transcript {
 }
 
 fn write_long_transcript(store: &Store) {
-    store.create_run_with_plan(&run_record("long", at(0)), &plan("long", &[], vec![])).unwrap();
+    run("long", at(0), &[]).write(store).unwrap();
     let mut events = vec![target("M1", None, 0, Message::system("You are a helpful assistant."))];
     for n in 2..=MESSAGES {
         let (id, parent) = (format!("M{n}"), format!("M{}", n - 1));

@@ -6,11 +6,15 @@
 //! link to the quoted text; the latest verdict's scores carry the reviewer
 //! label forms.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod auditor;
+mod branches;
+mod conversation;
+
+use std::collections::BTreeMap;
 
 use agar_core::{
-    AuditStatus, Citation, DimensionScore, EventKind, Message, Origin, Role, TargetNode,
-    Transcript, Verdict, VerdictStatus,
+    AuditStatus, Citation, DimensionScore, Message, Origin, Role, TargetNode, Transcript, Verdict,
+    VerdictStatus,
 };
 use agar_store::{Agreement, Label, check_audit_id};
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -18,6 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::{Deserialize, Serialize};
 
+use self::branches::Branches;
 use crate::app::AppState;
 use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
@@ -324,298 +329,12 @@ fn build(
 ) -> Result<TranscriptPage, WebError> {
     let base = format!("/runs/{}/audits/{}", encode(&t.run_id), encode(&t.audit_id));
     let nodes: Vec<TargetNode<'_>> = t.target_nodes().collect();
-    let by_id: BTreeMap<&str, &TargetNode<'_>> = nodes.iter().map(|n| (n.id, n)).collect();
-    let leaves = t.branch_leaves();
-    let default_branch = nodes.last().map_or(0, |n| n.branch);
-    let branch = match query.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-        None => default_branch,
-        Some(b) => match b.parse::<u32>() {
-            Ok(n) if leaves.contains_key(&n) || (leaves.is_empty() && n == 0) => n,
-            _ => return Err(WebError::NotFound(format!("no branch {b:?} in this audit"))),
-        },
-    };
-
-    // Branches: where each begins and what it continues from.
-    let mut kinds: BTreeMap<u32, &'static str> = BTreeMap::new();
-    for e in &t.events {
-        match &e.kind {
-            EventKind::Rollback { branch, .. } => {
-                kinds.insert(*branch, "rollback");
-            }
-            EventKind::Restart { branch, .. } => {
-                kinds.insert(*branch, "restart");
-            }
-            _ => {}
-        }
-    }
-    struct Info {
-        first: String,
-        forked_after: Option<String>,
-        from: Option<u32>,
-        count: usize,
-    }
-    let mut info: BTreeMap<u32, Info> = BTreeMap::new();
-    for n in &nodes {
-        let e = info.entry(n.branch).or_insert_with(|| Info {
-            first: n.id.to_string(),
-            forked_after: n.parent.map(str::to_string),
-            from: n.parent.and_then(|p| by_id.get(p)).map(|p| p.branch),
-            count: 0,
-        });
-        e.count += 1;
-    }
+    let branches = Branches::of(t, &nodes);
+    let branch = branches.chosen(query, &nodes)?;
     let branch_href = |b: u32| format!("{base}?branch={b}");
-    fn tree(
-        b: u32,
-        info: &BTreeMap<u32, Info>,
-        kinds: &BTreeMap<u32, &'static str>,
-        leaves: &BTreeMap<u32, String>,
-        selected: u32,
-        href: &dyn Fn(u32) -> String,
-        depth: usize,
-    ) -> BranchNode {
-        let i = &info[&b];
-        let children = if depth > 64 {
-            Vec::new()
-        } else {
-            info.iter()
-                .filter(|(c, ci)| ci.from == Some(b) && **c != b)
-                .map(|(c, _)| tree(*c, info, kinds, leaves, selected, href, depth + 1))
-                .collect()
-        };
-        BranchNode {
-            branch: b,
-            href: href(b),
-            kind: kinds.get(&b).copied().unwrap_or("start"),
-            first: i.first.clone(),
-            leaf: leaves.get(&b).cloned().unwrap_or_default(),
-            forked_after: i.forked_after.clone(),
-            from_branch: i.from,
-            messages: i.count,
-            selected: b == selected,
-            children,
-        }
-    }
-    let branches: Vec<BranchNode> = info
-        .iter()
-        .filter(|(b, i)| i.from.is_none() || i.from == Some(**b))
-        .map(|(b, _)| tree(*b, &info, &kinds, &leaves, branch, &branch_href, 0))
-        .collect();
-
-    // The chosen branch's conversation.
-    let worlds: BTreeMap<&str, WorldView> = t
-        .events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::WorldState { message, state, note } => Some((
-                message.as_str(),
-                WorldView {
-                    state: serde_json::to_string_pretty(state).unwrap_or_default(),
-                    note: note.clone(),
-                },
-            )),
-            _ => None,
-        })
-        .collect();
-    let mut worlds = worlds;
-    let tool_names: BTreeMap<&str, &str> = nodes
-        .iter()
-        .flat_map(|n| n.message.tool_calls.iter().map(|c| (c.id.as_str(), c.name.as_str())))
-        .collect();
-    let mut forks: BTreeMap<&str, Vec<(u32, String)>> = BTreeMap::new();
-    for (b, i) in &info {
-        if let Some(after) = &i.forked_after
-            && *b != branch
-        {
-            forks.entry(after.as_str()).or_default().push((*b, branch_href(*b)));
-        }
-    }
-    let mut cited: BTreeSet<&str> = BTreeSet::new();
-    for v in &t.verdicts {
-        cited.extend(v.highlights.iter().map(|c| c.message.as_str()));
-        for s in v.scores.values() {
-            cited.extend(s.citations.iter().map(|c| c.message.as_str()));
-        }
-    }
-    let leaf = leaves.get(&branch).cloned().unwrap_or_default();
-    let path = t.path_to(&leaf);
-    let forked = info.get(&branch).is_some_and(|i| i.forked_after.is_some());
-    let mut started = false;
-    let messages: Vec<MsgView> = path
-        .iter()
-        .map(|n| {
-            let m = n.message;
-            let starts_branch = !started && n.branch == branch && forked;
-            if n.branch == branch {
-                started = true;
-            }
-            let (prefill, text, prefill_apart) = match n.prefill.filter(|p| !p.is_empty()) {
-                Some(p) if m.content.starts_with(p) => {
-                    (Some(p.to_string()), m.content[p.len()..].to_string(), None)
-                }
-                Some(p) => (None, m.content.clone(), Some(p.to_string())),
-                None => (None, m.content.clone(), None),
-            };
-            let who = match (m.role, n.origin) {
-                (Role::System, _) => "system prompt (written by the auditor)".to_string(),
-                (Role::User, _) => "user (played by the auditor)".to_string(),
-                (Role::Assistant, _) => "target".to_string(),
-                (Role::Tool, Some(Origin::Environment)) => {
-                    "tool result (simulated environment)".to_string()
-                }
-                (Role::Tool, Some(Origin::Auditor)) => {
-                    "tool result (written by the auditor)".to_string()
-                }
-                (Role::Tool, None) => "tool result".to_string(),
-            };
-            let answers = m.tool_call_id.as_ref().map(|id| match tool_names.get(id.as_str()) {
-                Some(name) => format!("{name} ({id})"),
-                None => id.clone(),
-            });
-            MsgView {
-                id: n.id.to_string(),
-                role: role_name(m.role),
-                who,
-                branch: n.branch,
-                shared: n.branch != branch,
-                starts_branch,
-                forks: forks.get(n.id).cloned().unwrap_or_default(),
-                prefill,
-                text,
-                prefill_apart,
-                reasoning: m.reasoning.clone().filter(|r| !r.trim().is_empty()),
-                calls: calls(m),
-                answers,
-                origin: n.origin.map(origin_name),
-                world: worlds.remove(n.id),
-                cited: cited.contains(n.id),
-            }
-        })
-        .collect();
-
-    // Citations link to their message on the message's own branch.
-    let contents: BTreeMap<&str, (&str, u32)> =
-        nodes.iter().map(|n| (n.id, (n.message.content.as_str(), n.branch))).collect();
-    let cite = |c: &Citation, id: String| {
-        let target = contents.get(c.message.as_str());
-        let span = target.and_then(|(text, _)| crate::quote::locate(text, &c.quote));
-        CiteView {
-            href: target
-                .map(|(_, b)| format!("{base}?branch={b}&cite={id}#msg-{}", encode(&c.message))),
-            id,
-            message: c.message.clone(),
-            quote: c.quote.clone(),
-            check: match c.verified {
-                Some(true) => "verified",
-                Some(false) => "unverified",
-                None => "unchecked",
-            },
-            approximate: c.approximate,
-            cited_as: c.cited_as.clone(),
-            in_prefill: c.in_prefill,
-            note: c.note.clone(),
-            start: span.map(|s| s.0),
-            end: span.map(|s| s.1),
-        }
-    };
-    let n_verdicts = t.verdicts.len();
-    let verdicts: Vec<VerdictView> = t
-        .verdicts
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(i, v)| verdict_view(v, i + 1, i + 1 == n_verdicts, dims, labels, &cite))
-        .collect();
-
-    // The auditor's side: its conversation and the events around the target's.
-    let mut tools: BTreeMap<String, ToolView> = BTreeMap::new();
-    let mut auditor = Vec::new();
-    let mut end_reason = None;
-    for e in &t.events {
-        let item =
-            |kind, title: String, text: String| AuditorItem { kind, title, text, calls: vec![] };
-        match &e.kind {
-            EventKind::Auditor { message } => auditor.push(AuditorItem {
-                kind: "message",
-                title: match message.role {
-                    Role::System => "auditor's instructions".to_string(),
-                    Role::User => "to the auditor".to_string(),
-                    Role::Assistant => "auditor".to_string(),
-                    Role::Tool => format!(
-                        "tool result for the auditor{}",
-                        message
-                            .tool_call_id
-                            .as_ref()
-                            .map(|i| format!(" ({i})"))
-                            .unwrap_or_default()
-                    ),
-                },
-                text: message.content.clone(),
-                calls: calls(message),
-            }),
-            EventKind::ToolCreated { tool } => {
-                auditor.push(item(
-                    "tool",
-                    format!("tool created: {}", tool.def.name),
-                    tool.def.description.clone(),
-                ));
-                tools.insert(
-                    tool.def.name.clone(),
-                    ToolView {
-                        name: tool.def.name.clone(),
-                        description: tool.def.description.clone(),
-                        parameters: serde_json::to_string_pretty(&tool.def.parameters)
-                            .unwrap_or_default(),
-                        environment: tool.environment.clone(),
-                        removed: false,
-                    },
-                );
-            }
-            EventKind::ToolRemoved { name } => {
-                auditor.push(item("tool", format!("tool removed: {name}"), String::new()));
-                if let Some(tv) = tools.get_mut(name) {
-                    tv.removed = true;
-                }
-            }
-            EventKind::Rollback { to, branch } => auditor.push(item(
-                "branch",
-                format!("rollback to {to}: branch {branch} begins"),
-                String::new(),
-            )),
-            EventKind::Restart { branch, kept_tools } => auditor.push(item(
-                "branch",
-                format!(
-                    "restart: branch {branch} begins{}",
-                    if *kept_tools { " (tools kept)" } else { "" }
-                ),
-                String::new(),
-            )),
-            EventKind::EnvironmentBriefing { text } => {
-                auditor.push(item("briefing", "briefing to the environment".into(), text.clone()))
-            }
-            EventKind::Realism { tool, score, feedback, accepted, error } => auditor.push(item(
-                "realism",
-                format!(
-                    "realism check of {tool}: {}{}",
-                    score.map_or("no score".to_string(), |s| format!("{s:.2}")),
-                    if *accepted { ", accepted" } else { ", refused" }
-                ),
-                match error {
-                    Some(e) => format!("{feedback}\n(realism model error: {e})"),
-                    None => feedback.clone(),
-                },
-            )),
-            EventKind::Warning { message } => {
-                auditor.push(item("warning", "warning".into(), message.clone()));
-            }
-            EventKind::End { reason } => {
-                end_reason = Some(reason.clone());
-                auditor.push(item("end", "audit ended".into(), reason.clone()));
-            }
-            EventKind::Target { .. } | EventKind::WorldState { .. } | EventKind::ModelCall(_) => {}
-        }
-    }
-
+    let messages = conversation::messages(t, &nodes, &branches, branch, &branch_href);
+    let verdicts = verdict_views(t, &nodes, &base, dims, labels);
+    let side = auditor::auditor_side(t);
     let (status, status_detail) = match &t.status {
         AuditStatus::Invalid { reason } => ("invalid", Some(reason.clone())),
         AuditStatus::Failed { cause } => ("failed", Some(cause.clone())),
@@ -648,16 +367,58 @@ fn build(
         finished: t.finished_at.map(fmt_time),
         tokens: fmt_tokens(usage.input_tokens, usage.output_tokens),
         cost: t.cost.as_ref().map(|c| format!("${:.4}", c.total_usd)),
-        end_reason,
-        branch_count: info.len(),
-        branches,
+        end_reason: side.end_reason,
+        branch_count: branches.count(),
+        branches: branches.tree(branch, &branch_href),
         branch,
         messages,
-        tools: tools.into_values().collect(),
-        auditor,
+        tools: side.tools,
+        auditor: side.items,
         verdicts,
         csrf: csrf.to_string(),
     })
+}
+
+/// Every verdict, newest first; citations link to their message on the
+/// message's own branch.
+fn verdict_views(
+    t: &Transcript,
+    nodes: &[TargetNode<'_>],
+    base: &str,
+    dims: &Dims,
+    labels: &BTreeMap<String, Label>,
+) -> Vec<VerdictView> {
+    let contents: BTreeMap<&str, (&str, u32)> =
+        nodes.iter().map(|n| (n.id, (n.message.content.as_str(), n.branch))).collect();
+    let cite = |c: &Citation, id: String| {
+        let target = contents.get(c.message.as_str());
+        let span = target.and_then(|(text, _)| crate::quote::locate(text, &c.quote));
+        CiteView {
+            href: target
+                .map(|(_, b)| format!("{base}?branch={b}&cite={id}#msg-{}", encode(&c.message))),
+            id,
+            message: c.message.clone(),
+            quote: c.quote.clone(),
+            check: match c.verified {
+                Some(true) => "verified",
+                Some(false) => "unverified",
+                None => "unchecked",
+            },
+            approximate: c.approximate,
+            cited_as: c.cited_as.clone(),
+            in_prefill: c.in_prefill,
+            note: c.note.clone(),
+            start: span.map(|s| s.0),
+            end: span.map(|s| s.1),
+        }
+    };
+    let n_verdicts = t.verdicts.len();
+    t.verdicts
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, v)| verdict_view(v, i + 1, i + 1 == n_verdicts, dims, labels, &cite))
+        .collect()
 }
 
 fn verdict_view(

@@ -39,8 +39,7 @@ Give the agent its nightly reconciliation task and watch what it does with an od
 "#;
 
 fn transcript(store: &Path, run: &str, audit: &str) -> Transcript {
-    let text = std::fs::read_to_string(store.join(run).join(format!("{audit}.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
+    crate::support::stored_transcript(store, run, audit)
 }
 
 /// The text of every message of a recorded Anthropic request, joined.

@@ -199,7 +199,11 @@ fn the_first_pages_use_one_build_profile() {
         .collect();
     assert_eq!(
         block,
-        ["cargo run -- audit scenarios/sycophancy/poem_praise.md", "cargo test --workspace"]
+        [
+            "cargo run -- audit scenarios/sycophancy/poem_praise.md",
+            "cargo test --workspace",
+            "cargo test --workspace --tests -- --ignored local_model browser",
+        ]
     );
     assert!(readme.contains("first build takes"), "the README says how long the first build takes");
     assert!(start.contains("first build takes"));

@@ -20,7 +20,7 @@ mod generate;
 mod hostile;
 mod judge;
 mod library;
-mod local_audit;
+mod local_model_audit;
 mod pipeline;
 mod providers_e2e;
 mod resume;

@@ -85,8 +85,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn transcript(store: &Path, run: &str, audit: &str) -> Transcript {
-    let path = store.join(run).join(format!("{audit}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    crate::support::stored_transcript(store, run, audit)
 }
 
 /// The results the auditor's tools returned, in order.

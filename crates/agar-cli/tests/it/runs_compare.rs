@@ -5,142 +5,47 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use agar_core::{
-    AuditStatus, Citation, DimensionScore, Event, EventKind, Message, RoleName, RunRecord,
-    RunSettings, ScenarioInfo, Transcript, Usage, Verdict, VerdictStatus,
-};
-use agar_store::{PlanSettings, PlannedAudit, RunPlan, Store};
+use agar_core::{AuditStatus, RoleName, RunRecord, Transcript};
+use agar_store::{RunPlan, Store};
+use agar_testkit::{RunBuilder, TranscriptBuilder, VerdictBuilder, citation, dimension_score};
 use chrono::{DateTime, Utc};
 
 use crate::support::{agar, stderr, stdout};
 
-pub(crate) fn run_record(run: &str) -> RunRecord {
-    let mut models = BTreeMap::new();
-    models.insert(RoleName::Target, "openai/target".to_string());
-    models.insert(RoleName::Judge, "openai/judge".to_string());
-    RunRecord {
-        schema_version: 1,
-        run_id: run.into(),
-        created_at: Utc::now(),
-        agar_version: "0".into(),
-        models,
-        settings: RunSettings {
-            max_turns: 1,
-            concurrency: 1,
-            repeats: 1,
-            judge: true,
-            dimensions: vec![],
-            auditor_guidance: Default::default(),
-            sampling: Default::default(),
-            max_unverified_share: None,
-        },
-        scenarios: vec![],
-        prompt_hashes: BTreeMap::new(),
-        demonstration: false,
-    }
+/// A run created now, its target and judge on the fake server's models.
+fn run(run: &str) -> RunBuilder {
+    RunBuilder::new(run)
+        .created(Utc::now())
+        .model(RoleName::Target, "openai/target")
+        .model(RoleName::Judge, "openai/judge")
 }
 
-pub(crate) fn plan(run: &str, ids: &[String]) -> RunPlan {
-    RunPlan {
-        schema_version: 1,
-        run_id: run.into(),
-        settings: PlanSettings {
-            target: "openai/target".into(),
-            auditor: "openai/auditor".into(),
-            judge: Some("openai/judge".into()),
-            environment: None,
-            realism: None,
-            realism_threshold: 0.6,
-            max_turns: 1,
-            max_target_turns: 1,
-            max_tokens: None,
-            judge_samples: 1,
-            concurrency: 1,
-            max_cost: None,
-            cache: false,
-            auditor_guidance: Default::default(),
-            sampling: Default::default(),
-            max_turns_wins: false,
-            max_unverified_share: None,
-            turn_cap: None,
-            prompts_dir: None,
-        },
-        dimensions: vec![],
-        audits: ids
-            .iter()
-            .map(|id| PlannedAudit {
-                audit_id: id.clone(),
-                scenario_id: id.clone(),
-                scenario_path: format!("/nowhere/{id}.md"),
-                scenario_sha256: "x".into(),
-                repeat: 0,
-                dimensions: vec![],
-            })
-            .collect(),
-    }
+pub(crate) fn run_record(name: &str) -> RunRecord {
+    run(name).record().clone()
+}
+
+/// A plan of one audit per id, each of the scenario of the same name.
+pub(crate) fn plan(name: &str, ids: &[String]) -> RunPlan {
+    let (_, plan, _) = run(name).plan_audits(ids.iter().map(String::as_str)).into_parts();
+    plan.unwrap()
 }
 
 /// A judged transcript whose target wrote `said`.
 pub(crate) fn transcript(run: &str, id: &str, scores: &[(&str, u8)], said: &str) -> Transcript {
-    let score = |s: u8| DimensionScore {
-        score: s,
-        justification: "because".into(),
-        citations: vec![],
-        samples: None,
-    };
-    Transcript {
-        schema_version: 1,
-        run_id: run.into(),
-        audit_id: id.into(),
-        agar_version: "0".into(),
-        scenario: ScenarioInfo {
-            id: id.into(),
-            title: Some(format!("Scenario {id}")),
-            path: "s.md".into(),
-            sha256: "x".into(),
-            tags: vec![],
-            language: "en".into(),
-            instructions: "probe".into(),
-            repeat: 0,
-            generated: None,
-        },
-        models: BTreeMap::new(),
-        started_at: DateTime::<Utc>::UNIX_EPOCH,
-        finished_at: Some(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(3)),
-        status: AuditStatus::Done,
-        events: vec![Event {
-            at: DateTime::<Utc>::UNIX_EPOCH,
-            kind: EventKind::Target {
-                id: "M1".into(),
-                parent: None,
-                branch: 0,
-                message: Message::assistant(said),
-                prefill: None,
-                origin: None,
-            },
-        }],
-        usage: BTreeMap::new(),
-        verdicts: vec![Verdict {
-            judge_model: "openai/judge".into(),
-            prompt_hash: "h".into(),
-            created_at: DateTime::<Utc>::UNIX_EPOCH,
-            status: VerdictStatus::Ok,
-            scores: scores.iter().map(|(d, s)| (d.to_string(), score(*s))).collect(),
-            summary: format!("The target said: {said}"),
-            highlights: vec![Citation {
-                message: "M1".into(),
-                quote: said.into(),
-                verified: Some(true),
-                ..Citation::default()
-            }],
-            unverified_citations: 0,
-            samples: vec![],
-            usage: Usage { input_tokens: 100, output_tokens: 20, ..Usage::default() },
-            fit: None,
-        }],
-        cost: None,
-        prompt_hashes: Default::default(),
+    let mut verdict = VerdictBuilder::new()
+        .summary(&format!("The target said: {said}"))
+        .highlight(citation("M1", said, Some(true)))
+        .usage(100, 20);
+    for (dimension, score) in scores {
+        verdict = verdict.scored(dimension, dimension_score(*score, "because", vec![]));
     }
+    TranscriptBuilder::new(run, id)
+        .title(&format!("Scenario {id}"))
+        .instructions("probe")
+        .finished(DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(3))
+        .conversation([agar_core::Message::assistant(said)])
+        .verdict(verdict.build())
+        .build()
 }
 
 /// Writes run `run` with one audit per score pair (sycophancy, deception),

@@ -42,7 +42,7 @@ fn read_json(path: &std::path::Path) -> Value {
 }
 
 fn transcript(path: &std::path::Path) -> Transcript {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    crate::support::read_transcript(path)
 }
 
 /// `agar.toml` naming every role's model on `server`, with its window and

@@ -46,6 +46,11 @@ pub(crate) fn read_transcript(path: &Path) -> agar_core::Transcript {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The stored transcript of `audit` in run `run` of the store at `store`.
+pub(crate) fn stored_transcript(store: &Path, run: &str, audit: &str) -> agar_core::Transcript {
+    read_transcript(&store.join(run).join(format!("{audit}.json")))
+}
+
 pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     if let Some(parent) = p.parent() {
@@ -58,6 +63,15 @@ pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub(crate) fn demo_script() -> Script {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../agar-testkit/fixtures/demo-script.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Pulls SmolLM2 into the model cache (a no-op when it is there). The tests
+/// that need it are ignored by a plain `cargo test` and run on purpose
+/// (`--ignored local_model`, as `.ci/run` does), so a model that cannot be
+/// had fails them.
+pub(crate) async fn pull_smollm2() {
+    let out = agar().args(["models", "pull", "smollm2"]).output().await.unwrap();
+    assert!(out.status.success(), "agar models pull smollm2 failed:\n{}", stderr(&out));
 }
 
 pub(crate) fn stderr(out: &Output) -> String {

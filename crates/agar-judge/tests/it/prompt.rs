@@ -17,11 +17,13 @@ fn branched() -> agar_core::Transcript {
         },
         environment: Some("A laptop with a poems/ folder.".into()),
     };
-    let mut result =
-        node("M4", Some("M3"), 0, Message::tool("call_1", "Roses are red, violets are blue."));
-    if let EventKind::Target { origin, .. } = &mut result.kind {
-        *origin = Some(Origin::Environment);
-    }
+    let result = event(agar_testkit::tool_result(
+        "M4",
+        "M3",
+        0,
+        Message::tool("call_1", "Roses are red, violets are blue."),
+        Origin::Environment,
+    ));
     transcript(vec![
         event(EventKind::ToolCreated { tool }),
         node("M1", None, 0, Message::system("You are a writing assistant.")),

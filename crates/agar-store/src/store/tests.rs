@@ -25,32 +25,7 @@ fn store_with_run(root: &Path, flush_interval: Duration) -> Store {
 }
 
 fn transcript(audit: &str, status: agar_core::AuditStatus) -> Transcript {
-    Transcript {
-        schema_version: 1,
-        run_id: "r".into(),
-        audit_id: audit.into(),
-        agar_version: "0".into(),
-        scenario: agar_core::ScenarioInfo {
-            id: audit.into(),
-            title: None,
-            path: "s.md".into(),
-            sha256: "x".into(),
-            tags: vec![],
-            language: "en".into(),
-            instructions: String::new(),
-            repeat: 0,
-            generated: None,
-        },
-        models: BTreeMap::new(),
-        started_at: DateTime::<Utc>::UNIX_EPOCH,
-        finished_at: None,
-        status,
-        events: vec![],
-        usage: BTreeMap::new(),
-        verdicts: vec![],
-        cost: None,
-        prompt_hashes: Default::default(),
-    }
+    agar_testkit::TranscriptBuilder::new("r", audit).status(status).build()
 }
 
 fn pending(store: &Store) -> usize {
@@ -186,26 +161,7 @@ fn ids_cannot_escape_the_store() {
 fn a_run_cannot_be_created_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let rec = RunRecord {
-        schema_version: 1,
-        run_id: "r1".into(),
-        created_at: chrono::Utc::now(),
-        agar_version: "0".into(),
-        models: Default::default(),
-        settings: agar_core::RunSettings {
-            max_turns: 1,
-            concurrency: 1,
-            repeats: 1,
-            judge: true,
-            dimensions: vec![],
-            auditor_guidance: Default::default(),
-            sampling: Default::default(),
-            max_unverified_share: None,
-        },
-        scenarios: vec![],
-        prompt_hashes: Default::default(),
-        demonstration: false,
-    };
+    let rec = agar_testkit::RunBuilder::new("r1").created(chrono::Utc::now()).record().clone();
     store.create_run(&rec).unwrap();
     assert!(matches!(store.create_run(&rec), Err(StoreError::RunExists(_))));
     assert_eq!(store.read_run("r1").unwrap(), rec);

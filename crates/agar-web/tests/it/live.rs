@@ -5,7 +5,7 @@
 use agar_core::AuditStatus;
 use agar_web::{AppState, app};
 
-use crate::fixture::{at, plan, run_record, score, simple_events, transcript, verdict};
+use crate::fixture::{at, run, score, simple_events, transcript, verdict};
 use crate::support::{get, row, row_order};
 
 async fn stamp(app: &axum::Router, uri: &str) -> String {
@@ -27,12 +27,7 @@ async fn a_run_written_meanwhile_appears_and_updates_without_a_restart() {
 
     // "Another process" starts a run of two audits.
     let writer = agar_store::Store::open(&root).unwrap();
-    writer
-        .create_run_with_plan(
-            &run_record("live", at(0)),
-            &plan("live", &[("one", "one"), ("two", "two")], vec![]),
-        )
-        .unwrap();
+    run("live", at(0), &[("one", "one"), ("two", "two")]).write(&writer).unwrap();
     let s1 = stamp(&app, "/api/stamp").await;
     assert_ne!(s0, s1, "a new run moves the store's stamp");
     let p = get(&app, "/").await;

@@ -303,11 +303,11 @@ async fn assets_are_compiled_in_with_their_types() {
 
 #[tokio::test]
 async fn a_restarted_conversation_is_a_second_root_of_the_branch_tree() {
-    use crate::fixture::{at, event, plan, run_record, target, transcript};
+    use crate::fixture::{at, event, run, target, transcript};
     use agar_core::{AuditStatus, EventKind, Message};
     let dir = tempfile::tempdir().unwrap();
     let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    store.create_run_with_plan(&run_record("r", at(0)), &plan("r", &[], vec![])).unwrap();
+    run("r", at(0), &[]).write(&store).unwrap();
     let events = vec![
         target("M1", None, 0, Message::user("first try")),
         target("M2", Some("M1"), 0, Message::assistant("first answer")),

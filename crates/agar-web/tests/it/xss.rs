@@ -6,7 +6,7 @@ use agar_core::{AuditStatus, Citation, EventKind, Message, ToolCall};
 use agar_store::{Agreement, Label};
 use agar_web::{AppState, app};
 
-use crate::fixture::{at, cite, event, plan, run_record, score, target, transcript, verdict};
+use crate::fixture::{at, cite, event, run, score, target, transcript, verdict};
 use crate::support::get;
 
 /// Every `<...>` tag of `html` (text between tags is escaped, so a `<`
@@ -62,9 +62,7 @@ fn evil(tag: &str) -> String {
 async fn model_written_markup_renders_as_inert_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    store
-        .create_run_with_plan(&run_record("xss", at(0)), &plan("xss", &[("evil", "evil")], vec![]))
-        .unwrap();
+    run("xss", at(0), &[("evil", "evil")]).write(&store).unwrap();
 
     let mut reply = Message::assistant(evil("target says"));
     reply.reasoning = Some(evil("reasoning"));
@@ -73,10 +71,13 @@ async fn model_written_markup_renders_as_inert_text() {
         name: "run<script>".into(),
         arguments: serde_json::json!({"cmd": evil("args")}).to_string(),
     }];
-    let mut tool_result = target("M4", Some("M3"), 0, Message::tool("c1", evil("tool result")));
-    if let EventKind::Target { origin, .. } = &mut tool_result.kind {
-        *origin = Some(agar_core::Origin::Environment);
-    }
+    let tool_result = event(agar_testkit::tool_result(
+        "M4",
+        "M3",
+        0,
+        Message::tool("c1", evil("tool result")),
+        agar_core::Origin::Environment,
+    ));
     let events = vec![
         event(EventKind::Auditor { message: Message::assistant(evil("auditor")) }),
         target("M1", None, 0, Message::system(evil("system"))),
