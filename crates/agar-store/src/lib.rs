@@ -4,6 +4,7 @@
 //! STORE/RUN_ID/run.json            the run's resolved configuration (RunRecord)
 //! STORE/RUN_ID/plan.json           every planned audit and the settings (RunPlan)
 //! STORE/RUN_ID/AUDIT_ID.json       one transcript per finished audit
+//! STORE/RUN_ID/shard-I-of-N.json   the audits shard I of N took (`--shard`)
 //! STORE/RUN_ID/labels/AUDIT_ID.json reviewer labels of one audit
 //! STORE/RUN_ID/.lock               held by the process running the run's audits
 //! STORE/RUN_ID/.running/AUDIT_ID   markers of audits running now
@@ -31,19 +32,30 @@
 //! - [`lock`]: the [`RunLock`] of a run being run, and per-file write locks.
 //! - [`read`]: reading only regular files, under a size cap.
 //! - [`cache`]: the response cache ([`CachedModel`]).
+//! - [`merge`]: runs of several stores (shards) brought into one (`agar merge`).
+//! - [`shard`]: `RUN/shard-I-of-N.json`, the audits each shard took.
+//! - [`location`]: `--store DIR` or `--store s3://bucket/prefix`, and [`open_store`].
+//! - [`mirror`]: a store whose writes are also put to an object store (S3).
 
 pub mod atomic;
 pub mod cache;
 mod codec;
 pub mod index;
 pub mod labels;
+pub mod location;
 pub mod lock;
+pub mod merge;
+pub mod mirror;
 pub mod plan;
 pub mod read;
+pub mod shard;
 mod store;
 
 pub use cache::{CachedModel, ResponseCache};
 pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
+pub use location::{StoreLocation, open as open_store, open_existing as open_existing_store};
 pub use lock::{FileLock, RunLock};
+pub use merge::{MergeError, MergeReport, MissingAudits, Offer, RunMerge, merge};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
+pub use shard::ShardRecord;
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};
