@@ -9,7 +9,7 @@ use agar_core::run::AuditorGuidance;
 use agar_core::{RunRecord, RunScenario, RunSettings};
 use agar_models::{Env, ResolveSettings};
 use agar_report::parse_conditions;
-use agar_store::{PlanSettings, PlannedAudit, RunPlan, Store, StoreError};
+use agar_store::{PlanSettings, PlannedAudit, RunPlan, StoreError};
 use chrono::Utc;
 
 use crate::cli::AuditArgs;
@@ -143,7 +143,7 @@ pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
         );
     }
 
-    let store = Store::open(&args.store).map_err(|e| Failure::Input(e.to_string()))?;
+    let store = crate::merge::open_store(&args.store)?;
     let run_id = match &args.run {
         Some(name) => name.clone(),
         None => Utc::now().format("run-%Y%m%d-%H%M%S").to_string(),

@@ -407,13 +407,13 @@ fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
         let store = Store::open(root).map_err(|e| Failure::Input(e.to_string()))?;
         return Ok(Located::Run { store, run_id });
     }
-    if !store.is_dir() {
+    if !store.is_dir() && !agar_store::location::is_remote(store) {
         return Err(Failure::Input(format!(
             "{target}: no such file, directory or run (the store {} does not exist)",
             store.display()
         )));
     }
-    let store = Store::open(store).map_err(|e| Failure::Input(e.to_string()))?;
+    let store = crate::merge::open_store(store)?;
     match store.read_run(target) {
         Ok(_) => Ok(Located::Run { store, run_id: target.to_string() }),
         Err(StoreError::NoSuchRun(_) | StoreError::BadId(_)) => Err(Failure::Input(format!(

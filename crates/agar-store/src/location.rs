@@ -70,6 +70,11 @@ impl StoreLocation {
     }
 }
 
+/// Whether `spec` names an object store (`s3://`) rather than a directory.
+pub fn is_remote(spec: &Path) -> bool {
+    spec.to_str().is_some_and(|s| s.starts_with("s3://"))
+}
+
 /// The staging directory of an `s3://` store (see the module docs).
 pub fn staging_dir(bucket: &str, prefix: &str) -> Result<PathBuf, StoreError> {
     if let Some(dir) = std::env::var_os(STAGING_ENV).filter(|d| !d.is_empty()) {
@@ -103,6 +108,22 @@ pub fn open_existing(spec: &Path) -> Result<Store, StoreError> {
     match StoreLocation::parse(spec)? {
         StoreLocation::Local(dir) => Store::open_existing(dir),
         StoreLocation::S3 { .. } => open(spec),
+    }
+}
+
+/// The store at `spec` as it is, to read from: a local store must exist;
+/// an `s3://` store is listed and downloaded into `scratch` (a directory
+/// of the caller's that should be empty), so what is read is what the bucket
+/// holds, not what a staging directory kept. Returns the store and how many
+/// files were downloaded.
+pub fn snapshot(spec: &Path, scratch: &Path) -> Result<(Store, usize), StoreError> {
+    match StoreLocation::parse(spec)? {
+        StoreLocation::Local(dir) => Ok((Store::open_existing(dir)?, 0)),
+        StoreLocation::S3 { bucket, prefix } => {
+            let store = open_s3(&bucket, &prefix, scratch)?;
+            let pulled = store.pull_all()?;
+            Ok((store, pulled))
+        }
     }
 }
 
