@@ -5,17 +5,22 @@ use std::path::Path;
 
 use crate::support::{ROLES, agar, agar_against, demo_script, stderr, stdout, write};
 
-/// Runs a two-audit run `r` into `store`.
-async fn audit_into(dir: &Path, store: &Path) {
-    for i in 1..=2 {
+/// `agar audit` of `n` poem scenarios (under `dir/scenarios`) as run `r`
+/// into `--store store`, against a fresh fake server, with `env` set.
+pub(crate) async fn audit_poems(dir: &Path, n: usize, store: &str, env: &[(&str, &Path)]) {
+    for i in 1..=n {
         write(dir, &format!("scenarios/poem{i}.md"), crate::support::POEM_SCENARIO);
     }
     let server = agar_testkit::FakeServer::start().await;
     server.load_script(&demo_script());
-    let out = agar_against(&server)
+    let mut cmd = agar_against(&server);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .args(["audit", dir.join("scenarios").to_str().unwrap()])
         .args(ROLES)
-        .args(["--max-turns", "4", "--run", "r", "--store", store.to_str().unwrap()])
+        .args(["--max-turns", "4", "--run", "r", "--store", store])
         .output()
         .await
         .unwrap();
@@ -41,7 +46,7 @@ fn copy_dir(from: &Path, to: &Path) {
 async fn merge_refuses_a_plan_mismatch_and_reports_what_it_merged() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
-    audit_into(dir.path(), &a).await;
+    audit_poems(dir.path(), 2, a.to_str().unwrap(), &[]).await;
 
     // B: the same run, but its plan names another target.
     let b = dir.path().join("b");

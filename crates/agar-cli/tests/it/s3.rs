@@ -10,7 +10,8 @@ use std::path::Path;
 
 use agar_store::{ShardRecord, Store};
 
-use crate::support::{ROLES, agar, agar_against, demo_script, stderr, stdout, write};
+use crate::merge::audit_poems;
+use crate::support::{agar, stderr, stdout};
 
 /// The bucket the script created, or `None` (with the reason printed).
 fn bucket() -> Option<String> {
@@ -33,9 +34,12 @@ fn run_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
-async fn merge_down(spec: &str, into: &Path) -> String {
-    let out =
-        agar().args(["merge", spec, "--into", into.to_str().unwrap()]).output().await.unwrap();
+async fn merge_down(from: &str, into: &Path) -> String {
+    merge_to(from, into.to_str().unwrap()).await
+}
+
+async fn merge_to(from: &str, into: &str) -> String {
+    let out = agar().args(["merge", from, "--into", into]).output().await.unwrap();
     assert!(out.status.success(), "merge: {}", stderr(&out));
     stdout(&out)
 }
@@ -47,23 +51,10 @@ async fn s3_two_writers_of_one_run_keep_the_first_copy_and_merge_down_once() {
     let prefix = fresh_prefix("writers");
     let spec = format!("s3://{bucket}/{prefix}");
     let dir = tempfile::tempdir().unwrap();
-    for i in 1..=4 {
-        write(dir.path(), &format!("scenarios/poem{i}.md"), crate::support::POEM_SCENARIO);
-    }
-    let server = agar_testkit::FakeServer::start().await;
-    server.load_script(&demo_script());
 
     // Writer A: the real pipeline, its store in the bucket.
     let staging_a = dir.path().join("staging-a");
-    let out = agar_against(&server)
-        .env("AGAR_S3_STAGING", &staging_a)
-        .args(["audit", dir.path().join("scenarios").to_str().unwrap()])
-        .args(ROLES)
-        .args(["--max-turns", "4", "--run", "r", "--store", &spec])
-        .output()
-        .await
-        .unwrap();
-    assert!(out.status.success(), "audit: {}", stderr(&out));
+    audit_poems(dir.path(), 4, &spec, &[("AGAR_S3_STAGING", &staging_a)]).await;
     let written = run_files(&staging_a.join("r"));
     assert_eq!(written.len(), 4, "{written:?}");
 
@@ -137,23 +128,19 @@ async fn s3_two_shards_write_into_one_bucket_and_each_audit_arrives_once() {
     let show =
         agar().args(["show", "r", "--store", into.to_str().unwrap()]).output().await.unwrap();
     assert!(show.status.success(), "show: {}", stderr(&show));
+
+    // Merged up into another prefix and down again: the same audits, byte for byte.
+    let up = format!("s3://{bucket}/{prefix}-up");
+    let said = merge_to(into.to_str().unwrap(), &up).await;
+    assert!(said.contains("4 added"), "{said}");
+    let down = dir.path().join("down");
+    merge_down(&up, &down).await;
+    assert_eq!(run_files(&down.join("r")), merged);
 }
 
 /// A finished four-audit run `r` in a local store under `dir/local`.
 async fn shaped_run(dir: &Path) -> Store {
-    for i in 1..=4 {
-        write(dir, &format!("scenarios/poem{i}.md"), crate::support::POEM_SCENARIO);
-    }
-    let server = agar_testkit::FakeServer::start().await;
-    server.load_script(&demo_script());
     let local = dir.join("local");
-    let out = agar_against(&server)
-        .args(["audit", dir.join("scenarios").to_str().unwrap()])
-        .args(ROLES)
-        .args(["--max-turns", "4", "--run", "r", "--store", local.to_str().unwrap()])
-        .output()
-        .await
-        .unwrap();
-    assert!(out.status.success(), "audit: {}", stderr(&out));
+    audit_poems(dir, 4, local.to_str().unwrap(), &[]).await;
     Store::open_existing(local).unwrap()
 }
