@@ -32,7 +32,7 @@
 //! - [`lock`]: the [`RunLock`] of a run being run, and per-file write locks.
 //! - [`read`]: reading only regular files, under a size cap.
 //! - [`cache`]: the response cache ([`CachedModel`]).
-//! - [`merge`]: runs of several stores (shards) brought into one (`agar merge`).
+//! - [`mod@merge`]: runs of several stores (shards) brought into one (`agar merge`).
 //! - [`shard`]: `RUN/shard-I-of-N.json`, the audits each shard took.
 //! - [`location`]: `--store DIR` or `--store s3://bucket/prefix`, and [`open_store`].
 //! - [`mirror`]: a store whose writes are also put to an object store (S3).
