@@ -130,6 +130,12 @@ pub fn snapshot(spec: &Path, scratch: &Path) -> Result<(Store, usize), StoreErro
 /// An `s3://bucket/prefix` store staged in `staging`, the S3 client
 /// configured from the environment (see the module docs).
 pub fn open_s3(bucket: &str, prefix: &str, staging: &Path) -> Result<Store, StoreError> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoint =
+        ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"].into_iter().find_map(env);
+    if let Some(why) = plain_http_refused(endpoint.as_deref(), env("AWS_ALLOW_HTTP").as_deref()) {
+        return Err(StoreError::Mirror(format!("s3://{bucket}: {why}")));
+    }
     let s3 = AmazonS3Builder::from_env().with_bucket_name(bucket).build().map_err(|e| {
         StoreError::Mirror(format!(
             "s3://{bucket}: {e} (see docs/storage.md for the AWS_* variables)"
@@ -140,8 +146,28 @@ pub fn open_s3(bucket: &str, prefix: &str, staging: &Path) -> Result<Store, Stor
     Store::open_mirrored(staging, Arc::new(mirror))
 }
 
+/// Why a plain `http://` endpoint is refused: only with `AWS_ALLOW_HTTP=true`
+/// (object_store's own refusal says only "builder error").
+fn plain_http_refused(endpoint: Option<&str>, allow_http: Option<&str>) -> Option<String> {
+    let endpoint = endpoint?;
+    let plain = endpoint.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    let allowed = allow_http.is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    (plain && !allowed).then(|| {
+        format!("the endpoint {endpoint} is plain http; set AWS_ALLOW_HTTP=true to allow it")
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_plain_http_endpoint_needs_the_explicit_opt_in() {
+        let refused = super::plain_http_refused(Some("http://127.0.0.1:9000"), None);
+        assert!(refused.is_some_and(|r| r.contains("AWS_ALLOW_HTTP=true")));
+        assert_eq!(super::plain_http_refused(Some("http://127.0.0.1:9000"), Some("true")), None);
+        assert_eq!(super::plain_http_refused(Some("https://s3.example"), None), None);
+        assert_eq!(super::plain_http_refused(None, None), None);
+    }
+
     use super::*;
 
     #[test]

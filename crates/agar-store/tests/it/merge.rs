@@ -202,3 +202,43 @@ fn a_transcript_written_during_a_merge_is_not_lost() {
     assert_eq!(report.runs[0].kept, 1);
     assert_eq!(into.read_transcript("r", "a").unwrap().verdicts[0].score("d"), Some(8));
 }
+
+#[test]
+fn writers_during_a_merge_lose_nothing() {
+    // A judge appends verdicts and a reviewer sets labels in the target
+    // while merges run: every verdict and every label lands.
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Utc::now() - Duration::hours(1);
+    let source = shard_store(dir.path(), "one", &["a"], &[]);
+    source.write_transcript(&judged_at("a", 2, t0)).unwrap();
+    let label = |agreement| Label { agreement, note: String::new(), reviewer: None, at: t0 };
+    source.set_label("r", "a", "from-source", label(Agreement::Agree)).unwrap();
+    let into = shard_store(dir.path(), "into", &["a"], &[]);
+    into.write_transcript(&judged_at("a", 5, t0 + Duration::seconds(1))).unwrap();
+    std::thread::scope(|s| {
+        let judge = s.spawn(|| {
+            for i in 0..20 {
+                into.update_transcript("r", "a", |t| {
+                    let mut v = t.verdicts[0].clone();
+                    v.created_at = Utc::now();
+                    v.summary = format!("verdict {i}");
+                    t.verdicts.push(v);
+                })
+                .unwrap();
+            }
+        });
+        let reviewer = s.spawn(|| {
+            for i in 0..20 {
+                into.set_label("r", "a", &format!("dim{i}"), label(Agreement::Disagree)).unwrap();
+            }
+        });
+        for _ in 0..10 {
+            merge(std::slice::from_ref(&source), &into).unwrap();
+        }
+        judge.join().unwrap();
+        reviewer.join().unwrap();
+    });
+    assert_eq!(into.read_transcript("r", "a").unwrap().verdicts.len(), 21);
+    let labels = into.labels("r", "a").unwrap();
+    assert_eq!(labels.len(), 21, "{:?}", labels.keys().collect::<Vec<_>>());
+}
