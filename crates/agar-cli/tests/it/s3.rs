@@ -58,6 +58,20 @@ async fn s3_two_writers_of_one_run_keep_the_first_copy_and_merge_down_once() {
     let written = run_files(&staging_a.join("r"));
     assert_eq!(written.len(), 4, "{written:?}");
 
+    // `agar resume` on a machine whose staging directory is empty brings the
+    // run down from the bucket and finds nothing left to run.
+    let staging_r = dir.path().join("staging-resume");
+    let out = agar()
+        .env("AGAR_S3_STAGING", &staging_r)
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("OPENAI_API_KEY", "sk-not-used")
+        .args(["resume", "r", "--store", &spec])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "resume: {}", stderr(&out));
+    assert_eq!(run_files(&staging_r.join("r")), written, "pulled from the bucket");
+
     // Writer B, another machine: reading the plan (as agar resume does)
     // brings the run down from the bucket...
     let b = agar_store::location::open_s3(&bucket, &prefix, &dir.path().join("staging-b")).unwrap();
