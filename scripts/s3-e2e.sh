@@ -13,26 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=${AGAR_MOTO_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/agar/moto-venv}
-log_dir=$(mktemp -d)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$log_dir"
-}
-trap cleanup EXIT
-
-if [ ! -x "$venv/bin/moto_server" ]; then
-  echo "installing moto into $venv (pip install 'moto[server]')"
-  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'moto[server]'; } >"$log_dir/install.log" 2>&1; then
-    echo "SKIPPED: the S3 test: could not install moto[server]:"
-    tail -n 5 "$log_dir/install.log"
-    rm -rf "$venv"
-    exit 0
-  fi
-fi
+. scripts/lib/pypi-server.sh
+venv_install "$venv" moto_server 'moto[server]' "the S3 test"
 echo "S3 server: moto $("$venv/bin/python" -c 'import moto; print(moto.__version__)')"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_dir/moto.log" 2>&1 &
 server_pid=$!
 endpoint="http://127.0.0.1:$port"

@@ -35,11 +35,18 @@ fn run_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 async fn merge_down(from: &str, into: &Path) -> String {
-    merge_to(from, into.to_str().unwrap()).await
+    merge_to(from, into.to_str().unwrap(), &into.with_extension("staging")).await
 }
 
-async fn merge_to(from: &str, into: &str) -> String {
-    let out = agar().args(["merge", from, "--into", into]).output().await.unwrap();
+/// `agar merge FROM --into INTO`, an s3:// INTO staged in `staging` (never
+/// the user's cache).
+async fn merge_to(from: &str, into: &str, staging: &Path) -> String {
+    let out = agar()
+        .env("AGAR_S3_STAGING", staging)
+        .args(["merge", from, "--into", into])
+        .output()
+        .await
+        .unwrap();
     assert!(out.status.success(), "merge: {}", stderr(&out));
     stdout(&out)
 }
@@ -145,7 +152,7 @@ async fn s3_two_shards_write_into_one_bucket_and_each_audit_arrives_once() {
 
     // Merged up into another prefix and down again: the same audits, byte for byte.
     let up = format!("s3://{bucket}/{prefix}-up");
-    let said = merge_to(into.to_str().unwrap(), &up).await;
+    let said = merge_to(into.to_str().unwrap(), &up, &dir.path().join("staging-up")).await;
     assert!(said.contains("4 added"), "{said}");
     let down = dir.path().join("down");
     merge_down(&up, &down).await;
