@@ -12,26 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=${AGAR_GATEWAY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/agar/litellm-venv}
-log_dir=$(mktemp -d)
-gateway_pid=
-cleanup() {
-  if [ -n "$gateway_pid" ]; then kill "$gateway_pid" 2>/dev/null || true; wait "$gateway_pid" 2>/dev/null || true; fi
-  rm -rf "$log_dir"
-}
-trap cleanup EXIT
-
-if [ ! -x "$venv/bin/litellm" ]; then
-  echo "installing the LiteLLM proxy into $venv (pip install 'litellm[proxy]')"
-  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'litellm[proxy]'; } >"$log_dir/install.log" 2>&1; then
-    echo "SKIPPED: the gateway check: could not install litellm[proxy]:"
-    tail -n 5 "$log_dir/install.log"
-    rm -rf "$venv"
-    exit 0
-  fi
-fi
+. scripts/lib/pypi-server.sh
+venv_install "$venv" litellm 'litellm[proxy]' "the gateway check"
 echo "gateway: $("$venv/bin/litellm" --version 2>&1 | grep -i version | tail -n1)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 upstream=$(free_port)
 port=$(free_port)
 key="sk-agar-gateway-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
@@ -54,10 +38,10 @@ YAML
 LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
   "$venv/bin/litellm" --config "$log_dir/config.yaml" --host 127.0.0.1 --port "$port" \
   >"$log_dir/gateway.log" 2>&1 &
-gateway_pid=$!
+server_pid=$!
 for _ in $(seq 1 180); do
   curl -fsS -m 2 "http://127.0.0.1:$port/health/liveliness" >/dev/null 2>&1 && break
-  kill -0 "$gateway_pid" 2>/dev/null || break
+  kill -0 "$server_pid" 2>/dev/null || break
   sleep 1
 done
 if ! curl -fsS -m 2 "http://127.0.0.1:$port/health/liveliness" >/dev/null 2>&1; then

@@ -55,6 +55,9 @@ pub(crate) enum Command {
     /// Finish an interrupted run; a finished audit is never run again
     #[command(after_help = crate::resume::RESUME_HELP)]
     Resume(crate::resume::ResumeArgs),
+    /// Bring the runs of several stores (shards, an s3:// bucket) into one
+    #[command(after_help = crate::merge::MERGE_HELP)]
+    Merge(crate::merge::MergeArgs),
     /// List the runs in the store
     Runs(crate::runs::RunsArgs),
     /// One run's per-dimension summary

@@ -395,7 +395,7 @@ fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
         let store = crate::run::store_for_writing(root)?;
         return Ok(Located::Run { store, run_id });
     }
-    if !store.is_dir() {
+    if !store.is_dir() && !agar_store::location::is_remote(store) {
         return Err(Failure::Input(format!(
             "{target}: no such file, directory or run (the store {} does not exist)",
             store.display()

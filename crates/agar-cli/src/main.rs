@@ -13,6 +13,7 @@ mod gates;
 mod generate;
 mod judge;
 mod limits;
+mod merge;
 mod meta;
 mod models;
 mod phase;
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
             Command::Scenarios(args) => scenarios::run(&args),
             Command::Judge(args) => judge::run(args).await,
             Command::Resume(args) => resume::run(args).await,
+            Command::Merge(args) => merge::run(&args),
             Command::Runs(args) => runs::run(&args),
             Command::Show(args) => show::run(&args),
             Command::Compare(args) => compare::run(&args),

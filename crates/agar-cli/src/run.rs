@@ -278,7 +278,7 @@ pub(crate) fn failed_remain(failed: usize, hint: &str, outcome: crate::Outcome) 
 /// Opens (creating it if needed) the store at `dir` for a command that
 /// writes runs: the one place `agar audit` and `agar judge` open a store.
 pub(crate) fn store_for_writing(dir: &std::path::Path) -> Result<Store, Failure> {
-    Store::open(dir).map_err(|e| Failure::Input(e.to_string()))
+    crate::merge::open_store(dir)
 }
 
 /// `scenario` for a single audit, `scenario.N` (1-based) for repeats; made

@@ -157,6 +157,9 @@ pub(crate) fn latest_run(store: &Store) -> Result<String, Failure> {
 
 /// The store at `dir`, which must exist.
 pub(crate) fn open_store(dir: &Path) -> Result<Store, Failure> {
+    if agar_store::location::is_remote(dir) {
+        return agar_store::open_existing_store(dir).map_err(|e| Failure::Input(e.to_string()));
+    }
     Store::open_existing(dir).map_err(|_| {
         Failure::Input(format!(
             "no store at {} (pass --store DIR or set AGAR_STORE)",

@@ -34,13 +34,19 @@
 //! - [`read`]: reading only regular files, under a size cap.
 //! - [`shard`]: shard records and per-shard locks (`agar audit --shard I/N`).
 //! - [`cache`]: the response cache ([`CachedModel`]).
+//! - [`mod@merge`]: runs of several stores (shards) brought into one (`agar merge`).
+//! - [`location`]: `--store DIR` or `--store s3://bucket/prefix`, and [`open_store`].
+//! - [`mirror`]: a store whose writes are also put to an object store (S3).
 
 pub mod atomic;
 pub mod cache;
 mod codec;
 pub mod index;
 pub mod labels;
+pub mod location;
 pub mod lock;
+pub mod merge;
+pub mod mirror;
 pub mod plan;
 pub mod read;
 pub mod shard;
@@ -48,7 +54,9 @@ mod store;
 
 pub use cache::{CachedModel, ResponseCache};
 pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
+pub use location::{StoreLocation, open as open_store, open_existing as open_existing_store};
 pub use lock::{FileLock, RunLock};
+pub use merge::{MergeError, MergeReport, MissingAudits, Offer, RunMerge, merge};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use shard::ShardRecord;
 pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};

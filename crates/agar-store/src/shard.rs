@@ -50,24 +50,51 @@ pub(crate) fn is_lock_name(name: &str) -> bool {
     name.strip_prefix(lock::LOCK_FILE).is_some_and(|rest| rest.starts_with("-shard-"))
 }
 
-/// Writes the shard's record (replacing one written before).
+/// Writes the shard's record (replacing one written before); see
+/// [`Store::write_shard_record`].
 pub fn write_record(store: &Store, run_id: &str, record: &ShardRecord) -> Result<(), StoreError> {
-    crate::check_id(run_id)?;
-    write_json(&store.run_dir(run_id).join(record_name(record.index, record.count)), record)
+    store.write_shard_record(run_id, record)
 }
 
-/// Every shard record of the run, by file name order.
+/// Every shard record of the run; see [`Store::shard_records`].
 pub fn records(store: &Store, run_id: &str) -> Result<Vec<ShardRecord>, StoreError> {
-    crate::check_id(run_id)?;
-    let dir = store.run_dir(run_id);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|source| StoreError::Io { path: dir.clone(), source })?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| parse_record_name(n).is_some())
-        .collect();
-    names.sort();
-    names.iter().map(|n| read_json(&dir.join(n))).collect()
+    store.shard_records(run_id)
+}
+
+impl Store {
+    /// Writes (or replaces) a shard record of run `run_id`, atomically, and
+    /// puts it to the mirror.
+    pub fn write_shard_record(&self, run_id: &str, record: &ShardRecord) -> Result<(), StoreError> {
+        self.read_run(run_id)?;
+        let path = self.run_dir(run_id).join(record_name(record.index, record.count));
+        let _lock = crate::lock::lock_file(&path)?;
+        write_json(&path, record)?;
+        self.mirror_file(&path, crate::mirror::PutKind::Overwrite)?;
+        Ok(())
+    }
+
+    /// Every shard record of a run, by (count, index); a file that does not
+    /// parse, or whose name disagrees with its content, is left out with a warning.
+    pub fn shard_records(&self, run_id: &str) -> Result<Vec<ShardRecord>, StoreError> {
+        crate::check_id(run_id)?;
+        let dir = self.run_dir(run_id);
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(out) };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((index, count)) = parse_record_name(&name) else { continue };
+            match read_json::<ShardRecord>(&entry.path()) {
+                Ok(r) if r.index == index && r.count == count => out.push(r),
+                Ok(_) => tracing::warn!(
+                    "{}: says another shard than its name; left out",
+                    entry.path().display()
+                ),
+                Err(e) => tracing::warn!("{e}; left out"),
+            }
+        }
+        out.sort_by_key(|r| (r.count, r.index));
+        Ok(out)
+    }
 }
 
 /// Takes the lock of shard `index` of `count` of the run; fails with

@@ -41,6 +41,9 @@ pub enum StoreError {
     NoPlan(String),
     #[error("the store index: {0}")]
     Index(String),
+    /// The object store a store is mirrored to (see [`crate::mirror`]).
+    #[error("{0}")]
+    Mirror(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -158,6 +161,8 @@ struct Shared {
     flush_interval: Duration,
     /// Index sessions opened through this store (measurements and tests).
     sessions: AtomicUsize,
+    /// Where the store's files are also put (an S3 bucket), if anywhere.
+    mirror: Option<Arc<dyn crate::mirror::Mirror>>,
 }
 
 /// A transcript's index record awaiting an index session.
@@ -171,12 +176,17 @@ struct PendingAudit {
 type Batch = BTreeMap<(String, String), PendingAudit>;
 
 impl Shared {
-    fn new(root: PathBuf, flush_interval: Duration) -> Arc<Shared> {
+    fn new(
+        root: PathBuf,
+        flush_interval: Duration,
+        mirror: Option<Arc<dyn crate::mirror::Mirror>>,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             root,
             pending: Mutex::new(BTreeMap::new()),
             flush_interval,
             sessions: AtomicUsize::new(0),
+            mirror,
         })
     }
 
@@ -224,7 +234,7 @@ impl Store {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root = root.into();
         fs::create_dir_all(&root).map_err(io_err(&root))?;
-        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL) })
+        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL, None) })
     }
 
     /// Opens an existing store; an error if `root` is not a directory.
@@ -236,7 +246,23 @@ impl Store {
                 source: io::Error::new(io::ErrorKind::NotFound, "no such store directory"),
             });
         }
-        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL) })
+        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL, None) })
+    }
+
+    /// Opens (creating if needed) the store at `root` whose writes are also
+    /// put to `mirror` (see [`crate::mirror`]).
+    pub fn open_mirrored(
+        root: impl Into<PathBuf>,
+        mirror: Arc<dyn crate::mirror::Mirror>,
+    ) -> Result<Self, StoreError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        Ok(Self { shared: Shared::new(root, index::FLUSH_INTERVAL, Some(mirror)) })
+    }
+
+    /// The mirror the store's writes are also put to, if any.
+    pub fn mirror(&self) -> Option<&Arc<dyn crate::mirror::Mirror>> {
+        self.shared.mirror.as_ref()
     }
 
     pub fn root(&self) -> &Path {
@@ -280,6 +306,7 @@ impl Store {
         self.create_run_dir(&record.run_id)?;
         let dir = self.run_dir(&record.run_id);
         write_json(&dir.join("run.json"), record)?;
+        self.mirror_first_stays(&dir.join("run.json"))?;
         Ok(dir)
     }
 
@@ -300,7 +327,9 @@ impl Store {
         self.create_run_dir(&record.run_id)?;
         let dir = self.run_dir(&record.run_id);
         write_json(&dir.join(PLAN_FILE), plan)?;
+        self.mirror_plan(&dir.join(PLAN_FILE), plan)?;
         write_json(&dir.join("run.json"), record)?;
+        self.mirror_first_stays(&dir.join("run.json"))?;
         Ok(dir)
     }
 
@@ -320,6 +349,10 @@ impl Store {
     pub fn read_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
         check_id(run_id)?;
         let path = self.run_dir(run_id).join("run.json");
+        if !path.exists() && self.mirror().is_some() {
+            // A run another machine started: bring it down first.
+            self.pull_run(run_id)?;
+        }
         if !path.exists() {
             return Err(StoreError::NoSuchRun(run_id.to_string()));
         }
@@ -345,7 +378,11 @@ impl Store {
         check_audit_id(&t.audit_id)?;
         let path = self.run_dir(&t.run_id).join(format!("{}.json", t.audit_id));
         let _lock = lock::lock_file(&path)?;
-        self.put_transcript(path, t)
+        let path = self.put_transcript(path, t)?;
+        if t.status.is_finished() {
+            self.mirror_first_stays(&path)?;
+        }
+        Ok(path)
     }
 
     /// Reads a stored transcript, changes it and writes it back, holding the
@@ -364,12 +401,17 @@ impl Store {
         let _lock = lock::lock_file(&path)?;
         let mut t: Transcript = read_json(&path)?;
         change(&mut t);
-        self.put_transcript(path, &t)?;
+        let path = self.put_transcript(path, &t)?;
+        self.mirror_file(&path, crate::mirror::PutKind::Overwrite)?;
         Ok(t)
     }
 
     /// Writes `t` to `path` and queues its index record; the caller holds the lock.
-    fn put_transcript(&self, path: PathBuf, t: &Transcript) -> Result<PathBuf, StoreError> {
+    pub(crate) fn put_transcript(
+        &self,
+        path: PathBuf,
+        t: &Transcript,
+    ) -> Result<PathBuf, StoreError> {
         write_json(&path, t)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
         let pending = PendingAudit {
@@ -640,7 +682,7 @@ impl Store {
         })
     }
 
-    fn update_labels(
+    pub(crate) fn update_labels(
         &self,
         run_id: &str,
         audit_id: &str,
@@ -657,6 +699,7 @@ impl Store {
             if path.exists() { read_json(&path)? } else { BTreeMap::new() };
         change(&mut labels);
         write_json(&path, &labels)?;
+        self.mirror_file(&path, crate::mirror::PutKind::Overwrite)?;
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
         if let Some(Err(e)) = self.session(|ix| ix.put_labels(run_id, audit_id, &meta, labels)) {
             tracing::warn!("could not update the index: {e}");

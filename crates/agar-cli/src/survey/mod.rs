@@ -168,7 +168,7 @@ pub(crate) async fn run(args: SurveyArgs) -> crate::Outcome {
     let items = plan::items(&spec)?;
     spec.planned = items.len();
     let model = resolve(&args.model)?;
-    let store = agar_store::Store::open(&args.store).map_err(|e| Failure::Run(e.to_string()))?;
+    let store = crate::merge::open_store(&args.store)?;
     let run_id = args
         .run
         .clone()

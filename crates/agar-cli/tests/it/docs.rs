@@ -316,6 +316,12 @@ fn isolated(workdir: &Path) -> tokio::process::Command {
         .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
         .env("ANTHROPIC_API_KEY", "sk-ant-docs-check-not-a-key")
         .env("AGAR_STORE", workdir.join("store"))
+        // s3:// examples reach a closed loopback port, never AWS.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "docs-check")
+        .env("AWS_SECRET_ACCESS_KEY", "docs-check-not-a-key")
+        .env("AGAR_S3_STAGING", workdir.join("s3-staging"))
         .env("AGAR_CACHE_DIR", workdir.join("cache"))
         .env("AGAR_SMOLLM2_WHEEL", workdir.join("no-such-wheel.whl"))
         .env("HOME", workdir)

@@ -7,7 +7,7 @@ use super::*;
 /// A store whose writes open the index only `flush_interval` after this
 /// process's last session, with run `r` created (run.json only).
 fn store_with_run(root: &Path, flush_interval: Duration) -> Store {
-    let store = Store { shared: Shared::new(root.to_path_buf(), flush_interval) };
+    let store = Store { shared: Shared::new(root.to_path_buf(), flush_interval, None) };
     fs::create_dir_all(root).unwrap();
     let record: RunRecord = serde_json::from_value(serde_json::json!({
         "schema_version": 1,

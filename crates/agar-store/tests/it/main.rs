@@ -5,5 +5,7 @@
 
 mod cache;
 mod index;
+mod merge;
+mod mirror;
 mod support;
 mod writers;
