@@ -1,6 +1,7 @@
 //! Shards of one run (`agar audit --run NAME --shard I/N`, `agar resume
 //! --shard`): three shards in three stores cover the unsharded plan exactly
-//! once, and three started at once share one store; `--shard auto` reads
+//! once and `agar merge` brings them into one store (twice: no change), and
+//! three started at once share one store; `--shard auto` reads
 //! Slurm's and Kubernetes' variables; a plan that differs, a second process
 //! on one shard and `--shard` without `--run` are refused; a shard killed
 //! with SIGKILL is finished by `agar resume --shard`.
@@ -14,7 +15,7 @@ use agar_core::{AuditStatus, Transcript};
 use agar_testkit::FakeServer;
 
 use crate::support::{
-    ROLES, agar_against, demo_script, planned_audits, stderr, stdout, transcripts, write,
+    ROLES, agar, agar_against, demo_script, planned_audits, stderr, stdout, transcripts, write,
 };
 
 /// A run of `audits` audits of one scenario (its repeats).
@@ -104,6 +105,27 @@ async fn three_shards_in_three_stores_cover_the_unsharded_plan_exactly_once() {
     let distinct: BTreeSet<&String> = union.iter().collect();
     assert_eq!(union.len(), 30, "the shares are disjoint");
     assert_eq!(distinct, plan.iter().collect(), "their union is the unsharded plan");
+
+    // `agar merge` brings the three stores into one that holds the unsharded
+    // run's audit ids exactly once each; merging again changes no file.
+    let merged = dir.path().join("merged");
+    let merge = || {
+        let mut cmd = agar();
+        cmd.arg("merge");
+        for i in 1..=3 {
+            cmd.arg(dir.path().join(format!("store{i}")));
+        }
+        cmd.arg("--into").arg(&merged);
+        cmd
+    };
+    let out = merge().output().await.unwrap();
+    assert!(out.status.success(), "merge: {}", stderr(&out));
+    assert_eq!(stored_done(&merged.join("nightly")), plan.iter().cloned().collect());
+    assert_eq!(planned_audits(&merged.join("nightly")), plan);
+    let before = transcripts(&merged.join("nightly"));
+    let out = merge().output().await.unwrap();
+    assert!(out.status.success(), "second merge: {}", stderr(&out));
+    assert_eq!(transcripts(&merged.join("nightly")), before, "merging twice changes nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
