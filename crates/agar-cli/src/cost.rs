@@ -17,7 +17,7 @@ pub(crate) struct Pricing {
 impl Pricing {
     /// Loads `agar.toml` (see `agar_models::config`); a bad file is an input error.
     pub(crate) fn load(env: &Env) -> Result<Pricing, Failure> {
-        let config = Config::load_default(env).map_err(|e| Failure::Input(e.to_string()))?;
+        let config = Config::load_default(env)?;
         if let Some(path) = &config.path {
             tracing::debug!(path = %path.display(), "using agar.toml");
         }

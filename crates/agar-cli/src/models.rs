@@ -8,8 +8,6 @@ use agar_models::{Config, Env, ResolveSettings, resolve_with};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::exit::Failure;
-
 #[derive(Debug, Args)]
 pub(crate) struct ModelsArgs {
     #[command(subcommand)]
@@ -63,7 +61,7 @@ pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
 
 async fn list(json: bool, check: bool) -> crate::Outcome {
     let env = Env::from_process();
-    let config = Config::load_default(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let config = Config::load_default(&env)?;
     let settings = ResolveSettings::default();
     let key =
         |var: &str| format!("{var} ({})", if env.get(var).is_some() { "set" } else { "not set" });
@@ -152,8 +150,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
         source: "built in".into(),
         reachable: None,
     });
-    let local =
-        agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let local = agar_models::local::local_settings(&env)?;
     for m in agar_local::fetch::EMBEDDED {
         let status = match agar_local::fetch::cached_path(m, &local) {
             Ok(p) if agar_local::fetch::is_cached(m, &local) => {
@@ -222,7 +219,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
             "config": config.path.as_ref().map(|p| p.display().to_string()),
             "models": rows,
         });
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out)?;
         println!("{text}");
         return Ok(());
     }

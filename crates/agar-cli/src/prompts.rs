@@ -86,5 +86,5 @@ pub(crate) fn load(dir: Option<&Path>) -> Result<Prompts, Failure> {
     for (t, _) in &found {
         tracing::info!(template = t.name(), dir = %dir.display(), "a prompt override replaces the built-in template");
     }
-    Prompts::with_overrides(found).map_err(|e| Failure::Input(e.to_string()))
+    Prompts::with_overrides(found).map_err(Failure::input)
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agar_core::{Dimension, Scenario};
+use agar_core::{AuditState, Dimension, Scenario};
 use agar_models::{Env, ResolveSettings};
 use agar_report::parse_conditions;
 use agar_store::StoreError;
@@ -42,9 +42,8 @@ pub(crate) struct ResumeArgs {
     /// The run id
     #[arg(value_name = "RUN")]
     pub(crate) run: String,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Run audits whose scenario file changed since the run began
     #[arg(long)]
     pub(crate) allow_changed: bool,
@@ -109,12 +108,12 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     let failed_left = if args.retry_failed {
         0
     } else {
-        view.audits.iter().filter(|a| a.status == "failed").count()
+        view.audits.iter().filter(|a| a.status == AuditState::Failed).count()
     };
     let finished: BTreeMap<&str, &str> = view
         .audits
         .iter()
-        .filter(|a| a.is_finished() && !(args.retry_failed && a.status == "failed"))
+        .filter(|a| a.is_finished() && !(args.retry_failed && a.status == AuditState::Failed))
         .map(|a| (a.audit_id.as_str(), a.status.as_str()))
         .collect();
     let spent_before: f64 = view

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cost::Pricing;
 use crate::exit::Failure;
 use crate::progress::{Progress, eprint_line};
+use crate::show::catalogue;
 
 /// One audit to run.
 #[derive(Debug)]
@@ -356,7 +357,7 @@ pub(crate) async fn execute(x: Execution) -> crate::Outcome {
             println!("{}", agar_core::DEMONSTRATION_BANNER);
         }
         println!("run {run_id} ({})", run_dir.display());
-        print!("{}", crate::term::clean(&summary.to_table()));
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue(&x.store, &[&run_id]))));
         for w in &warnings {
             println!("warning: {}", crate::term::clean(w));
         }
@@ -485,7 +486,7 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     if let Some(board) = &board {
         board.end(&job.audit_id);
     }
-    shared.progress.finished(status.label());
+    shared.progress.finished(status.state());
     shared.check_budget();
     Finished { audit_id: job.audit_id, status, stored, warnings }
 }

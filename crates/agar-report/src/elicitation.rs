@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use agar_core::Generated;
+use agar_core::{Generated, VerdictState};
 use serde::Serialize;
 
 use crate::record::AuditRecord;
@@ -88,7 +88,7 @@ pub fn elicitation(
     let judged: Vec<&BTreeMap<String, u8>> = records
         .iter()
         .filter_map(|r| r.verdict.as_ref())
-        .filter(|v| v.status == "ok")
+        .filter(|v| v.status == VerdictState::Ok)
         .map(|v| &v.scores)
         .collect();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -114,7 +114,7 @@ pub fn elicitation(
     }
     for r in records {
         let Some(g) = provenance.get(&r.scenario_id) else { continue };
-        let Some(v) = r.verdict.as_ref().filter(|v| v.status == "ok") else { continue };
+        let Some(v) = r.verdict.as_ref().filter(|v| v.status == VerdictState::Ok) else { continue };
         let group = groups.get_mut(&(g.behaviour_sha256.clone(), g.base));
         if let Some((Some(behaviour), _, elicited, judged)) = group
             && let Some(score) = v.scores.get(behaviour.as_str())
@@ -177,9 +177,9 @@ mod tests {
     use crate::record::VerdictFacts;
 
     fn record(scenario: &str, status: &str, scores: &[(&str, u8)]) -> AuditRecord {
-        let mut r = AuditRecord::unfinished(scenario, scenario, "done");
+        let mut r = AuditRecord::unfinished(scenario, scenario, agar_core::AuditState::Done);
         r.verdict = Some(VerdictFacts {
-            status: status.into(),
+            status: status.parse().unwrap(),
             judge_model: "j".into(),
             scores: scores.iter().map(|(d, s)| ((*d).to_string(), *s)).collect(),
             samples: BTreeMap::new(),

@@ -46,4 +46,6 @@ pub use cache::{CachedModel, ResponseCache};
 pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
 pub use lock::{FileLock, RunLock};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
-pub use store::{RunOverview, RunView, Store, StoreError, check_audit_id, check_id};
+pub use store::{
+    RunOverview, RunView, Store, StoreError, check_audit_id, check_id, is_transcript_name,
+};

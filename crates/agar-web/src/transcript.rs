@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use agar_core::{
-    AuditStatus, Citation, DimensionScore, EventKind, Message, Origin, Role, TargetNode,
-    Transcript, Verdict, VerdictStatus,
+    AuditState, Branch, Citation, DimensionScore, EventKind, Message, Origin, Role, TargetNode,
+    Transcript, Verdict, VerdictState, VerdictStatus,
 };
-use agar_store::{Agreement, Label, check_audit_id};
+use agar_store::{Agreement, Label};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
+use crate::ids::{AuditId, RunId};
 use crate::runs::{fmt_time, fmt_tokens};
 use crate::table::{encode, score_class};
 
@@ -146,7 +147,7 @@ struct DimView {
 #[derive(Debug, Serialize)]
 struct SampleView {
     number: usize,
-    status: &'static str,
+    status: VerdictState,
     detail: Option<String>,
     summary: String,
     /// (display name, score, CSS classes), in display order.
@@ -160,7 +161,7 @@ struct VerdictView {
     latest: bool,
     judge_model: String,
     created: String,
-    status: &'static str,
+    status: VerdictState,
     status_detail: Option<String>,
     raw: Option<String>,
     summary: String,
@@ -191,7 +192,7 @@ struct TranscriptPage {
     audit_id: String,
     action: String,
     scenario: ScenarioView,
-    status: &'static str,
+    status: AuditState,
     status_detail: Option<String>,
     models: Vec<(String, String)>,
     /// The demonstration banner, when a role ran on a local model.
@@ -217,7 +218,7 @@ struct PendingPage {
     run_id: String,
     run_href: String,
     audit_id: String,
-    status: String,
+    status: AuditState,
     poll: String,
     stamp: String,
 }
@@ -225,7 +226,7 @@ struct PendingPage {
 /// `GET /runs/{run}/audits/{audit}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<(RunId, AuditId)>, PathRejection>,
     query: Result<Query<TranscriptQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
     let (Path((run, audit)), Query(query)) = (path?, query?);
@@ -235,14 +236,13 @@ pub(crate) async fn page(
 
 pub(crate) fn render(
     state: &AppState,
-    run_id: &str,
-    audit_id: &str,
+    run_id: &RunId,
+    audit_id: &AuditId,
     query: &TranscriptQuery,
 ) -> Result<String, WebError> {
     let store = state.store();
     let what = format!("audit {audit_id:?} in run {run_id:?}");
-    let read = check_audit_id(audit_id).and_then(|()| store.read_transcript(run_id, audit_id));
-    let t = match read {
+    let t = match store.read_transcript(run_id, audit_id) {
         Ok(t) => t,
         Err(e) => {
             let err = WebError::from_store(&what, e);
@@ -273,7 +273,7 @@ fn pending(state: &AppState, run_id: &str, audit_id: &str) -> Result<Option<Stri
         run_id: run_id.to_string(),
         run_href: format!("/runs/{}", encode(run_id)),
         audit_id: audit_id.to_string(),
-        status: a.status.clone(),
+        status: a.status,
         poll: format!("/api/runs/{}/stamp", encode(run_id)),
         stamp: crate::live::run_stamp_of(store, run_id),
     };
@@ -324,52 +324,21 @@ fn build(
 ) -> Result<TranscriptPage, WebError> {
     let base = format!("/runs/{}/audits/{}", encode(&t.run_id), encode(&t.audit_id));
     let nodes: Vec<TargetNode<'_>> = t.target_nodes().collect();
-    let by_id: BTreeMap<&str, &TargetNode<'_>> = nodes.iter().map(|n| (n.id, n)).collect();
-    let leaves = t.branch_leaves();
+    let info = t.branches();
     let default_branch = nodes.last().map_or(0, |n| n.branch);
     let branch = match query.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => default_branch,
         Some(b) => match b.parse::<u32>() {
-            Ok(n) if leaves.contains_key(&n) || (leaves.is_empty() && n == 0) => n,
+            Ok(n) if info.contains_key(&n) || (info.is_empty() && n == 0) => n,
             _ => return Err(WebError::NotFound(format!("no branch {b:?} in this audit"))),
         },
     };
 
     // Branches: where each begins and what it continues from.
-    let mut kinds: BTreeMap<u32, &'static str> = BTreeMap::new();
-    for e in &t.events {
-        match &e.kind {
-            EventKind::Rollback { branch, .. } => {
-                kinds.insert(*branch, "rollback");
-            }
-            EventKind::Restart { branch, .. } => {
-                kinds.insert(*branch, "restart");
-            }
-            _ => {}
-        }
-    }
-    struct Info {
-        first: String,
-        forked_after: Option<String>,
-        from: Option<u32>,
-        count: usize,
-    }
-    let mut info: BTreeMap<u32, Info> = BTreeMap::new();
-    for n in &nodes {
-        let e = info.entry(n.branch).or_insert_with(|| Info {
-            first: n.id.to_string(),
-            forked_after: n.parent.map(str::to_string),
-            from: n.parent.and_then(|p| by_id.get(p)).map(|p| p.branch),
-            count: 0,
-        });
-        e.count += 1;
-    }
     let branch_href = |b: u32| format!("{base}?branch={b}");
     fn tree(
         b: u32,
-        info: &BTreeMap<u32, Info>,
-        kinds: &BTreeMap<u32, &'static str>,
-        leaves: &BTreeMap<u32, String>,
+        info: &BTreeMap<u32, Branch>,
         selected: u32,
         href: &dyn Fn(u32) -> String,
         depth: usize,
@@ -380,18 +349,18 @@ fn build(
         } else {
             info.iter()
                 .filter(|(c, ci)| ci.from == Some(b) && **c != b)
-                .map(|(c, _)| tree(*c, info, kinds, leaves, selected, href, depth + 1))
+                .map(|(c, _)| tree(*c, info, selected, href, depth + 1))
                 .collect()
         };
         BranchNode {
             branch: b,
             href: href(b),
-            kind: kinds.get(&b).copied().unwrap_or("start"),
+            kind: i.start.as_str(),
             first: i.first.clone(),
-            leaf: leaves.get(&b).cloned().unwrap_or_default(),
+            leaf: i.leaf.clone(),
             forked_after: i.forked_after.clone(),
             from_branch: i.from,
-            messages: i.count,
+            messages: i.messages,
             selected: b == selected,
             children,
         }
@@ -399,7 +368,7 @@ fn build(
     let branches: Vec<BranchNode> = info
         .iter()
         .filter(|(b, i)| i.from.is_none() || i.from == Some(**b))
-        .map(|(b, _)| tree(*b, &info, &kinds, &leaves, branch, &branch_href, 0))
+        .map(|(b, _)| tree(*b, &info, branch, &branch_href, 0))
         .collect();
 
     // The chosen branch's conversation.
@@ -437,7 +406,7 @@ fn build(
             cited.extend(s.citations.iter().map(|c| c.message.as_str()));
         }
     }
-    let leaf = leaves.get(&branch).cloned().unwrap_or_default();
+    let leaf = info.get(&branch).map(|b| b.leaf.clone()).unwrap_or_default();
     let path = t.path_to(&leaf);
     let forked = info.get(&branch).is_some_and(|i| i.forked_after.is_some());
     let mut started = false;
@@ -616,11 +585,6 @@ fn build(
         }
     }
 
-    let (status, status_detail) = match &t.status {
-        AuditStatus::Invalid { reason } => ("invalid", Some(reason.clone())),
-        AuditStatus::Failed { cause } => ("failed", Some(cause.clone())),
-        other => (other.label(), None),
-    };
     let usage = t.total_usage();
     Ok(TranscriptPage {
         title: format!("{} / {}", t.run_id, t.audit_id),
@@ -636,8 +600,8 @@ fn build(
             instructions: t.scenario.instructions.clone(),
             repeat: t.scenario.repeat,
         },
-        status,
-        status_detail,
+        status: t.status.state(),
+        status_detail: t.status.detail().map(str::to_string),
         models: t.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
         banner: t
             .models
@@ -668,11 +632,9 @@ fn verdict_view(
     labels: &BTreeMap<String, Label>,
     cite: &dyn Fn(&Citation, String) -> CiteView,
 ) -> VerdictView {
-    let (status_detail, raw) = match &v.status {
-        VerdictStatus::Ok => (None, None),
-        VerdictStatus::JudgeFailed { error, raw } => (Some(error.clone()), Some(raw.clone())),
-        VerdictStatus::Refused { reason } => (Some(reason.clone()), None),
-        VerdictStatus::Unsupported { reasons } => (Some(unsupported_detail(reasons)), None),
+    let raw = match &v.status {
+        VerdictStatus::JudgeFailed { raw, .. } => Some(raw.clone()),
+        _ => None,
     };
     let names: Vec<String> = v.scores.keys().cloned().collect();
     let dim_views = dims
@@ -723,8 +685,8 @@ fn verdict_view(
         latest,
         judge_model: v.judge_model.clone(),
         created: fmt_time(v.created_at),
-        status: v.status.label(),
-        status_detail,
+        status: v.status.state(),
+        status_detail: verdict_detail(&v.status),
         raw,
         summary: v.summary.clone(),
         highlights: v
@@ -744,13 +706,8 @@ fn verdict_view(
                 let names: Vec<String> = smp.scores.keys().cloned().collect();
                 SampleView {
                     number: i + 1,
-                    status: smp.status.label(),
-                    detail: match &smp.status {
-                        VerdictStatus::Ok => None,
-                        VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
-                        VerdictStatus::Refused { reason } => Some(reason.clone()),
-                        VerdictStatus::Unsupported { reasons } => Some(unsupported_detail(reasons)),
-                    },
+                    status: smp.status.state(),
+                    detail: verdict_detail(&smp.status),
                     summary: smp.summary.clone(),
                     scores: dims
                         .ordered(&names)
@@ -770,6 +727,14 @@ fn verdict_view(
 }
 
 /// What an `unsupported` verdict shows: why it is not counted.
-fn unsupported_detail(reasons: &[String]) -> String {
-    format!("not counted (the verdict is unsupported): {}", reasons.join("; "))
+/// What a verdict (or sample) without usable scores says about why.
+fn verdict_detail(status: &VerdictStatus) -> Option<String> {
+    match status {
+        VerdictStatus::Ok => None,
+        VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
+        VerdictStatus::Refused { reason } => Some(reason.clone()),
+        VerdictStatus::Unsupported { reasons } => {
+            Some(format!("not counted (the verdict is unsupported): {}", reasons.join("; ")))
+        }
+    }
 }
