@@ -137,7 +137,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
     let text = match args.format {
         Format::Md => {
             let mut text = render::markdown(&report);
-            let table = elicitation.to_table();
+            let table = elicitation.to_table(&report.dimensions);
             if !table.is_empty() {
                 text.push_str(&format!("\n## Elicitation\n\n```text{table}```\n"));
             }

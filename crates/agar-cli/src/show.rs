@@ -110,9 +110,10 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         if view.live {
             println!("in progress: another agar process is running this run's audits");
         }
-        print!("{}", crate::term::clean(&summary.to_table(&catalogue(&store, &[&run]))));
-        print!("{}", crate::term::clean(&elicitation.to_table()));
-        print!("{}", crate::term::clean(&labels.to_text()));
+        let catalogue = catalogue(&store, &[&run]);
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue)));
+        print!("{}", crate::term::clean(&elicitation.to_table(&catalogue)));
+        print!("{}", crate::term::clean(&labels.to_text(&catalogue)));
     }
     crate::gates::finish(&result.map_err(crate::gates::blocked)?)
 }

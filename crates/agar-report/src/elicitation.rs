@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use agar_core::{Generated, VerdictState};
 use serde::Serialize;
 
+use crate::catalogue::Catalogue;
 use crate::record::AuditRecord;
 use crate::stats::{Z_95, wilson_interval};
 use crate::summary::HIGH_SCORE;
@@ -140,7 +141,7 @@ pub fn elicitation(
 
 impl Elicitation {
     /// The plain-text table `agar show` prints.
-    pub fn to_table(&self) -> String {
+    pub fn to_table(&self, catalogue: &Catalogue) -> String {
         let mut out = String::new();
         if self.dimensions.is_empty() {
             return out;
@@ -151,7 +152,7 @@ impl Elicitation {
             self.threshold
         );
         let width = self.dimensions.keys().map(String::len).max().unwrap_or(0);
-        for (dim, rate) in &self.dimensions {
+        for (dim, rate) in catalogue.in_order(&self.dimensions) {
             let _ = writeln!(out, "  {dim:<width$}  {}", rate.describe());
         }
         if !self.bases.is_empty() {
@@ -230,7 +231,7 @@ mod tests {
         assert_eq!((b2.elicited, b2.judged), (1, 1), "the failed verdict does not count");
         // 2 of 3: Wilson 95% 0.2077-0.9385.
         assert!((f.low.unwrap() - 0.2077).abs() < 1e-3 && (f.high.unwrap() - 0.9385).abs() < 1e-3);
-        let table = e.to_table();
+        let table = e.to_table(&Catalogue::default());
         assert!(table.contains("flattery    2/3 (67%, 95% CI 21-94%)"), "{table}");
         assert!(table.contains("flattery base 1   1/2 (50%"), "{table}");
     }
