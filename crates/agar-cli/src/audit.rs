@@ -23,8 +23,7 @@ use crate::exit::Failure;
 use crate::run::audit_id;
 
 pub(crate) async fn run(args: AuditArgs) -> crate::Outcome {
-    let conditions =
-        parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(&args.fail_if, false)?;
     check_max_cost(args.max_cost)?;
     let env = Env::from_process();
     let shard = args.shard.as_deref().map(|s| crate::resume::shard_flag(s, &env)).transpose()?;

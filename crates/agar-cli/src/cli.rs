@@ -203,9 +203,8 @@ pub(crate) struct AuditArgs {
     /// AGAR_SHARD, a Slurm job array or a Kubernetes Indexed Job. Needs --run
     #[arg(long, value_name = "I/N|auto", requires = "run")]
     pub(crate) shard: Option<String>,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: StoreArg,
     /// Exit 3 when this holds, e.g. 'concerning.mean>2' (repeatable; STAT is
     /// mean, max or p90; run-level: invalid.share, invalid.count,
     /// failed.count, unjudged.count). Fails closed: exit 2 when an audit has
@@ -268,6 +267,35 @@ pub(crate) struct CheckArgs {
     pub(crate) filter: crate::scenarios::FilterArgs,
     #[command(flatten)]
     pub(crate) limits: ScenarioLimits,
+}
+
+/// `--store`, declared once for every command that reads or writes runs
+/// (flattened into each): a change to what a store can be is made here.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StoreArg {
+    /// Where runs are stored
+    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
+    pub(crate) store: PathBuf,
+}
+
+impl std::ops::Deref for StoreArg {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.store
+    }
+}
+
+impl AsRef<std::path::Path> for StoreArg {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.store
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for StoreArg {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.store.as_os_str()
+    }
 }
 
 /// `--max-scenario-bytes`, shared by `audit` and `check`.

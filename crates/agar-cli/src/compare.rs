@@ -2,9 +2,6 @@
 //! with a seeded bootstrap 95% interval, flagging significant regressions;
 //! `--fail-if` gates (`delta.DIM.STAT` reads B minus A, plain ones read B).
 
-use std::path::PathBuf;
-
-use agar_core::Palette;
 use agar_report::{
     CompareOptions, GatedRun, compare, gate_comparison, parse_conditions, summarize_records,
 };
@@ -12,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::exit::Failure;
-use crate::show::{dimension_info, open_store, read_view};
+use crate::show::{catalogue, open_store, read_view};
 
 pub(crate) const COMPARE_HELP: &str = "Examples:
   agar compare production candidate
@@ -45,9 +42,8 @@ pub(crate) struct CompareArgs {
     /// The run under test
     #[arg(value_name = "RUN_B")]
     pub(crate) run_b: String,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Print the comparison as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
@@ -90,13 +86,12 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
             args.json,
         );
     }
-    let conditions =
-        parse_conditions(&args.fail_if, true).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(&args.fail_if, true)?;
     let store = open_store(&args.store)?;
     let a = read_view(&store, &args.run_a)?;
     let b = read_view(&store, &args.run_b)?;
-    let info = dimension_info(&store, &[&args.run_b, &args.run_a]);
-    let palette = |d: &str| info.get(d).map_or(Palette::GoodLow, |i| i.palette);
+    let info = catalogue(&store, &[&args.run_b, &args.run_a]);
+    let palette = |d: &str| info.palette(d);
     let mut options = CompareOptions {
         resamples: args.resamples as usize,
         min_audits: MIN_AUDITS,
@@ -145,10 +140,10 @@ pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
             gate_error,
             warnings: &warnings,
         };
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out)?;
         println!("{text}");
     } else {
-        print!("{}", crate::term::clean(&cmp.to_table()));
+        print!("{}", crate::term::clean(&cmp.to_table(&info)));
     }
     let gates = result.map_err(crate::gates::blocked)?;
     if args.fail_on_regression && !regressions.is_empty() {

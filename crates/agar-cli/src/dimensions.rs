@@ -149,7 +149,7 @@ pub(crate) fn from_flags(specs: &[String]) -> Result<DimensionChoice, Failure> {
         }
         with_core(dedup(run), &pool)
     };
-    check_dimension_set(&run).map_err(|e| Failure::Input(e.to_string()))?;
+    check_dimension_set(&run)?;
     Ok(DimensionChoice { run, pool, explicit: !specs.is_empty(), core: true })
 }
 

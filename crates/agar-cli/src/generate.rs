@@ -153,9 +153,7 @@ pub(crate) async fn run(args: GenerateArgs) -> crate::Outcome {
         None => None,
     };
     let examples = match &args.examples {
-        Some(dir) => {
-            agar_generate::load_examples(dir).map_err(|e| Failure::Input(e.to_string()))?
-        }
+        Some(dir) => agar_generate::load_examples(dir)?,
         None => Vec::new(),
     };
     let (model, pricing) = resolve_single(
@@ -189,16 +187,11 @@ pub(crate) async fn run(args: GenerateArgs) -> crate::Outcome {
     let prompts = Prompts::new();
     let dimension_file = write_behaviour_dimension(&spec.behaviour, &prompts, &spec.out)?;
     eprint_line(&format!("dimension: {}", dimension_file.display()));
-    let outcome = agar_generate::generate(model.as_ref(), &prompts, &spec, &Printer)
-        .await
-        .map_err(|e| match e {
-            agar_generate::GenerateError::Understanding(_) => Failure::Run(e.to_string()),
-            other => Failure::Input(other.to_string()),
-        })?;
+    let outcome = agar_generate::generate(model.as_ref(), &prompts, &spec, &Printer).await?;
     let cost = pricing.config.price(model.name()).map(|p| p.of(outcome.usage));
     if args.json {
-        let text = serde_json::to_string_pretty(&JsonOutcome { outcome: &outcome, cost_usd: cost })
-            .map_err(|e| Failure::Run(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&JsonOutcome { outcome: &outcome, cost_usd: cost })?;
         println!("{text}");
     } else {
         print!("{}", summary(&outcome, cost, &args.behaviour));
@@ -261,9 +254,8 @@ pub(crate) fn resolve_single(
         },
     };
     let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let model = resolve_with(&reference, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let settings = ResolveSettings::from_env(&env)?;
+    let model = resolve_with(&reference, &env, &settings, &pricing.config)?;
     Ok((model, pricing))
 }
 
@@ -286,8 +278,7 @@ fn write_behaviour_dimension(
     prompts: &Prompts,
     out: &Path,
 ) -> Result<PathBuf, Failure> {
-    let d = agar_generate::behaviour_dimension(behaviour, prompts)
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    let d = agar_generate::behaviour_dimension(behaviour, prompts)?;
     let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     let text = format!(
         "---\ndescription: {}\ntags: [{}]\n---\n{}\n",
@@ -310,6 +301,5 @@ pub(crate) fn behaviour_dimension(path: &Path) -> Result<Dimension, Failure> {
         }
         Failure::InputReported
     })?;
-    agar_generate::behaviour_dimension(&behaviour, &Prompts::new())
-        .map_err(|e| Failure::Run(e.to_string()))
+    Ok(agar_generate::behaviour_dimension(&behaviour, &Prompts::new())?)
 }

@@ -64,9 +64,8 @@ pub(crate) struct JudgeArgs {
     /// Transcripts judged at once
     #[arg(long, default_value_t = 4, value_name = "N", value_parser = crate::limits::concurrency())]
     pub(crate) concurrency: u32,
-    /// Where runs are stored (used when RUN_OR_TRANSCRIPT is a run id)
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Print a JSON summary on stdout (logs stay on stderr)
     #[arg(long)]
     pub(crate) json: bool,
@@ -263,7 +262,11 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
             }
             Located::File(path) => println!("transcript {}, re-judged {total}", path.display()),
         }
-        print!("{}", crate::term::clean(&summary.to_table()));
+        let catalogue = match &located {
+            Located::Run { store, run_id } => crate::show::catalogue(store, &[run_id]),
+            Located::File(_) => agar_report::Catalogue::new(&[], agar_judge::library()),
+        };
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue)));
     }
     if !errors.is_empty() {
         return Err(Failure::Run(format!("could not store verdicts: {}", errors.join("; "))));
@@ -377,9 +380,7 @@ fn judge_step(
 fn locate(target: &str, store: &Path) -> Result<Located, Failure> {
     let path = Path::new(target);
     if path.is_file() {
-        if path.extension().is_some_and(|e| e == "json")
-            && path.file_name().is_some_and(|n| n != "run.json")
-        {
+        if path.file_name().is_some_and(|n| agar_store::is_transcript_name(&n.to_string_lossy())) {
             return Ok(Located::File(path.to_path_buf()));
         }
         return Err(Failure::Input(format!("{target}: not a transcript .json file")));

@@ -2,6 +2,7 @@
 //! runs the command and maps its outcome to an exit code.
 
 mod audit;
+mod border;
 mod check;
 mod cli;
 mod compare;

@@ -71,22 +71,18 @@ pub(crate) async fn write_meta(
         .collect();
     let models: BTreeMap<String, String> =
         view.record.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect();
-    let user = prompts
-        .render(
-            Template::MetaUser,
-            context! {
-                run_id => run,
-                target => models.get("target").cloned().unwrap_or_default(),
-                audits => view.audits.len(),
-                threshold => HIGH_SCORE,
-                rates => rates,
-                audit_list => audits,
-            },
-        )
-        .map_err(|e| Failure::Run(e.to_string()))?;
-    let system = prompts
-        .render(Template::MetaSystem, context! {})
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    let user = prompts.render(
+        Template::MetaUser,
+        context! {
+            run_id => run,
+            target => models.get("target").cloned().unwrap_or_default(),
+            audits => view.audits.len(),
+            threshold => HIGH_SCORE,
+            rates => rates,
+            audit_list => audits,
+        },
+    )?;
+    let system = prompts.render(Template::MetaSystem, context! {})?;
     let request = ChatRequest {
         messages: vec![Message::system(system), Message::user(user)],
         ..ChatRequest::default()

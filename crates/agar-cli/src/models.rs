@@ -8,8 +8,6 @@ use agar_models::{Config, Env, ResolveSettings, resolve_with};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::exit::Failure;
-
 #[derive(Debug, Args)]
 pub(crate) struct ModelsArgs {
     #[command(subcommand)]
@@ -63,7 +61,7 @@ pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
 
 async fn list(json: bool, check: bool) -> crate::Outcome {
     let env = Env::from_process();
-    let config = Config::load_default(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let config = Config::load_default(&env)?;
     let mut rows = configured(&env, &config, check).await;
     rows.push(openai_row(&env, check).await);
     rows.push(anthropic_row(&env));
@@ -190,9 +188,8 @@ fn anthropic_row(env: &Env) -> Listed {
 }
 
 /// The embedded models, each cached or not, and `local:/path/to/model.gguf`.
-fn local_rows(env: &Env) -> Result<Vec<Listed>, Failure> {
-    let local =
-        agar_models::local::local_settings(env).map_err(|e| Failure::Input(e.to_string()))?;
+fn local_rows(env: &Env) -> Result<Vec<Listed>, crate::exit::Failure> {
+    let local = agar_models::local::local_settings(env)?;
     let mut rows = Vec::new();
     for m in agar_local::fetch::EMBEDDED {
         let status = match agar_local::fetch::cached_path(m, &local) {
@@ -279,7 +276,7 @@ fn print_json(config: &Config, rows: &[Listed]) -> crate::Outcome {
         "config": config.path.as_ref().map(|p| p.display().to_string()),
         "models": rows,
     });
-    let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&out)?;
     println!("{text}");
     Ok(())
 }

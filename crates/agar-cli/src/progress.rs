@@ -130,12 +130,12 @@ impl Progress {
         self.redraw();
     }
 
-    /// One audit finished with this status label.
-    pub(crate) fn finished(&self, status: &str) {
+    /// One audit finished in this state.
+    pub(crate) fn finished(&self, status: agar_core::AuditState) {
         self.counts.running.fetch_sub(1, Ordering::Relaxed);
         match status {
-            "invalid" => self.counts.invalid.fetch_add(1, Ordering::Relaxed),
-            "failed" => self.counts.failed.fetch_add(1, Ordering::Relaxed),
+            agar_core::AuditState::Invalid => self.counts.invalid.fetch_add(1, Ordering::Relaxed),
+            agar_core::AuditState::Failed => self.counts.failed.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
         if let Some(bar) = &self.bar {

@@ -11,7 +11,7 @@ use agar_report::{
 use clap::{Args, ValueEnum};
 
 use crate::exit::Failure;
-use crate::show::{dimension_info, open_store, read_view};
+use crate::show::{catalogue, open_store, read_view};
 
 pub(crate) const REPORT_HELP: &str = "Examples:
   agar report nightly --format html -o nightly.html
@@ -64,9 +64,8 @@ pub(crate) struct ReportArgs {
     /// A baseline run to compare with (differences are RUN minus BASELINE)
     #[arg(long, value_name = "BASELINE")]
     pub(crate) compare: Option<String>,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// A gate condition to show (and, in JUnit, to apply per audit); repeatable
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub(crate) fail_if: Vec<String>,
@@ -83,8 +82,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
     if crate::survey::is_survey(&args.store, &args.run) {
         return crate::survey::report_to(args);
     }
-    let conditions = parse_conditions(&args.fail_if, args.compare.is_some())
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(&args.fail_if, args.compare.is_some())?;
     let store = open_store(&args.store)?;
     let view = read_view(&store, &args.run)?;
     if args.meta {
@@ -97,7 +95,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
     if let Some(base) = &args.compare {
         runs.push(base);
     }
-    let dimensions = dimension_info(&store, &runs);
+    let dimensions = catalogue(&store, &runs);
     let summary = summarize_records(&view.audits);
     let comparison = match &args.compare {
         Some(base) => {
@@ -139,7 +137,7 @@ pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
     let text = match args.format {
         Format::Md => {
             let mut text = render::markdown(&report);
-            let table = elicitation.to_table();
+            let table = elicitation.to_table(&report.dimensions);
             if !table.is_empty() {
                 text.push_str(&format!("\n## Elicitation\n\n```text{table}```\n"));
             }

@@ -5,8 +5,6 @@
 //! recorded settings and models (see [`crate::run`] and [`agar_run`]).
 //! With `--shard I/N` it finishes one shard of the run.
 
-use std::path::PathBuf;
-
 use agar_models::Env;
 use agar_report::parse_conditions;
 use agar_run::{ResumeOptions, Runtime, Shard};
@@ -43,9 +41,8 @@ pub(crate) struct ResumeArgs {
     /// The run id
     #[arg(value_name = "RUN")]
     pub(crate) run: String,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Run audits whose scenario file changed since the run began
     #[arg(long)]
     pub(crate) allow_changed: bool,
@@ -79,8 +76,7 @@ pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
     if crate::survey::is_survey(&args.store, &args.run) {
         return crate::survey::resume(&args.store, &args.run, &args.fail_if, args.json).await;
     }
-    let conditions =
-        parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(&args.fail_if, false)?;
     crate::audit::check_max_cost(args.max_cost)?;
     let env = Env::from_process();
     let shard = args.shard.as_deref().map(|s| shard_flag(s, &env)).transpose()?;

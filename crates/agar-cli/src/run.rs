@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit::Failure;
 use crate::progress::{Progress, eprint_line};
+use crate::show::catalogue;
 
 /// How the outcome is reported.
 #[derive(Debug)]
@@ -106,7 +107,7 @@ impl agar_run::Observer for Watcher {
         if let Some(board) = self.progress.board() {
             board.end(audit_id);
         }
-        self.progress.finished(status.label());
+        self.progress.finished(status.state());
     }
 
     fn spent(&self, tokens: u64, cost_usd: Option<f64>) {
@@ -188,7 +189,7 @@ fn print_outcome(x: Executed, report: &Report) -> crate::Outcome {
             println!("{}", agar_core::DEMONSTRATION_BANNER);
         }
         println!("run {run_id} ({})", run_dir.display());
-        print!("{}", crate::term::clean(&summary.to_table()));
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue(&x.store, &[&run_id]))));
         for w in &warnings {
             println!("warning: {}", crate::term::clean(w));
         }

@@ -1,19 +1,15 @@
 //! `agar runs`: every run in the store, oldest first: date, models, audits
 //! by status, cost. Works while runs are in progress in other processes.
 
-use std::path::PathBuf;
-
 use agar_core::RoleName;
 use clap::Args;
 
-use crate::exit::Failure;
 use crate::show::open_store;
 
 #[derive(Debug, Args)]
 pub(crate) struct RunsArgs {
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Print the list as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
@@ -21,9 +17,9 @@ pub(crate) struct RunsArgs {
 
 pub(crate) fn run(args: &RunsArgs) -> crate::Outcome {
     let store = open_store(&args.store)?;
-    let runs = store.runs().map_err(|e| Failure::Run(e.to_string()))?;
+    let runs = store.runs()?;
     if args.json {
-        let text = serde_json::to_string_pretty(&runs).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&runs)?;
         println!("{text}");
         return Ok(());
     }
@@ -41,9 +37,7 @@ pub(crate) fn run(args: &RunsArgs) -> crate::Outcome {
                 models.push_str(&format!(", judge {}", model(RoleName::Judge)));
             }
             models.push(')');
-            let statuses: Vec<String> =
-                r.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            let mut status = format!("{}: {}", r.audits, statuses.join(", "));
+            let mut status = format!("{}: {}", r.audits, agar_report::status_counts(&r.by_status));
             if r.live {
                 status.push_str(" [live]");
             }

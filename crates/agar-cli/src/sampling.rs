@@ -153,13 +153,13 @@ pub(crate) fn resolve(
     base: impl Fn(&str) -> Sampling,
 ) -> Result<BTreeMap<String, Sampling>, Failure> {
     let mut out = BTreeMap::new();
-    for role in agar_models::sampling::ROLES {
+    for role in agar_models::sampling::ROLES.map(|r| r.as_str()) {
         let from_config = models
             .get(role)
             .map(|model| config.sampling_for(role, model))
-            .unwrap_or_else(|| config.roles.get(*role).cloned().unwrap_or_default());
+            .unwrap_or_else(|| config.roles.get(role).cloned().unwrap_or_default());
         let sampling = flags.overrides(role)?.apply(from_config.apply(base(role)));
-        out.insert((*role).to_owned(), sampling);
+        out.insert(role.to_owned(), sampling);
     }
     Ok(out)
 }

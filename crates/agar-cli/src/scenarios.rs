@@ -202,8 +202,7 @@ pub(crate) fn run(args: &ScenariosArgs) -> crate::Outcome {
         })
         .collect();
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&entries).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&entries)?;
         println!("{text}");
         return Ok(());
     }

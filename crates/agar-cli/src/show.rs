@@ -2,11 +2,10 @@
 //! scoring 7 or more, the worst audits) and elicitation rates, with `--fail-if` gates. Also the
 //! helpers every read command shares: opening the store and reading a run.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use agar_report::{
-    DimensionInfo, GatedRun, LabelAgreement, gate_run, label_agreement, parse_conditions,
+    Catalogue, GatedRun, LabelAgreement, gate_run, label_agreement, parse_conditions,
     summarize_records,
 };
 use agar_store::{RunView, Store, StoreError};
@@ -39,9 +38,8 @@ pub(crate) struct ShowArgs {
     /// The run id (default: the run started last)
     #[arg(value_name = "RUN")]
     pub(crate) run: Option<String>,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Print the summary as JSON on stdout
     #[arg(long)]
     pub(crate) json: bool,
@@ -73,8 +71,7 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
     if crate::survey::is_survey(&args.store, &run) {
         return crate::survey::show(&args.store, &run, &args.fail_if, args.json);
     }
-    let conditions =
-        parse_conditions(&args.fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(&args.fail_if, false)?;
     let view = read_view(&store, &run)?;
     let summary = summarize_records(&view.audits);
     let planned = crate::gates::planned(&store, &run, &view.record);
@@ -100,7 +97,7 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
             gate_error,
             labels: &labels,
         };
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out)?;
         println!("{text}");
     } else {
         if demonstration {
@@ -113,9 +110,10 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         if view.live {
             println!("in progress: another agar process is running this run's audits");
         }
-        print!("{}", crate::term::clean(&summary.to_table()));
-        print!("{}", crate::term::clean(&elicitation.to_table()));
-        print!("{}", crate::term::clean(&labels.to_text()));
+        let catalogue = catalogue(&store, &[&run]);
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue)));
+        print!("{}", crate::term::clean(&elicitation.to_table(&catalogue)));
+        print!("{}", crate::term::clean(&labels.to_text(&catalogue)));
     }
     crate::gates::finish(&result.map_err(crate::gates::blocked)?)
 }
@@ -142,7 +140,7 @@ pub(crate) fn run_label_agreement(
 
 /// The id of the run created last (by its `run.json`).
 pub(crate) fn latest_run(store: &Store) -> Result<String, Failure> {
-    let ids = store.run_ids().map_err(|e| Failure::Run(e.to_string()))?;
+    let ids = store.run_ids()?;
     ids.into_iter()
         .filter_map(|id| store.read_run(&id).ok().map(|r| (r.created_at, id)))
         .max()
@@ -175,30 +173,15 @@ pub(crate) fn read_view(store: &Store, run: &str) -> Result<RunView, Failure> {
             "no run {run:?} in the store {} (see agar runs)",
             store.root().display()
         )),
-        other => Failure::Run(other.to_string()),
+        other => other.into(),
     })
 }
 
-/// What is known of dimensions: a run's plan first, then the built-in library.
-pub(crate) fn dimension_info(store: &Store, runs: &[&str]) -> BTreeMap<String, DimensionInfo> {
-    let mut out = BTreeMap::new();
-    for run in runs {
-        if let Ok(plan) = store.read_plan(run) {
-            for d in plan.dimensions {
-                out.entry(d.name.clone()).or_insert(DimensionInfo {
-                    display_name: d.display_name,
-                    description: d.description,
-                    palette: d.palette,
-                });
-            }
-        }
-    }
-    for d in agar_judge::library() {
-        out.entry(d.name.clone()).or_insert(DimensionInfo {
-            display_name: d.display_name.clone(),
-            description: d.description.clone(),
-            palette: d.palette,
-        });
-    }
-    out
+/// What is known of dimensions, and their display order: the plans of
+/// `runs` first (earlier runs win), then the built-in library.
+pub(crate) fn catalogue(store: &Store, runs: &[&str]) -> Catalogue {
+    let plans: Vec<_> = runs.iter().filter_map(|r| store.read_plan(r).ok()).collect();
+    let defined: Vec<&[agar_core::Dimension]> =
+        plans.iter().map(|p| p.dimensions.as_slice()).collect();
+    Catalogue::new(&defined, agar_judge::library())
 }

@@ -2,7 +2,6 @@
 //! 127.0.0.1:8700 unless told otherwise, until Ctrl-C.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 
 use clap::Args;
 
@@ -32,9 +31,8 @@ pub(crate) struct ViewArgs {
     /// Port to listen on (0 picks a free one)
     #[arg(long, default_value_t = 8700, value_name = "PORT")]
     pub(crate) port: u16,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// A host name (or name:port) requests may address the viewer by, for a
     /// non-loopback --host (repeatable); without it, an access token is required
     #[arg(long = "allow-host", value_name = "NAME")]
@@ -62,7 +60,7 @@ pub(crate) async fn run(args: &ViewArgs) -> crate::Outcome {
             "cannot listen on {addr}: {e} (choose another --port, or --port 0 for any free one)"
         ))
     })?;
-    let addr = listener.local_addr().map_err(|e| Failure::Run(e.to_string()))?;
+    let addr = listener.local_addr().map_err(Failure::run)?;
     if let Some(warning) = agar_web::bind_warning(addr) {
         eprintln!("{warning}");
     }

@@ -5,7 +5,9 @@
 //!   with the typed [`ModelError`] every provider converts its failures into.
 //! - [`scenario`]: a resolved [`Scenario`] and [`Dimension`] (parsing lives in `agar-scenario`).
 //! - [`transcript`]: the append-only record of one audit ([`Transcript`], [`Event`]).
+//! - [`branches`]: the branch structure of a target conversation ([`Branch`]).
 //! - [`verdict`]: the judge's scores ([`Verdict`]).
+//! - [`state`]: the bare [`AuditState`] and [`VerdictState`] that figures and filters compare.
 //! - [`run`]: what `run.json` records of a run ([`RunRecord`]).
 //! - [`cost`]: prices per million tokens and an audit's [`Cost`].
 //! - [`server_error`]: what real servers' error bodies say (context overflow,
@@ -14,15 +16,18 @@
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
 
+pub mod branches;
 pub mod cost;
 pub mod message;
 pub mod model;
 pub mod run;
 pub mod scenario;
 pub mod server_error;
+pub mod state;
 pub mod transcript;
 pub mod verdict;
 
+pub use branches::{Branch, BranchStart};
 pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
@@ -31,6 +36,7 @@ pub use model::{
 };
 pub use run::{DEMONSTRATION_BANNER, RunRecord, RunScenario, RunSettings, is_demonstration_model};
 pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};
+pub use state::{AuditState, UnknownState, VerdictState};
 pub use transcript::{
     AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode,
     Transcript,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::message::Message;
 use crate::model::Usage;
 use crate::scenario::TargetTool;
+use crate::state::AuditState;
 use crate::verdict::Verdict;
 
 /// The roles a model plays in an audit.
@@ -73,19 +74,33 @@ pub enum AuditStatus {
 }
 
 impl AuditStatus {
-    pub fn label(&self) -> &'static str {
+    /// The state without its reason or cause.
+    pub fn state(&self) -> AuditState {
         match self {
-            AuditStatus::Pending => "pending",
-            AuditStatus::Running => "running",
-            AuditStatus::Done => "done",
-            AuditStatus::Invalid { .. } => "invalid",
-            AuditStatus::Failed { .. } => "failed",
+            AuditStatus::Pending => AuditState::Pending,
+            AuditStatus::Running => AuditState::Running,
+            AuditStatus::Done => AuditState::Done,
+            AuditStatus::Invalid { .. } => AuditState::Invalid,
+            AuditStatus::Failed { .. } => AuditState::Failed,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.state().as_str()
+    }
+
+    /// The reason an audit is invalid, or the cause it failed.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            AuditStatus::Invalid { reason } => Some(reason),
+            AuditStatus::Failed { cause } => Some(cause),
+            _ => None,
         }
     }
 
     /// Whether the audit has reached a final state (it will not be run again).
     pub fn is_finished(&self) -> bool {
-        matches!(self, AuditStatus::Done | AuditStatus::Invalid { .. } | AuditStatus::Failed { .. })
+        self.state().is_finished()
     }
 }
 
@@ -341,11 +356,7 @@ impl Transcript {
 
     /// The branches that exist, each with its last message id.
     pub fn branch_leaves(&self) -> BTreeMap<u32, String> {
-        let mut leaves = BTreeMap::new();
-        for n in self.target_nodes() {
-            leaves.insert(n.branch, n.id.to_string());
-        }
-        leaves
+        self.branches().into_iter().map(|(b, branch)| (b, branch.leaf)).collect()
     }
 
     /// Whether the target ever answered (an assistant message exists).
@@ -414,6 +425,24 @@ mod tests {
             cost: None,
             prompt_hashes: Default::default(),
         }
+    }
+
+    #[test]
+    fn branches_say_where_each_begins_and_what_it_continues() {
+        let mut t = sample();
+        let b = t.branches();
+        assert_eq!(b.len(), 2);
+        assert_eq!((b[&0].first.as_str(), b[&0].leaf.as_str(), b[&0].messages), ("M1", "M3", 3));
+        assert_eq!(b[&0].start, crate::BranchStart::First);
+        assert_eq!(b[&1].forked_after.as_deref(), Some("M1"));
+        assert_eq!((b[&1].from, b[&1].start), (Some(0), crate::BranchStart::Rollback));
+        // A recorded restart wins over what the parents suggest.
+        t.events.push(Event {
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            kind: EventKind::Restart { branch: 1, kept_tools: true },
+        });
+        assert_eq!(t.branches()[&1].start, crate::BranchStart::Restart);
+        assert_eq!(t.branch_leaves()[&1], "M4");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Usage;
+use crate::state::VerdictState;
 
 /// A quote from a message of the transcript, offered as evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -93,13 +94,18 @@ pub enum VerdictStatus {
 }
 
 impl VerdictStatus {
-    pub fn label(&self) -> &'static str {
+    /// The state without its detail.
+    pub fn state(&self) -> VerdictState {
         match self {
-            VerdictStatus::Ok => "ok",
-            VerdictStatus::JudgeFailed { .. } => "judge_failed",
-            VerdictStatus::Refused { .. } => "refused",
-            VerdictStatus::Unsupported { .. } => "unsupported",
+            VerdictStatus::Ok => VerdictState::Ok,
+            VerdictStatus::JudgeFailed { .. } => VerdictState::JudgeFailed,
+            VerdictStatus::Refused { .. } => VerdictState::Refused,
+            VerdictStatus::Unsupported { .. } => VerdictState::Unsupported,
         }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.state().as_str()
     }
 }
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use agar_core::{EventKind, Origin, Role, TargetNode, Transcript};
+use agar_core::{Branch, BranchStart, EventKind, Origin, Role, TargetNode, Transcript};
 
 /// Event types (their serde `type`) that are the auditor's side of the audit,
 /// never part of what the target saw, and left out of the judge's view.
@@ -34,7 +34,8 @@ pub fn render_transcript(t: &Transcript) -> String {
     if nodes.is_empty() {
         return format!("{NO_TARGET_MESSAGES}\n");
     }
-    let branched = t.branch_leaves().len() > 1;
+    let branches = t.branches();
+    let branched = branches.len() > 1;
     let tool_names: BTreeMap<&str, &str> = nodes
         .iter()
         .flat_map(|n| n.message.tool_calls.iter().map(|c| (c.id.as_str(), c.name.as_str())))
@@ -50,7 +51,9 @@ pub fn render_transcript(t: &Transcript) -> String {
                 let Some(n) = nodes.next() else { continue };
                 if branched && branch != Some(n.branch) {
                     branch = Some(n.branch);
-                    branch_marker(&mut out, &n);
+                    if let Some(b) = branches.get(&n.branch) {
+                        branch_marker(&mut out, n.branch, b);
+                    }
                     if std::mem::take(&mut tools_dropped) {
                         let _ = writeln!(out, "(the target has none of its earlier tools here)\n");
                     }
@@ -79,15 +82,15 @@ pub fn render_transcript(t: &Transcript) -> String {
     out
 }
 
-fn branch_marker(out: &mut String, first: &TargetNode<'_>) {
-    let _ = match (first.branch, first.parent) {
-        (0, _) => writeln!(out, "=== branch 0: the first conversation ==="),
-        (b, Some(p)) => writeln!(
+fn branch_marker(out: &mut String, b: u32, branch: &Branch) {
+    let _ = match (branch.start, &branch.forked_after) {
+        (BranchStart::First, _) => writeln!(out, "=== branch {b}: the first conversation ==="),
+        (BranchStart::Rollback, Some(p)) => writeln!(
             out,
             "=== branch {b}: the auditor rolled back; the target's conversation continues after \
              [{p}], without the later messages of other branches ==="
         ),
-        (b, None) => {
+        (BranchStart::Restart | BranchStart::Rollback, _) => {
             writeln!(out, "=== branch {b}: the auditor restarted the conversation from scratch ===")
         }
     };

@@ -334,8 +334,9 @@ impl Config {
         }
         for (role, spanned) in raw.roles {
             let line = line_of(text, spanned.span().start);
-            if !crate::sampling::ROLES.contains(&role.as_str()) {
-                let known = crate::sampling::ROLES.join(", ");
+            if !crate::sampling::ROLES.iter().any(|r| r.as_str() == role) {
+                let known: Vec<&str> = crate::sampling::ROLES.iter().map(|r| r.as_str()).collect();
+                let known = known.join(", ");
                 return Err(invalid(
                     line,
                     format!("[roles.{role}]: unknown role (one of {known})"),

@@ -5,11 +5,11 @@
 //! Precedence, highest first: a `--ROLE-...` flag, `[roles.ROLE]`,
 //! `[models.NAME]` of the role's model, the role's default.
 
-use agar_core::{Reasoning, Sampling};
+use agar_core::{Reasoning, RoleName, Sampling};
 use serde::Deserialize;
 
-/// The roles a `[roles.NAME]` table may name.
-pub const ROLES: &[&str] = &["auditor", "target", "judge", "environment", "realism"];
+/// The roles a `[roles.NAME]` table may name: every [`RoleName`].
+pub const ROLES: [RoleName; 5] = RoleName::ALL;
 
 /// Sampling settings that override a role's defaults where set.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -215,9 +215,9 @@ mod tests {
     use crate::summary::summarize_records;
 
     fn rec(id: &str, status: &str, verdict: Option<(&str, u8)>) -> AuditRecord {
-        let mut r = AuditRecord::unfinished(id, id, status);
+        let mut r = AuditRecord::unfinished(id, id, status.parse().unwrap());
         r.verdict = verdict.map(|(st, score)| VerdictFacts {
-            status: st.into(),
+            status: st.parse().unwrap(),
             judge_model: "j".into(),
             scores: [("concerning".to_string(), score)].into(),
             samples: Default::default(),

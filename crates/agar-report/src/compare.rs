@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use agar_core::Palette;
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Catalogue;
 use crate::record::AuditRecord;
 use crate::summary::{DimensionStats, summarize_records};
 
@@ -86,6 +87,27 @@ pub struct DimensionDelta {
     pub change: Change,
 }
 
+impl DimensionDelta {
+    /// A run's mean, to two decimals (`-` when it has no scores): the same
+    /// text in every rendering of a comparison.
+    pub fn mean_text(side: Option<&DimensionStats>) -> String {
+        side.map_or("-".to_string(), |s| format!("{:.2}", s.mean))
+    }
+
+    /// The difference of means, signed, to two decimals (`-` when absent).
+    pub fn delta_text(&self) -> String {
+        self.delta_mean.map_or("-".to_string(), |v| format!("{v:+.2}"))
+    }
+
+    /// The bootstrap interval, `[low, high]` signed (`-` when absent).
+    pub fn interval_text(&self) -> String {
+        match (self.ci_low, self.ci_high) {
+            (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
+            _ => "-".to_string(),
+        }
+    }
+}
+
 /// Two runs compared, dimension by dimension.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
@@ -108,7 +130,7 @@ impl Comparison {
     }
 
     /// A plain-text table for the terminal.
-    pub fn to_table(&self) -> String {
+    pub fn to_table(&self, catalogue: &Catalogue) -> String {
         let mut out = format!(
             "{} -> {}: difference of means with {:.0}% bootstrap interval ({} resamples)\n",
             self.run_a,
@@ -121,22 +143,14 @@ impl Comparison {
             "{:<width$}  {:>6}  {:>6}  {:>7}  {:>17}  change\n",
             "dimension", "mean A", "mean B", "delta", "interval"
         ));
-        let f = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:+.p$}"));
-        for (name, d) in &self.dimensions {
-            let mean = |s: &Option<DimensionStats>| {
-                s.as_ref().map_or("-".to_string(), |s| format!("{:.2}", s.mean))
-            };
-            let interval = match (d.ci_low, d.ci_high) {
-                (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
-                _ => "-".to_string(),
-            };
+        for (name, d) in catalogue.in_order(&self.dimensions) {
             out.push_str(&format!(
                 "{:<width$}  {:>6}  {:>6}  {:>7}  {:>17}  {}\n",
                 name,
-                mean(&d.a),
-                mean(&d.b),
-                f(d.delta_mean, 2),
-                interval,
+                DimensionDelta::mean_text(d.a.as_ref()),
+                DimensionDelta::mean_text(d.b.as_ref()),
+                d.delta_text(),
+                d.interval_text(),
                 d.change.label()
             ));
         }
@@ -267,9 +281,9 @@ mod tests {
     use crate::record::VerdictFacts;
 
     fn rec(id: &str, scores: &[(&str, u8)]) -> AuditRecord {
-        let mut r = AuditRecord::unfinished(id, id, "done");
+        let mut r = AuditRecord::unfinished(id, id, agar_core::AuditState::Done);
         r.verdict = Some(VerdictFacts {
-            status: "ok".into(),
+            status: agar_core::VerdictState::Ok,
             judge_model: "j".into(),
             scores: scores.iter().map(|(d, s)| (d.to_string(), *s)).collect(),
             samples: BTreeMap::new(),
@@ -307,7 +321,7 @@ mod tests {
         // With good-high, the same shift is an improvement.
         let c = compare("a", &a, "b", &b, |_| Palette::GoodHigh, CompareOptions::default());
         assert_eq!(c.dimensions["syc"].change, Change::Improvement);
-        assert!(c.to_table().contains("improvement"));
+        assert!(c.to_table(&Catalogue::default()).contains("improvement"));
     }
 
     #[test]

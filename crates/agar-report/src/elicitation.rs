@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use agar_core::Generated;
+use agar_core::{Generated, VerdictState};
 use serde::Serialize;
 
+use crate::catalogue::Catalogue;
 use crate::record::AuditRecord;
 use crate::stats::{Z_95, wilson_interval};
 use crate::summary::HIGH_SCORE;
@@ -88,7 +89,7 @@ pub fn elicitation(
     let judged: Vec<&BTreeMap<String, u8>> = records
         .iter()
         .filter_map(|r| r.verdict.as_ref())
-        .filter(|v| v.status == "ok")
+        .filter(|v| v.status == VerdictState::Ok)
         .map(|v| &v.scores)
         .collect();
     let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -114,7 +115,7 @@ pub fn elicitation(
     }
     for r in records {
         let Some(g) = provenance.get(&r.scenario_id) else { continue };
-        let Some(v) = r.verdict.as_ref().filter(|v| v.status == "ok") else { continue };
+        let Some(v) = r.verdict.as_ref().filter(|v| v.status == VerdictState::Ok) else { continue };
         let group = groups.get_mut(&(g.behaviour_sha256.clone(), g.base));
         if let Some((Some(behaviour), _, elicited, judged)) = group
             && let Some(score) = v.scores.get(behaviour.as_str())
@@ -140,7 +141,7 @@ pub fn elicitation(
 
 impl Elicitation {
     /// The plain-text table `agar show` prints.
-    pub fn to_table(&self) -> String {
+    pub fn to_table(&self, catalogue: &Catalogue) -> String {
         let mut out = String::new();
         if self.dimensions.is_empty() {
             return out;
@@ -151,7 +152,7 @@ impl Elicitation {
             self.threshold
         );
         let width = self.dimensions.keys().map(String::len).max().unwrap_or(0);
-        for (dim, rate) in &self.dimensions {
+        for (dim, rate) in catalogue.in_order(&self.dimensions) {
             let _ = writeln!(out, "  {dim:<width$}  {}", rate.describe());
         }
         if !self.bases.is_empty() {
@@ -177,9 +178,9 @@ mod tests {
     use crate::record::VerdictFacts;
 
     fn record(scenario: &str, status: &str, scores: &[(&str, u8)]) -> AuditRecord {
-        let mut r = AuditRecord::unfinished(scenario, scenario, "done");
+        let mut r = AuditRecord::unfinished(scenario, scenario, agar_core::AuditState::Done);
         r.verdict = Some(VerdictFacts {
-            status: status.into(),
+            status: status.parse().unwrap(),
             judge_model: "j".into(),
             scores: scores.iter().map(|(d, s)| ((*d).to_string(), *s)).collect(),
             samples: BTreeMap::new(),
@@ -230,7 +231,7 @@ mod tests {
         assert_eq!((b2.elicited, b2.judged), (1, 1), "the failed verdict does not count");
         // 2 of 3: Wilson 95% 0.2077-0.9385.
         assert!((f.low.unwrap() - 0.2077).abs() < 1e-3 && (f.high.unwrap() - 0.9385).abs() < 1e-3);
-        let table = e.to_table();
+        let table = e.to_table(&Catalogue::default());
         assert!(table.contains("flattery    2/3 (67%, 95% CI 21-94%)"), "{table}");
         assert!(table.contains("flattery base 1   1/2 (50%"), "{table}");
     }

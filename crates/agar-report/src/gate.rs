@@ -21,6 +21,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use agar_core::AuditState;
+
 use crate::compare::Comparison;
 use crate::record::AuditRecord;
 use crate::summary::{DimensionStats, RunSummary};
@@ -182,12 +184,15 @@ impl Condition {
         }
         if self.is_run_level() {
             let count = match self.dimension.as_str() {
-                "invalid" => summary.count("invalid"),
-                "failed" => summary.count("failed"),
+                "invalid" => summary.count(AuditState::Invalid),
+                "failed" => summary.count(AuditState::Failed),
                 _ => summary.unjudged(judge_expected),
             };
-            let finished: usize =
-                ["done", "invalid", "failed"].iter().map(|s| summary.count(s)).sum();
+            let finished: usize = AuditState::ALL
+                .into_iter()
+                .filter(|s| s.is_finished())
+                .map(|s| summary.count(s))
+                .sum();
             return Some(match self.stat {
                 Stat::Share if finished == 0 => 0.0,
                 Stat::Share => count as f64 / finished as f64,
@@ -234,9 +239,9 @@ impl Condition {
         if self.is_run_level() {
             // One audit: the count is 1 when the audit is of that kind.
             let hit = match self.dimension.as_str() {
-                "invalid" => audit.status == "invalid",
-                "failed" => audit.status == "failed",
-                _ => audit.status == "done" && audit.scores().is_none(),
+                "invalid" => audit.status == AuditState::Invalid,
+                "failed" => audit.status == AuditState::Failed,
+                _ => audit.status == AuditState::Done && audit.scores().is_none(),
             };
             return self.op.holds(if hit { 1.0 } else { 0.0 }, self.threshold);
         }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Catalogue;
+
 /// One reviewer's opinion of one judge score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewerLabel {
@@ -97,7 +99,7 @@ pub fn label_agreement(
 
 impl LabelAgreement {
     /// Plain text for the terminal; empty with no label.
-    pub fn to_text(&self) -> String {
+    pub fn to_text(&self, catalogue: &Catalogue) -> String {
         if self.overall.labelled == 0 {
             return String::new();
         }
@@ -108,7 +110,7 @@ impl LabelAgreement {
             self.overall.disagree,
             self.overall.rate_text()
         );
-        for (dim, c) in &self.dimensions {
+        for (dim, c) in catalogue.in_order(&self.dimensions) {
             out.push_str(&format!(
                 "  {dim}: {} of {} agree ({})\n",
                 c.agree,
@@ -149,12 +151,15 @@ mod tests {
         assert_eq!(r.overall, LabelCounts { labelled: 3, agree: 2, disagree: 1 });
         assert_eq!(r.dimensions["sycophancy"].rate_text(), "50%");
         assert_eq!(r.disagreements[0].score, Some(8));
-        let text = r.to_text();
+        let text = r.to_text(&Catalogue::default());
         assert!(
             text.contains("reviewer labels: 3 (2 agree, 1 disagree with the judge: 67%)"),
             "{text}"
         );
         assert!(text.contains("disagrees: a1 sycophancy (judge 8): too high"), "{text}");
-        assert_eq!(label_agreement(&RunLabels::new(), |_, _| None).to_text(), "");
+        assert_eq!(
+            label_agreement(&RunLabels::new(), |_, _| None).to_text(&Catalogue::default()),
+            ""
+        );
     }
 }

@@ -10,6 +10,8 @@
 //!   dimension and per generated base scenario, with Wilson intervals ([`stats`]).
 //! - [`closed`]: gates that fail closed ([`gate_run`], [`gate_comparison`]):
 //!   the one evaluation `audit`, `show` and `compare` use.
+//! - [`catalogue`]: what is known of each dimension, and the one order
+//!   every output shows dimensions in ([`Catalogue`]).
 //! - [`mod@compare`]: two runs compared per dimension with bootstrap intervals ([`Comparison`]).
 //! - [`labels`]: reviewer labels against the judge ([`label_agreement`]).
 //! - [`stats`]: Jensen-Shannon distance and a bootstrap interval of a mean,
@@ -20,6 +22,7 @@
 //! Data flow: transcripts (or index records) -> records -> summary /
 //! comparison -> gates and reports. Callers do the reading and writing.
 
+pub mod catalogue;
 pub mod closed;
 pub mod compare;
 pub mod elicitation;
@@ -31,6 +34,7 @@ pub mod report;
 pub mod stats;
 pub mod summary;
 
+pub use catalogue::Catalogue;
 pub use closed::{GateBlock, GatedRun, check_names, gate_comparison, gate_run, nearest};
 pub use compare::{Change, CompareOptions, Comparison, DimensionDelta, compare};
 pub use elicitation::{BaseRate, Elicitation, Rate, elicitation};
@@ -41,5 +45,5 @@ pub use labels::{
 pub use record::{AuditRecord, VerdictFacts};
 pub use report::{DimensionInfo, Report, RunInfo};
 pub use summary::{
-    Agreement, DimensionStats, HIGH_SCORE, RunSummary, summarize, summarize_records,
+    Agreement, DimensionStats, HIGH_SCORE, RunSummary, status_counts, summarize, summarize_records,
 };

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use agar_core::{AuditStatus, EventKind, Transcript};
+use agar_core::{AuditState, AuditStatus, EventKind, Transcript, VerdictState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub struct AuditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `done`, `invalid`, `failed` (or `pending`, `running` for audits not finished).
-    pub status: String,
+    pub status: AuditState,
     /// The reason an audit is invalid, or the cause it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_detail: Option<String>,
@@ -59,7 +59,7 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerdictFacts {
     /// `ok`, `judge_failed`, `refused` or `unsupported`.
-    pub status: String,
+    pub status: VerdictState,
     pub judge_model: String,
     /// Dimension -> final score (1-10).
     pub scores: BTreeMap<String, u8>,
@@ -81,13 +81,8 @@ impl AuditRecord {
         for v in &t.verdicts {
             usage += v.usage;
         }
-        let status_detail = match &t.status {
-            AuditStatus::Invalid { reason } => Some(reason.clone()),
-            AuditStatus::Failed { cause } => Some(cause.clone()),
-            _ => None,
-        };
         let verdict = t.verdicts.last().map(|v| VerdictFacts {
-            status: v.status.label().to_string(),
+            status: v.status.state(),
             judge_model: v.judge_model.clone(),
             scores: v.scores.iter().map(|(d, s)| (d.clone(), s.score)).collect(),
             samples: v
@@ -135,8 +130,8 @@ impl AuditRecord {
             audit_id: t.audit_id.clone(),
             scenario_id: t.scenario.id.clone(),
             title: t.scenario.title.clone(),
-            status: t.status.label().to_string(),
-            status_detail,
+            status: t.status.state(),
+            status_detail: t.status.detail().map(str::to_string),
             verdict,
             input_tokens: usage.input_tokens,
             output_tokens: usage.output_tokens,
@@ -152,12 +147,12 @@ impl AuditRecord {
     }
 
     /// A planned audit that has not finished (`pending` or `running`).
-    pub fn unfinished(audit_id: &str, scenario_id: &str, status: &str) -> AuditRecord {
+    pub fn unfinished(audit_id: &str, scenario_id: &str, status: AuditState) -> AuditRecord {
         AuditRecord {
             audit_id: audit_id.to_string(),
             scenario_id: scenario_id.to_string(),
             title: None,
-            status: status.to_string(),
+            status,
             status_detail: None,
             verdict: None,
             input_tokens: 0,
@@ -177,13 +172,15 @@ impl AuditRecord {
     /// verdict is usable.
     pub fn scores(&self) -> Option<&BTreeMap<String, u8>> {
         match &self.verdict {
-            Some(v) if self.status == "done" && v.status == "ok" => Some(&v.scores),
+            Some(v) if self.status == AuditState::Done && v.status == VerdictState::Ok => {
+                Some(&v.scores)
+            }
             _ => None,
         }
     }
 
     /// Whether the audit reached a final state.
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "done" | "invalid" | "failed")
+        self.status.is_finished()
     }
 }

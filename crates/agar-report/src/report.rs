@@ -9,6 +9,7 @@ use agar_core::Palette;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::catalogue::Catalogue;
 use crate::compare::Comparison;
 use crate::gate::{Condition, GateOutcome};
 use crate::labels::LabelAgreement;
@@ -47,8 +48,9 @@ pub struct Report {
     pub gates: Vec<GateOutcome>,
     /// Every planned audit, finished or not, in id order.
     pub audits: Vec<AuditRecord>,
-    /// What is known of the dimensions scored (display names, palettes).
-    pub dimensions: BTreeMap<String, DimensionInfo>,
+    /// What is known of the dimensions scored (display names, palettes),
+    /// and their display order.
+    pub dimensions: Catalogue,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
     /// Reviewer labels against the judge ([`crate::label_agreement`]).

@@ -10,9 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use agar_core::Transcript;
+use agar_core::{AuditState, Transcript, VerdictState};
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Catalogue;
 use crate::record::AuditRecord;
 
 /// A score at or above this counts as high (`high` in [`DimensionStats`]).
@@ -99,6 +100,12 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// Audits counted by status, as text: `3 done, 1 failed` (the map's order).
+pub fn status_counts(by_status: &BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    parts.join(", ")
+}
+
 /// Summarises transcripts, using each one's latest usable verdict. Only audits
 /// that ended `done` count towards the dimension figures.
 pub fn summarize(transcripts: &[Transcript]) -> RunSummary {
@@ -150,11 +157,11 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
                 unpriced_models.push(m.clone());
             }
         }
-        if r.status != "done" {
+        if r.status != AuditState::Done {
             continue;
         }
         match &r.verdict {
-            Some(v) if v.status == "ok" => {
+            Some(v) if v.status == VerdictState::Ok => {
                 unverified_citations += v.unverified_citations;
                 let mut at = 0;
                 for (dim, s) in &v.scores {
@@ -168,8 +175,8 @@ pub fn summarize_records(records: &[AuditRecord]) -> RunSummary {
                     }
                 }
             }
-            Some(v) if v.status == "refused" => judge_refused += 1,
-            Some(v) if v.status == "unsupported" => judge_unsupported += 1,
+            Some(v) if v.status == VerdictState::Refused => judge_refused += 1,
+            Some(v) if v.status == VerdictState::Unsupported => judge_unsupported += 1,
             Some(_) => judge_failed += 1,
             None => not_judged += 1,
         }
@@ -282,9 +289,9 @@ impl Deviations {
 }
 
 impl RunSummary {
-    /// Audits counted by `status` (0 when none).
-    pub fn count(&self, status: &str) -> usize {
-        self.by_status.get(status).copied().unwrap_or(0)
+    /// Audits counted in `state` (0 when none).
+    pub fn count(&self, state: AuditState) -> usize {
+        self.by_status.get(state.as_str()).copied().unwrap_or(0)
     }
 
     /// Audits that ended `done` without a usable verdict: the judge failed,
@@ -308,11 +315,9 @@ impl RunSummary {
     }
 
     /// A plain-text table for the terminal.
-    pub fn to_table(&self) -> String {
+    pub fn to_table(&self, catalogue: &Catalogue) -> String {
         let mut out = String::new();
-        let statuses: Vec<String> =
-            self.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        out.push_str(&format!("{} audits: {}", self.audits, statuses.join(", ")));
+        out.push_str(&format!("{} audits: {}", self.audits, status_counts(&self.by_status)));
         if self.judge_failed > 0 {
             out.push_str(&format!(" ({} not judged: the judge failed)", self.judge_failed));
         }
@@ -351,7 +356,7 @@ impl RunSummary {
             "{:<width$}  {:>5}  {:>5}  {:>3}  {:>3}  {:>3}{agreement_head}  worst\n",
             "dimension", "mean", "p90", "max", "n", ">=7"
         ));
-        for (name, s) in &self.dimensions {
+        for (name, s) in catalogue.in_order(&self.dimensions) {
             let agreement = match (&s.agreement, sampled) {
                 (Some(a), _) => {
                     format!("  {:>3.0}%  {:>4.2}", a.within_one * 100.0, a.mean_abs_dev)
@@ -468,7 +473,7 @@ mod tests {
         assert_eq!(s.dimensions["deception"].agreement, None, "one sample: nothing to compare");
         assert_eq!((s.judge_refused, s.judge_failed), (1, 0));
         assert_eq!(s.unverified_citations, 2);
-        let table = s.to_table();
+        let table = s.to_table(&Catalogue::default());
         assert!(table.contains("(1 not judged: the judge refused)"), "{table}");
         assert!(table.contains("±1") && table.contains(" 83%  0.67"), "{table}");
         let json = serde_json::to_value(&s).unwrap();
@@ -483,8 +488,10 @@ mod tests {
     ) -> Option<(usize, f64, f64, u8, usize, Vec<String>)> {
         let mut v: Vec<(u8, &str)> = records
             .iter()
-            .filter(|r| r.status == "done")
-            .filter_map(|r| r.verdict.as_ref().filter(|v| v.status == "ok").map(|v| (r, v)))
+            .filter(|r| r.status == AuditState::Done)
+            .filter_map(|r| {
+                r.verdict.as_ref().filter(|v| v.status == VerdictState::Ok).map(|v| (r, v))
+            })
             .filter_map(|(r, v)| v.scores.get(dim).map(|s| (*s, r.audit_id.as_str())))
             .collect();
         if v.is_empty() {
@@ -517,9 +524,10 @@ mod tests {
             let records: Vec<AuditRecord> = (0..size)
                 .map(|i| {
                     let id = format!("a{:03}", (i * 7919) % 1000);
-                    let mut r = AuditRecord::unfinished(&id, "s", "done");
-                    r.status =
-                        ["done", "done", "done", "invalid", "failed"][next(5) as usize].into();
+                    let mut r = AuditRecord::unfinished(&id, "s", agar_core::AuditState::Done);
+                    r.status = ["done", "done", "done", "invalid", "failed"][next(5) as usize]
+                        .parse()
+                        .unwrap();
                     let mut scores = BTreeMap::new();
                     for d in dims {
                         let kept = next(if d == "z-rare" { 9 } else { 4 }) == 0;
@@ -529,7 +537,8 @@ mod tests {
                     }
                     r.verdict = Some(crate::record::VerdictFacts {
                         status: ["ok", "ok", "ok", "refused", "judge_failed"][next(5) as usize]
-                            .into(),
+                            .parse()
+                            .unwrap(),
                         judge_model: "j".into(),
                         scores,
                         samples: BTreeMap::new(),
@@ -559,7 +568,8 @@ mod tests {
     #[test]
     fn without_samples_the_table_has_no_agreement_columns() {
         let s = summarize(&[judged("a", VerdictStatus::Ok, &[("sycophancy", 4, &[4])])]);
-        assert!(!s.to_table().contains("±1"), "{}", s.to_table());
+        let table = s.to_table(&Catalogue::default());
+        assert!(!table.contains("±1"), "{table}");
     }
 
     #[test]

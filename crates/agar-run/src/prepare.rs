@@ -92,10 +92,15 @@ pub fn prepare(store: Store, plan: RunPlan, opts: ResumeOptions) -> Result<Prepa
     let view = store.view(&run_id).map_err(|e| RunError::Failed(e.to_string()))?;
     let mine: BTreeSet<&str> = share.iter().map(|a| a.audit_id.as_str()).collect();
     let stored = view.audits.iter().filter(|a| mine.contains(a.audit_id.as_str()));
-    let failed_left =
-        if opts.retry_failed { 0 } else { stored.clone().filter(|a| a.status == "failed").count() };
+    let failed_left = if opts.retry_failed {
+        0
+    } else {
+        stored.clone().filter(|a| a.status == agar_core::AuditState::Failed).count()
+    };
     let finished: BTreeMap<&str, Option<f64>> = stored
-        .filter(|a| a.is_finished() && !(opts.retry_failed && a.status == "failed"))
+        .filter(|a| {
+            a.is_finished() && !(opts.retry_failed && a.status == agar_core::AuditState::Failed)
+        })
         .map(|a| (a.audit_id.as_str(), a.cost_usd))
         .collect();
     let spent_before: f64 = finished.values().flatten().sum();

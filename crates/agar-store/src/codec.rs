@@ -38,7 +38,7 @@ pub(crate) fn encode(r: &AuditRecord, out: &mut Vec<u8>) {
     w.str(audit_id);
     w.str(scenario_id);
     w.opt(title.as_ref(), |w, s| w.str(s));
-    w.str(status);
+    w.str(status.as_str());
     w.opt(status_detail.as_ref(), |w, s| w.str(s));
     w.opt(verdict.as_ref(), |w, v| {
         let VerdictFacts {
@@ -50,7 +50,7 @@ pub(crate) fn encode(r: &AuditRecord, out: &mut Vec<u8>) {
             summary,
             highlights,
         } = v;
-        w.str(status);
+        w.str(status.as_str());
         w.str(judge_model);
         w.uint(scores.len() as u64);
         for (dim, score) in scores {
@@ -92,11 +92,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<AuditRecord> {
         audit_id: r.string()?,
         scenario_id: r.string()?,
         title: r.opt(Reader::string)?,
-        status: r.string()?,
+        status: r.string()?.parse().ok()?,
         status_detail: r.opt(Reader::string)?,
         verdict: r.opt(|r| {
             Some(VerdictFacts {
-                status: r.string()?,
+                status: r.string()?.parse().ok()?,
                 judge_model: r.string()?,
                 scores: r.map(|r| r.byte())?,
                 samples: r.map(|r| Some(r.bytes()?.to_vec()))?,
@@ -255,10 +255,10 @@ mod tests {
             audit_id: "scenario.1".into(),
             scenario_id: "scenario".into(),
             title: Some("A title with ünïcödé".into()),
-            status: "failed".into(),
+            status: agar_core::AuditState::Failed,
             status_detail: Some("the provider failed".into()),
             verdict: Some(VerdictFacts {
-                status: "ok".into(),
+                status: agar_core::VerdictState::Ok,
                 judge_model: "openai/gpt-4.1".into(),
                 scores: [("deception".to_string(), 3), ("sycophancy".to_string(), 10)].into(),
                 samples: [("sycophancy".to_string(), vec![9, 10, 10])].into(),
@@ -289,7 +289,7 @@ mod tests {
     fn every_field_survives_a_round_trip() {
         let r = full();
         assert_eq!(round_trip(&r).as_ref(), Some(&r));
-        let empty = AuditRecord::unfinished("a", "s", "pending");
+        let empty = AuditRecord::unfinished("a", "s", agar_core::AuditState::Pending);
         assert_eq!(round_trip(&empty).as_ref(), Some(&empty));
         let mut no_verdict = full();
         no_verdict.verdict = None;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agar_core::{RoleName, RunRecord, Transcript};
+use agar_core::{AuditState, RoleName, RunRecord, Transcript};
 use agar_report::AuditRecord;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -72,8 +72,10 @@ pub fn check_audit_id(id: &str) -> Result<(), StoreError> {
 }
 
 /// Whether a file name in a run directory is a transcript (or, under
-/// `labels/`, a label file).
-pub(crate) fn is_transcript_name(name: &str) -> bool {
+/// `labels/`, a label file): a `.json` file that is not hidden (a temporary
+/// file of an atomic write) and not `run.json`, `plan.json` or a shard record. The one test
+/// of "is this a transcript file" for every reader of run directories.
+pub fn is_transcript_name(name: &str) -> bool {
     name.ends_with(".json")
         && !name.starts_with('.')
         && name != "run.json"
@@ -578,7 +580,11 @@ impl Store {
         for (audit_id, scenario_id) in planned {
             let finished = stored.get(&audit_id).is_some_and(AuditRecord::is_finished);
             if !finished {
-                let status = if running.contains(&audit_id) { "running" } else { "pending" };
+                let status = if running.contains(&audit_id) {
+                    AuditState::Running
+                } else {
+                    AuditState::Pending
+                };
                 stored.insert(
                     audit_id.clone(),
                     AuditRecord::unfinished(&audit_id, &scenario_id, status),

@@ -141,7 +141,7 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
             let side = |s: &Option<agar_report::DimensionStats>| {
                 s.as_ref().map(|s| Side {
                     n: s.count,
-                    mean: format!("{:.2}", s.mean),
+                    mean: agar_report::DimensionDelta::mean_text(Some(s)),
                     class: format!(
                         "score s{} {}",
                         (s.mean.round() as u8).clamp(1, 10),
@@ -166,11 +166,8 @@ fn render(state: &AppState, q: &CompareQuery) -> Result<String, WebError> {
             Some(Line {
                 a: side(&d.a),
                 b: side(&d.b),
-                delta: d.delta_mean.map_or("-".into(), |v| format!("{v:+.2}")),
-                interval: match (d.ci_low, d.ci_high) {
-                    (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
-                    _ => "-".into(),
-                },
+                delta: d.delta_text(),
+                interval: d.interval_text(),
                 change,
                 change_class,
                 bar,

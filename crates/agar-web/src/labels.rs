@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::dims::Dims;
 use crate::error::WebError;
+use crate::ids::{AuditId, RunId};
 use crate::table::encode;
 
 /// Longest note kept, in characters.
@@ -144,7 +145,7 @@ pub(crate) struct LabelForm {
 /// sends the browser back to the transcript.
 pub(crate) async fn post(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<(RunId, AuditId)>, PathRejection>,
     headers: HeaderMap,
     form: Result<Form<LabelForm>, FormRejection>,
 ) -> Result<Redirect, WebError> {
@@ -153,8 +154,8 @@ pub(crate) async fn post(
     let back = state
         .blocking(move |state| {
             let store = state.store();
-            let t = agar_store::check_audit_id(&audit)
-                .and_then(|()| store.read_transcript(&run, &audit))
+            let t = store
+                .read_transcript(&run, &audit)
                 .map_err(|e| WebError::from_store(&format!("audit {audit:?} in run {run:?}"), e))?;
             let dimension = form.dimension.trim();
             if !t.verdicts.last().is_some_and(|v| v.scores.contains_key(dimension)) {

@@ -20,7 +20,7 @@
 //!   plain page.
 //! - `runs`, `run`, `transcript`, `compare`, `labels`, `live`: one module
 //!   per page (or endpoint); `table` sorts and filters the audit table,
-//!   `quote` locates a citation's quote in its message, `dims` says how each
+//!   `ids` types the run and audit ids of paths, `quote` locates a citation's quote in its message, `dims` says how each
 //!   dimension is shown, `templates` holds the minijinja environment, `csrf`
 //!   guards the one form.
 
@@ -30,6 +30,7 @@ mod compare;
 mod csrf;
 mod dims;
 pub mod error;
+mod ids;
 mod labels;
 mod live;
 mod quote;

@@ -8,7 +8,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path as FsPath;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agar_store::{Store, check_id};
+use agar_store::Store;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::error::WebError;
+use crate::ids::RunId;
 
 fn mtime(path: &FsPath) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
@@ -104,13 +105,12 @@ pub(crate) async fn store_stamp(State(state): State<AppState>) -> Result<Json<St
 /// `GET /api/runs/{run}/stamp`: one run's stamp.
 pub(crate) async fn run_stamp(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<RunId>, PathRejection>,
 ) -> Result<Json<Stamp>, WebError> {
     let Path(run) = path?;
     let stamp = state
         .blocking(move |s| {
             let store = s.store();
-            check_id(&run).map_err(|e| WebError::from_store("run", e))?;
             if !store.run_dir(&run).join("run.json").is_file() {
                 return Err(WebError::NotFound(format!("no run {run:?} in the store")));
             }

@@ -23,9 +23,10 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
+use crate::ids::RunId;
 use crate::labels::{AgreementReport, agreement, run_labels};
 use crate::runs::{fmt_time, fmt_tokens, ordered_statuses};
-use crate::table::{self, Cell, Row, STATUS_CHOICES, TableQuery, TableSpec, encode, score_class};
+use crate::table::{self, Cell, Row, StatusFilter, TableQuery, TableSpec, encode, score_class};
 
 /// Runs whose figures are kept at once.
 const RUNS_KEPT: usize = 16;
@@ -138,7 +139,7 @@ struct RunPage<'a> {
     sort: &'a str,
     dir: &'static str,
     tag_choices: &'a [String],
-    status_choices: &'static [&'static str],
+    status_choices: Vec<&'static str>,
     dims: &'a [DimInfo],
     agreement: &'a AgreementReport,
     poll: String,
@@ -356,7 +357,7 @@ fn drop_later(replaced: Vec<Arc<RunData>>) {
 /// `GET /runs/{run}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    path: Result<Path<RunId>, PathRejection>,
     query: Result<Query<TableQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
     let (Path(run), Query(query)) = (path?, query?);
@@ -460,7 +461,7 @@ pub(crate) fn render(
         sort: spec.sort_name(),
         dir: if spec.is_desc() { "desc" } else { "asc" },
         tag_choices: &audits.tag_choices,
-        status_choices: &STATUS_CHOICES,
+        status_choices: StatusFilter::choices(),
         dims,
         agreement: &data.agreement,
         poll: format!("/api/runs/{}/stamp", encode(run_id)),

@@ -2,6 +2,7 @@
 //! models, audits by status, tokens and cost, and the form that opens the
 //! comparison of two runs.
 
+use agar_core::AuditState;
 use agar_store::RunOverview;
 use axum::extract::State;
 use axum::response::Html;
@@ -37,18 +38,16 @@ struct RunsPage {
     stamp: String,
 }
 
-/// Statuses in the order a reviewer reads them.
-pub(crate) const STATUS_ORDER: [&str; 5] = ["done", "invalid", "failed", "running", "pending"];
-
+/// Counts by status, in the order a reviewer reads them ([`AuditState::ALL`]).
 pub(crate) fn ordered_statuses(
     by_status: &std::collections::BTreeMap<String, usize>,
 ) -> Vec<(String, usize)> {
-    let mut out: Vec<(String, usize)> = STATUS_ORDER
+    let mut out: Vec<(String, usize)> = AuditState::ALL
         .iter()
-        .filter_map(|s| by_status.get(*s).map(|n| (s.to_string(), *n)))
+        .filter_map(|s| by_status.get(s.as_str()).map(|n| (s.to_string(), *n)))
         .collect();
     for (k, v) in by_status {
-        if !STATUS_ORDER.contains(&k.as_str()) {
+        if k.parse::<AuditState>().is_err() {
             out.push((k.clone(), *v));
         }
     }

@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
+use agar_core::{AuditState, VerdictState};
 use agar_report::AuditRecord;
 use agar_store::{Agreement, Label};
 use serde::{Deserialize, Serialize};
@@ -35,9 +36,42 @@ fn given(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Statuses the status filter offers: the audit's own, then the verdict's.
-pub(crate) const STATUS_CHOICES: [&str; 8] =
-    ["done", "invalid", "failed", "running", "pending", "judge_failed", "refused", "unsupported"];
+/// What the status filter keeps: audits in one state, or audits whose latest
+/// verdict is in one state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum StatusFilter {
+    Audit(AuditState),
+    Verdict(VerdictState),
+}
+
+impl StatusFilter {
+    /// The choices the filter offers: the audit's states, then the verdict's
+    /// that leave it without scores.
+    pub(crate) fn choices() -> Vec<&'static str> {
+        let verdicts = VerdictState::ALL.into_iter().filter(|v| *v != VerdictState::Ok);
+        AuditState::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain(verdicts.map(VerdictState::as_str))
+            .collect()
+    }
+
+    fn parse(s: &str) -> Option<StatusFilter> {
+        match (s.parse(), s.parse()) {
+            (Ok(a), _) => Some(StatusFilter::Audit(a)),
+            (_, Ok(VerdictState::Ok)) => None,
+            (_, Ok(v)) => Some(StatusFilter::Verdict(v)),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Audit(a) => a.as_str(),
+            StatusFilter::Verdict(v) => v.as_str(),
+        }
+    }
+}
 
 /// A column to sort by.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +92,7 @@ pub(crate) struct TableSpec {
     sort_name: String,
     desc: bool,
     tag: Option<String>,
-    status: Option<String>,
+    status: Option<StatusFilter>,
     range: Option<(usize, u8, u8)>,
     text: Option<String>,
     page: usize,
@@ -89,12 +123,13 @@ impl TableSpec {
             }
             None => matches!(sort, SortKey::Dim(_) | SortKey::Cost | SortKey::Unverified),
         };
-        let status = given(&q.status).map(str::to_string);
-        if let Some(s) = &status
-            && !STATUS_CHOICES.contains(&s.as_str())
-        {
-            return Err(WebError::BadRequest(format!("unknown status {s:?}")));
-        }
+        let status = match given(&q.status) {
+            None => None,
+            Some(s) => Some(
+                StatusFilter::parse(s)
+                    .ok_or_else(|| WebError::BadRequest(format!("unknown status {s:?}")))?,
+            ),
+        };
         let score = |v: &Option<String>, name: &str, default: u8| -> Result<u8, WebError> {
             match given(v) {
                 None => Ok(default),
@@ -151,7 +186,7 @@ impl TableSpec {
             ("sort", (self.sort_name != "audit").then(|| self.sort_name.clone())),
             ("dir", Some(if self.desc { "desc" } else { "asc" }.to_string())),
             ("tag", self.tag.clone()),
-            ("status", self.status.clone()),
+            ("status", self.status.map(|s| s.as_str().to_string())),
             ("dim", self.range.map(|(i, _, _)| dims[i].name.clone())),
             ("min", self.range.map(|(_, lo, _)| lo.to_string())),
             ("max", self.range.map(|(_, _, hi)| hi.to_string())),
@@ -249,12 +284,12 @@ pub(crate) struct Row {
     pub(crate) scenario_id: String,
     pub(crate) title: Option<String>,
     pub(crate) tags: Vec<String>,
-    pub(crate) status: String,
+    pub(crate) status: AuditState,
     /// Why the audit is invalid or failed, or why the judge gave no scores.
     pub(crate) detail: Option<String>,
     /// `judge_failed`, `refused` or `unsupported` when the latest verdict has no
     /// scores that count.
-    pub(crate) verdict_status: Option<String>,
+    pub(crate) verdict_status: Option<VerdictState>,
     pub(crate) unverified: usize,
     pub(crate) cost: Option<String>,
     #[serde(skip)]
@@ -336,13 +371,13 @@ pub(crate) fn rows(
                 scenario_id: r.scenario_id.clone(),
                 title: r.title.clone(),
                 tags: tags.get(&r.scenario_id).cloned().unwrap_or_default(),
-                status: r.status.clone(),
+                status: r.status,
                 detail: r.status_detail.clone(),
                 verdict_status: r
                     .verdict
                     .as_ref()
-                    .filter(|v| v.status != "ok")
-                    .map(|v| v.status.clone()),
+                    .map(|v| v.status)
+                    .filter(|s| *s != VerdictState::Ok),
                 unverified: r.verdict.as_ref().map_or(0, |v| v.unverified_citations),
                 cost: r.cost_usd.map(|c| format!("${c:.4}")),
                 cost_usd: r.cost_usd,
@@ -386,9 +421,9 @@ fn keep(r: &Row, spec: &TableSpec) -> bool {
     {
         return false;
     }
-    if let Some(status) = &spec.status
-        && r.status != *status
-        && r.verdict_status.as_deref() != Some(status.as_str())
+    if let Some(status) = spec.status
+        && status != StatusFilter::Audit(r.status)
+        && r.verdict_status.map(StatusFilter::Verdict) != Some(status)
     {
         return false;
     }
@@ -429,7 +464,7 @@ fn order(a: &Row, b: &Row, spec: &TableSpec) -> Ordering {
     let primary = match &spec.sort {
         SortKey::Audit => dir(a.audit_id.cmp(&b.audit_id)),
         SortKey::Scenario => dir(a.scenario_id.cmp(&b.scenario_id)),
-        SortKey::Status => dir(a.status.cmp(&b.status)),
+        SortKey::Status => dir(a.status.as_str().cmp(b.status.as_str())),
         SortKey::Unverified => dir(a.unverified.cmp(&b.unverified)),
         SortKey::Labels => dir((a.disagree, a.agree).cmp(&(b.disagree, b.agree))),
         SortKey::Cost => blanks_last(

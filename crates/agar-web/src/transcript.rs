@@ -13,10 +13,10 @@ mod conversation;
 use std::collections::BTreeMap;
 
 use agar_core::{
-    AuditStatus, Citation, DimensionScore, Message, Origin, Role, TargetNode, Transcript, Verdict,
-    VerdictStatus,
+    AuditState, Citation, DimensionScore, Message, Origin, Role, TargetNode, Transcript, Verdict,
+    VerdictState, VerdictStatus,
 };
-use agar_store::{Agreement, Label, check_audit_id};
+use agar_store::{Agreement, Label};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
@@ -26,6 +26,7 @@ use self::branches::Branches;
 use crate::app::AppState;
 use crate::dims::{DimInfo, Dims};
 use crate::error::WebError;
+use crate::ids::{AuditId, RunId};
 use crate::runs::{fmt_time, fmt_tokens};
 use crate::table::{encode, score_class};
 
@@ -151,7 +152,7 @@ struct DimView {
 #[derive(Debug, Serialize)]
 struct SampleView {
     number: usize,
-    status: &'static str,
+    status: VerdictState,
     detail: Option<String>,
     summary: String,
     /// (display name, score, CSS classes), in display order.
@@ -165,7 +166,7 @@ struct VerdictView {
     latest: bool,
     judge_model: String,
     created: String,
-    status: &'static str,
+    status: VerdictState,
     status_detail: Option<String>,
     raw: Option<String>,
     summary: String,
@@ -196,7 +197,7 @@ struct TranscriptPage {
     audit_id: String,
     action: String,
     scenario: ScenarioView,
-    status: &'static str,
+    status: AuditState,
     status_detail: Option<String>,
     models: Vec<(String, String)>,
     /// The demonstration banner, when a role ran on a local model.
@@ -222,7 +223,7 @@ struct PendingPage {
     run_id: String,
     run_href: String,
     audit_id: String,
-    status: String,
+    status: AuditState,
     poll: String,
     stamp: String,
 }
@@ -230,7 +231,7 @@ struct PendingPage {
 /// `GET /runs/{run}/audits/{audit}`.
 pub(crate) async fn page(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: Result<Path<(RunId, AuditId)>, PathRejection>,
     query: Result<Query<TranscriptQuery>, QueryRejection>,
 ) -> Result<Html<String>, WebError> {
     let (Path((run, audit)), Query(query)) = (path?, query?);
@@ -240,14 +241,13 @@ pub(crate) async fn page(
 
 pub(crate) fn render(
     state: &AppState,
-    run_id: &str,
-    audit_id: &str,
+    run_id: &RunId,
+    audit_id: &AuditId,
     query: &TranscriptQuery,
 ) -> Result<String, WebError> {
     let store = state.store();
     let what = format!("audit {audit_id:?} in run {run_id:?}");
-    let read = check_audit_id(audit_id).and_then(|()| store.read_transcript(run_id, audit_id));
-    let t = match read {
+    let t = match store.read_transcript(run_id, audit_id) {
         Ok(t) => t,
         Err(e) => {
             let err = WebError::from_store(&what, e);
@@ -278,7 +278,7 @@ fn pending(state: &AppState, run_id: &str, audit_id: &str) -> Result<Option<Stri
         run_id: run_id.to_string(),
         run_href: format!("/runs/{}", encode(run_id)),
         audit_id: audit_id.to_string(),
-        status: a.status.clone(),
+        status: a.status,
         poll: format!("/api/runs/{}/stamp", encode(run_id)),
         stamp: crate::live::run_stamp_of(store, run_id),
     };
@@ -329,17 +329,12 @@ fn build(
 ) -> Result<TranscriptPage, WebError> {
     let base = format!("/runs/{}/audits/{}", encode(&t.run_id), encode(&t.audit_id));
     let nodes: Vec<TargetNode<'_>> = t.target_nodes().collect();
-    let branches = Branches::of(t, &nodes);
+    let branches = Branches::of(t);
     let branch = branches.chosen(query, &nodes)?;
     let branch_href = |b: u32| format!("{base}?branch={b}");
     let messages = conversation::messages(t, &nodes, &branches, branch, &branch_href);
     let verdicts = verdict_views(t, &nodes, &base, dims, labels);
     let side = auditor::auditor_side(t);
-    let (status, status_detail) = match &t.status {
-        AuditStatus::Invalid { reason } => ("invalid", Some(reason.clone())),
-        AuditStatus::Failed { cause } => ("failed", Some(cause.clone())),
-        other => (other.label(), None),
-    };
     let usage = t.total_usage();
     Ok(TranscriptPage {
         title: format!("{} / {}", t.run_id, t.audit_id),
@@ -355,8 +350,8 @@ fn build(
             instructions: t.scenario.instructions.clone(),
             repeat: t.scenario.repeat,
         },
-        status,
-        status_detail,
+        status: t.status.state(),
+        status_detail: t.status.detail().map(str::to_string),
         models: t.models.iter().map(|(r, m)| (r.to_string(), m.clone())).collect(),
         banner: t
             .models
@@ -429,11 +424,9 @@ fn verdict_view(
     labels: &BTreeMap<String, Label>,
     cite: &dyn Fn(&Citation, String) -> CiteView,
 ) -> VerdictView {
-    let (status_detail, raw) = match &v.status {
-        VerdictStatus::Ok => (None, None),
-        VerdictStatus::JudgeFailed { error, raw } => (Some(error.clone()), Some(raw.clone())),
-        VerdictStatus::Refused { reason } => (Some(reason.clone()), None),
-        VerdictStatus::Unsupported { reasons } => (Some(unsupported_detail(reasons)), None),
+    let raw = match &v.status {
+        VerdictStatus::JudgeFailed { raw, .. } => Some(raw.clone()),
+        _ => None,
     };
     let names: Vec<String> = v.scores.keys().cloned().collect();
     let dim_views = dims
@@ -484,8 +477,8 @@ fn verdict_view(
         latest,
         judge_model: v.judge_model.clone(),
         created: fmt_time(v.created_at),
-        status: v.status.label(),
-        status_detail,
+        status: v.status.state(),
+        status_detail: verdict_detail(&v.status),
         raw,
         summary: v.summary.clone(),
         highlights: v
@@ -505,13 +498,8 @@ fn verdict_view(
                 let names: Vec<String> = smp.scores.keys().cloned().collect();
                 SampleView {
                     number: i + 1,
-                    status: smp.status.label(),
-                    detail: match &smp.status {
-                        VerdictStatus::Ok => None,
-                        VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
-                        VerdictStatus::Refused { reason } => Some(reason.clone()),
-                        VerdictStatus::Unsupported { reasons } => Some(unsupported_detail(reasons)),
-                    },
+                    status: smp.status.state(),
+                    detail: verdict_detail(&smp.status),
                     summary: smp.summary.clone(),
                     scores: dims
                         .ordered(&names)
@@ -531,6 +519,14 @@ fn verdict_view(
 }
 
 /// What an `unsupported` verdict shows: why it is not counted.
-fn unsupported_detail(reasons: &[String]) -> String {
-    format!("not counted (the verdict is unsupported): {}", reasons.join("; "))
+/// What a verdict (or sample) without usable scores says about why.
+fn verdict_detail(status: &VerdictStatus) -> Option<String> {
+    match status {
+        VerdictStatus::Ok => None,
+        VerdictStatus::JudgeFailed { error, .. } => Some(error.clone()),
+        VerdictStatus::Refused { reason } => Some(reason.clone()),
+        VerdictStatus::Unsupported { reasons } => {
+            Some(format!("not counted (the verdict is unsupported): {}", reasons.join("; ")))
+        }
+    }
 }

@@ -52,7 +52,7 @@ pub(crate) async fn ask(model: &Arc<dyn ChatModel>, item: Item, s: &AskSettings)
         persona: item.persona,
         prompt: item.prompt,
         prefilled,
-        status: "done".into(),
+        status: agar_core::AuditState::Done,
         answer: None,
         error: None,
         logprobs: Vec::new(),
@@ -64,7 +64,7 @@ pub(crate) async fn ask(model: &Arc<dyn ChatModel>, item: Item, s: &AskSettings)
         Method::Sample => by_samples(model, request, &mut record, s).await,
     };
     if let Err(e) = outcome {
-        record.status = "failed".into();
+        record.status = agar_core::AuditState::Failed;
         record.error = Some(e);
     }
     record

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
+use agar_core::AuditState;
 use agar_report::GateOutcome;
 use agar_store::Store;
 use agar_survey::{
@@ -57,7 +58,7 @@ pub(crate) fn load(store: &Store, run_id: &str) -> Result<Figures, Failure> {
     let items: Vec<ItemRecord> = record::read_items(store, run_id)?.into_values().collect();
     let questions: Vec<agar_survey::Question> = items.iter().map(ItemRecord::to_question).collect();
     let done: Vec<(usize, &ItemRecord)> =
-        items.iter().enumerate().filter(|(_, i)| i.status == "done").collect();
+        items.iter().enumerate().filter(|(_, i)| i.status == AuditState::Done).collect();
     let scored: Vec<Scored> = done
         .iter()
         .filter_map(|(n, i)| {
@@ -74,7 +75,7 @@ pub(crate) fn load(store: &Store, run_id: &str) -> Result<Figures, Failure> {
     let similarity = similarities(&per, IntervalOptions::default());
     let answered = scored.len();
     let invalid = scored.iter().filter(|s| !s.answer.valid).count();
-    let failed = items.iter().filter(|i| i.status == "failed").count();
+    let failed = items.iter().filter(|i| i.status == AuditState::Failed).count();
     Ok(Figures {
         run_id: run_id.to_string(),
         kind: record::KIND,
@@ -160,10 +161,7 @@ fn gates(conditions: &[SurveyCondition], f: &Figures) -> Result<Vec<GateOutcome>
             f.failed, f.pending, f.run_id
         )));
     }
-    conditions
-        .iter()
-        .map(|c| c.check(&f.similarity, f.counts()).map_err(|e| Failure::Input(e.to_string())))
-        .collect()
+    conditions.iter().map(|c| c.check(&f.similarity, f.counts()).map_err(Failure::from)).collect()
 }
 
 fn report_gates(gates: &[GateOutcome]) -> crate::Outcome {
@@ -181,8 +179,7 @@ struct WithGates<'a, T: Serialize> {
 }
 
 fn print_json<T: Serialize>(inner: &T, gates: &[GateOutcome]) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(&WithGates { inner, gates })
-        .map_err(|e| Failure::Run(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&WithGates { inner, gates })?;
     println!("{text}");
     Ok(())
 }
@@ -223,7 +220,7 @@ pub(crate) fn show(
     fail_if: &[String],
     json: bool,
 ) -> crate::Outcome {
-    let conditions = parse_conditions(fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(fail_if, false)?;
     let store = open_store(store_dir)?;
     finish(&store, run_id, &conditions, json, false)
 }
@@ -244,7 +241,7 @@ pub(crate) fn compare(
     fail_if: &[String],
     json: bool,
 ) -> crate::Outcome {
-    let conditions = parse_conditions(fail_if, true).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = parse_conditions(fail_if, true)?;
     let store = open_store(store_dir)?;
     for run in [a, b] {
         if !record::is_survey(store_dir, run) {
@@ -267,8 +264,7 @@ pub(crate) fn compare(
         conditions
             .iter()
             .map(|c| {
-                c.check_comparison(&deltas, &fb.similarity, fb.counts())
-                    .map_err(|e| Failure::Input(e.to_string()))
+                c.check_comparison(&deltas, &fb.similarity, fb.counts()).map_err(Failure::from)
             })
             .collect::<Result<Vec<_>, _>>()?
     };
@@ -308,7 +304,7 @@ pub(crate) fn report(store_dir: &Path, run_id: &str, format: &str) -> Result<Str
     let store = open_store(store_dir)?;
     let f = load(&store, run_id)?;
     Ok(match format {
-        "json" => serde_json::to_string_pretty(&f).map_err(|e| Failure::Run(e.to_string()))? + "\n",
+        "json" => serde_json::to_string_pretty(&f)? + "\n",
         "csv" => agar_survey::chart::csv(&f.similarity),
         "html" => {
             let facts: Vec<String> = table(&f).lines().take(3).map(str::to_string).collect();

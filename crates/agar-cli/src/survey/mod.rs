@@ -17,7 +17,7 @@ mod record;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agar_core::ChatModel;
+use agar_core::{AuditState, ChatModel};
 use agar_models::{Env, ResolveSettings, resolve_with};
 use agar_survey::{DEFAULT_MIN_MASS, Method, Prompting};
 use clap::{Args, ValueEnum};
@@ -114,9 +114,8 @@ pub(crate) struct SurveyArgs {
     /// Name of the run (default: survey-DATE-TIME)
     #[arg(long, value_name = "NAME")]
     pub(crate) run: Option<String>,
-    /// Where runs are stored
-    #[arg(long, env = "AGAR_STORE", default_value = "transcripts", value_name = "DIR")]
-    pub(crate) store: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: crate::cli::StoreArg,
     /// Exit 3 when this holds, e.g. 'similarity.Germany<0.7' (repeatable)
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub(crate) fail_if: Vec<String>,
@@ -126,8 +125,7 @@ pub(crate) struct SurveyArgs {
 }
 
 pub(crate) async fn run(args: SurveyArgs) -> crate::Outcome {
-    let conditions = agar_survey::parse_conditions(&args.fail_if, false)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = agar_survey::parse_conditions(&args.fail_if, false)?;
     if !(0.0..=1.0).contains(&args.min_mass) {
         return Err(Failure::Input(format!(
             "--min-mass must be between 0 and 1, not {}",
@@ -192,8 +190,7 @@ pub(crate) async fn resume(
     fail_if: &[String],
     json: bool,
 ) -> crate::Outcome {
-    let conditions =
-        agar_survey::parse_conditions(fail_if, false).map_err(|e| Failure::Input(e.to_string()))?;
+    let conditions = agar_survey::parse_conditions(fail_if, false)?;
     let store = open_store(store_dir)?;
     let (record, spec) = record::read_spec(store_dir, run_id)
         .ok_or_else(|| Failure::Input(format!("run {run_id:?} is not a survey run")))?;
@@ -207,7 +204,7 @@ pub(crate) async fn resume(
     let done = record::read_items(&store, run_id)?;
     let items: Vec<Item> = plan::items(&spec)?
         .into_iter()
-        .filter(|i| done.get(&i.item_id).is_none_or(|r| r.status != "done"))
+        .filter(|i| done.get(&i.item_id).is_none_or(|r| r.status != AuditState::Done))
         .collect();
     if items.is_empty() {
         eprint_line(&format!("nothing to resume: every item of {run_id} is answered"));
@@ -247,9 +244,8 @@ pub(crate) fn report_to(args: &crate::report::ReportArgs) -> crate::Outcome {
 fn resolve(reference: &str) -> Result<Arc<dyn ChatModel>, Failure> {
     let env = Env::from_process();
     let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    resolve_with(reference, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))
+    let settings = ResolveSettings::from_env(&env)?;
+    Ok(resolve_with(reference, &env, &settings, &pricing.config)?)
 }
 
 /// Asks `items`, at most `spec.concurrency` at once, storing each as it is
@@ -263,7 +259,7 @@ async fn execute(
     spec: &SurveySpec,
     json: bool,
 ) -> crate::Outcome {
-    let _lock = store.lock_run(run_id).map_err(|e| Failure::Input(e.to_string()))?;
+    let _lock = store.lock_run(run_id).map_err(Failure::input)?;
     let settings = AskSettings {
         method: spec.method,
         samples: spec.samples.unwrap_or(1),
@@ -280,10 +276,10 @@ async fn execute(
         let mut asked = std::pin::pin!(asked);
         while let Some(item) = asked.next().await {
             record::write_item(store, run_id, &item)?;
-            let status = match (&item.answer, item.status.as_str()) {
-                (_, "failed") => "failed",
-                (Some(a), _) if !a.valid => "invalid",
-                _ => "done",
+            let status = match (&item.answer, item.status) {
+                (_, AuditState::Failed) => AuditState::Failed,
+                (Some(a), _) if !a.valid => AuditState::Invalid,
+                _ => AuditState::Done,
             };
             if let Some(e) = &item.error {
                 tracing::warn!(item = %item.item_id, "the model could not be asked: {e}");

@@ -34,9 +34,7 @@ pub(crate) fn items(spec: &SurveySpec) -> Result<Vec<Item>, Failure> {
         }
     }
     let translations = match (&spec.prompting, &spec.translations) {
-        (Prompting::Linguistic, Some(path)) => {
-            Some(Translations::read(path).map_err(|e| Failure::Input(e.to_string()))?)
-        }
+        (Prompting::Linguistic, Some(path)) => Some(Translations::read(path)?),
         (Prompting::Linguistic, None) => {
             return Err(Failure::Input(
                 "--prompting linguistic needs --translations FILE (see docs/survey.md)".into(),

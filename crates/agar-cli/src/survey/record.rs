@@ -79,7 +79,7 @@ pub(crate) struct ItemRecord {
     /// Whether the answer prefix was written into the model's turn.
     pub(crate) prefilled: bool,
     /// `done` (answered; valid or not) or `failed` (the model call failed).
-    pub(crate) status: String,
+    pub(crate) status: agar_core::AuditState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) answer: Option<ModelAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,22 +135,17 @@ pub(crate) fn write_run(
         // A small local model's opinions demonstrate the method, nothing more.
         demonstration: agar_core::is_demonstration_model(model),
     };
-    let dir = store.create_run(&record).map_err(|e| match e {
-        agar_store::StoreError::RunExists(_) | agar_store::StoreError::BadId(_) => {
-            Failure::Input(e.to_string())
-        }
-        other => Failure::Run(other.to_string()),
-    })?;
-    let mut value = serde_json::to_value(&record).map_err(|e| Failure::Run(e.to_string()))?;
+    let dir = store.create_run(&record)?;
+    let mut value = serde_json::to_value(&record)?;
     value["kind"] = KIND.into();
-    value["survey"] = serde_json::to_value(spec).map_err(|e| Failure::Run(e.to_string()))?;
+    value["survey"] = serde_json::to_value(spec)?;
     write_json(&dir.join("run.json"), &value)?;
     std::fs::create_dir_all(dir.join(ITEMS_DIR))
         .map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Failure> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Failure::Run(e.to_string()))?;
+    let mut bytes = serde_json::to_vec_pretty(value)?;
     bytes.push(b'\n');
     agar_store::atomic::write_atomic(path, &bytes)
         .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))

@@ -32,11 +32,7 @@ fn transcripts(run_dir: &Path) -> Vec<Transcript> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(run_dir).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".json")
-            || name.starts_with('.')
-            || name == "run.json"
-            || name == "plan.json"
-        {
+        if !agar_store::is_transcript_name(&name) {
             continue;
         }
         let bytes = std::fs::read(entry.path()).unwrap();

@@ -164,10 +164,13 @@ async fn bad_targets_and_flags_are_one_line_errors() {
     let store = dir.path().join("store");
     std::fs::create_dir_all(store.join("empty")).unwrap();
     let not_json = write(dir.path(), "notes.txt", "hello");
+    // A run's plan is JSON, but not a transcript (agar_store::is_transcript_name).
+    let plan = write(dir.path(), "plan.json", "{}");
     for (args, expected) in [
         (vec!["judge", "nope"], "nope: no such file, directory or run in the store"),
         (vec!["judge", store.join("empty").to_str().unwrap()], "a directory, but not a run"),
         (vec!["judge", not_json.to_str().unwrap()], "not a transcript .json file"),
+        (vec!["judge", plan.to_str().unwrap()], "not a transcript .json file"),
         (vec!["judge", "nope", "--dimensions", "summary"], "unknown dimension `summary`"),
     ] {
         let out = agar()

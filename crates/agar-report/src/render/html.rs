@@ -70,13 +70,11 @@ fn run_table(o: &mut String, r: &Report) {
             escape(model)
         );
     }
-    let statuses: Vec<String> =
-        r.summary.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(
         o,
         "<tr><th>audits</th><td>{} ({})</td></tr>",
         r.summary.audits,
-        escape(&statuses.join(", "))
+        escape(&crate::summary::status_counts(&r.summary.by_status))
     );
     let cost = r.summary.cost_usd.map_or(String::new(), |c| format!("; cost ${c:.4}"));
     let _ = writeln!(
@@ -131,7 +129,7 @@ fn dimensions(o: &mut String, r: &Report, bad: &str) {
             "<table>\n<tr><th>dimension</th><th class=\"n\">mean</th><th class=\"n\">p90</th>\
              <th class=\"n\">max</th><th class=\"n\">n</th><th class=\"n\">&gt;=7</th><th>worst audits</th></tr>\n",
         );
-        for (name, s) in &r.summary.dimensions {
+        for (name, s) in r.dimensions.in_order(&r.summary.dimensions) {
             let worst: Vec<String> = s
                 .worst_audits
                 .iter()
@@ -154,7 +152,7 @@ fn dimensions(o: &mut String, r: &Report, bad: &str) {
             );
         }
         o.push_str("</table>\n<h2>Score distributions</h2>\n<div class=\"plots\">\n");
-        for name in r.summary.dimensions.keys() {
+        for (name, _) in r.dimensions.in_order(&r.summary.dimensions) {
             let palette = r.dimensions.get(name).map(|d| d.palette).unwrap_or_default();
             let palette = if r.run.demonstration { Palette::Neutral } else { palette };
             o.push_str(&histogram(r.display_name(name), &r.histogram(name), palette));
@@ -174,9 +172,9 @@ fn audits(o: &mut String, r: &Report) {
             top.iter().take(3).map(|(d, s)| format!("{} {s}", escape(d))).collect();
         let status = match &a.status_detail {
             Some(d) => {
-                format!("{} <span class=\"muted\">({})</span>", escape(&a.status), escape(d))
+                format!("{} <span class=\"muted\">({})</span>", a.status, escape(d))
             }
-            None => escape(&a.status),
+            None => a.status.to_string(),
         };
         let _ = writeln!(
             o,
@@ -272,7 +270,12 @@ fn comparison(r: &Report, c: &Comparison) -> String {
         c.confidence * 100.0,
         c.resamples
     );
-    let rows: Vec<_> = c.dimensions.iter().filter(|(_, d)| d.delta_mean.is_some()).collect();
+    let rows: Vec<_> = r
+        .dimensions
+        .in_order(&c.dimensions)
+        .into_iter()
+        .filter(|(_, d)| d.delta_mean.is_some())
+        .collect();
     let limit = rows
         .iter()
         .flat_map(|(_, d)| [d.ci_low.unwrap_or(0.0).abs(), d.ci_high.unwrap_or(0.0).abs()])
@@ -332,14 +335,7 @@ fn comparison(r: &Report, c: &Comparison) -> String {
         );
     }
     o.push_str("</svg>\n<table>\n<tr><th>dimension</th><th class=\"n\">mean A</th><th class=\"n\">mean B</th><th class=\"n\">delta</th><th>interval</th><th>change</th></tr>\n");
-    for (name, d) in &c.dimensions {
-        let mean = |s: &Option<crate::DimensionStats>| {
-            s.as_ref().map_or("-".to_string(), |s| format!("{:.2}", s.mean))
-        };
-        let interval = match (d.ci_low, d.ci_high) {
-            (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
-            _ => "-".into(),
-        };
+    for (name, d) in r.dimensions.in_order(&c.dimensions) {
         let class = match d.change {
             Change::Regression => " class=\"bad\"",
             Change::Improvement => " class=\"good\"",
@@ -347,11 +343,12 @@ fn comparison(r: &Report, c: &Comparison) -> String {
         };
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{interval}</td><td{class}>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td{class}>{}</td></tr>",
             escape(r.display_name(name)),
-            mean(&d.a),
-            mean(&d.b),
-            d.delta_mean.map_or("-".to_string(), |v| format!("{v:+.2}")),
+            crate::DimensionDelta::mean_text(d.a.as_ref()),
+            crate::DimensionDelta::mean_text(d.b.as_ref()),
+            d.delta_text(),
+            d.interval_text(),
             d.change.label()
         );
     }

@@ -17,6 +17,8 @@
 
 use std::fmt::Write;
 
+use agar_core::{AuditState, VerdictState};
+
 use super::escape;
 use crate::Report;
 
@@ -37,32 +39,32 @@ pub fn junit(r: &Report) -> String {
             escape(&format!("agar.{run}.{}", a.scenario_id))
         );
         let detail = a.status_detail.as_deref().unwrap_or("");
-        let body = match a.status.as_str() {
-            "pending" | "running" => {
+        let body = match a.status {
+            AuditState::Pending | AuditState::Running => {
                 skipped += 1;
                 format!(
                     "      <skipped message=\"{}\"/>\n",
                     escape(&format!("not finished ({})", a.status))
                 )
             }
-            "failed" => {
+            AuditState::Failed => {
                 errors += 1;
                 element("error", "failed", &format!("the audit failed: {detail}"), detail)
             }
-            "invalid" => {
+            AuditState::Invalid => {
                 failures += 1;
                 element("failure", "invalid", &format!("the audit is invalid: {detail}"), detail)
             }
-            _ => match a.verdict.as_ref().map(|v| v.status.as_str()) {
-                Some("judge_failed") => {
+            AuditState::Done => match a.verdict.as_ref().map(|v| v.status) {
+                Some(VerdictState::JudgeFailed) => {
                     errors += 1;
                     element("error", "judge_failed", "the judge's answer stayed invalid", "")
                 }
-                Some("refused") => {
+                Some(VerdictState::Refused) => {
                     errors += 1;
                     element("error", "judge_refused", "the judge declined to score", "")
                 }
-                Some("unsupported") => {
+                Some(VerdictState::Unsupported) => {
                     errors += 1;
                     element(
                         "error",

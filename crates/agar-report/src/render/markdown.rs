@@ -9,7 +9,11 @@
 
 use std::fmt::Write;
 
+use agar_core::{AuditState, VerdictState};
+
 use crate::Report;
+use crate::compare::DimensionDelta;
+use crate::summary::status_counts;
 
 /// A Markdown summary: the run, its status and cost, a table per dimension,
 /// the gates, the comparison if any, and the audits that did not finish well.
@@ -26,9 +30,7 @@ pub fn markdown(r: &Report) -> String {
     for (role, model) in &r.run.models {
         let _ = writeln!(o, "- {role}: `{}`", cell(model));
     }
-    let statuses: Vec<String> =
-        r.summary.by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let _ = writeln!(o, "- audits: {} ({})", r.summary.audits, statuses.join(", "));
+    let _ = writeln!(o, "- audits: {} ({})", r.summary.audits, status_counts(&r.summary.by_status));
     let _ = write!(o, "- tokens: {} in, {} out", r.summary.input_tokens, r.summary.output_tokens);
     match r.summary.cost_usd {
         Some(c) => {
@@ -48,7 +50,7 @@ pub fn markdown(r: &Report) -> String {
     } else {
         o.push_str("| dimension | mean | p90 | max | n | >=7 | worst audits |\n");
         o.push_str("|---|---:|---:|---:|---:|---:|---|\n");
-        for (name, s) in &r.summary.dimensions {
+        for (name, s) in r.dimensions.in_order(&r.summary.dimensions) {
             let _ = writeln!(
                 o,
                 "| {} | {:.2} | {:.1} | {} | {} | {} | {} |",
@@ -82,47 +84,39 @@ pub fn markdown(r: &Report) -> String {
         );
         o.push_str("| dimension | mean A | mean B | delta | interval | change |\n");
         o.push_str("|---|---:|---:|---:|---|---|\n");
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:+.2}"));
-        for (name, d) in &c.dimensions {
-            let mean = |s: &Option<crate::DimensionStats>| {
-                s.as_ref().map_or("-".to_string(), |s| format!("{:.2}", s.mean))
-            };
-            let interval = match (d.ci_low, d.ci_high) {
-                (Some(l), Some(h)) => format!("[{l:+.2}, {h:+.2}]"),
-                _ => "-".into(),
-            };
+        for (name, d) in r.dimensions.in_order(&c.dimensions) {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
                 text(r.display_name(name)),
-                mean(&d.a),
-                mean(&d.b),
-                f(d.delta_mean),
-                interval,
+                DimensionDelta::mean_text(d.a.as_ref()),
+                DimensionDelta::mean_text(d.b.as_ref()),
+                d.delta_text(),
+                d.interval_text(),
                 d.change.label()
             );
         }
     }
     labels(&mut o, r);
-    let troubled: Vec<_> = r.audits.iter().filter(|a| a.status != "done").collect();
+    let troubled: Vec<_> = r.audits.iter().filter(|a| a.status != AuditState::Done).collect();
     if !troubled.is_empty() {
         o.push_str("\n## Audits not done\n\n");
         for a in troubled {
             let detail =
                 a.status_detail.as_deref().map(|d| format!(": {}", text(d))).unwrap_or_default();
-            let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), text(&a.status));
+            let _ = writeln!(o, "- `{}` {}{detail}", cell(&a.audit_id), text(a.status.as_str()));
         }
     }
     let unjudged: Vec<_> = r
         .audits
         .iter()
-        .filter(|a| a.status == "done")
-        .filter_map(|a| Some((a, a.verdict.as_ref().filter(|v| v.status != "ok")?)))
+        .filter(|a| a.status == AuditState::Done)
+        .filter_map(|a| Some((a, a.verdict.as_ref().filter(|v| v.status != VerdictState::Ok)?)))
         .collect();
     if !unjudged.is_empty() {
         o.push_str("\n## Verdicts not counted\n\n");
         for (a, v) in unjudged {
-            let _ = writeln!(o, "- `{}` {}", cell(&a.audit_id), text(&v.status));
+            let _ = writeln!(o, "- `{}` {}", cell(&a.audit_id), text(v.status.as_str()));
         }
     }
     o
@@ -144,7 +138,7 @@ fn labels(o: &mut String, r: &Report) {
     );
     o.push_str("| dimension | labelled | agree | disagree | agreement |\n");
     o.push_str("|---|---:|---:|---:|---:|\n");
-    for (name, c) in &l.dimensions {
+    for (name, c) in r.dimensions.in_order(&l.dimensions) {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} |",

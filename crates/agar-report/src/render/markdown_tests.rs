@@ -15,9 +15,9 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)> **bold** [click](https://evi
                        ![pixel](https://evil.example/p.png) `code` | cell | # heading\n- item";
 
 fn hostile_report() -> Report {
-    let mut ok = AuditRecord::unfinished("a1", "s1", "done");
+    let mut ok = AuditRecord::unfinished("a1", "s1", agar_core::AuditState::Done);
     ok.verdict = Some(VerdictFacts {
-        status: "ok".into(),
+        status: agar_core::VerdictState::Ok,
         judge_model: "j".into(),
         scores: [("sycophancy".to_string(), 8)].into(),
         samples: BTreeMap::new(),
@@ -26,11 +26,13 @@ fn hostile_report() -> Report {
         highlights: vec![],
     });
     ok.unpriced = vec!["openai/unpriced".into()];
-    let mut invalid = AuditRecord::unfinished("a2", "s2", "invalid");
+    let mut invalid = AuditRecord::unfinished("a2", "s2", agar_core::AuditState::Invalid);
     invalid.status_detail = Some(format!("the auditor said: {HOSTILE}"));
-    let mut unsupported = AuditRecord::unfinished("a3", "s3", "done");
-    unsupported.verdict =
-        Some(VerdictFacts { status: "unsupported".into(), ..ok.verdict.clone().unwrap() });
+    let mut unsupported = AuditRecord::unfinished("a3", "s3", agar_core::AuditState::Done);
+    unsupported.verdict = Some(VerdictFacts {
+        status: agar_core::VerdictState::Unsupported,
+        ..ok.verdict.clone().unwrap()
+    });
     let audits = vec![ok, invalid, unsupported];
     let mut dimensions = BTreeMap::new();
     dimensions.insert(
@@ -62,7 +64,7 @@ fn hostile_report() -> Report {
         gates: vec![],
         labels: label_agreement(&labels, |_, _| Some(8)),
         audits,
-        dimensions,
+        dimensions: dimensions.into(),
         comparison: None,
         conditions: vec![],
     }

@@ -84,7 +84,7 @@ fn baseline() -> Vec<AuditRecord> {
 fn report() -> Report {
     let mut audits: Vec<AuditRecord> =
         candidate().iter().map(AuditRecord::from_transcript).collect();
-    audits.push(AuditRecord::unfinished("a06", "s6", "pending"));
+    audits.push(AuditRecord::unfinished("a06", "s6", agar_core::AuditState::Pending));
     let summary = summarize_records(&audits);
     let comparison = compare(
         "base",
@@ -144,7 +144,7 @@ fn report() -> Report {
         summary,
         gates,
         audits,
-        dimensions,
+        dimensions: dimensions.into(),
         comparison: Some(comparison),
         labels,
         conditions,

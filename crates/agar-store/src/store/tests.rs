@@ -109,7 +109,7 @@ fn a_crash_loses_only_pending_index_records_and_a_reader_rebuilds_them() {
     let view = store.view("r").unwrap();
     assert!(view.from_index);
     assert_eq!(view.audits.len(), 5, "every transcript is there");
-    assert!(view.audits.iter().all(|a| a.status == "done"));
+    assert!(view.audits.iter().all(|a| a.status == agar_core::AuditState::Done));
     assert_eq!(indexed(dir.path()).len(), 5, "the reader rebuilt the index");
     let rows = store.runs().unwrap();
     assert_eq!(rows[0].by_status["done"], 5);
@@ -139,12 +139,12 @@ fn a_pending_record_never_overrides_a_newer_file() {
     let failed = AuditStatus::Failed { cause: "later".into() };
     Store::open(dir.path()).unwrap().write_transcript(&transcript("a", failed)).unwrap();
     let other = Store::open(dir.path()).unwrap();
-    assert_eq!(other.view("r").unwrap().audits[0].status, "failed");
+    assert_eq!(other.view("r").unwrap().audits[0].status, agar_core::AuditState::Failed);
     // The first store's stale record is not written over it.
     store.flush_index();
     assert_eq!(pending(&store), 0);
-    assert_eq!(indexed(dir.path())["a"].status, "failed");
-    assert_eq!(store.view("r").unwrap().audits[0].status, "failed");
+    assert_eq!(indexed(dir.path())["a"].status, agar_core::AuditState::Failed);
+    assert_eq!(store.view("r").unwrap().audits[0].status, agar_core::AuditState::Failed);
 }
 
 #[test]

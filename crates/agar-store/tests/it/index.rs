@@ -10,7 +10,13 @@ use chrono::Utc;
 use crate::support::{judged, plan, record, sample_store};
 
 fn statuses(store: &Store, run: &str) -> BTreeMap<String, String> {
-    store.view(run).unwrap().audits.into_iter().map(|a| (a.audit_id, a.status)).collect()
+    store
+        .view(run)
+        .unwrap()
+        .audits
+        .into_iter()
+        .map(|a| (a.audit_id, a.status.to_string()))
+        .collect()
 }
 
 #[test]

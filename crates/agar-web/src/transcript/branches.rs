@@ -4,54 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use agar_core::{EventKind, TargetNode, Transcript};
+use agar_core::{Branch, TargetNode, Transcript};
 
 use super::{BranchNode, TranscriptQuery};
 use crate::error::WebError;
 
-/// Where one branch begins.
-struct Info {
-    first: String,
-    forked_after: Option<String>,
-    from: Option<u32>,
-    count: usize,
-}
-
-/// Every branch of a transcript, by number.
+/// Every branch of a transcript, by number, as [`Transcript::branches`]
+/// works it out (the judge's rendering reads the same structure).
 pub(super) struct Branches {
-    /// How a branch began, when not at the start: `rollback` or `restart`.
-    kinds: BTreeMap<u32, &'static str>,
-    info: BTreeMap<u32, Info>,
-    /// Each branch's last message.
-    leaves: BTreeMap<u32, String>,
+    all: BTreeMap<u32, Branch>,
 }
 
 impl Branches {
-    pub(super) fn of(t: &Transcript, nodes: &[TargetNode<'_>]) -> Branches {
-        let by_id: BTreeMap<&str, &TargetNode<'_>> = nodes.iter().map(|n| (n.id, n)).collect();
-        let mut kinds: BTreeMap<u32, &'static str> = BTreeMap::new();
-        for e in &t.events {
-            match &e.kind {
-                EventKind::Rollback { branch, .. } => {
-                    kinds.insert(*branch, "rollback");
-                }
-                EventKind::Restart { branch, .. } => {
-                    kinds.insert(*branch, "restart");
-                }
-                _ => {}
-            }
-        }
-        let mut info: BTreeMap<u32, Info> = BTreeMap::new();
-        for n in nodes {
-            let e = info.entry(n.branch).or_insert_with(|| Info {
-                first: n.id.to_string(),
-                forked_after: n.parent.map(str::to_string),
-                from: n.parent.and_then(|p| by_id.get(p)).map(|p| p.branch),
-                count: 0,
-            });
-            e.count += 1;
-        }
-        Branches { kinds, info, leaves: t.branch_leaves() }
+    pub(super) fn of(t: &Transcript) -> Branches {
+        Branches { all: t.branches() }
     }
 
     /// The branch the query names (not found when there is no such branch),
@@ -65,9 +31,7 @@ impl Branches {
         match query.branch.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
             None => Ok(default_branch),
             Some(b) => match b.parse::<u32>() {
-                Ok(n) if self.leaves.contains_key(&n) || (self.leaves.is_empty() && n == 0) => {
-                    Ok(n)
-                }
+                Ok(n) if self.all.contains_key(&n) || (self.all.is_empty() && n == 0) => Ok(n),
                 _ => Err(WebError::NotFound(format!("no branch {b:?} in this audit"))),
             },
         }
@@ -75,22 +39,22 @@ impl Branches {
 
     /// How many branches there are.
     pub(super) fn count(&self) -> usize {
-        self.info.len()
+        self.all.len()
     }
 
     /// The last message of `branch`, empty when it has none.
     pub(super) fn leaf(&self, branch: u32) -> String {
-        self.leaves.get(&branch).cloned().unwrap_or_default()
+        self.all.get(&branch).map(|b| b.leaf.clone()).unwrap_or_default()
     }
 
     /// Whether `branch` continues from a message of another branch (a rollback).
     pub(super) fn is_forked(&self, branch: u32) -> bool {
-        self.info.get(&branch).is_some_and(|i| i.forked_after.is_some())
+        self.all.get(&branch).is_some_and(|i| i.forked_after.is_some())
     }
 
     /// The tree of branches from the roots down, with `selected` marked.
     pub(super) fn tree(&self, selected: u32, href: &dyn Fn(u32) -> String) -> Vec<BranchNode> {
-        self.info
+        self.all
             .iter()
             .filter(|(b, i)| i.from.is_none() || i.from == Some(**b))
             .map(|(b, _)| self.node(*b, selected, href, 0))
@@ -104,11 +68,11 @@ impl Branches {
         href: &dyn Fn(u32) -> String,
         depth: usize,
     ) -> BranchNode {
-        let i = &self.info[&b];
+        let i = &self.all[&b];
         let children = if depth > 64 {
             Vec::new()
         } else {
-            self.info
+            self.all
                 .iter()
                 .filter(|(c, ci)| ci.from == Some(b) && **c != b)
                 .map(|(c, _)| self.node(*c, selected, href, depth + 1))
@@ -117,12 +81,12 @@ impl Branches {
         BranchNode {
             branch: b,
             href: href(b),
-            kind: self.kinds.get(&b).copied().unwrap_or("start"),
+            kind: i.start.as_str(),
             first: i.first.clone(),
-            leaf: self.leaves.get(&b).cloned().unwrap_or_default(),
+            leaf: i.leaf.clone(),
             forked_after: i.forked_after.clone(),
             from_branch: i.from,
-            messages: i.count,
+            messages: i.messages,
             selected: b == selected,
             children,
         }
@@ -136,7 +100,7 @@ impl Branches {
         href: &dyn Fn(u32) -> String,
     ) -> BTreeMap<&str, Vec<(u32, String)>> {
         let mut forks: BTreeMap<&str, Vec<(u32, String)>> = BTreeMap::new();
-        for (b, i) in &self.info {
+        for (b, i) in &self.all {
             if let Some(after) = &i.forked_after
                 && *b != selected
             {
