@@ -52,6 +52,9 @@ struct Listed {
     /// With `--check`: whether the endpoint answered, and what it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     reachable: Option<String>,
+    /// What the provider's models can do (tools, prefill, thinking, logprobs, grounding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features: Option<String>,
 }
 
 pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
@@ -76,82 +79,31 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
             Ok(_) => "ok".to_string(),
             Err(e) => e.to_string(),
         };
-        let endpoint = match (&entry.base_url, entry.provider.as_str()) {
-            (Some(u), _) => agar_models::secret::redact_url(u),
-            (None, "openai") => env.get("OPENAI_BASE_URL").map_or_else(
-                || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-                |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
-            ),
-            (None, "local") => "in-process".into(),
-            (None, _) => "the provider's default".into(),
-        };
+        let provider = agar_models::providers::find(&entry.provider);
         rows.push(Listed {
             reference: name.clone(),
-            resolves_to: entry.reference(),
-            endpoint,
+            resolves_to: entry.shown_reference(),
+            endpoint: entry.shown_endpoint(&env),
+            features: provider.map(|p| p.features.names().join(", ")),
             key: entry.key_variable().map_or("-".into(), |v| key(&v)),
             price: price(name),
             status,
             source: format!("{source}:{}", entry.line),
             reachable: None,
         });
-        if check && entry.provider == "openai" {
-            let base = entry
-                .base_url
-                .clone()
-                .or_else(|| env.get("OPENAI_BASE_URL").map(str::to_owned))
-                .unwrap_or_else(|| agar_models::openai::DEFAULT_BASE_URL.to_owned());
+        if let Some(provider) = provider.filter(|p| check && p.features.probe) {
+            let base = provider.base_url(entry.base_url.as_deref(), &env);
             let var = entry.key_variable().unwrap_or_default();
             let key = env.get(&var).map(agar_models::ApiKey::new);
             let row = rows.last_mut().expect("just pushed");
             row.reachable = Some(reachability(&base, key.as_ref(), Some(&entry.model)).await);
         }
     }
-    let openai_endpoint = env.get("OPENAI_BASE_URL").map_or_else(
-        || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-        |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
-    );
-    let openai_status = match (env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")) {
-        (None, None) => "OPENAI_API_KEY is not set (needed for the OpenAI API; set \
-                         OPENAI_BASE_URL for a server that needs no key)"
-            .to_string(),
-        (Some(_), None) => "ok (no key is sent: fine for a local server)".into(),
-        (_, Some(_)) => "ok".into(),
-    };
-    let openai_reachable = if check {
-        let base = env.get("OPENAI_BASE_URL").unwrap_or(agar_models::openai::DEFAULT_BASE_URL);
-        let key = env.get("OPENAI_API_KEY").map(agar_models::ApiKey::new);
-        Some(reachability(base, key.as_ref(), None).await)
-    } else {
-        None
-    };
-    rows.push(Listed {
-        reference: "openai/MODEL".into(),
-        resolves_to: "any OpenAI-compatible server".into(),
-        endpoint: openai_endpoint,
-        key: key("OPENAI_API_KEY"),
-        price: None,
-        status: openai_status,
-        source: "built in".into(),
-        reachable: openai_reachable,
-    });
-    rows.push(Listed {
-        reference: "anthropic/MODEL".into(),
-        resolves_to: "the Anthropic Messages API".into(),
-        endpoint: env.get("ANTHROPIC_BASE_URL").map_or_else(
-            || "the Anthropic API".into(),
-            |u| format!("{} (ANTHROPIC_BASE_URL)", agar_models::secret::redact_url(u)),
-        ),
-        key: key("ANTHROPIC_API_KEY"),
-        price: None,
-        status: if env.get("ANTHROPIC_API_KEY").is_some() {
-            "ok".into()
-        } else {
-            "ANTHROPIC_API_KEY is not set (needed for anthropic/MODEL)".into()
-        },
-        source: "built in".into(),
-        reachable: None,
-    });
+    for provider in agar_models::PROVIDERS.iter().filter(|p| p.plain_reference) {
+        if !provider.features.in_process {
+            rows.push(built_in(provider, &env, &settings, check).await);
+        }
+    }
     let local =
         agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
     for m in agar_local::fetch::EMBEDDED {
@@ -171,6 +123,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
             status,
             source: "built in".into(),
             reachable: None,
+            features: None,
         });
     }
     rows.push(Listed {
@@ -182,6 +135,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
         status: "ok".into(),
         source: "built in".into(),
         reachable: None,
+        features: None,
     });
     for (var, role) in
         [("AGAR_TARGET", "target"), ("AGAR_AUDITOR", "auditor"), ("AGAR_JUDGE", "judge")]
@@ -200,6 +154,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
                 status,
                 source: var.to_string(),
                 reachable: None,
+                features: None,
             });
         }
     }
@@ -214,6 +169,7 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
                 status: "ok".into(),
                 source: source.clone(),
                 reachable: None,
+                features: None,
             });
         }
     }
@@ -243,9 +199,53 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
         if let Some(reachable) = &r.reachable {
             println!("    reachable: {}", crate::term::clean(reachable));
         }
+        if let Some(features) = r.features.as_ref().filter(|f| !f.is_empty()) {
+            println!("    features: {features}");
+        }
         println!("    from: {}", r.source);
     }
     Ok(())
+}
+
+/// The row of a provider's plain references (`openai/MODEL`): its endpoint,
+/// its key variable, and whether such a reference resolves here.
+async fn built_in(
+    provider: &agar_models::Provider,
+    env: &Env,
+    settings: &ResolveSettings,
+    check: bool,
+) -> Listed {
+    let reference = format!("{}/MODEL", provider.name);
+    let key_set = provider.api_key_var.and_then(|v| env.get(v)).is_some();
+    let status = match agar_models::resolve(&reference, env, settings) {
+        Ok(_) if !key_set && provider.api_key_var.is_some() => {
+            "ok (no key is sent: fine for a local server)".to_string()
+        }
+        Ok(_) => "ok".to_string(),
+        Err(e) => match provider.base_url_var {
+            Some(var) => format!("{e}; set {var} for a server that needs no key"),
+            None => e.to_string(),
+        },
+    };
+    let reachable = if check && provider.features.probe {
+        let key = provider.api_key_var.and_then(|v| env.get(v)).map(agar_models::ApiKey::new);
+        Some(reachability(&provider.base_url(None, env), key.as_ref(), None).await)
+    } else {
+        None
+    };
+    Listed {
+        reference,
+        resolves_to: provider.summary.into(),
+        endpoint: provider.shown_endpoint(env),
+        key: provider.api_key_var.map_or("-".into(), |var| {
+            format!("{var} ({})", if env.get(var).is_some() { "set" } else { "not set" })
+        }),
+        price: None,
+        status,
+        source: "built in".into(),
+        reachable,
+        features: Some(provider.features.names().join(", ")),
+    }
 }
 
 /// One line saying whether the OpenAI-compatible server at `base` answers,
