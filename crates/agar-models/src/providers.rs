@@ -82,6 +82,17 @@ pub struct Features {
 }
 
 impl Features {
+    /// No feature: a provider that takes plain conversations only.
+    pub const NONE: Features = Features {
+        prefill: false,
+        tools: false,
+        thinking: false,
+        logprobs: false,
+        grounding: false,
+        in_process: false,
+        probe: false,
+    };
+
     /// The capabilities a model of these features reports (`stateful` is
     /// per model: an HTTP application says).
     pub fn capabilities(&self, stateful: bool) -> agar_core::Capabilities {
@@ -232,14 +243,18 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PROVIDERS.len());
-        assert_eq!(names_listed(true, "/"), "openai/, anthropic/ or local/");
-        assert_eq!(names_listed(false, ""), "openai, anthropic, local or http");
+        let plain = names_listed(true, "/");
+        for p in PROVIDERS {
+            assert_eq!(plain.contains(&format!("{}/", p.name)), p.plain_reference, "{plain}");
+            assert!(names_listed(false, "").contains(p.name));
+        }
+        assert_eq!(plain.matches(" or ").count(), 1, "{plain}");
         assert!(variables().any(|v| v == "OPENAI_API_KEY"));
     }
 
     #[test]
     fn refusals_follow_the_features() {
-        let none = Features::default();
+        let none = Features::NONE;
         let ask = |f: fn(&mut ChatRequest)| {
             let mut r = ChatRequest::default();
             f(&mut r);
