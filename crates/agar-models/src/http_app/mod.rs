@@ -42,15 +42,8 @@ pub static PROVIDER: Provider = Provider {
     default_shown: "its url",
     api_key_var: None,
     other_vars: &[],
-    features: Features {
-        prefill: false,
-        tools: false,
-        thinking: false,
-        logprobs: false,
-        grounding: false,
-        in_process: false,
-        probe: false,
-    },
+    // Plain conversations only: an application brings its own tools.
+    features: Features::NONE,
     own_keys: Some(HttpAppConfig::take_from),
     build,
 };
