@@ -267,9 +267,9 @@ impl Recorder {
             model: model.to_string(),
             usage: Default::default(),
             latency_ms: took.as_millis() as u64,
-            attempts: 0,
-            retry_wait_ms: 0,
-            retried: Vec::new(),
+            attempts: err.attempts(),
+            retry_wait_ms: u64::try_from(err.retry_wait().as_millis()).unwrap_or(u64::MAX),
+            retried: err.retried().to_vec(),
             error: Some(err.to_string()),
             error_kind: Some(err.label()),
         }));

@@ -27,8 +27,7 @@ pub(crate) fn is_demonstration(models: &BTreeMap<RoleName, String>, config: &Con
 /// Whether `model` (a reference or a resolved name) runs on the embedded
 /// engine: `local/NAME`, `local:PATH`, or an `agar.toml` entry of provider `local`.
 pub(crate) fn is_local_model(model: &str, config: &Config) -> bool {
-    is_demonstration_model(model)
-        || config.models.get(model.trim()).is_some_and(|e| e.provider == "local")
+    is_demonstration_model(model) || agar_models::providers::runs_in_process(model, config)
 }
 
 /// The run's default dimensions for a demonstration.

@@ -50,6 +50,9 @@ struct Listed {
     /// With `--check`: whether the endpoint answered, and what it said.
     #[serde(skip_serializing_if = "Option::is_none")]
     reachable: Option<String>,
+    /// What the provider's models can do (tools, prefill, thinking, logprobs, grounding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features: Option<String>,
 }
 
 pub(crate) async fn run(args: &ModelsArgs) -> crate::Outcome {
@@ -63,8 +66,12 @@ async fn list(json: bool, check: bool) -> crate::Outcome {
     let env = Env::from_process();
     let config = Config::load_default(&env)?;
     let mut rows = configured(&env, &config, check).await;
-    rows.push(openai_row(&env, check).await);
-    rows.push(anthropic_row(&env));
+    let settings = ResolveSettings::default();
+    for provider in agar_models::PROVIDERS.iter().filter(|p| p.plain_reference) {
+        if !provider.features.in_process {
+            rows.push(built_in(provider, &env, &settings, check).await);
+        }
+    }
     rows.extend(local_rows(&env)?);
     rows.extend(role_defaults(&env, &config));
     let priced = priced_only(&config, &rows);
@@ -87,14 +94,6 @@ fn config_source(config: &Config) -> String {
     config.path.as_ref().map_or("-".to_string(), |p| p.display().to_string())
 }
 
-/// Where the OpenAI-compatible provider sends requests without a base URL of its own.
-fn openai_endpoint(env: &Env) -> String {
-    env.get("OPENAI_BASE_URL").map_or_else(
-        || "the OpenAI API (OPENAI_BASE_URL unset)".into(),
-        |u| format!("{} (OPENAI_BASE_URL)", agar_models::secret::redact_url(u)),
-    )
-}
-
 /// The models agar.toml defines, each checked as it resolves (and, with
 /// `check`, asked whether it answers).
 async fn configured(env: &Env, config: &Config, check: bool) -> Vec<Listed> {
@@ -106,28 +105,21 @@ async fn configured(env: &Env, config: &Config, check: bool) -> Vec<Listed> {
             Ok(_) => "ok".to_string(),
             Err(e) => e.to_string(),
         };
-        let endpoint = match (&entry.base_url, entry.provider.as_str()) {
-            (Some(u), _) => agar_models::secret::redact_url(u),
-            (None, "openai") => openai_endpoint(env),
-            (None, "local") => "in-process".into(),
-            (None, _) => "the provider's default".into(),
-        };
-        let reachable = if check && entry.provider == "openai" {
-            let base = entry
-                .base_url
-                .clone()
-                .or_else(|| env.get("OPENAI_BASE_URL").map(str::to_owned))
-                .unwrap_or_else(|| agar_models::openai::DEFAULT_BASE_URL.to_owned());
-            let var = entry.key_variable().unwrap_or_default();
-            let key = env.get(&var).map(agar_models::ApiKey::new);
-            Some(reachability(&base, key.as_ref(), Some(&entry.model)).await)
-        } else {
-            None
+        let provider = agar_models::providers::find(&entry.provider);
+        let reachable = match provider.filter(|p| check && p.features.probe) {
+            Some(provider) => {
+                let base = provider.base_url(entry.base_url.as_deref(), env);
+                let var = entry.key_variable().unwrap_or_default();
+                let key = env.get(&var).map(agar_models::ApiKey::new);
+                Some(reachability(&base, key.as_ref(), Some(&entry.model)).await)
+            }
+            None => None,
         };
         rows.push(Listed {
             reference: name.clone(),
-            resolves_to: entry.reference(),
-            endpoint,
+            resolves_to: entry.shown_reference(),
+            endpoint: entry.shown_endpoint(env),
+            features: provider.map(|p| p.features.names().join(", ")),
             key: entry.key_variable().map_or("-".into(), |v| key_state(env, &v)),
             price: price(config, name),
             status,
@@ -136,55 +128,6 @@ async fn configured(env: &Env, config: &Config, check: bool) -> Vec<Listed> {
         });
     }
     rows
-}
-
-/// The built-in `openai/MODEL`: any OpenAI-compatible server.
-async fn openai_row(env: &Env, check: bool) -> Listed {
-    let openai_status = match (env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")) {
-        (None, None) => "OPENAI_API_KEY is not set (needed for the OpenAI API; set \
-                         OPENAI_BASE_URL for a server that needs no key)"
-            .to_string(),
-        (Some(_), None) => "ok (no key is sent: fine for a local server)".into(),
-        (_, Some(_)) => "ok".into(),
-    };
-    let openai_reachable = if check {
-        let base = env.get("OPENAI_BASE_URL").unwrap_or(agar_models::openai::DEFAULT_BASE_URL);
-        let key = env.get("OPENAI_API_KEY").map(agar_models::ApiKey::new);
-        Some(reachability(base, key.as_ref(), None).await)
-    } else {
-        None
-    };
-    Listed {
-        reference: "openai/MODEL".into(),
-        resolves_to: "any OpenAI-compatible server".into(),
-        endpoint: openai_endpoint(env),
-        key: key_state(env, "OPENAI_API_KEY"),
-        price: None,
-        status: openai_status,
-        source: "built in".into(),
-        reachable: openai_reachable,
-    }
-}
-
-/// The built-in `anthropic/MODEL`.
-fn anthropic_row(env: &Env) -> Listed {
-    Listed {
-        reference: "anthropic/MODEL".into(),
-        resolves_to: "the Anthropic Messages API".into(),
-        endpoint: env.get("ANTHROPIC_BASE_URL").map_or_else(
-            || "the Anthropic API".into(),
-            |u| format!("{} (ANTHROPIC_BASE_URL)", agar_models::secret::redact_url(u)),
-        ),
-        key: key_state(env, "ANTHROPIC_API_KEY"),
-        price: None,
-        status: if env.get("ANTHROPIC_API_KEY").is_some() {
-            "ok".into()
-        } else {
-            "ANTHROPIC_API_KEY is not set (needed for anthropic/MODEL)".into()
-        },
-        source: "built in".into(),
-        reachable: None,
-    }
 }
 
 /// The embedded models, each cached or not, and `local:/path/to/model.gguf`.
@@ -208,6 +151,7 @@ fn local_rows(env: &Env) -> Result<Vec<Listed>, crate::exit::Failure> {
             status,
             source: "built in".into(),
             reachable: None,
+            features: None,
         });
     }
     rows.push(Listed {
@@ -219,6 +163,7 @@ fn local_rows(env: &Env) -> Result<Vec<Listed>, crate::exit::Failure> {
         status: "ok".into(),
         source: "built in".into(),
         reachable: None,
+        features: None,
     });
     Ok(rows)
 }
@@ -244,6 +189,7 @@ fn role_defaults(env: &Env, config: &Config) -> Vec<Listed> {
                 status,
                 source: var.to_string(),
                 reachable: None,
+                features: None,
             });
         }
     }
@@ -266,6 +212,7 @@ fn priced_only(config: &Config, rows: &[Listed]) -> Vec<Listed> {
             status: "ok".into(),
             source: source.clone(),
             reachable: None,
+            features: None,
         })
         .collect()
 }
@@ -300,9 +247,51 @@ fn print_text(config: &Config, rows: &[Listed]) -> crate::Outcome {
         if let Some(reachable) = &r.reachable {
             println!("    reachable: {}", crate::term::clean(reachable));
         }
+        if let Some(features) = r.features.as_ref().filter(|f| !f.is_empty()) {
+            println!("    features: {features}");
+        }
         println!("    from: {}", r.source);
     }
     Ok(())
+}
+
+/// The row of a provider's plain references (`openai/MODEL`): its endpoint,
+/// its key variable, and whether such a reference resolves here.
+async fn built_in(
+    provider: &agar_models::Provider,
+    env: &Env,
+    settings: &ResolveSettings,
+    check: bool,
+) -> Listed {
+    let reference = format!("{}/MODEL", provider.name);
+    let key_set = provider.api_key_var.and_then(|v| env.get(v)).is_some();
+    let status = match agar_models::resolve(&reference, env, settings) {
+        Ok(_) if !key_set && provider.api_key_var.is_some() => {
+            "ok (no key is sent: fine for a local server)".to_string()
+        }
+        Ok(_) => "ok".to_string(),
+        Err(e) => match provider.base_url_var {
+            Some(var) => format!("{e}; set {var} for a server that needs no key"),
+            None => e.to_string(),
+        },
+    };
+    let reachable = if check && provider.features.probe {
+        let key = provider.api_key_var.and_then(|v| env.get(v)).map(agar_models::ApiKey::new);
+        Some(reachability(&provider.base_url(None, env), key.as_ref(), None).await)
+    } else {
+        None
+    };
+    Listed {
+        reference,
+        resolves_to: provider.summary.into(),
+        endpoint: provider.shown_endpoint(env),
+        key: provider.api_key_var.map_or("-".into(), |var| key_state(env, var)),
+        price: None,
+        status,
+        source: "built in".into(),
+        reachable,
+        features: Some(provider.features.names().join(", ")),
+    }
 }
 
 /// One line saying whether the OpenAI-compatible server at `base` answers,

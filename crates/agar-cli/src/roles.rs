@@ -7,10 +7,6 @@ use agar_models::Env;
 /// The model every unset role uses when nothing is configured.
 pub(crate) const DEFAULT_LOCAL_MODEL: &str = "local/smollm2";
 
-/// Variables whose presence means the user has configured a provider.
-const PROVIDER_VARIABLES: [&str; 4] =
-    ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"];
-
 /// The warning printed (once) when roles fall back to the local model.
 pub(crate) const DEMO_WARNING: &str = "no models configured: every unset role uses local/smollm2, a 135M model that only demonstrates the pipeline (its scores mean nothing); for real audits point the roles at capable models with --target/--auditor/--judge or AGAR_TARGET/AGAR_AUDITOR/AGAR_JUDGE, e.g. openai/gpt-4.1 with OPENAI_API_KEY set";
 
@@ -18,13 +14,14 @@ pub(crate) const DEMO_WARNING: &str = "no models configured: every unset role us
 /// (flags or `AGAR_*` variables, as clap read them): `local/smollm2` when no
 /// provider variable is set and every set role is itself local.
 pub(crate) fn fallback(set_roles: &[&Option<String>], env: &Env) -> Option<&'static str> {
-    if PROVIDER_VARIABLES.iter().any(|v| env.get(v).is_some()) {
+    // A provider's root or key variable set means the user configured one.
+    if agar_models::providers::variables().any(|v| env.get(v).is_some()) {
         return None;
     }
     let all_local = set_roles
         .iter()
         .filter_map(|r| r.as_deref().map(str::trim).filter(|s| !s.is_empty()))
-        .all(|r| r.starts_with("local/") || r.starts_with("local:"));
+        .all(agar_core::is_demonstration_model);
     all_local.then_some(DEFAULT_LOCAL_MODEL)
 }
 

@@ -32,7 +32,7 @@ pub use cost::{Cost, Price};
 pub use message::{Message, Role, ToolCall, ToolDef};
 pub use model::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, Grounding, LogprobRequest, ModelError,
-    Reasoning, Sampling, TokenLogprob, TokenLogprobs, ToolChoice, Usage,
+    Reasoning, RetriedCall, Sampling, TokenLogprob, TokenLogprobs, ToolChoice, Usage,
 };
 pub use run::{DEMONSTRATION_BANNER, RunRecord, RunScenario, RunSettings, is_demonstration_model};
 pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};

@@ -272,6 +272,41 @@ pub enum ModelError {
     Unsupported(String),
     #[error("{0}")]
     Config(String),
+    /// A call that failed after more than one attempt: the last attempt's
+    /// error with what the attempts cost (the middleware's final word). Its
+    /// kind, label, status and retryability are the last attempt's.
+    #[error("{0}")]
+    Retried(Box<RetriedCall>),
+}
+
+/// The attempts of a call that failed past its retries ([`ModelError::Retried`]).
+#[derive(Debug, Clone)]
+pub struct RetriedCall {
+    /// The last attempt's error (never itself `Retried`).
+    pub last: ModelError,
+    /// Attempts made, the first included (at least 2).
+    pub attempts: u32,
+    /// From the first attempt's start to giving up.
+    pub elapsed: Duration,
+    /// Spent waiting between attempts (backoff and `Retry-After`).
+    pub waited: Duration,
+    /// What each retried attempt failed with ([`ModelError::label`]), in order.
+    pub retried: Vec<String>,
+    /// The last few distinct error messages, oldest first.
+    pub distinct: Vec<String>,
+}
+
+impl std::fmt::Display for RetriedCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} [agar: {} attempts over {:.1}s; last distinct errors: {}]",
+            self.last,
+            self.attempts,
+            self.elapsed.as_secs_f64(),
+            self.distinct.join(" | ")
+        )
+    }
 }
 
 fn fmt_retry_after(d: &Option<Duration>) -> String {
@@ -294,6 +329,47 @@ impl ModelError {
                 (*status >= 500 || *status == 408) && !crate::server_error::invalid_request(body)
             }
             ModelError::Unsupported(_) | ModelError::Config(_) => false,
+            ModelError::Retried(call) => call.last.is_retryable(),
+        }
+    }
+
+    /// The error of the last attempt: `self`, or what a [`ModelError::Retried`] wraps.
+    pub fn last_attempt(&self) -> &ModelError {
+        match self {
+            ModelError::Retried(call) => &call.last,
+            other => other,
+        }
+    }
+
+    /// How many attempts the call made: a [`ModelError::Retried`]'s count, else 1.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            ModelError::Retried(call) => call.attempts,
+            _ => 1,
+        }
+    }
+
+    /// How long the call's attempts took, first to last, when retried.
+    pub fn elapsed(&self) -> Option<Duration> {
+        match self {
+            ModelError::Retried(call) => Some(call.elapsed),
+            _ => None,
+        }
+    }
+
+    /// Time spent waiting between attempts (zero when not retried).
+    pub fn retry_wait(&self) -> Duration {
+        match self {
+            ModelError::Retried(call) => call.waited,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// What each retried attempt failed with ([`ModelError::label`]), in order.
+    pub fn retried(&self) -> &[String] {
+        match self {
+            ModelError::Retried(call) => &call.retried,
+            _ => &[],
         }
     }
 
@@ -302,6 +378,7 @@ impl ModelError {
     pub fn context_overflow(&self) -> Option<crate::server_error::ContextSizes> {
         match self {
             ModelError::Provider { body, .. } => crate::server_error::context_overflow(body),
+            ModelError::Retried(call) => call.last.context_overflow(),
             _ => None,
         }
     }
@@ -310,6 +387,7 @@ impl ModelError {
     pub fn blamed_feature(&self) -> Option<&'static str> {
         match self {
             ModelError::Provider { body, .. } => crate::server_error::blamed_feature(body),
+            ModelError::Retried(call) => call.last.blamed_feature(),
             _ => None,
         }
     }
@@ -319,6 +397,7 @@ impl ModelError {
         match self {
             ModelError::RateLimited { retry_after, .. }
             | ModelError::Provider { retry_after, .. } => *retry_after,
+            ModelError::Retried(call) => call.last.retry_after(),
             _ => None,
         }
     }
@@ -333,6 +412,7 @@ impl ModelError {
             ModelError::Undecodable { .. } => "undecodable",
             ModelError::Unsupported(_) => "unsupported",
             ModelError::Config(_) => "config",
+            ModelError::Retried(call) => call.last.kind(),
         }
     }
 
@@ -344,6 +424,7 @@ impl ModelError {
                 "context_length".to_owned()
             }
             ModelError::Provider { status, .. } => format!("http_{status}"),
+            ModelError::Retried(call) => call.last.label(),
             other => other.kind().to_string(),
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [models.fast]                    # `--target fast`
-//! provider = "openai"              # openai, anthropic or local
+//! provider = "openai"              # a provider of `crate::providers::PROVIDERS`
 //! model = "gpt-4.1-mini"
 //! base_url = "http://127.0.0.1:8000/v1"   # optional; default: the provider's variable
 //! api_key_env = "MY_GATEWAY_KEY"   # optional; the variable holding the key
@@ -44,16 +44,12 @@ use serde::Deserialize;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::time::Instant;
 
-use crate::anthropic::{AnthropicConfig, AnthropicProvider};
 use crate::env::Env;
-use crate::http_app::{HttpApp, HttpAppConfig};
-use crate::openai::{
-    API_KEY_VAR, BASE_URL_VAR, DEFAULT_BASE_URL, OpenAiConfig, OpenAiProvider, ServerOptions,
-    TokenLimitField,
-};
+use crate::http_app::HttpAppConfig;
+use crate::openai::{ServerOptions, TokenLimitField};
+use crate::providers::{Build, Built};
 use crate::resolve::{ResolveError, ResolveSettings, resolve};
 use crate::sampling::{RawSampling, SamplingOverrides};
-use crate::secret::ApiKey;
 
 /// The file name searched for.
 pub const CONFIG_FILE: &str = "agar.toml";
@@ -95,14 +91,31 @@ impl ModelEntry {
         format!("{}/{}", self.provider, self.model)
     }
 
-    /// The variable the key is read from (for openai and anthropic).
-    pub fn key_variable(&self) -> Option<String> {
-        match (&self.api_key_env, self.provider.as_str()) {
-            (Some(v), _) => Some(v.clone()),
-            (None, "openai") => Some(API_KEY_VAR.to_string()),
-            (None, "anthropic") => Some("ANTHROPIC_API_KEY".to_string()),
-            _ => None,
+    /// The reference fit to show: an application's URL (its model) with
+    /// its credentials masked.
+    pub fn shown_reference(&self) -> String {
+        if self.model.contains("://") {
+            format!("{}/{}", self.provider, crate::secret::redact_url(&self.model))
+        } else {
+            self.reference()
         }
+    }
+
+    /// Where its requests go, fit to show (credentials masked): its
+    /// `base_url`, an application's URL, else the provider's endpoint.
+    pub fn shown_endpoint(&self, env: &Env) -> String {
+        let own = self.base_url.as_deref().or(self.http.as_ref().map(|h| h.url.as_str()));
+        match (own, crate::providers::find(&self.provider)) {
+            (Some(url), _) => crate::secret::redact_url(url),
+            (None, Some(provider)) => provider.shown_endpoint(env),
+            (None, None) => "-".into(),
+        }
+    }
+
+    /// The variable the key is read from: `api_key_env`, else the provider's.
+    pub fn key_variable(&self) -> Option<String> {
+        let provider = crate::providers::find(&self.provider);
+        self.api_key_env.clone().or_else(|| provider?.api_key_var.map(str::to_owned))
     }
 }
 
@@ -246,9 +259,11 @@ impl Config {
         for (name, spanned) in raw.models {
             let line = line_of(text, spanned.span().start);
             let mut table = spanned.into_inner();
-            let http = if table.get("provider").and_then(toml::Value::as_str) == Some("http") {
-                let http = HttpAppConfig::take_from(&mut table)
-                    .map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
+            let provider = table.get("provider").and_then(toml::Value::as_str);
+            let own_keys = provider.and_then(crate::providers::find).and_then(|p| p.own_keys);
+            let http = if let Some(take) = own_keys {
+                let http =
+                    take(&mut table).map_err(|e| invalid(line, format!("[models.{name}]: {e}")))?;
                 // An application has no model name; its URL stands for one.
                 table.entry("model").or_insert_with(|| toml::Value::String(http.url.clone()));
                 Some(http)
@@ -267,12 +282,13 @@ impl Config {
                     ),
                 ));
             }
-            if !matches!(m.provider.as_str(), "openai" | "anthropic" | "local" | "http") {
+            if crate::providers::find(&m.provider).is_none() {
                 return Err(invalid(
                     line,
                     format!(
-                        "[models.{name}]: unknown provider `{}` (openai, anthropic, local or http)",
-                        m.provider
+                        "[models.{name}]: unknown provider `{}` ({})",
+                        m.provider,
+                        crate::providers::names_listed(false, "")
                     ),
                 ));
             }
@@ -468,58 +484,28 @@ pub fn resolve_with(
     if let Some(n) = entry.max_concurrency {
         settings.max_concurrency = n;
     }
-    let provider: Arc<dyn ChatModel> = match entry.provider.as_str() {
-        "openai" => {
-            let api_key = match &entry.api_key_env {
-                Some(var) => Some(ApiKey::new(env.get(var).ok_or_else(|| {
-                    ResolveError::MissingKeyVariable {
-                        variable: var.clone(),
-                        reference: name.to_string(),
-                    }
-                })?)),
-                None => env.get(API_KEY_VAR).map(ApiKey::new),
-            };
-            let base_url = entry
-                .base_url
-                .clone()
-                .or_else(|| env.get(BASE_URL_VAR).map(str::to_string))
-                .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-            let config = OpenAiConfig { base_url, api_key, options: entry.server.clone() };
-            let inner = OpenAiProvider::new(&entry.model, config)?;
-            Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
+    let provider = crate::providers::find(&entry.provider)
+        .ok_or_else(|| ResolveError::UnknownProvider { reference: entry.reference() })?;
+    let build = Build {
+        provider,
+        reference: name,
+        model: &entry.model,
+        entry: Some(entry),
+        env,
+        settings: &settings,
+    };
+    let inner = match (provider.build)(&build)? {
+        // Wrapped with settings of its own (a local model): known by the
+        // entry's name, its meter kept under its reference.
+        Built::Wrapped(model) => {
+            return Ok(Arc::new(Renamed { name: name.to_string(), inner: model }));
         }
-        "anthropic" => {
-            let mut config = AnthropicConfig::from_env(env)?;
-            if let Some(var) = &entry.api_key_env {
-                config.api_key = Some(ApiKey::new(env.get(var).ok_or_else(|| {
-                    ResolveError::MissingKeyVariable {
-                        variable: var.clone(),
-                        reference: name.to_string(),
-                    }
-                })?));
-            }
-            if let Some(url) = &entry.base_url {
-                config.base_url = url.clone();
-            }
-            let inner = AnthropicProvider::new(&entry.model, config)?;
-            Arc::new(Renamed { name: name.to_string(), inner: Arc::new(inner) })
-        }
-        "http" => {
-            let http = entry.http.as_ref().ok_or_else(|| ResolveError::HttpTarget {
-                reference: name.to_string(),
-                reason: "the entry has no url".into(),
-            })?;
-            Arc::new(HttpApp::new(name, http, env)?)
-        }
-        _ => {
-            // Other providers resolve through their plain reference.
-            let inner = resolve(&entry.reference(), env, &settings)?;
-            return Ok(Arc::new(Renamed { name: name.to_string(), inner }));
-        }
+        Built::Bare(inner) if inner.name() == name => inner,
+        Built::Bare(inner) => Arc::new(Renamed { name: name.to_string(), inner }),
     };
     let provider: Arc<dyn ChatModel> = match entry.requests_per_minute {
-        Some(rpm) => Arc::new(Paced::new(provider, rpm)),
-        None => provider,
+        Some(rpm) => Arc::new(Paced::new(inner, rpm)),
+        None => inner,
     };
     Ok(settings.wrap(provider))
 }
@@ -689,7 +675,7 @@ model = "gpt-4.1"
         assert!(settings.shared.meter("fast").is_some());
         let plain = resolve_with(
             "openai/x",
-            &env.clone().with(BASE_URL_VAR, "http://127.0.0.1:9/v1"),
+            &env.clone().with(crate::openai::BASE_URL_VAR, "http://127.0.0.1:9/v1"),
             &settings,
             &c,
         )

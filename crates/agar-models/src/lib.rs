@@ -3,6 +3,9 @@
 //! The rest of agar sees models only as `Arc<dyn ChatModel>` (from `agar-core`);
 //! this crate is where a model reference such as `openai/gpt-4.1-mini` becomes one.
 //!
+//! - [`providers`]: the provider table ([`PROVIDERS`]): each provider's name,
+//!   variables, [`Features`] (prefill, tools, thinking, logprobs, grounding)
+//!   and builder. Everything that depends on which provider a model is reads it.
 //! - [`config`]: `agar.toml` ([`Config`]): named models (`[models.NAME]`) and
 //!   prices; [`resolve_with`] resolves a name or a plain reference.
 //! - [`resolve()`]: turns a reference into a ready model: the provider wrapped in
@@ -17,7 +20,8 @@
 //!   session ids carried between turns, stateful apps marked as such.
 //! - [`local`]: `local/NAME` and `local:/path/model.gguf`, the in-process
 //!   models of `agar-local`, wrapped in the same middleware.
-//! - `http`: what the HTTP providers share (client, `Retry-After`, error bodies).
+//! - `http`: the one HTTP transport every HTTP provider goes through (no
+//!   redirects, a reply size cap, redaction, one status mapping, `Retry-After`).
 //! - [`resilient`]: [`Resilient`], the stack around every provider: per-attempt
 //!   timeout, retries with full-jitter backoff honouring `Retry-After`, a per-model
 //!   concurrency limit and usage accounting, driven by a [`CallPolicy`].
@@ -40,6 +44,7 @@ pub mod local;
 pub mod meter;
 pub mod openai;
 pub mod probe;
+pub mod providers;
 pub mod resilient;
 pub mod resolve;
 pub mod sampling;
@@ -52,9 +57,8 @@ pub use http_app::{HttpApp, HttpAppConfig};
 pub use meter::{UsageMeter, UsageSnapshot};
 pub use openai::{OpenAiConfig, OpenAiProvider, ServerOptions, TokenLimitField};
 pub use probe::{ServerInfo, probe_openai};
+pub use providers::{Features, PROVIDERS, Provider};
 pub use resilient::{CallPolicy, Resilient};
-pub use resolve::{
-    KNOWN_PREFIXES, REQUEST_TIMEOUT_VAR, ResolveError, ResolveSettings, SharedModels, resolve,
-};
+pub use resolve::{REQUEST_TIMEOUT_VAR, ResolveError, ResolveSettings, SharedModels, resolve};
 pub use sampling::SamplingOverrides;
 pub use secret::ApiKey;

@@ -11,11 +11,45 @@ use agar_core::ChatModel;
 use agar_local::LocalSettings;
 
 use crate::env::Env;
+use crate::providers::{Build, Built, Features, Provider};
 use crate::resolve::{ResolveError, ResolveSettings};
 
 /// Shortest per-attempt timeout for a local model: a long answer on a
 /// small CPU takes minutes, and the wait behind other calls does not count.
 pub const LOCAL_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The prefix of a reference to a GGUF file on disk: `local:/path/model.gguf`.
+pub const PATH_PREFIX: &str = "local:";
+
+/// The local provider's entry in [`crate::providers::PROVIDERS`].
+pub static PROVIDER: Provider = Provider {
+    name: "local",
+    summary: "an embedded model (local/NAME) or a GGUF file (local:/path), run in-process",
+    plain_reference: true,
+    base_url_var: None,
+    default_base_url: None,
+    default_shown: "in-process",
+    api_key_var: None,
+    other_vars: &[],
+    features: Features {
+        prefill: true,
+        tools: true,
+        thinking: false,
+        logprobs: true,
+        grounding: true,
+        in_process: true,
+        probe: false,
+    },
+    own_keys: None,
+    build,
+};
+
+/// `local/NAME` (or an entry of provider `local`), wrapped with local settings.
+fn build(b: &Build<'_>) -> Result<Built, ResolveError> {
+    let reference = format!("{}/{}", PROVIDER.name, b.model);
+    let model = resolve_local(&reference, LocalTarget::Named(b.model), b.env, b.settings)?;
+    Ok(Built::Wrapped(model))
+}
 
 /// What a local reference names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

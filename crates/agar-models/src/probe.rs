@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::secret::ApiKey;
+use crate::http::{Exchange, Transport};
+use crate::secret::{ApiKey, Redactor, redact_url};
 
 /// How long each probe request may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,30 +24,25 @@ pub struct ServerInfo {
 }
 
 /// Probes the server at `base_url` (its `/v1` root) about `model`. Errors
-/// are one line, for people: unreachable, or the status it answered.
+/// are one line, for people: unreachable, or the status it answered. Goes
+/// through the shared transport (no redirects, size cap, key masked).
 pub async fn probe_openai(
     base_url: &str,
     api_key: Option<&ApiKey>,
     model: Option<&str>,
 ) -> Result<ServerInfo, String> {
     let base = base_url.trim().trim_end_matches('/');
-    let client = crate::http::client("probe").map_err(|e| e.to_string())?;
-    let get = |url: String| {
-        let mut request = client.get(url).timeout(PROBE_TIMEOUT);
-        if let Some(key) = api_key {
-            request = request.bearer_auth(key.expose());
-        }
-        request
-    };
-    let response = get(format!("{base}/models"))
-        .send()
+    let redactor = Redactor::for_endpoint(api_key.cloned(), base);
+    let transport = Transport::new("probe", redactor).map_err(|e| e.to_string())?;
+    let shown = redact_url(base);
+    let list = get(&transport, api_key, &format!("{base}/models"))
         .await
-        .map_err(|e| format!("unreachable: {}", crate::http::error_chain(&e)))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!("GET {base}/models answered HTTP {}", status.as_u16()));
+        .map_err(|e| format!("unreachable: {e}"))?;
+    if !list.is_success() {
+        return Err(format!("GET {shown}/models answered HTTP {}", list.status));
     }
-    let list: Value = response.json().await.map_err(|e| format!("GET {base}/models: {e}"))?;
+    let list: Value =
+        serde_json::from_slice(&list.body).map_err(|e| format!("GET {shown}/models: {e}"))?;
     let data = list.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
     let models: Vec<String> = data
         .iter()
@@ -59,19 +55,32 @@ pub async fn probe_openai(
         .and_then(as_window);
     let context_window = match listed {
         Some(w) => Some(w),
-        None => props_window(&client, base).await,
+        None => props_window(&transport, api_key, base).await,
     };
     Ok(ServerInfo { models, context_window })
 }
 
+/// One `GET` under [`PROBE_TIMEOUT`], with the key when there is one.
+async fn get(
+    transport: &Transport,
+    api_key: Option<&ApiKey>,
+    url: &str,
+) -> Result<Exchange, agar_core::ModelError> {
+    let mut request = transport.client().get(url).timeout(PROBE_TIMEOUT);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose());
+    }
+    transport.send(request).await
+}
+
 /// llama.cpp's `GET /props` (at the server's root, beside `/v1`).
-async fn props_window(client: &reqwest::Client, base: &str) -> Option<u32> {
+async fn props_window(transport: &Transport, api_key: Option<&ApiKey>, base: &str) -> Option<u32> {
     let root = base.strip_suffix("/v1").unwrap_or(base);
-    let response = client.get(format!("{root}/props")).timeout(PROBE_TIMEOUT).send().await.ok()?;
-    if !response.status().is_success() {
+    let reply = get(transport, api_key, &format!("{root}/props")).await.ok()?;
+    if !reply.is_success() {
         return None;
     }
-    let props: Value = response.json().await.ok()?;
+    let props: Value = serde_json::from_slice(&reply.body).ok()?;
     props
         .pointer("/default_generation_settings/n_ctx")
         .or_else(|| props.get("n_ctx"))

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError};
+use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError, RetriedCall};
 use tokio::sync::Semaphore;
 
 use crate::meter::UsageMeter;
@@ -100,7 +100,9 @@ impl CallPolicy {
 ///
 /// A call runs attempts until one succeeds, an error is not retryable
 /// ([`ModelError::is_retryable`]), or [`CallPolicy::max_attempts`] is reached;
-/// the answer's [`ChatResponse::attempts`] says how many it took. Dropping the
+/// the answer's [`ChatResponse::attempts`] says how many it took, and a call
+/// that failed after retries ends in [`ModelError::Retried`] (attempts, time
+/// spent, retried labels, last distinct errors around the last error). Dropping the
 /// call's future (cancellation) abandons the attempt in flight and releases its permit.
 #[derive(Debug)]
 pub struct Resilient {
@@ -196,7 +198,19 @@ impl ChatModel for Resilient {
                     distinct.push(shown);
                     if !self.policy.retries(attempt, &error, started.elapsed(), wait) {
                         self.meter.record_failure();
-                        return Err(explain(error, self.inner.name(), attempt, started, &distinct));
+                        let error = explain(error, self.inner.name());
+                        if attempt == 1 {
+                            return Err(error);
+                        }
+                        let kept = distinct.len().saturating_sub(KEPT_ERRORS);
+                        return Err(ModelError::Retried(Box::new(RetriedCall {
+                            last: error,
+                            attempts: attempt,
+                            elapsed: started.elapsed(),
+                            waited,
+                            retried,
+                            distinct: distinct.split_off(kept),
+                        })));
                     }
                     tracing::warn!(
                         model = self.inner.name(),
@@ -219,35 +233,18 @@ impl ChatModel for Resilient {
 }
 
 /// The final error of a call, saying what the server's message allows: the
-/// context sizes of an overflow, the request feature blamed, and, after
-/// retries, how many attempts over how long and the last distinct errors.
-/// Its kind and status are unchanged.
-fn explain(
-    error: ModelError,
-    model: &str,
-    attempts: u32,
-    started: tokio::time::Instant,
-    distinct: &[String],
-) -> ModelError {
-    let mut notes = Vec::new();
-    if let Some(sizes) = error.context_overflow() {
-        notes.push(format!("the request does not fit {model}'s context window ({sizes})"));
+/// context sizes of an overflow, or the request feature blamed. Its kind and
+/// status are unchanged. (After retries, [`ModelError::Retried`] adds how
+/// many attempts over how long and the last distinct errors.)
+fn explain(error: ModelError, model: &str) -> ModelError {
+    let note = if let Some(sizes) = error.context_overflow() {
+        format!("the request does not fit {model}'s context window ({sizes})")
     } else if let Some(feature) = error.blamed_feature() {
-        notes.push(format!("the server's message blames the request's {feature}"));
-    }
-    if attempts > 1 {
-        let last: Vec<&str> =
-            distinct.iter().rev().take(KEPT_ERRORS).rev().map(String::as_str).collect();
-        notes.push(format!(
-            "{attempts} attempts over {:.1}s; last distinct errors: {}",
-            started.elapsed().as_secs_f64(),
-            last.join(" | ")
-        ));
-    }
-    if notes.is_empty() {
+        format!("the server's message blames the request's {feature}")
+    } else {
         return error;
-    }
-    let note = format!(" [agar: {}]", notes.join("; "));
+    };
+    let note = format!(" [agar: {note}]");
     match error {
         ModelError::Provider { status, retry_after, body } => {
             ModelError::Provider { status, retry_after, body: body + &note }

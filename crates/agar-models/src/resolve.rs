@@ -7,21 +7,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use agar_core::ChatModel;
 use tokio::sync::Semaphore;
 
-use crate::anthropic::{AnthropicConfig, AnthropicProvider};
 use crate::env::Env;
 use crate::local::LocalTarget;
 use crate::meter::{UsageMeter, UsageSnapshot};
-use crate::openai::{OpenAiConfig, OpenAiProvider};
+use crate::providers::{Build, Built};
 use crate::resilient::{CallPolicy, Resilient};
-
-/// The provider prefixes a model reference may start with.
-pub const KNOWN_PREFIXES: [&str; 3] = ["openai/", "anthropic/", "local/"];
 
 /// Why a model reference did not resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     #[error(
-        "unknown model provider in `{reference}`: a model reference starts with openai/, anthropic/ or local/"
+        "unknown model provider in `{reference}`: a model reference starts with {}",
+        crate::providers::names_listed(true, "/")
     )]
     UnknownProvider { reference: String },
     #[error(
@@ -160,9 +157,12 @@ impl SharedModels {
 
 /// The model a reference names, wrapped in the middleware.
 ///
-/// - `openai/MODEL`: [`OpenAiProvider`], configured from `OPENAI_BASE_URL` and
+/// `PROVIDER/MODEL` is built by that provider's entry in
+/// [`crate::providers::PROVIDERS`] (from the variables it reads in `env`):
+///
+/// - `openai/MODEL`: [`crate::OpenAiProvider`], configured from `OPENAI_BASE_URL` and
 ///   `OPENAI_API_KEY` in `env`.
-/// - `anthropic/MODEL`: [`AnthropicProvider`], configured from
+/// - `anthropic/MODEL`: [`crate::AnthropicProvider`], configured from
 ///   `ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` and `AGAR_ANTHROPIC_THINKING_BUDGET`.
 /// - `local/NAME` (an embedded model, fetched into the cache on first use)
 ///   and `local:/path/to/model.gguf`: run in-process by `agar-local`, one
@@ -177,7 +177,7 @@ pub fn resolve(
     settings: &ResolveSettings,
 ) -> Result<Arc<dyn ChatModel>, ResolveError> {
     let reference = reference.trim();
-    if let Some(path) = reference.strip_prefix("local:") {
+    if let Some(path) = reference.strip_prefix(crate::local::PATH_PREFIX) {
         return crate::local::resolve_local(
             reference,
             LocalTarget::Path(path.trim()),
@@ -186,23 +186,16 @@ pub fn resolve(
         );
     }
     let unknown = || ResolveError::UnknownProvider { reference: reference.to_owned() };
-    let (provider, model) = reference.split_once('/').ok_or_else(unknown)?;
+    let (prefix, model) = reference.split_once('/').ok_or_else(unknown)?;
+    let provider =
+        crate::providers::find(prefix).filter(|p| p.plain_reference).ok_or_else(unknown)?;
     let model = model.trim();
-    if model.is_empty() && KNOWN_PREFIXES.iter().any(|p| p.trim_end_matches('/') == provider) {
+    if model.is_empty() {
         return Err(ResolveError::MissingModel { reference: reference.to_owned() });
     }
-    let inner: Arc<dyn ChatModel> = match provider {
-        "openai" => Arc::new(OpenAiProvider::new(model, OpenAiConfig::from_env(env))?),
-        "anthropic" => Arc::new(AnthropicProvider::new(model, AnthropicConfig::from_env(env)?)?),
-        "local" => {
-            return crate::local::resolve_local(
-                reference,
-                LocalTarget::Named(model),
-                env,
-                settings,
-            );
-        }
-        _ => return Err(unknown()),
-    };
-    Ok(settings.wrap(inner))
+    let build = Build { provider, reference, model, entry: None, env, settings };
+    Ok(match (provider.build)(&build)? {
+        Built::Bare(inner) => settings.wrap(inner),
+        Built::Wrapped(model) => model,
+    })
 }

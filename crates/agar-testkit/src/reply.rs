@@ -34,6 +34,7 @@ pub enum Reply {
     ToolCalls(Vec<ScriptedCall>),
     /// Any status with this body, sent verbatim (it need not be JSON); with a
     /// `Retry-After` header, also sent verbatim, when `retry_after` is set.
+    /// A 3xx also carries the body as its `Location` (where it redirects).
     Status {
         code: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]

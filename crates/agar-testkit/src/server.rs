@@ -667,7 +667,13 @@ pub(crate) fn status_reply(code: u16, retry_after: Option<String>, body: String)
     } else {
         "text/plain; charset=utf-8"
     };
+    // A redirect points where its body says (a `Reply::status(307, URL)`).
+    let location =
+        status.is_redirection().then(|| HeaderValue::from_str(body.trim()).ok()).flatten();
     let mut response = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let Some(location) = location {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
     if let Some(after) = retry_after {
         match HeaderValue::from_str(&after) {
             Ok(value) => {

@@ -234,6 +234,33 @@ async fn a_failing_target_fails_the_audit_with_its_cause() {
 }
 
 #[tokio::test]
+async fn a_call_failed_past_its_retries_is_stored_with_its_attempts() {
+    let auditor = Arc::new(ScriptedModel::from_responses("auditor", plan()));
+    let last = ModelError::Provider { status: 503, retry_after: None, body: "down".into() };
+    let gave_up = ModelError::Retried(Box::new(agar_core::RetriedCall {
+        last,
+        attempts: 3,
+        elapsed: std::time::Duration::from_millis(2500),
+        waited: std::time::Duration::from_millis(1500),
+        retried: vec!["http_503".into(), "timeout".into()],
+        distinct: vec!["timed out after 1s".into(), "provider answered HTTP 503: down".into()],
+    }));
+    let target = Arc::new(ScriptedModel::new("target", [Err(gave_up)]));
+    let mut setup = Setup::new_arc(auditor, target);
+    setup.settings.max_turns = 10;
+    let t = setup.run(&scenario()).await;
+    let failed = t.events.iter().find_map(|e| match &e.kind {
+        EventKind::ModelCall(c) if c.error.is_some() => Some(c.clone()),
+        _ => None,
+    });
+    let failed = failed.expect("the failed call is recorded");
+    assert_eq!((failed.attempts, failed.retry_wait_ms), (3, 1500));
+    assert_eq!(failed.retried, ["http_503", "timeout"]);
+    assert_eq!(failed.error_kind.as_deref(), Some("http_503"));
+    assert!(failed.error.as_deref().is_some_and(|e| e.contains("3 attempts over 2.5s")));
+}
+
+#[tokio::test]
 async fn a_fixed_system_prompt_is_set_first_and_cannot_be_replaced() {
     let mut s = scenario();
     s.target_system = Some("You are Bookbot.".into());

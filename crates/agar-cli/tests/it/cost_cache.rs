@@ -157,6 +157,22 @@ async fn models_lists_names_and_key_variables_but_never_keys() {
     assert!(text.contains("$0.4 / $1.6"), "{text}");
     assert!(!text.contains("gw-secret-value-42") && !text.contains(KEY), "a key leaked: {text}");
 
+    // An HTTP application's URL credentials are masked like a base URL's,
+    // and every row says what its provider's models can do.
+    write(
+        dir.path(),
+        "agar.toml",
+        "[models.bot]\nprovider = \"http\"\nurl = \"https://bob:pw-app-77@bot.example/chat?token=tok-app-88\"\nreply_pointer = \"/reply\"\n",
+    );
+    let out =
+        crate::support::agar().current_dir(dir.path()).args(["models"]).output().await.unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!text.contains("pw-app-77") && !text.contains("tok-app-88"), "{text}");
+    assert!(text.contains("bot  ->  http/https://***@bot.example/chat?token=***"), "{text}");
+    assert!(text.contains("features: tools, thinking, logprobs\n"), "{text}");
+    assert!(text.contains("features: tools, prefill, thinking\n"), "{text}");
+
     // A broken agar.toml is named with its line.
     write(dir.path(), "agar.toml", "[models.x]\nprovider = \"openai\"\nmodel = 3\n");
     let out =

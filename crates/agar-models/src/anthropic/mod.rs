@@ -16,7 +16,8 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use self::convert::{Options, WireResponse};
 use crate::env::Env;
-use crate::http::{Exchange, exchange, truncate};
+use crate::http::{Exchange, Transport, truncate};
+use crate::providers::{Build, Built, Features, Provider};
 use crate::resolve::ResolveError;
 use crate::secret::{ApiKey, Redactor};
 
@@ -39,6 +40,39 @@ pub const API_VERSION: &str = "2023-06-01";
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 /// The smallest thinking budget the API accepts.
 pub const MIN_THINKING_BUDGET: u32 = 1024;
+
+/// The Anthropic provider's entry in [`crate::providers::PROVIDERS`].
+pub static PROVIDER: Provider = Provider {
+    name: "anthropic",
+    summary: "the Anthropic Messages API",
+    plain_reference: true,
+    base_url_var: Some(BASE_URL_VAR),
+    default_base_url: Some(DEFAULT_BASE_URL),
+    default_shown: "the Anthropic API",
+    api_key_var: Some(API_KEY_VAR),
+    other_vars: &[THINKING_BUDGET_VAR, PROMPT_CACHE_VAR],
+    features: Features {
+        prefill: true,
+        tools: true,
+        thinking: true,
+        logprobs: false,
+        grounding: false,
+        in_process: false,
+        probe: false,
+    },
+    own_keys: None,
+    build,
+};
+
+/// An Anthropic model: the variables' settings, the entry's root and key over them.
+fn build(b: &Build<'_>) -> Result<Built, ResolveError> {
+    let config = AnthropicConfig {
+        base_url: b.base_url(),
+        api_key: b.api_key()?,
+        ..AnthropicConfig::from_env(b.env)?
+    };
+    Ok(Built::Bare(std::sync::Arc::new(AnthropicProvider::new(b.model, config)?)))
+}
 
 /// Where and how to reach the Messages API.
 #[derive(Debug, Clone)]
@@ -115,11 +149,10 @@ pub struct AnthropicProvider {
     model: String,
     /// `BASE/v1/messages`.
     endpoint: String,
-    client: reqwest::Client,
+    /// The shared HTTP path; its redactor masks the key in anything kept.
+    transport: Transport,
     /// `x-api-key` (marked sensitive), `anthropic-version`, `content-type`.
     headers: HeaderMap,
-    /// Masks the key in anything kept from the server's replies.
-    redactor: Redactor,
     options: Options,
 }
 
@@ -161,12 +194,11 @@ impl AnthropicProvider {
             format!("{base_url}/v1/messages")
         };
         Ok(Self {
-            client: crate::http::client(&name)?,
+            transport: Transport::new(&name, Redactor::for_endpoint(api_key, &base_url))?,
             name,
             model: model.to_owned(),
             endpoint,
             headers,
-            redactor: Redactor::for_endpoint(api_key, &base_url),
             options: Options {
                 default_max_tokens: config.default_max_tokens,
                 thinking_budget: config.thinking_budget,
@@ -188,23 +220,19 @@ impl ChatModel for AnthropicProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { prefill: true, stateful: false }
+        PROVIDER.features.capabilities(false)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        if request.logprobs.is_some() {
-            return Err(ModelError::Unsupported(
-                "the anthropic api does not return log-probabilities (sample answers instead)"
-                    .into(),
-            ));
-        }
+        PROVIDER.features.refuse("anthropic provider", request)?;
         let prefill = request.prefill.as_deref().map(str::trim_end).filter(|p| !p.is_empty());
         let wire = convert::to_wire(&self.model, request, prefill, self.options)?;
         let body = serde_json::to_vec(&wire)
             .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
-        let http = self.client.post(&self.endpoint).headers(self.headers.clone()).body(body);
-        let reply = exchange(&self.client, http, &self.redactor).await?;
-        let mut answer = decode(&reply, &self.redactor)?;
+        let client = self.transport.client();
+        let http = client.post(&self.endpoint).headers(self.headers.clone()).body(body);
+        let reply = self.transport.send(http).await?;
+        let mut answer = decode(&reply, self.transport.redactor())?;
         // The prefill was sent without its trailing whitespace; the caller
         // prepends it whole, so the continuation must not repeat that space.
         if let Some(original) = &request.prefill
@@ -292,6 +320,7 @@ mod tests {
         Exchange {
             status,
             retry_after: Some(Duration::from_secs(2)),
+            location: None,
             body: body.as_bytes().to_vec(),
         }
     }

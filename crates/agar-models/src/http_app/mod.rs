@@ -21,14 +21,41 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 
 use crate::env::Env;
-use crate::http::{exchange, truncate};
+use crate::http::{Transport, truncate};
+use crate::providers::{Build, Built, Features, Provider};
 use crate::resolve::ResolveError;
-use crate::secret::{ApiKey, Redactor};
+use crate::secret::{ApiKey, Redactor, redact_url, url_secrets};
 
 pub use self::config::{DEFAULT_BODY, HTTP_KEYS, HttpAppConfig};
 
 /// The key of [`Message::provider_state`] holding an application's session id.
 pub const SESSION_STATE_KEY: &str = "http_session";
+
+/// The HTTP application provider's entry in [`crate::providers::PROVIDERS`]:
+/// configured only as a `[models.NAME]` entry, by keys of its own.
+pub static PROVIDER: Provider = Provider {
+    name: "http",
+    summary: "an HTTP application ([models.NAME] with url and reply_pointer)",
+    plain_reference: false,
+    base_url_var: None,
+    default_base_url: None,
+    default_shown: "its url",
+    api_key_var: None,
+    other_vars: &[],
+    // Plain conversations only: an application brings its own tools.
+    features: Features::NONE,
+    own_keys: Some(HttpAppConfig::take_from),
+    build,
+};
+
+/// The application a `[models.NAME]` entry describes.
+fn build(b: &Build<'_>) -> Result<Built, ResolveError> {
+    let http = b.entry.and_then(|e| e.http.as_ref()).ok_or_else(|| ResolveError::HttpTarget {
+        reference: b.reference.to_owned(),
+        reason: "the entry has no url".into(),
+    })?;
+    Ok(Built::Bare(std::sync::Arc::new(HttpApp::new(b.reference, http, b.env)?)))
+}
 
 /// One HTTP application. Cheap to share behind an `Arc`; it owns one HTTP
 /// client for all its calls, and no per-conversation state (session ids
@@ -45,9 +72,9 @@ pub struct HttpApp {
     reply_pointer: String,
     session_pointer: Option<String>,
     stateful: bool,
-    client: reqwest::Client,
-    /// Masks the values of the variables the headers named.
-    redactor: Redactor,
+    /// The shared HTTP path; its redactor masks the values of the variables
+    /// the headers named and the credentials of the URL.
+    transport: Transport,
 }
 
 impl std::fmt::Debug for HttpApp {
@@ -119,8 +146,10 @@ impl HttpApp {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
 
-        let app = Self {
-            client: crate::http::client(&name)?,
+        // The URL's own credentials (user-info, `?api_key=`) are secrets too.
+        secrets.extend(url_secrets(config.url.trim()));
+        let mut app = Self {
+            transport: Transport::new(&name, Redactor::many(secrets.clone()))?,
             name: name.clone(),
             method,
             templates,
@@ -129,11 +158,17 @@ impl HttpApp {
             reply_pointer: config.reply_pointer.clone(),
             session_pointer: config.session_pointer.clone().filter(|p| !p.is_empty()),
             stateful: config.stateful,
-            redactor: Redactor::many(secrets),
         };
-        // A trial render catches unknown variables and bad URLs now, not mid-audit.
+        // A trial render catches unknown variables and bad URLs now, not
+        // mid-audit; the rendered URL's credentials join the secrets (the
+        // template may not parse as a URL before rendering).
         let sample = [Message::system("You are helpful."), Message::user("Hello")];
-        app.render(&sample).map_err(|e| invalid(e.to_string()))?;
+        let (url, _) = app.render(&sample).map_err(|e| invalid(e.to_string()))?;
+        let rendered = url_secrets(url.as_str());
+        if !rendered.is_empty() {
+            secrets.extend(rendered);
+            app.transport = Transport::new(&name, Redactor::many(secrets))?;
+        }
         Ok(app)
     }
 
@@ -179,7 +214,8 @@ impl HttpApp {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
-                ModelError::Config(format!("url `{}` is not an http(s) URL", url_text.trim()))
+                let shown = redact_url(&self.transport.redactor().redact(url_text.trim()));
+                ModelError::Config(format!("url `{shown}` is not an http(s) URL"))
             })?;
         let body = if self.has_body { Some(render("body")?) } else { None };
         Ok((url, body))
@@ -202,38 +238,22 @@ impl ChatModel for HttpApp {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { prefill: false, stateful: self.stateful }
+        PROVIDER.features.capabilities(self.stateful)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        if !request.tools.is_empty() {
-            return Err(ModelError::Unsupported(format!(
-                "the http target {} cannot be offered tools (an application brings its own)",
-                self.name
-            )));
-        }
-        if request.prefill.is_some() {
-            return Err(ModelError::Unsupported(format!(
-                "the http target {} does not support prefill",
-                self.name
-            )));
-        }
+        PROVIDER.features.refuse(&format!("http target {}", self.name), request)?;
         let (url, body) = self.render(&request.messages)?;
-        let mut http = self.client.request(self.method.clone(), url).headers(self.headers.clone());
+        let client = self.transport.client();
+        let mut http = client.request(self.method.clone(), url).headers(self.headers.clone());
         if let Some(body) = body {
             http = http.body(body);
         }
-        let reply = exchange(&self.client, http, &self.redactor).await?;
+        let reply = self.transport.send(http).await?;
         if !reply.is_success() {
-            let body = reply.error_text(&self.redactor);
-            let (status, retry_after) = (reply.status, reply.retry_after);
-            return Err(if status == 429 {
-                ModelError::RateLimited { status, retry_after, body }
-            } else {
-                ModelError::Provider { status, retry_after, body }
-            });
+            return Err(reply.status_error(self.transport.redactor()));
         }
-        let body = self.redactor.redact_answer(reply.body);
+        let body = self.transport.redactor().redact_answer(reply.body);
         let undecodable = |detail: String| ModelError::Undecodable {
             detail,
             body: truncate(String::from_utf8_lossy(&body).into_owned()),
@@ -332,7 +352,10 @@ mod tests {
         let auth = &app.headers["authorization"];
         assert!(auth.is_sensitive());
         assert_eq!(auth.to_str().expect("ascii"), "Bearer tok-secret-1234");
-        assert_eq!(app.redactor.redact("echo: Bearer tok-secret-1234"), "echo: Bearer ***");
+        assert_eq!(
+            app.transport.redactor().redact("echo: Bearer tok-secret-1234"),
+            "echo: Bearer ***"
+        );
         assert!(!format!("{app:?} {:?}", app.headers).contains("tok-secret"));
         let e = HttpApp::new("bot", &config(), &Env::empty()).expect_err("no variable");
         assert_eq!(

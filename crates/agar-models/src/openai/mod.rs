@@ -2,9 +2,10 @@
 //! server speaking its chat-completions API (vLLM, Ollama, llama.cpp,
 //! OpenRouter, gateways).
 //!
-//! Built on async-openai with a transport of our own (`transport`): one
-//! reqwest client per provider, no hidden retries (the middleware in
-//! [`crate::resilient`] owns them) and typed HTTP failures. Conversion to and
+//! Built on async-openai over the crate's one HTTP transport (`transport`
+//! adapts it): one reqwest client per provider, no redirects followed, no
+//! hidden retries (the middleware in [`crate::resilient`] owns them) and
+//! typed HTTP failures. Conversion to and
 //! from the wire types lives in `convert`.
 
 mod convert;
@@ -18,8 +19,10 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::SecretString;
 
 pub use self::options::{ServerOptions, TokenLimitField};
-use self::transport::Transport;
+use self::transport::Service;
 use crate::env::Env;
+use crate::http::Transport;
+use crate::providers::{Build, Built, Features, Provider};
 use crate::resolve::ResolveError;
 use crate::secret::{ApiKey, Redactor};
 
@@ -30,9 +33,35 @@ pub const BASE_URL_VAR: &str = "OPENAI_BASE_URL";
 /// The variable holding the API key.
 pub const API_KEY_VAR: &str = "OPENAI_API_KEY";
 
-/// How long establishing a connection may take; the whole call is bounded by
-/// the middleware's per-attempt timeout.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// The OpenAI-compatible provider's entry in [`crate::providers::PROVIDERS`].
+pub static PROVIDER: Provider = Provider {
+    name: "openai",
+    summary: "any OpenAI-compatible server",
+    plain_reference: true,
+    base_url_var: Some(BASE_URL_VAR),
+    default_base_url: Some(DEFAULT_BASE_URL),
+    default_shown: "the OpenAI API",
+    api_key_var: Some(API_KEY_VAR),
+    other_vars: &[],
+    features: Features {
+        prefill: false,
+        tools: true,
+        thinking: true,
+        logprobs: true,
+        grounding: false,
+        in_process: false,
+        probe: true,
+    },
+    own_keys: None,
+    build,
+};
+
+/// An OpenAI-compatible model from a reference or an entry (its server options).
+fn build(b: &Build<'_>) -> Result<Built, ResolveError> {
+    let options = b.entry.map(|e| e.server.clone()).unwrap_or_default();
+    let config = OpenAiConfig { base_url: b.base_url(), api_key: b.api_key()?, options };
+    Ok(Built::Bare(std::sync::Arc::new(OpenAiProvider::new(b.model, config)?)))
+}
 
 /// Where and how to reach an OpenAI-compatible server.
 #[derive(Debug, Clone)]
@@ -120,22 +149,17 @@ impl OpenAiProvider {
             }
             None => None,
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("agar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ResolveError::HttpClient {
-                reference: name.clone(),
-                reason: e.to_string(),
-            })?;
         let redactor = Redactor::for_endpoint(api_key.clone(), &base_url);
+        // The shared transport: async-openai keeps its request and response
+        // types, and its requests go out without following redirects.
+        let transport = Transport::new(&name, redactor.clone())?;
         let wire_config = WireConfig {
             base_url: base_url.clone(),
             api_key: api_key.map(|k| k.secret().clone()).unwrap_or_else(|| SecretString::from("")),
             authorization,
         };
-        let client = Client::build(http.clone(), wire_config)
-            .with_http_service(Transport::new(http, redactor.clone()));
+        let client = Client::build(transport.client().clone(), wire_config)
+            .with_http_service(Service::new(transport));
         Ok(Self {
             name,
             model: model.to_owned(),
@@ -158,15 +182,11 @@ impl ChatModel for OpenAiProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { prefill: false, stateful: false }
+        PROVIDER.features.capabilities(false)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
-        if request.prefill.is_some() {
-            return Err(ModelError::Unsupported(
-                "the openai provider does not support prefill".into(),
-            ));
-        }
+        PROVIDER.features.refuse("openai provider", request)?;
         let wire = convert::to_wire(&self.model, request, self.limit_field, &self.options)?;
         let required = matches!(
             wire.tool_choice,

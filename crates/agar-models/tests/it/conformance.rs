@@ -13,7 +13,8 @@
 //! trip; prefill; a 429 with `Retry-After`, then success; a 5xx, retried; a
 //! hung response against a short timeout; a malformed body (undecodable,
 //! retried); a truncated body (retried); the key never shown, even when the
-//! server echoes it in an error.
+//! server echoes it in an error; a redirect not followed (it would carry the
+//! key along).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -222,8 +223,9 @@ pub(crate) async fn malformed_body_is_undecodable(h: &impl Harness) {
 
     let err = h.model(policy()).chat(&ask()).await.expect_err("never decodes");
 
-    assert!(matches!(err, ModelError::Undecodable { .. }), "{err}");
+    assert!(matches!(err.last_attempt(), ModelError::Undecodable { .. }), "{err}");
     assert_eq!(h.calls(), 3, "undecodable replies are retried");
+    assert_eq!(err.attempts(), 3, "the error says how many attempts were made");
 }
 
 pub(crate) async fn truncated_body_is_retried(h: &impl Harness) {
@@ -253,6 +255,19 @@ pub(crate) async fn secrets_never_shown(h: &impl Harness) {
         assert!(shown.contains("***"), "{shown}");
     }
     assert!(!format!("{model:?}").contains(secret));
+}
+
+pub(crate) async fn redirect_is_not_followed(h: &impl Harness) {
+    // A relative `Location`: the same endpoint again. Followed, it would be
+    // answered by the scripted text; not followed, the 307 is a final error.
+    h.push_fault(Reply::status(307, "?redirected=1"));
+    h.script(vec![Reply::text("followed")]);
+
+    let err = h.model(policy()).chat(&ask()).await.expect_err("the redirect is not followed");
+
+    assert!(matches!(&err, ModelError::Provider { status: 307, .. }), "{err}");
+    assert!(err.to_string().contains("redirects are not followed"), "{err}");
+    assert_eq!(h.calls(), 1, "one request, no retry and no second request");
 }
 
 macro_rules! conformance {
@@ -300,6 +315,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn secrets_never_shown() {
                 super::secrets_never_shown(&$start.await).await;
+            }
+            #[tokio::test]
+            async fn redirect_is_not_followed() {
+                super::redirect_is_not_followed(&$start.await).await;
             }
         }
     };

@@ -184,9 +184,10 @@ async fn the_rate_limit_error_carries_status_retry_after_and_body() {
 
     let err = model(&server).chat(&ask("hi")).await.expect_err("always 429");
 
-    match err {
+    assert_eq!(err.attempts(), 4);
+    match err.last_attempt() {
         ModelError::RateLimited { status, retry_after, body } => {
-            assert_eq!((status, retry_after), (429, Some(Duration::ZERO)));
+            assert_eq!((*status, *retry_after), (429, Some(Duration::ZERO)));
             assert_eq!(body, "<html>busy</html>");
         }
         other => panic!("expected rate limited, got {other:?}"),
@@ -229,7 +230,7 @@ async fn a_malformed_body_is_undecodable() {
 
     let err = model(&server).chat(&ask("hi")).await.expect_err("never decodes");
 
-    assert!(matches!(err, ModelError::Undecodable { .. }), "{err}");
+    assert!(matches!(err.last_attempt(), ModelError::Undecodable { .. }), "{err}");
     assert_eq!(server.calls(MODEL), 4, "undecodable replies are retried");
 }
 
@@ -356,7 +357,7 @@ async fn a_refused_connection_is_a_retried_connection_error() {
 
     let err = model.chat(&ask("hi")).await.expect_err("nobody listens");
 
-    assert!(matches!(err, ModelError::Connection(_)), "{err}");
+    assert!(matches!(err.last_attempt(), ModelError::Connection(_)), "{err}");
     let meter = settings.shared.meter(REFERENCE).expect("metered").snapshot();
     assert_eq!((meter.calls, meter.retries, meter.failed_calls), (1, 3, 1));
 }

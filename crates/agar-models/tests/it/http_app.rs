@@ -212,3 +212,29 @@ fn agar_toml_errors_in_an_http_entry_name_the_file_and_line() {
     let http = config.models["bot"].http.clone().expect("an http entry");
     assert!(http.stateful && http.headers["A"] == "b");
 }
+
+#[tokio::test]
+async fn credentials_in_the_app_url_are_masked_in_errors() {
+    // Nobody listens on port 1: the connection error names the URL.
+    let url = "http://bob:pw-app-secret-77@127.0.0.1:1/chat?token=tok-url-secret-99&lang=en";
+    let with_secrets = HttpAppConfig { url: url.into(), ..config(&FakeApp::start().await) };
+
+    let env = Env::empty().with("BOT_TOKEN", TOKEN);
+    let once =
+        CallPolicy { max_attempts: 1, connection_budget: Duration::ZERO, ..CallPolicy::default() };
+    let settings = ResolveSettings { policy: once, ..ResolveSettings::default() };
+    let bot = settings.wrap(Arc::new(HttpApp::new("bot", &with_secrets, &env).expect("builds")));
+
+    let err = bot.chat(&conversation(vec![Message::user("hi")])).await;
+
+    let err = err.expect_err("nobody listens");
+    let shown = format!("{err} / {err:?}");
+    assert!(matches!(err.last_attempt(), ModelError::Connection(_)), "{shown}");
+    assert!(!shown.contains("pw-app-secret-77") && !shown.contains("tok-url-secret-99"), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+    // A URL that does not render as http(s) is refused without showing them either.
+    let bad =
+        HttpAppConfig { url: "ftp://bob:pw-app-secret-77@h/x?token=t-1".into(), ..with_secrets };
+    let e = HttpApp::new("bot", &bad, &Env::empty().with("BOT_TOKEN", TOKEN)).expect_err("ftp");
+    assert!(!e.to_string().contains("pw-app-secret-77"), "{e}");
+}

@@ -62,7 +62,7 @@ async fn a_hung_call_times_out_and_is_retried_up_to_max_attempts() {
 
     let err = model.chat(&ChatRequest::default()).await.expect_err("every attempt hangs");
 
-    assert!(matches!(err, ModelError::Timeout(d) if d == secs(10)), "{err}");
+    assert!(matches!(err.last_attempt(), ModelError::Timeout(d) if *d == secs(10)), "{err}");
     assert_eq!(inner.calls(), 3);
     assert!(start.elapsed() >= secs(30), "three timeouts take 30 s, took {:?}", start.elapsed());
     assert_eq!(inner.max_in_flight(), 1, "a timed-out attempt is abandoned before the next");
@@ -178,8 +178,14 @@ async fn retryable_errors_fail_after_max_attempts() {
 
     let err = model.chat(&ChatRequest::default()).await.expect_err("three 500s");
 
-    assert!(matches!(err, ModelError::Provider { status: 500, .. }), "{err}");
+    assert!(matches!(err.last_attempt(), ModelError::Provider { status: 500, .. }), "{err}");
     assert_eq!(inner.calls(), 3);
+    // The error carries what the attempts cost, for the stored call record.
+    assert_eq!((err.attempts(), err.kind(), err.label().as_str()), (3, "provider", "http_500"));
+    assert_eq!(err.retried(), ["http_500", "http_500"]);
+    assert!(err.elapsed().is_some_and(|e| e >= err.retry_wait()), "{err:?}");
+    assert!(err.to_string().contains("[agar: 3 attempts over"), "{err}");
+    assert!(!err.is_retryable() || err.last_attempt().is_retryable());
 }
 
 #[tokio::test(start_paused = true)]
