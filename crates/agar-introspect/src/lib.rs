@@ -39,6 +39,6 @@ pub use prompt::INJECTION_POINT;
 pub use record::{IntrospectSpec, KIND, TrialRecord, TrialStatus};
 pub use run::{Observer, Quiet, Request, RunError, resume, spec_for, start};
 pub use store::{RunStoreError, is_introspect};
-pub use subject::{Injection, Reply, Sampling, Subject, SubjectError};
+pub use subject::{Injection, Reply, Sampling, Subject, SubjectError, injection_position};
 pub use table::{Rate, Row, Table, render, table};
 pub use words::{ListKind, WordList, WordsError};

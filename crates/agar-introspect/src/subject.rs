@@ -86,3 +86,43 @@ pub trait Subject: Send + Sync + Debug {
         sampling: Sampling,
     ) -> Result<Reply, SubjectError>;
 }
+
+/// The position the injection starts at: the index of the token holding
+/// the first byte of the last occurrence of `from` in the text the tokens
+/// spell (`tokens` gives each token's bytes, in order), or `None` when the
+/// text does not contain it.
+pub fn injection_position<'a>(
+    tokens: impl IntoIterator<Item = &'a [u8]>,
+    from: &str,
+) -> Option<usize> {
+    let mut text: Vec<u8> = Vec::new();
+    let mut starts = Vec::new();
+    for bytes in tokens {
+        starts.push(text.len());
+        text.extend_from_slice(bytes);
+    }
+    let needle = from.as_bytes();
+    if needle.is_empty() || needle.len() > text.len() {
+        return None;
+    }
+    let at = (0..=text.len() - needle.len()).rev().find(|&i| text[i..].starts_with(needle))?;
+    Some(starts.partition_point(|s| *s <= at) - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_injection_starts_at_the_token_holding_the_point() {
+        let toks: [&[u8]; 6] = [b"<s>", b"Hi", b" there", b"\n\nQu", b"estion", b":"];
+        assert_eq!(injection_position(toks, "Question:"), Some(3));
+        assert_eq!(injection_position(toks, "Hi"), Some(1));
+        assert_eq!(injection_position(toks, " there"), Some(2));
+        assert_eq!(injection_position(toks, "nowhere"), None);
+        assert_eq!(injection_position(toks, ""), None);
+        // The last occurrence counts.
+        let twice: [&[u8]; 4] = [b"a", b"Q:", b"b", b"Q:"];
+        assert_eq!(injection_position(twice, "Q:"), Some(3));
+    }
+}
