@@ -11,6 +11,7 @@ mod dimensions;
 mod exit;
 mod gates;
 mod generate;
+mod introspect;
 mod judge;
 mod limits;
 mod meta;
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
             Command::View(args) => view::run(&args).await,
             Command::Generate(args) => generate::run(args).await,
             Command::Survey(args) => survey::run(args).await,
+            Command::Introspect(args) => introspect::run(args).await,
         }
     });
     match outcome {

@@ -1,0 +1,125 @@
+//! Issue 20: `agar introspect` through the binary. Input errors need no
+//! model; the smoke run needs SmolLM2 (ignored unless `.ci/run` asks for
+//! `local_model` tests) and grades with the fake OpenAI server.
+
+use std::time::Instant;
+
+use agar_testkit::{FakeServer, Reply};
+use serde_json::Value;
+
+use crate::support::{agar, agar_against, stderr, stdout, write};
+
+#[tokio::test]
+async fn issue_20_introspect_refuses_a_model_it_cannot_look_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = agar()
+        .args(["introspect", "--model", "openai/gpt-4.1-mini", "--judge", "openai/m", "--store"])
+        .arg(dir.path().join("store"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("must be local"), "{}", stderr(&out));
+    assert!(!dir.path().join("store").exists(), "no run is created");
+}
+
+#[tokio::test]
+async fn issue_20_introspect_reports_bad_lists_and_flags_before_loading_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let words = write(dir.path(), "concepts.txt", "volcano\nvolcano\nhot/cold\n");
+    let out = agar()
+        .args(["introspect", "--model", "local/smollm2", "--judge", "openai/m", "--concepts"])
+        .arg(&words)
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for line in [2, 3] {
+        assert!(err.contains(&format!("concepts.txt:{line}: error: ")), "{err}");
+    }
+    for bad in [["--layers", "1.5"], ["--strengths", "0"], ["--limit", "0"]] {
+        let out = agar()
+            .args(["introspect", "--model", "local/smollm2", "--judge", "openai/m"])
+            .args(bad)
+            .arg("--store")
+            .arg(dir.path().join("store"))
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {}", stderr(&out));
+    }
+    assert!(!dir.path().join("store").exists(), "no run is created for bad input");
+}
+
+/// Whether SmolLM2 is in the cache; prints why not.
+fn local_model_cached() -> bool {
+    let settings = agar_local::LocalSettings::from_vars(|k| std::env::var(k).ok()).unwrap();
+    let cached = agar_local::fetch::is_cached(&agar_local::fetch::SMOLLM2, &settings);
+    if !cached {
+        eprintln!("skipped: SmolLM2 is not in the model cache (agar models pull smollm2)");
+    }
+    cached
+}
+
+#[tokio::test]
+#[ignore = "needs the local model (agar models pull smollm2); run by .ci/run"]
+async fn issue_20_local_model_introspection_smoke_run_through_the_binary() {
+    if !local_model_cached() {
+        return;
+    }
+    let server = FakeServer::start().await;
+    // One reply answers every grader question: no claim, coherent, not named.
+    server.script_by_turn("grader", vec![Reply::text("CLAIM: NO\nCOHERENT: YES\nNAMED: NO")]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let started = Instant::now();
+    let out = agar_against(&server)
+        .args(["introspect", "--model", "local/smollm2", "--judge", "openai/grader"])
+        .args(["--limit", "2", "--strengths", "4", "--run", "smoke", "--json", "--store"])
+        .arg(&store)
+        .output()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    eprintln!("introspect smoke run on SmolLM2: {:.1} s", took.as_secs_f64());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["spec"]["design"]["layers"], serde_json::json!([19]), "2/3 of 30 layers");
+    assert_eq!(v["spec"]["model_width"], 576);
+    let row = &v["table"]["rows"][0];
+    for (rate, n) in [("detected", 2), ("false_alarms", 2), ("identified", 2), ("yes_bias", 2)] {
+        assert_eq!(row[rate]["n"], n, "{rate}: {row}");
+        assert_eq!(row[rate]["k"], 0, "{rate}: {row}");
+        let hi = row[rate]["interval"][1].as_f64().unwrap();
+        assert!(hi > 0.5 && hi < 1.0, "a 95% Wilson interval for 0/2: {hi}");
+    }
+    assert_eq!(v["table"]["controls"]["n"], 2, "controls are counted apart");
+    // 2 injected trials (2 grader calls each), 2 controls and 2 yes-bias (1 each).
+    assert_eq!(server.calls("grader"), 8);
+    let trials = std::fs::read_dir(store.join("smoke/introspect")).unwrap().count();
+    assert_eq!(trials, 6 + 1, "six trials and the vectors");
+    let injected: Value = serde_json::from_str(
+        &std::fs::read_to_string(store.join("smoke/introspect/l19-s4-inj-000-volcano.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let from = injected["reply"]["injected_from"].as_u64().unwrap();
+    let prompt = injected["reply"]["prompt_tokens"].as_u64().unwrap();
+    assert!(from > 20 && from < prompt, "the injection starts inside the prompt: {from}/{prompt}");
+
+    let show = agar().args(["show", "smoke", "--json", "--store"]).arg(&store).output().await;
+    let show = show.unwrap();
+    assert!(show.status.success(), "{}", stderr(&show));
+    let shown: Value = serde_json::from_str(&stdout(&show)).unwrap();
+    assert_eq!(shown["table"], v["table"]);
+
+    let again = agar_against(&server).args(["resume", "smoke", "--store"]).arg(&store).output();
+    let again = again.await.unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stderr(&again).contains("every trial of smoke is done"), "{}", stderr(&again));
+    assert_eq!(server.calls("grader"), 8, "resume redoes nothing");
+    assert!(took.as_secs() < 300, "the smoke run took {took:?}");
+}
