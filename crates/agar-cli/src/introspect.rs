@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use agar_core::ChatModel;
-use agar_introspect::{ListKind, Observer, Request, RunError, RunStoreError, Table, WordList};
+use agar_introspect::{
+    IntrospectSpec, ListKind, Observer, Request, RunError, RunStoreError, Table, WordList,
+};
 use agar_models::{Env, ResolveSettings, resolve_with};
 use agar_store::Store;
 use clap::Args;
@@ -148,8 +150,8 @@ pub(crate) async fn run(args: IntrospectArgs) -> crate::Outcome {
     ));
     let observer = Bar::new(args.json);
     let work = agar_introspect::start(&store, &run_id, &spec, &subject, judge.as_ref(), &observer);
-    let table = interruptible(work, &observer, &run_id, &store).await?;
-    finish(&store, &run_id, &table, args.json)
+    interruptible(work, &observer, &run_id, &store).await?;
+    finish(&store, &run_id, args.json)
 }
 
 /// Finishes an introspection run (called by `agar resume`).
@@ -167,8 +169,8 @@ pub(crate) async fn resume(
     let subject = engine::open(&spec.model).await?;
     let observer = Bar::new(json);
     let work = agar_introspect::resume(&store, run_id, &subject, judge.as_ref(), &observer);
-    let table = interruptible(work, &observer, run_id, &store).await?;
-    finish(&store, run_id, &table, json)
+    interruptible(work, &observer, run_id, &store).await?;
+    finish(&store, run_id, json)
 }
 
 /// `agar show RUN` for an introspection run.
@@ -179,17 +181,51 @@ pub(crate) fn show(
     json: bool,
 ) -> crate::Outcome {
     no_gates(fail_if)?;
-    let store = open_store(store_dir)?;
-    let (_, spec, trials) = agar_introspect::run::load(&store, run_id).map_err(run_failure)?;
-    let trials: Vec<_> = trials.into_values().collect();
-    let table = agar_introspect::table(&spec, &trials);
-    print(&store, run_id, &table, json)
+    let (spec, table) = stored_table(store_dir, run_id)?;
+    print!("{}", text(run_id, &spec, &table, json)?);
+    Ok(())
+}
+
+/// `agar report RUN` for an introspection run: the table as Markdown (a
+/// text block) or JSON; other formats and options are refused.
+pub(crate) fn report_to(args: &crate::report::ReportArgs) -> crate::Outcome {
+    use crate::report::Format;
+    no_gates(&args.fail_if)?;
+    if args.compare.is_some() || args.meta {
+        return Err(Failure::Input(
+            "introspection reports take no --compare or --meta (read each run's table)".into(),
+        ));
+    }
+    let (spec, table) = stored_table(&args.store, &args.run)?;
+    let text = match args.format {
+        Format::Md => format!("```text\n{}```\n", text(&args.run, &spec, &table, false)?),
+        Format::Json => text(&args.run, &spec, &table, true)?,
+        _ => return Err(Failure::Input("introspection runs report as --format md or json".into())),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// `agar compare` does not compare introspection runs (yet): refused, not
+/// read as two empty audit runs.
+pub(crate) fn refuse_compare(store_dir: &Path, runs: [&String; 2]) -> crate::Outcome {
+    match runs.iter().find(|r| is_introspect(store_dir, r)) {
+        Some(r) => Err(Failure::Input(format!(
+            "{r} is an introspection run; compare tables with agar show (compare covers audits and surveys)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Prints the table; a run with failed or unrun trials exits 2 (its
 /// figures are shown but cannot be vouched for as complete).
-fn finish(store: &Store, run_id: &str, table: &Table, json: bool) -> crate::Outcome {
-    print(store, run_id, table, json)?;
+fn finish(store: &Store, run_id: &str, json: bool) -> crate::Outcome {
+    let (spec, table) = stored_table(store.root(), run_id)?;
+    print!("{}", text(run_id, &spec, &table, json)?);
     if table.failed > 0 || table.pending > 0 {
         return Err(Failure::Run(format!(
             "{} trial(s) failed and {} not run; they are in no rate: agar resume {run_id} --store {}",
@@ -201,26 +237,32 @@ fn finish(store: &Store, run_id: &str, table: &Table, json: bool) -> crate::Outc
     Ok(())
 }
 
+/// A run's spec and the table of its stored trials.
+fn stored_table(store_dir: &Path, run_id: &str) -> Result<(IntrospectSpec, Table), Failure> {
+    let store = open_store(store_dir)?;
+    let (_, spec, trials) = agar_introspect::run::load(&store, run_id).map_err(run_failure)?;
+    let trials: Vec<_> = trials.into_values().collect();
+    let table = agar_introspect::table(&spec, &trials);
+    Ok((spec, table))
+}
+
 /// What `--json` prints.
 #[derive(Debug, Serialize)]
 struct Json<'a> {
     run_id: &'a str,
     kind: &'static str,
-    spec: &'a agar_introspect::IntrospectSpec,
+    spec: &'a IntrospectSpec,
     table: &'a Table,
 }
 
-fn print(store: &Store, run_id: &str, table: &Table, json: bool) -> crate::Outcome {
-    let (_, spec) = agar_introspect::store::read_spec(store.root(), run_id)
-        .ok_or_else(|| Failure::Input(format!("run {run_id:?} is not an introspection run")))?;
+/// The table as text (control characters from the model escaped) or JSON.
+fn text(run_id: &str, spec: &IntrospectSpec, table: &Table, json: bool) -> Result<String, Failure> {
     if json {
-        let out = Json { run_id, kind: agar_introspect::KIND, spec: &spec, table };
+        let out = Json { run_id, kind: agar_introspect::KIND, spec, table };
         let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
-        println!("{text}");
-    } else {
-        print!("{}", crate::term::clean(&agar_introspect::render(&spec, table, run_id)));
+        return Ok(text + "\n");
     }
-    Ok(())
+    Ok(crate::term::clean(&agar_introspect::render(spec, table, run_id)).into_owned())
 }
 
 /// Introspection runs have no `--fail-if` names yet: a condition is refused, never ignored.
