@@ -14,12 +14,10 @@ use agar_core::ChatModel;
 use agar_introspect::{
     IntrospectSpec, ListKind, Observer, Request, RunError, RunStoreError, Table, WordList,
 };
-use agar_models::{Env, ResolveSettings, resolve_with};
 use agar_store::Store;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cost::Pricing;
 use crate::exit::Failure;
 use crate::progress::{Progress, eprint_line};
 use crate::show::open_store;
@@ -273,12 +271,9 @@ fn no_gates(fail_if: &[String]) -> crate::Outcome {
     Err(Failure::Input("--fail-if does not apply to introspection runs (read the table)".into()))
 }
 
+/// The judge: any model agar resolves, with the prices of `agar.toml`.
 fn resolve(reference: &str) -> Result<Arc<dyn ChatModel>, Failure> {
-    let env = Env::from_process();
-    let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    resolve_with(reference, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))
+    crate::generate::resolve_single(Some(reference), "--judge names no model").map(|(m, _)| m)
 }
 
 fn run_failure(e: RunError) -> Failure {

@@ -136,13 +136,7 @@ async fn execute(
     judge: &dyn ChatModel,
     observer: &dyn Observer,
 ) -> Result<Table, RunError> {
-    if subject.model_sha256() != spec.model_sha256 {
-        return Err(RunError::OtherModel {
-            model: subject.name().to_string(),
-            expected: spec.model_sha256.clone(),
-            found: subject.model_sha256().to_string(),
-        });
-    }
+    same_model(&spec.model_sha256, subject)?;
     let _lock = store.lock_run(run_id).map_err(RunStoreError::from)?;
     let vectors = vectors(store, run_id, spec, subject, observer).await?;
     let stored = store::read_trials(store, run_id)?;
@@ -166,6 +160,18 @@ async fn execute(
     Ok(table(spec, &trials))
 }
 
+/// Refuses a subject whose model file is not the one a run was made with.
+fn same_model(expected: &str, subject: &dyn Subject) -> Result<(), RunError> {
+    if subject.model_sha256() == expected {
+        return Ok(());
+    }
+    Err(RunError::OtherModel {
+        model: subject.name().to_string(),
+        expected: expected.to_string(),
+        found: subject.model_sha256().to_string(),
+    })
+}
+
 /// The run's stored vectors, or new ones computed and stored.
 async fn vectors(
     store: &Store,
@@ -175,13 +181,7 @@ async fn vectors(
     observer: &dyn Observer,
 ) -> Result<ConceptVectors, RunError> {
     if let Some(v) = store::read_vectors(store, run_id)? {
-        if v.model_sha256 != subject.model_sha256() {
-            return Err(RunError::OtherModel {
-                model: subject.name().to_string(),
-                expected: v.model_sha256,
-                found: subject.model_sha256().to_string(),
-            });
-        }
+        same_model(&v.model_sha256, subject)?;
         return Ok(v);
     }
     let design = &spec.design;

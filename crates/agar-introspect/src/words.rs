@@ -5,9 +5,9 @@
 //! starts a comment, blank lines are skipped. Problems are reported as
 //! `path:line`, all at once.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use agar_scenario::Diagnostic;
 use serde::{Deserialize, Serialize};
 
 /// Concepts shipped with agar.
@@ -37,20 +37,6 @@ impl ListKind {
             ListKind::Baselines => SHIPPED_BASELINES,
             ListKind::NoQuestions => SHIPPED_NO_QUESTIONS,
         }
-    }
-}
-
-/// One problem in a list file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub path: PathBuf,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: error: {}", self.path.display(), self.line, self.message)
     }
 }
 
@@ -100,9 +86,7 @@ pub fn parse(kind: ListKind, path: &Path, text: &str) -> Result<Vec<String>, Vec
         if entry.is_empty() {
             continue;
         }
-        let mut problem = |message: String| {
-            diags.push(Diagnostic { path: path.to_owned(), line, message });
-        };
+        let mut problem = |message: String| diags.push(Diagnostic::error(path, line, message));
         if let Some(message) = invalid(kind, entry) {
             problem(message);
             continue;
@@ -115,11 +99,7 @@ pub fn parse(kind: ListKind, path: &Path, text: &str) -> Result<Vec<String>, Vec
         first_line.push(line);
     }
     if entries.is_empty() && diags.is_empty() {
-        diags.push(Diagnostic {
-            path: path.to_owned(),
-            line: 1,
-            message: "the list is empty".into(),
-        });
+        diags.push(Diagnostic::error(path, 1, "the list is empty"));
     }
     if diags.is_empty() { Ok(entries) } else { Err(diags) }
 }

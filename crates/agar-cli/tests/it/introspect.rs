@@ -7,7 +7,7 @@ use std::time::Instant;
 use agar_testkit::{FakeServer, Reply};
 use serde_json::Value;
 
-use crate::support::{agar, agar_against, stderr, stdout, write};
+use crate::support::{agar, agar_against, local_model_cached, stderr, stdout, write};
 
 #[tokio::test]
 async fn issue_20_introspect_refuses_a_model_it_cannot_look_inside() {
@@ -52,16 +52,6 @@ async fn issue_20_introspect_reports_bad_lists_and_flags_before_loading_anything
         assert_eq!(out.status.code(), Some(1), "{bad:?}: {}", stderr(&out));
     }
     assert!(!dir.path().join("store").exists(), "no run is created for bad input");
-}
-
-/// Whether SmolLM2 is in the cache; prints why not.
-fn local_model_cached() -> bool {
-    let settings = agar_local::LocalSettings::from_vars(|k| std::env::var(k).ok()).unwrap();
-    let cached = agar_local::fetch::is_cached(&agar_local::fetch::SMOLLM2, &settings);
-    if !cached {
-        eprintln!("skipped: SmolLM2 is not in the model cache (agar models pull smollm2)");
-    }
-    cached
 }
 
 #[tokio::test]

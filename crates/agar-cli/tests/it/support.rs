@@ -130,3 +130,13 @@ pub(crate) async fn spawn_viewer(
 pub(crate) fn url_addr(url: &str) -> String {
     url.trim_start_matches("http://").split('/').next().unwrap_or("").to_string()
 }
+
+/// Whether SmolLM2 is in the cache; prints why not.
+pub(crate) fn local_model_cached() -> bool {
+    let settings = agar_local::LocalSettings::from_vars(|k| std::env::var(k).ok()).unwrap();
+    let cached = agar_local::fetch::is_cached(&agar_local::fetch::SMOLLM2, &settings);
+    if !cached {
+        eprintln!("skipped: SmolLM2 is not in the model cache (agar models pull smollm2)");
+    }
+    cached
+}

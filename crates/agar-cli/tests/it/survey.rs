@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use agar_testkit::{FakeServer, Reply, ScriptedLogprob};
 use serde_json::Value;
 
-use crate::support::{agar, agar_against, stderr, stdout};
+use crate::support::{agar, agar_against, local_model_cached, stderr, stdout};
 
 fn dataset() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../agar-survey/tests/data/synthetic.csv"))
@@ -316,16 +316,6 @@ async fn issue_21_a_malformed_dataset_is_reported_by_line() {
         assert!(err.contains(&format!("malformed.csv:{line}: ")), "{err}");
     }
     assert!(!dir.path().join("store").exists(), "no run is created for a bad file");
-}
-
-/// Whether SmolLM2 is in the cache; prints why not.
-fn local_model_cached() -> bool {
-    let settings = agar_local::LocalSettings::from_vars(|k| std::env::var(k).ok()).unwrap();
-    let cached = agar_local::fetch::is_cached(&agar_local::fetch::SMOLLM2, &settings);
-    if !cached {
-        eprintln!("skipped: SmolLM2 is not in the model cache (agar models pull smollm2)");
-    }
-    cached
 }
 
 #[tokio::test]
