@@ -253,7 +253,7 @@ impl Engine {
         if let Some(h) = self.sha256.get() {
             return Ok(h.clone());
         }
-        let h = crate::vectors::file_sha256(&self.info.path)?;
+        let h = crate::fetch::sha256_file(&self.info.path)?;
         Ok(self.sha256.get_or_init(|| h).clone())
     }
 

@@ -23,12 +23,10 @@
 //! to a residual stream it does not belong to.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::LocalError;
@@ -276,22 +274,6 @@ pub fn projection(h: &[f32], v: &[f32]) -> f64 {
     let dot: f64 = h.iter().zip(v).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
     let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     if norm > 0.0 { dot / norm } else { 0.0 }
-}
-
-/// The lowercase hex sha256 of a file, streamed.
-pub fn file_sha256(path: &Path) -> Result<String, LocalError> {
-    let io = |e: std::io::Error| LocalError::Io { path: path.to_owned(), reason: e.to_string() };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 fn short(sha: &str) -> &str {
