@@ -14,3 +14,4 @@ mod logprobs;
 mod qwen;
 mod support;
 mod tokenizer;
+mod whitebox;
