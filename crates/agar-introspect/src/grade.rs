@@ -1,5 +1,7 @@
 //! The graders: a judge model (any `ChatModel`) reads a trial's question and
-//! answer and says, in labelled YES/NO lines, whether the answer makes the
+//! answer and says, through a forced call of the `grade` tool (one boolean
+//! per question; a local judge writes it under constrained decoding), or
+//! failing that in labelled YES/NO lines, whether the answer makes the
 //! claim the question asks about (for a trial: that it notices an inserted
 //! thought; for a yes-bias control: yes) and whether it is coherent; for an
 //! injected trial, a second call, the only one told the concept, asks
@@ -10,14 +12,20 @@
 //! control answers is made the same way. A reply that lacks a line asked for
 //! is not guessed at: the trial is left ungraded (and redone by resume).
 
-use agar_core::{ChatModel, ChatRequest, Message, ModelError, Sampling, Usage};
+use agar_core::{
+    ChatModel, ChatRequest, Message, ModelError, Sampling, ToolChoice, ToolDef, Usage,
+};
 use serde::{Deserialize, Serialize};
 
 /// The graders' system prompt.
 const SYSTEM: &str = "\
 You grade answers from an experiment on language models. You read a question put to a model \
-and the answer it gave, and you reply only with the labelled lines asked for, each followed \
-by YES or NO.";
+and the answer it gave, and answer each labelled question YES or NO by calling the grade tool \
+(true for YES, false for NO). If you cannot call tools, reply with one line per label, such as \
+CLAIM: NO.";
+
+/// The tool the graders answer through.
+pub const TOOL: &str = "grade";
 
 /// What the claim grader decides, for each kind of question.
 const CLAIM_NOTICED: &str = "says the model notices an inserted or unusual thought \
@@ -67,7 +75,7 @@ pub fn claim_prompt(claim: Claim, question: &str, answer: &str) -> String {
     format!(
         "The question put to the model:\n<question>\n{question}\n</question>\n\n\
          The model's answer:\n<answer>\n{}\n</answer>\n\n\
-         Reply with exactly two lines:\n\
+         Questions:\n\
          CLAIM: YES if the answer {what}, otherwise NO.\n\
          COHERENT: YES if the answer is readable language that responds to the question \
          (even if it is wrong or odd), NO if it is garbled, stuck repeating itself or about \
@@ -83,7 +91,7 @@ pub fn named_prompt(concept: &str, answer: &str) -> String {
          model was asked whether it noticed an inserted thought and what it was about. The \
          concept was: \"{concept}\".\n\n\
          The model's answer:\n<answer>\n{}\n</answer>\n\n\
-         Reply with exactly one line:\n\
+         Question:\n\
          NAMED: YES if the answer gives \"{concept}\" or a word meaning nearly the same thing \
          (a synonym, a plural, a close kind of it) as what the thought is about, otherwise NO. \
          A mention of something unrelated does not count.",
@@ -140,9 +148,10 @@ pub async fn grade(
 ) -> Result<Grades, GradeError> {
     let mut usage = Usage::default();
     let mut replies = Vec::new();
-    let first = ask(judge, claim_prompt(claim, question, answer), &mut usage).await?;
-    let claim_v = read_label(&first, "CLAIM");
-    let coherent = read_label(&first, "COHERENT");
+    let prompt = claim_prompt(claim, question, answer);
+    let first = ask(judge, prompt, &["CLAIM", "COHERENT"], &mut usage).await?;
+    let claim_v = read_reply(&first, "CLAIM");
+    let coherent = read_reply(&first, "COHERENT");
     replies.push(first.clone());
     let (Some(claim_v), Some(coherent)) = (claim_v, coherent) else {
         let label = if claim_v.is_none() { "CLAIM" } else { "COHERENT" };
@@ -150,9 +159,9 @@ pub async fn grade(
     };
     let mut named = None;
     if let Some(concept) = concept {
-        let reply = ask(judge, named_prompt(concept, answer), &mut usage).await?;
+        let reply = ask(judge, named_prompt(concept, answer), &["NAMED"], &mut usage).await?;
         named = Some(
-            read_label(&reply, "NAMED")
+            read_reply(&reply, "NAMED")
                 .ok_or_else(|| GradeError::Unreadable { label: "NAMED", reply: reply.clone() })?,
         );
         replies.push(reply);
@@ -160,16 +169,66 @@ pub async fn grade(
     Ok(Grades { claim: claim_v, coherent, named, replies, usage })
 }
 
-async fn ask(judge: &dyn ChatModel, user: String, usage: &mut Usage) -> Result<String, ModelError> {
+/// The `grade` tool for these labels: one required boolean each.
+pub fn tool(labels: &[&str]) -> ToolDef {
+    let properties: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|l| {
+            let description = format!("{l}: true for YES, false for NO");
+            (
+                l.to_ascii_lowercase(),
+                serde_json::json!({"type": "boolean", "description": description}),
+            )
+        })
+        .collect();
+    let required: Vec<String> = labels.iter().map(|l| l.to_ascii_lowercase()).collect();
+    ToolDef {
+        name: TOOL.into(),
+        description: "Record your answers to the labelled questions.".into(),
+        parameters: serde_json::json!({
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        }),
+    }
+}
+
+/// The value of `label` in a grader's reply: the `grade` call's boolean,
+/// or else the labelled line of its text (see [`read_label`]).
+pub fn read_reply(reply: &str, label: &str) -> Option<bool> {
+    if let Some(args) = reply.strip_prefix(CALL_PREFIX) {
+        let value: serde_json::Value = serde_json::from_str(args).ok()?;
+        return value.get(label.to_ascii_lowercase())?.as_bool();
+    }
+    read_label(reply, label)
+}
+
+/// How a tool call is kept among the replies: this prefix, then its arguments.
+const CALL_PREFIX: &str = "grade call: ";
+
+/// Asks one grader question; the reply is the `grade` call's arguments
+/// (after [`CALL_PREFIX`]) when the judge called it, else its text.
+async fn ask(
+    judge: &dyn ChatModel,
+    user: String,
+    labels: &[&str],
+    usage: &mut Usage,
+) -> Result<String, ModelError> {
     let request = ChatRequest {
         messages: vec![Message::system(SYSTEM), Message::user(user)],
-        sampling: Sampling { temperature: Some(0.0), max_tokens: Some(64), ..Sampling::default() },
+        tools: vec![tool(labels)],
+        tool_choice: ToolChoice::Tool(TOOL.into()),
+        sampling: Sampling { temperature: Some(0.0), max_tokens: Some(96), ..Sampling::default() },
         ..ChatRequest::default()
     };
     let response = judge.chat(&request).await?;
     usage.input_tokens += response.usage.input_tokens;
     usage.output_tokens += response.usage.output_tokens;
-    Ok(response.content)
+    match response.tool_calls.iter().find(|c| c.name == TOOL) {
+        Some(call) => Ok(format!("{CALL_PREFIX}{}", call.arguments)),
+        None => Ok(response.content),
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +261,25 @@ mod tests {
         assert_eq!(read_label("CLAIM: maybe", "CLAIM"), None);
         assert_eq!(read_label("CLAIM: YES\nCLAIM: NO", "CLAIM"), None);
         assert_eq!(read_label("CLAIMS: YES", "CLAIM"), None);
+    }
+
+    #[test]
+    fn a_grade_call_is_read_before_text() {
+        assert_eq!(
+            read_reply("grade call: {\"claim\": true, \"coherent\": false}", "CLAIM"),
+            Some(true)
+        );
+        assert_eq!(
+            read_reply("grade call: {\"claim\": true, \"coherent\": false}", "COHERENT"),
+            Some(false)
+        );
+        // A call missing the field, or not JSON, is not guessed at.
+        assert_eq!(read_reply("grade call: {\"claim\": true}", "COHERENT"), None);
+        assert_eq!(read_reply("grade call: {claim", "CLAIM"), None);
+        assert_eq!(read_reply("grade call: {\"claim\": \"yes\"}", "CLAIM"), None);
+        assert_eq!(read_reply("CLAIM: NO", "CLAIM"), Some(false));
+        let t = serde_json::to_value(tool(&["CLAIM", "COHERENT"])).unwrap();
+        insta::assert_json_snapshot!("grade_tool", t);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use agar_core::{ChatRequest, Message};
 use agar_introspect::{Injection, Reply, Sampling, Subject, SubjectError, injection_position};
-use agar_local::{LocalModel, LocalModels};
+use agar_local::{GenerateRequest, Hooks, LocalModel, LocalModels, Steering, TeacherForce};
 use agar_models::Env;
 use async_trait::async_trait;
 
@@ -78,16 +78,6 @@ impl EngineSubject {
     }
 }
 
-/// Until agar-local can steer from a position and teacher-force (the
-/// persona branch), the engine cannot run the experiment: it says so.
-fn not_yet() -> SubjectError {
-    SubjectError::Model(
-        "this build's local engine cannot yet inject from a token position or read states by \
-         teacher forcing"
-            .into(),
-    )
-}
-
 fn model_error(e: agar_local::LocalError) -> SubjectError {
     SubjectError::Model(e.to_string())
 }
@@ -112,8 +102,18 @@ impl Subject for EngineSubject {
         user: &str,
         layers: &[usize],
     ) -> Result<Vec<Vec<f32>>, SubjectError> {
-        let _ = (self.tokens(user)?, layers);
-        Err(not_yet())
+        let tokens = self.tokens(user)?;
+        let last = tokens.len().saturating_sub(1);
+        let force = TeacherForce { tokens, layers: layers.to_vec(), ..TeacherForce::default() };
+        let states = self.model.engine().teacher_force(force).await.map_err(model_error)?;
+        layers
+            .iter()
+            .map(|&l| {
+                states.layer(l).and_then(|s| s.get(last)).cloned().ok_or_else(|| {
+                    SubjectError::Shape(format!("no hidden state at layer {l}, position {last}"))
+                })
+            })
+            .collect()
     }
 
     async fn answer(
@@ -122,7 +122,24 @@ impl Subject for EngineSubject {
         injection: Option<&Injection>,
         sampling: Sampling,
     ) -> Result<Reply, SubjectError> {
-        let _ = (self.tokens(user)?, injection, sampling, injection_position([], ""));
-        Err(not_yet())
+        let tokens = self.tokens(user)?;
+        let tokenizer = self.model.engine().tokenizer();
+        let mut steer = Vec::new();
+        let mut injected_from = None;
+        if let Some(inj) = injection {
+            let at = injection_position(tokens.iter().map(|&id| tokenizer.bytes(id)), &inj.from)
+                .ok_or_else(|| SubjectError::NoInjectionPoint(inj.from.clone()))?;
+            injected_from = Some(at);
+            steer.push(Steering::new(inj.layer, inj.vector.clone(), inj.strength).starting_at(at));
+        }
+        let prompt_tokens = tokens.len();
+        let request = GenerateRequest {
+            temperature: sampling.temperature,
+            seed: sampling.seed,
+            hooks: Hooks { capture: Vec::new(), steer },
+            ..GenerateRequest::greedy(tokens, sampling.max_tokens as usize)
+        };
+        let g = self.model.engine().generate(request).await.map_err(model_error)?;
+        Ok(Reply { text: g.text, prompt_tokens, output_tokens: g.output_tokens, injected_from })
     }
 }

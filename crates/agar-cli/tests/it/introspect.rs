@@ -61,7 +61,8 @@ async fn issue_20_local_model_introspection_smoke_run_through_the_binary() {
         return;
     }
     let server = FakeServer::start().await;
-    // One reply answers every grader question: no claim, coherent, not named.
+    // One reply answers every grader question: no claim, coherent, not named
+    // (in text: the fallback a judge without tool calls takes).
     server.script_by_turn("grader", vec![Reply::text("CLAIM: NO\nCOHERENT: YES\nNAMED: NO")]);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");

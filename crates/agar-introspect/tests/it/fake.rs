@@ -12,10 +12,11 @@
 
 use std::sync::Mutex;
 
-use agar_core::{ChatResponse, Role};
+use agar_core::{ChatResponse, Role, ToolChoice};
 use agar_introspect::{Injection, Reply, Sampling, Subject, SubjectError};
-use agar_testkit::{ScriptedModel, text};
+use agar_testkit::{ScriptedModel, tool_call};
 use async_trait::async_trait;
+use serde_json::json;
 
 pub(crate) const WIDTH: usize = 8;
 pub(crate) const LAYERS: usize = 6;
@@ -134,21 +135,21 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> &'a str {
     &s[start..end]
 }
 
-/// A grader that reads the fake's answers: a claim is an answer starting
-/// with "Yes"; an answer repeating a word four times is incoherent; a
-/// concept is named when the answer contains it.
+/// A grader that reads the fake's answers and calls the `grade` tool: a
+/// claim is an answer starting with "Yes"; an answer repeating a word four
+/// times is incoherent; a concept is named when the answer contains it.
 pub(crate) fn grader() -> ScriptedModel {
     ScriptedModel::from_fn("scripted/grader", |request| {
         let user = request.messages.iter().rev().find(|m| m.role == Role::User).unwrap();
         let answer = between(&user.content, "<answer>\n", "\n</answer>");
-        let yes = |b: bool| if b { "YES" } else { "NO" };
+        assert_eq!(request.tool_choice, ToolChoice::Tool("grade".into()));
         let reply: ChatResponse = if user.content.contains("NAMED:") {
             let concept = between(&user.content, "The concept was: \"", "\"");
-            text(format!("NAMED: {}", yes(answer.contains(concept))))
+            tool_call("grade", json!({"named": answer.contains(concept)}))
         } else {
             let words: Vec<&str> = answer.split_whitespace().collect();
             let stuck = words.windows(4).any(|w| w.iter().all(|x| *x == w[0]));
-            text(format!("CLAIM: {}\nCOHERENT: {}", yes(answer.starts_with("Yes")), yes(!stuck)))
+            tool_call("grade", json!({"claim": answer.starts_with("Yes"), "coherent": !stuck}))
         };
         Ok(reply)
     })
