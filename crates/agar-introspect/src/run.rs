@@ -192,7 +192,15 @@ async fn vectors(
         design.baselines.entries.len(),
         design.layers
     ));
-    let v = concept_vectors(subject, concepts, &design.baselines.entries, &design.layers, &|| {})
+    let words = concepts.len() + design.baselines.entries.len();
+    let read = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || {
+        let n = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if n * 10 / words > (n - 1) * 10 / words {
+            observer.line(&format!("concept vectors: {n}/{words} words read"));
+        }
+    };
+    let v = concept_vectors(subject, concepts, &design.baselines.entries, &design.layers, &tick)
         .await
         .map_err(RunError::Vectors)?;
     store::write_vectors(store, run_id, &v)?;

@@ -114,3 +114,92 @@ async fn issue_20_local_model_introspection_smoke_run_through_the_binary() {
     assert_eq!(server.calls("grader"), 8, "resume redoes nothing");
     assert!(took.as_secs() < 300, "the smoke run took {took:?}");
 }
+
+/// A stored introspection run with two graded trials (one injected trial
+/// that noticed and named the concept, one control that claimed nothing),
+/// made through agar-introspect's store, as `agar introspect` writes it.
+fn stored_run(store: &std::path::Path) {
+    use agar_introspect::plan::Design;
+    use agar_introspect::{
+        Grades, IntrospectSpec, ListKind, TrialKind, TrialRecord, TrialStatus, WordList,
+    };
+    let design = Design {
+        layer_fractions: vec![0.67],
+        layers: vec![19],
+        strengths: vec![4.0],
+        concepts: WordList::shipped(ListKind::Concepts),
+        baselines: WordList::shipped(ListKind::Baselines),
+        no_questions: WordList::shipped(ListKind::NoQuestions),
+        limit: Some(1),
+        temperature: 0.7,
+        max_tokens: 48,
+        seed: 0,
+    };
+    let trials = design.trials();
+    let spec = IntrospectSpec {
+        planned: trials.len(),
+        design,
+        model: "local/smollm2".into(),
+        model_sha256: "ab".repeat(32),
+        model_layers: 30,
+        model_width: 576,
+        judge: "openai/grader".into(),
+        injection_point: "Question:".into(),
+    };
+    let store = agar_store::Store::open(store).unwrap();
+    agar_introspect::store::create_run(&store, "intro", &spec).unwrap();
+    for trial in trials.into_iter().filter(|t| t.kind != TrialKind::YesBias) {
+        let injected = trial.kind == TrialKind::Injected;
+        let record = TrialRecord {
+            status: TrialStatus::Done,
+            prompt: agar_introspect::prompt::trial_prompt(),
+            vector_norm: injected.then_some(22.0),
+            reply: None,
+            grades: Some(Grades {
+                claim: injected,
+                coherent: true,
+                named: injected.then_some(true),
+                replies: Vec::new(),
+                usage: Default::default(),
+            }),
+            error: None,
+            trial,
+        };
+        agar_introspect::store::write_trial(&store, "intro", &record).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn issue_20_show_report_and_compare_read_an_introspection_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    stored_run(&store);
+    let run = |args: &[&str]| {
+        let mut cmd = agar();
+        cmd.args(args).arg("--store").arg(&store);
+        cmd.output()
+    };
+    let out = run(&["show", "intro", "--json"]).await.unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["kind"], "introspect");
+    let row = &v["table"]["rows"][0];
+    assert_eq!((row["detected"]["k"].as_u64(), row["detected"]["n"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(row["false_alarms"]["n"], 1, "the control is counted apart");
+    assert_eq!(row["false_alarms"]["k"], 0);
+    assert_eq!(row["yes_bias"]["n"], 0, "the unrun yes-bias trial is in no rate");
+    assert_eq!(v["table"]["pending"], 1);
+    let text = run(&["show", "intro"]).await.unwrap();
+    assert!(stdout(&text).contains("1/1 100% [21, 100]"), "{}", stdout(&text));
+    let md = run(&["report", "intro", "--format", "md"]).await.unwrap();
+    assert!(md.status.success(), "{}", stderr(&md));
+    assert!(stdout(&md).starts_with("```text\nintrospection run intro"), "{}", stdout(&md));
+    for refused in [
+        &["report", "intro", "--format", "junit"][..],
+        &["compare", "intro", "intro"],
+        &["show", "intro", "--fail-if", "concerning.mean>1"],
+    ] {
+        let out = run(refused).await.unwrap();
+        assert_eq!(out.status.code(), Some(1), "{refused:?}: {}", stderr(&out));
+    }
+}
