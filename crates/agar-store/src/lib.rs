@@ -31,11 +31,13 @@
 //! - [`lock`]: the [`RunLock`] of a run being run, and per-file write locks.
 //! - [`read`]: reading only regular files, under a size cap.
 //! - [`cache`]: the response cache ([`CachedModel`]).
+//! - [`kind`]: runs of another kind (surveys, introspection): `run.json` with a `kind`.
 
 pub mod atomic;
 pub mod cache;
 mod codec;
 pub mod index;
+pub mod kind;
 pub mod labels;
 pub mod lock;
 pub mod plan;
