@@ -74,6 +74,9 @@ pub(crate) enum Command {
     /// Cross-national opinion survey: whose opinions do the model's answers resemble?
     #[command(after_help = crate::survey::SURVEY_HELP)]
     Survey(crate::survey::SurveyArgs),
+    /// Concept injection: does a local model notice a thought written into its activations?
+    #[command(after_help = crate::introspect::INTROSPECT_HELP)]
+    Introspect(crate::introspect::IntrospectArgs),
     /// The review web UI: runs, audit tables, transcripts, labels, comparisons
     #[command(after_help = crate::view::VIEW_HELP)]
     View(crate::view::ViewArgs),

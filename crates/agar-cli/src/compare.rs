@@ -77,6 +77,7 @@ struct JsonCompare<'a> {
 pub(crate) const MIN_AUDITS: usize = 5;
 
 pub(crate) fn run(args: &CompareArgs) -> crate::Outcome {
+    crate::introspect::refuse_compare(&args.store, [&args.run_a, &args.run_b])?;
     if [&args.run_a, &args.run_b].iter().any(|r| crate::survey::is_survey(&args.store, r)) {
         return crate::survey::compare(
             &args.store,

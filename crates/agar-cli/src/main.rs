@@ -12,6 +12,7 @@ mod dimensions;
 mod exit;
 mod gates;
 mod generate;
+mod introspect;
 mod judge;
 mod limits;
 mod merge;
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
             Command::View(args) => view::run(&args).await,
             Command::Generate(args) => generate::run(args).await,
             Command::Survey(args) => survey::run(args).await,
+            Command::Introspect(args) => introspect::run(args).await,
         }
     });
     match outcome {

@@ -79,6 +79,9 @@ pub(crate) struct ReportArgs {
 }
 
 pub(crate) async fn run(args: &ReportArgs) -> crate::Outcome {
+    if crate::introspect::is_introspect(&args.store, &args.run) {
+        return crate::introspect::report_to(args);
+    }
     if crate::survey::is_survey(&args.store, &args.run) {
         return crate::survey::report_to(args);
     }

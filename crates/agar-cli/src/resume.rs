@@ -72,9 +72,22 @@ pub(crate) struct ResumeArgs {
     pub(crate) shard: Option<String>,
 }
 
-pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
+/// Survey and introspection runs resume in their own modules.
+async fn resume_other_kind(args: &ResumeArgs) -> Option<crate::Outcome> {
+    if crate::introspect::is_introspect(&args.store, &args.run) {
+        return Some(
+            crate::introspect::resume(&args.store, &args.run, &args.fail_if, args.json).await,
+        );
+    }
     if crate::survey::is_survey(&args.store, &args.run) {
-        return crate::survey::resume(&args.store, &args.run, &args.fail_if, args.json).await;
+        return Some(crate::survey::resume(&args.store, &args.run, &args.fail_if, args.json).await);
+    }
+    None
+}
+
+pub(crate) async fn run(args: ResumeArgs) -> crate::Outcome {
+    if let Some(outcome) = resume_other_kind(&args).await {
+        return outcome;
     }
     let conditions = parse_conditions(&args.fail_if, false)?;
     crate::audit::check_max_cost(args.max_cost)?;

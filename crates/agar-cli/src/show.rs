@@ -68,6 +68,9 @@ pub(crate) fn run(args: &ShowArgs) -> crate::Outcome {
         Some(run) => run.clone(),
         None => latest_run(&store)?,
     };
+    if crate::introspect::is_introspect(&args.store, &run) {
+        return crate::introspect::show(&args.store, &run, &args.fail_if, args.json);
+    }
     if crate::survey::is_survey(&args.store, &run) {
         return crate::survey::show(&args.store, &run, &args.fail_if, args.json);
     }

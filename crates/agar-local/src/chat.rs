@@ -38,7 +38,7 @@ use serde_json::Value;
 use crate::engine::{Engine, Finish, GenerateRequest, Generation, OutputMode};
 use crate::error::LocalError;
 use crate::guide::{Schema, repair, span};
-use crate::model::Hooks;
+use crate::hooks::Hooks;
 use crate::settings::LocalSettings;
 use crate::template::{ChatTemplate, TemplateMessage};
 
@@ -452,6 +452,7 @@ mod tests {
             json: false,
             prompt_tokens: 3,
             output_tokens: 4,
+            tokens: Vec::new(),
             finish: Finish::Stop,
             hidden: Vec::new(),
             logprobs: None,
@@ -473,6 +474,7 @@ mod tests {
             json: false,
             prompt_tokens: 3,
             output_tokens: 4,
+            tokens: Vec::new(),
             finish: Finish::Stop,
             hidden: Vec::new(),
             logprobs: None,

@@ -7,17 +7,19 @@
 //! only pays for its new tokens.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::error::LocalError;
+use crate::forced::{HiddenStates, TeacherForce, teacher_force};
 use crate::gguf::GgufFile;
 use crate::guide::{Guide, Next, Schema};
+use crate::hooks::{Hooks, Steering};
 use crate::logprobs::{LogprobSpec, NextLogprobs, next_logprobs};
-use crate::model::{Hooks, KvCache, Llama, LlamaConfig};
+use crate::model::{KvCache, Llama, LlamaConfig};
 use crate::sample::{Rng, SamplerConfig, pick};
 use crate::tokenizer::Tokenizer;
 
@@ -136,6 +138,12 @@ pub struct Generation {
     pub prompt_tokens: usize,
     /// Tokens the model produced, including ones the constraint wrote for it.
     pub output_tokens: usize,
+    /// The ids of the tokens run through the model after the prompt, in
+    /// order (the text of a guided answer may be completed with defaults
+    /// beyond them; an end-of-turn token and a token holding a stop string
+    /// are not included). `prompt + tokens` is the sequence to teacher-force
+    /// to reproduce the answer's hidden states.
+    pub tokens: Vec<u32>,
     pub finish: Finish,
     /// For each sampled token, the hidden states [`Hooks::capture`] asked
     /// for, taken at the position whose logits chose the token.
@@ -155,10 +163,24 @@ pub struct ModelInfo {
     pub load_time: Duration,
 }
 
+/// What the model thread is asked to do, with where to send the answer.
+enum Work {
+    Generate(GenerateRequest, oneshot::Sender<Result<Generation, LocalError>>),
+    Force(TeacherForce, oneshot::Sender<Result<HiddenStates, LocalError>>),
+}
+
+impl Work {
+    fn is_closed(&self) -> bool {
+        match self {
+            Work::Generate(_, reply) => reply.is_closed(),
+            Work::Force(_, reply) => reply.is_closed(),
+        }
+    }
+}
+
 struct Job {
-    request: GenerateRequest,
+    work: Work,
     enqueued: Instant,
-    reply: oneshot::Sender<Result<Generation, LocalError>>,
 }
 
 /// A model served by a dedicated thread. Clone the `Arc` to share it.
@@ -167,11 +189,16 @@ pub struct Engine {
     jobs: mpsc::Sender<Job>,
     tokenizer: Arc<Tokenizer>,
     info: ModelInfo,
+    sha256: OnceLock<String>,
 }
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("prompt_tokens", &self.request.prompt.len()).finish()
+        let tokens = match &self.work {
+            Work::Generate(r, _) => r.prompt.len(),
+            Work::Force(r, _) => r.tokens.len(),
+        };
+        f.debug_struct("Job").field("tokens", &tokens).finish()
     }
 }
 
@@ -209,7 +236,7 @@ impl Engine {
             .name("agar-local".into())
             .spawn(move || serve(model, worker_tokenizer, rx))
             .map_err(|e| LocalError::Inference(format!("cannot start the model thread: {e}")))?;
-        Ok(Arc::new(Self { jobs: tx, tokenizer, info }))
+        Ok(Arc::new(Self { jobs: tx, tokenizer, info, sha256: OnceLock::new() }))
     }
 
     pub fn info(&self) -> &ModelInfo {
@@ -220,23 +247,55 @@ impl Engine {
         &self.tokenizer
     }
 
+    /// The lowercase hex sha256 of the model file (computed on first use,
+    /// a fraction of a second per 100 MB; vector files record it).
+    pub fn model_sha256(&self) -> Result<String, LocalError> {
+        if let Some(h) = self.sha256.get() {
+            return Ok(h.clone());
+        }
+        let h = crate::fetch::sha256_file(&self.info.path)?;
+        Ok(self.sha256.get_or_init(|| h).clone())
+    }
+
+    fn send<T>(
+        &self,
+        work: impl FnOnce(oneshot::Sender<Result<T, LocalError>>) -> Work,
+    ) -> Result<oneshot::Receiver<Result<T, LocalError>>, LocalError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job { work: work(reply), enqueued: Instant::now() })
+            .map_err(|_| LocalError::EngineStopped)?;
+        Ok(rx)
+    }
+
     /// Queues `request` and waits for it without blocking the runtime.
     /// Dropping the future cancels the request (it is skipped if still
     /// queued, stopped at the next token if running).
     pub async fn generate(&self, request: GenerateRequest) -> Result<Generation, LocalError> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job { request, enqueued: Instant::now(), reply })
-            .map_err(|_| LocalError::EngineStopped)?;
+        let rx = self.send(|reply| Work::Generate(request, reply))?;
         rx.await.map_err(|_| LocalError::EngineStopped)?
     }
 
     /// [`Engine::generate`] for callers outside an async runtime.
     pub fn generate_blocking(&self, request: GenerateRequest) -> Result<Generation, LocalError> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job { request, enqueued: Instant::now(), reply })
-            .map_err(|_| LocalError::EngineStopped)?;
+        let rx = self.send(|reply| Work::Generate(request, reply))?;
+        rx.blocking_recv().map_err(|_| LocalError::EngineStopped)?
+    }
+
+    /// Runs a given token sequence through the model (teacher forcing) and
+    /// returns the asked layers' hidden states at every position (see
+    /// [`crate::forced`]). Queued and cancelled like [`Engine::generate`].
+    pub async fn teacher_force(&self, request: TeacherForce) -> Result<HiddenStates, LocalError> {
+        let rx = self.send(|reply| Work::Force(request, reply))?;
+        rx.await.map_err(|_| LocalError::EngineStopped)?
+    }
+
+    /// [`Engine::teacher_force`] for callers outside an async runtime.
+    pub fn teacher_force_blocking(
+        &self,
+        request: TeacherForce,
+    ) -> Result<HiddenStates, LocalError> {
+        let rx = self.send(|reply| Work::Force(request, reply))?;
         rx.blocking_recv().map_err(|_| LocalError::EngineStopped)?
     }
 
@@ -247,8 +306,20 @@ impl Engine {
         prompt: Vec<u32>,
         ids: Vec<u32>,
     ) -> Result<Vec<f64>, LocalError> {
+        self.next_token_logprobs_steered(prompt, ids, Vec::new()).await
+    }
+
+    /// [`Engine::next_token_logprobs`] with `steer` applied to the prompt
+    /// (each vector from its own `from_position`).
+    pub async fn next_token_logprobs_steered(
+        &self,
+        prompt: Vec<u32>,
+        ids: Vec<u32>,
+        steer: Vec<Steering>,
+    ) -> Result<Vec<f64>, LocalError> {
         let request = GenerateRequest {
             logprobs: Some(LogprobSpec { top: 0, ids }),
+            hooks: Hooks { capture: Vec::new(), steer },
             ..GenerateRequest::greedy(prompt, 0)
         };
         let g = self.generate(request).await?;
@@ -261,26 +332,44 @@ fn serve(model: Llama, tokenizer: Arc<Tokenizer>, jobs: mpsc::Receiver<Job>) {
     let mut caches: Vec<(KvCache, u64)> = Vec::new();
     let mut clock = 0u64;
     while let Ok(job) = jobs.recv() {
-        if job.reply.is_closed() {
+        if job.work.is_closed() {
             continue;
         }
         clock += 1;
         let queued = job.enqueued.elapsed();
-        let cancelled = || job.reply.is_closed();
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            generate(&model, &tokenizer, &mut caches, clock, &job.request, &cancelled)
-        }));
-        let result = match run {
-            Ok(r) => r.map(|mut g| {
-                g.timings.queued = queued;
-                g
-            }),
-            Err(_) => {
-                caches.clear();
-                Err(LocalError::Inference("the model thread hit an internal error".into()))
+        match job.work {
+            Work::Generate(request, reply) => {
+                let cancelled = || reply.is_closed();
+                let result = guarded(&mut caches, |caches| {
+                    generate(&model, &tokenizer, caches, clock, &request, &cancelled)
+                })
+                .map(|mut g| {
+                    g.timings.queued = queued;
+                    g
+                });
+                let _ = reply.send(result);
             }
-        };
-        let _ = job.reply.send(result);
+            Work::Force(request, reply) => {
+                let cancelled = || reply.is_closed();
+                let result = guarded(&mut caches, |_| teacher_force(&model, &request, &cancelled));
+                let _ = reply.send(result);
+            }
+        }
+    }
+}
+
+/// Runs `f`, turning a panic into an error (and dropping the caches, which
+/// it may have left half-written).
+fn guarded<T>(
+    caches: &mut Vec<(KvCache, u64)>,
+    f: impl FnOnce(&mut Vec<(KvCache, u64)>) -> Result<T, LocalError>,
+) -> Result<T, LocalError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(caches))) {
+        Ok(r) => r,
+        Err(_) => {
+            caches.clear();
+            Err(LocalError::Inference("the model thread hit an internal error".into()))
+        }
     }
 }
 
@@ -374,14 +463,19 @@ fn prefill(
 /// that prefix, when at least half of what it holds is kept; otherwise a
 /// free cache or the least recently used one. (Every conversation starts
 /// with the same template tokens: reusing a cache for those alone would
-/// throw away another conversation's work.)
+/// throw away another conversation's work.) Only a cache filled under the
+/// same steering (`steering`, a [`Hooks::steering_key`]) shares a prefix.
 fn choose_cache(
     caches: &mut Vec<(KvCache, u64)>,
     layers: usize,
     prompt: &[u32],
+    steering: u64,
     clock: u64,
 ) -> usize {
     let common = |c: &KvCache| {
+        if c.steering != steering {
+            return 0;
+        }
         c.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count().min(prompt.len() - 1)
     };
     // Longest shared prefix; on a tie, the cache with less to throw away.
@@ -400,6 +494,7 @@ fn choose_cache(
     };
     let keep = common(&caches[index].0);
     caches[index].0.truncate(keep);
+    caches[index].0.steering = steering;
     caches[index].1 = clock;
     index
 }
@@ -422,15 +517,9 @@ fn generate(
         return Err(LocalError::ContextOverflow { tokens: req.prompt.len(), context: cfg.context });
     }
     let max_tokens = req.max_tokens.min(cfg.context - req.prompt.len());
-    // A steering vector changes every cached key: never share those caches.
-    let mut scratch;
-    let cache = if req.hooks.steer.is_some() {
-        scratch = KvCache::new(cfg.layers);
-        &mut scratch
-    } else {
-        let i = choose_cache(caches, cfg.layers, &req.prompt, clock);
-        &mut caches[i].0
-    };
+    // Steering changes cached keys: caches are shared per steering.
+    let i = choose_cache(caches, cfg.layers, &req.prompt, req.hooks.steering_key(), clock);
+    let cache = &mut caches[i].0;
     let reused = cache.len();
     tracing::debug!(prompt = req.prompt.len(), reused, "prompt tokens already in a cache");
     let mut step = prefill(model, cache, &req.prompt[reused..], &req.hooks, cancelled)?;
@@ -446,6 +535,7 @@ fn generate(
     let mut out = String::new();
     let mut bytes: Vec<u8> = Vec::new();
     let mut produced = 0usize;
+    let mut tokens: Vec<u32> = Vec::new();
     let mut hidden = Vec::new();
     let mut first_token = None;
     let mut finish = Finish::Length;
@@ -473,6 +563,7 @@ fn generate(
                         continue;
                     }
                     step = prefill(model, cache, &ids, &req.hooks, cancelled)?;
+                    tokens.extend_from_slice(&ids);
                     first_token.get_or_insert_with(|| started.elapsed());
                     continue;
                 }
@@ -489,6 +580,7 @@ fn generate(
                 let ids = tok.encode(&text, false);
                 produced += ids.len();
                 step = prefill(model, cache, &ids, &req.hooks, cancelled)?;
+                tokens.extend_from_slice(&ids);
                 first_token.get_or_insert_with(|| started.elapsed());
                 continue;
             }
@@ -563,6 +655,7 @@ fn generate(
             }
         }
         step = model.forward(&[id], cache, &req.hooks)?;
+        tokens.push(id);
     }
     let json = guide.is_some();
     if let Some(g) = guide.as_mut()
@@ -580,6 +673,7 @@ fn generate(
         json,
         prompt_tokens: req.prompt.len(),
         output_tokens: produced,
+        tokens,
         finish,
         hidden,
         logprobs,
@@ -604,32 +698,43 @@ mod tests {
     #[test]
     fn the_cache_sharing_the_longest_prefix_is_reused_and_trimmed() {
         let mut caches = vec![(cache(&[1, 2, 3]), 1), (cache(&[1, 2, 9, 9, 9]), 2)];
-        let i = choose_cache(&mut caches, 2, &[1, 2, 9, 9, 4, 5], 3);
+        let i = choose_cache(&mut caches, 2, &[1, 2, 9, 9, 4, 5], 0, 3);
         assert_eq!(i, 1);
         assert_eq!(caches[1].0.tokens, [1, 2, 9, 9]);
         assert_eq!(caches[1].1, 3);
         // A whole-prompt match keeps one token back to produce logits.
-        let i = choose_cache(&mut caches, 2, &[1, 2, 3], 4);
+        let i = choose_cache(&mut caches, 2, &[1, 2, 3], 0, 4);
         assert_eq!((i, caches[0].0.tokens.as_slice()), (0, &[1, 2][..]));
     }
 
     #[test]
     fn a_prompt_sharing_only_an_opening_leaves_a_longer_conversation_alone() {
         let mut caches = vec![(cache(&[1, 2, 3, 4, 5, 6]), 1)];
-        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 7], 2), 1, "a new cache");
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 7], 0, 2), 1, "a new cache");
         assert_eq!(caches[0].0.tokens, [1, 2, 3, 4, 5, 6], "untouched");
         // The first conversation goes on where it was.
-        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4, 5, 6, 8], 3), 0);
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4, 5, 6, 8], 0, 3), 0);
         assert_eq!(caches[0].0.tokens.len(), 6);
+    }
+
+    #[test]
+    fn a_cache_is_shared_only_under_the_same_steering() {
+        let mut caches = vec![(cache(&[1, 2, 3]), 1)];
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4], 7, 2), 1, "steered: a new cache");
+        assert_eq!(caches[1].0.steering, 7);
+        caches[1].0 = cache(&[1, 2, 3, 4]);
+        caches[1].0.steering = 7;
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4, 5], 7, 3), 1, "same steering");
+        assert_eq!(choose_cache(&mut caches, 2, &[1, 2, 3, 4, 5], 0, 4), 0, "unsteered");
     }
 
     #[test]
     fn with_no_shared_prefix_a_new_cache_is_made_then_the_oldest_is_recycled() {
         let mut caches = vec![(cache(&[1]), 5), (cache(&[2]), 3), (cache(&[3]), 4)];
-        assert_eq!(choose_cache(&mut caches, 2, &[7, 7], 6), 3);
+        assert_eq!(choose_cache(&mut caches, 2, &[7, 7], 0, 6), 3);
         assert_eq!(caches.len(), CACHES);
         caches[3].0 = cache(&[7, 7]);
-        assert_eq!(choose_cache(&mut caches, 2, &[8, 8], 7), 1, "least recently used");
+        assert_eq!(choose_cache(&mut caches, 2, &[8, 8], 0, 7), 1, "least recently used");
         assert!(caches[1].0.tokens.is_empty());
     }
 }

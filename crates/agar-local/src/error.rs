@@ -37,6 +37,12 @@ pub enum LocalError {
     InvalidSetting(String),
     #[error("invalid hook: {0}")]
     InvalidHook(String),
+    #[error("invalid vector file: {0}")]
+    InvalidVectors(String),
+    #[error(
+        "the vectors `{name}` were made for {made_for}, not for {model}; extract them again with this model"
+    )]
+    VectorsForAnotherModel { name: String, made_for: String, model: String },
 }
 
 impl From<candle_core::Error> for LocalError {

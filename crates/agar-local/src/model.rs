@@ -11,7 +11,9 @@
 //!
 //! [`Llama::forward`] runs a chunk of tokens through the model against a
 //! [`KvCache`] and returns the last position's logits; [`Hooks`] say which
-//! layers to capture and what vector to add where.
+//! layers to capture and what vectors to add where (layer and position
+//! conventions: [`crate::hooks`]). [`Llama::forward_all`] also returns the
+//! captured layers at every position of the chunk.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use crate::error::LocalError;
 use crate::gguf::{GgufFile, Weight};
+use crate::hooks::{Hooks, additions};
 use crate::kernels::PackedMatrix;
 
 /// The GGUF architectures agar can load (`Engine::load`).
@@ -196,56 +199,6 @@ pub struct Llama {
     sin: Tensor,
 }
 
-/// What to read from, and add to, the residual stream during a forward pass.
-///
-/// Layer `l` means the residual stream after transformer block `l`
-/// (0-based), i.e. the input of block `l + 1`.
-#[derive(Debug, Clone, Default)]
-pub struct Hooks {
-    /// Layers whose hidden state (at the last position of each step) is captured.
-    pub capture: Vec<usize>,
-    /// A vector added to the residual stream after this layer, at every position.
-    pub steer: Option<Steering>,
-}
-
-/// A steering vector: `vector * scale` added after `layer`.
-#[derive(Debug, Clone)]
-pub struct Steering {
-    pub layer: usize,
-    pub vector: Vec<f32>,
-    pub scale: f32,
-}
-
-impl Hooks {
-    /// Checks layers and widths against the model.
-    pub fn validate(&self, config: &LlamaConfig) -> Result<(), LocalError> {
-        for &l in &self.capture {
-            if l >= config.layers {
-                return Err(LocalError::InvalidHook(format!(
-                    "capture layer {l} is out of range (the model has {} layers)",
-                    config.layers
-                )));
-            }
-        }
-        if let Some(s) = &self.steer {
-            if s.layer >= config.layers {
-                return Err(LocalError::InvalidHook(format!(
-                    "steering layer {} is out of range (the model has {} layers)",
-                    s.layer, config.layers
-                )));
-            }
-            if s.vector.len() != config.width {
-                return Err(LocalError::InvalidHook(format!(
-                    "steering vector has {} values; the model's width is {}",
-                    s.vector.len(),
-                    config.width
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Per-layer keys and values of the positions seen so far, in preallocated
 /// buffers that grow by doubling. `truncate` forgets a suffix, so a new
 /// prompt sharing a prefix with the last one reuses its work.
@@ -256,6 +209,8 @@ pub struct KvCache {
     len: usize,
     /// The tokens whose keys and values are stored, in order.
     pub(crate) tokens: Vec<u32>,
+    /// [`Hooks::steering_key`] of the requests that filled it (0: unsteered).
+    pub(crate) steering: u64,
 }
 
 impl KvCache {
@@ -265,6 +220,7 @@ impl KvCache {
             capacity: 0,
             len: 0,
             tokens: Vec::new(),
+            steering: 0,
         }
     }
 
@@ -328,6 +284,9 @@ impl KvCache {
         Ok((ck.narrow(2, 0, self.len + t)?, cv.narrow(2, 0, self.len + t)?))
     }
 }
+
+/// Hidden states at every position of a chunk: `[capture index][position][width]`.
+pub type AllPositions = Vec<Vec<Vec<f32>>>;
 
 /// The result of one forward pass.
 #[derive(Debug)]
@@ -452,6 +411,28 @@ impl Llama {
         cache: &mut KvCache,
         hooks: &Hooks,
     ) -> Result<Step, LocalError> {
+        Ok(self.run(tokens, cache, hooks, false)?.0)
+    }
+
+    /// [`Llama::forward`], also returning, for each layer of
+    /// [`Hooks::capture`] (in that order), the hidden state at every
+    /// position of `tokens`: `[capture index][position in tokens][width]`.
+    pub fn forward_all(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        hooks: &Hooks,
+    ) -> Result<(Step, AllPositions), LocalError> {
+        self.run(tokens, cache, hooks, true)
+    }
+
+    fn run(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        hooks: &Hooks,
+        every_position: bool,
+    ) -> Result<(Step, AllPositions), LocalError> {
         let c = &self.config;
         let t = tokens.len();
         if t == 0 {
@@ -471,15 +452,8 @@ impl Llama {
         let mask = if t > 1 { Some(causal_mask(t, start, c.heads / c.kv_heads)?) } else { None };
         let cos = self.cos.narrow(0, start, t)?;
         let sin = self.sin.narrow(0, start, t)?;
-        let steer = match &hooks.steer {
-            Some(s) => Some((
-                s.layer,
-                (Tensor::new(s.vector.as_slice(), &Device::Cpu)? * f64::from(s.scale))?,
-            )),
-            None => None,
-        };
-        let mut hidden = Vec::with_capacity(hooks.capture.len());
-        let mut captured: Vec<(usize, Vec<f32>)> = Vec::new();
+        let steer = additions(&hooks.steer, c.layers, start, t, c.width)?;
+        let mut captured: Vec<(usize, Tensor)> = Vec::new();
         for (i, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
             let attn = self.attention(i, layer, &h, &cos, &sin, mask.as_ref(), cache, capacity)?;
@@ -489,28 +463,30 @@ impl Llama {
                 &(candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?,
             )?;
             x = (x + ff)?;
-            if let Some((l, v)) = &steer
-                && *l == i
-            {
-                x = x.broadcast_add(v)?;
+            if let Some(add) = &steer[i] {
+                x = (x + add)?;
             }
             if hooks.capture.contains(&i) {
-                let last = x.narrow(1, t - 1, 1)?.flatten_all()?.to_vec1::<f32>()?;
-                captured.push((i, last));
+                captured.push((i, x.clone()));
             }
         }
         cache.len = start + t;
         cache.capacity = capacity;
         cache.tokens.extend_from_slice(tokens);
+        let mut hidden = Vec::with_capacity(hooks.capture.len());
+        let mut all = Vec::new();
         for l in &hooks.capture {
-            if let Some((_, v)) = captured.iter().find(|(i, _)| i == l) {
-                hidden.push(v.clone());
+            if let Some((_, state)) = captured.iter().find(|(i, _)| i == l) {
+                hidden.push(state.narrow(1, t - 1, 1)?.flatten_all()?.to_vec1::<f32>()?);
+                if every_position {
+                    all.push(state.squeeze(0)?.to_vec2::<f32>()?);
+                }
             }
         }
         let last = x.narrow(1, t - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps)?;
         let logits = self.output.forward(&last)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(Step { logits, hidden })
+        Ok((Step { logits, hidden }, all))
     }
 
     #[expect(clippy::too_many_arguments, reason = "one layer's attention needs all of these")]

@@ -34,6 +34,7 @@
 //! - [`read`]: reading only regular files, under a size cap.
 //! - [`shard`]: shard records and per-shard locks (`agar audit --shard I/N`).
 //! - [`cache`]: the response cache ([`CachedModel`]).
+//! - [`kind`]: runs of another kind (surveys, introspection): `run.json` with a `kind`.
 //! - [`mod@merge`]: runs of several stores (shards) brought into one (`agar merge`).
 //! - [`location`]: `--store DIR` or `--store s3://bucket/prefix`, and [`open_store`].
 //! - [`mirror`]: a store whose writes are also put to an object store (S3).
@@ -42,6 +43,7 @@ pub mod atomic;
 pub mod cache;
 mod codec;
 pub mod index;
+pub mod kind;
 pub mod labels;
 pub mod location;
 pub mod lock;

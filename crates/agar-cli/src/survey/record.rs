@@ -153,15 +153,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Failure> {
 
 /// The survey spec of a run, or `None` when the run is not a survey.
 pub(crate) fn read_spec(store_dir: &Path, run_id: &str) -> Option<(RunRecord, SurveySpec)> {
-    agar_store::check_id(run_id).ok()?;
-    let text = std::fs::read_to_string(store_dir.join(run_id).join("run.json")).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    if value.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
-        return None;
-    }
-    let spec = serde_json::from_value(value.get("survey")?.clone()).ok()?;
-    let record = serde_json::from_value(value).ok()?;
-    Some((record, spec))
+    agar_store::kind::read_kind(store_dir, run_id, KIND)
 }
 
 /// Whether `run_id` in the store at `store_dir` is a survey run.

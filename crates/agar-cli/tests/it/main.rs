@@ -18,6 +18,7 @@ mod first_hour;
 mod gates;
 mod generate;
 mod hostile;
+mod introspect;
 mod judge;
 mod library;
 mod local_model_audit;

@@ -13,3 +13,5 @@ mod hooks;
 mod logprobs;
 #[path = "tokenizer.rs"]
 mod tokenizer;
+#[path = "whitebox.rs"]
+mod whitebox;

@@ -79,14 +79,12 @@ fn qwen_hooks_capture_its_width_and_zero_steering_changes_nothing() {
         req.hooks = hooks;
         req
     };
-    let plain = engine.generate_blocking(request(Hooks { capture: vec![0, 27], steer: None }));
+    let plain =
+        engine.generate_blocking(request(Hooks { capture: vec![0, 27], steer: Vec::new() }));
     let plain = plain.unwrap();
     assert!(plain.hidden.iter().flatten().all(|h| h.len() == 1536));
     assert_ne!(plain.hidden[0][0], plain.hidden[0][1]);
-    let zero = Hooks {
-        capture: Vec::new(),
-        steer: Some(Steering { layer: 14, vector: vec![0.0; 1536], scale: 1.0 }),
-    };
+    let zero = Hooks { capture: Vec::new(), steer: vec![Steering::new(14, vec![0.0; 1536], 1.0)] };
     assert_eq!(engine.generate_blocking(request(zero)).unwrap().text, plain.text);
 }
 
