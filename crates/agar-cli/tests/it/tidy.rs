@@ -20,10 +20,8 @@ const LONG_FUNCTIONS_TO_SPLIT: &[(&str, &str, usize)] = &[
     ("crates/agar-web/src/transcript.rs", "build", 344),
     ("crates/agar-cli/src/audit.rs", "run", 245),
     ("crates/agar-local/src/engine.rs", "generate", 188),
-    ("crates/agar-audit/src/audit.rs", "execute", 187),
     ("crates/agar-cli/src/models.rs", "list", 186),
     ("crates/agar-cli/src/run.rs", "execute", 171),
-    ("crates/agar-audit/src/audit.rs", "drive", 166),
     ("crates/agar-report/src/render/html.rs", "html", 164),
     ("crates/agar-cli/src/resume.rs", "run", 160),
 ];
