@@ -94,7 +94,7 @@ Each audit is written to STORE/RUN/AUDIT.json as soon as it finishes; the run's
 configuration is in STORE/RUN/run.json and its plan in STORE/RUN/plan.json.
 Ctrl-C (or SIGTERM) stops starting new audits and lets running ones finish; a
 second one aborts at once. Either way, `agar resume RUN` finishes the run later.
-Counts have limits (--concurrency 1-256, --repeats 1-1000; see
+Counts have limits (--concurrency 1-1024, --repeats 1-1000; see
 docs/configuration.md).";
 
 const CHECK_HELP: &str = "Examples:
