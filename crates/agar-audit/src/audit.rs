@@ -8,19 +8,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use agar_core::run::AuditorGuidance;
-use agar_core::scenario::TargetTool;
 use agar_core::{
-    AuditStatus, ChatModel, ChatRequest, ChatResponse, Message, ModelError, Origin, Role, RoleName,
+    AuditStatus, ChatModel, ChatRequest, ChatResponse, Message, ModelError, Role, RoleName,
     Sampling, Scenario, ScenarioInfo, ToolCall, ToolChoice, ToolDef, Transcript,
 };
 use agar_prompts::{Prompts, Template, context};
 use tracing::{Instrument, debug, info_span};
 
 use crate::recorder::Recorder;
-use crate::schema::{check_tool_name, normalise_parameters};
 use crate::tools::{
     ALL_TOOLS, AuditorAction, SEND_MESSAGE, SEND_TOOL_CALL_RESULT, SET_TARGET_SYSTEM_MESSAGE,
-    ToolConfig, auditor_tools, parse_action,
+    ToolConfig, auditor_tools, end_conversation, parse_action,
 };
 
 mod compact;
@@ -127,7 +125,7 @@ pub struct AuditIds {
 }
 
 /// What a tool call did, for the auditor and for the loop.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Text returned to the auditor as the tool's result.
     Reply(String),
     /// The auditor made a mistake it can correct; returned as a tool error.
@@ -137,7 +135,7 @@ enum Outcome {
 }
 
 /// Why the loop stopped before the auditor ended it.
-enum Stop {
+pub(crate) enum Stop {
     /// A model call failed past its retries: the audit failed.
     Fatal { role: RoleName, error: ModelError },
     /// The audit did not really test the target.
@@ -210,14 +208,15 @@ pub async fn run_audit(
     .await
 }
 
-struct Audit<'a> {
-    scenario: &'a Scenario,
-    models: &'a AuditModels,
-    settings: &'a AuditSettings,
+/// One audit in progress; the auditor's tools (in [`crate::tools`]) act on it.
+pub(crate) struct Audit<'a> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) models: &'a AuditModels,
+    pub(crate) settings: &'a AuditSettings,
     prompts: &'a Prompts,
-    rec: &'a mut Recorder,
+    pub(crate) rec: &'a mut Recorder,
     /// The auditor's instructions to the environment, in order.
-    briefings: Vec<String>,
+    pub(crate) briefings: Vec<String>,
     /// What the auditor wrote in its current turn besides its tool calls:
     /// the stated reason the realism filter sees.
     auditor_reason: String,
@@ -226,6 +225,23 @@ struct Audit<'a> {
     /// The auditor's notes from turns compacted away, oldest first, carried
     /// into every later summary.
     compacted_notes: Vec<String>,
+}
+
+/// What the auditor loop remembers from turn to turn.
+#[derive(Default)]
+struct LoopState {
+    /// Why the audit ends normally, once it does.
+    end_reason: Option<String>,
+    /// The last auditor call (name, normalised arguments, target actions
+    /// so far) and how many times in a row it was made.
+    last_call: Option<(String, String, usize)>,
+    repeats: u32,
+    /// Auditor tool calls that failed in a row.
+    errors_in_a_row: u32,
+    /// Auditor turns without a tool call in a row.
+    silent: u32,
+    /// A guided auditor has been told to send a message.
+    spoke: bool,
 }
 
 fn prompt_error(e: agar_prompts::PromptError) -> Stop {
@@ -240,158 +256,211 @@ impl Audit<'_> {
         }
     }
 
+    /// Runs the auditor's turns until it ends the audit, a limit is hit or
+    /// a stop condition holds; the audit's status when it ends normally.
     async fn drive(&mut self) -> Result<AuditStatus, Stop> {
+        let max_turns = self.turn_limit();
+        let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
+        let tools = auditor_tools(self.tool_config());
+        self.record_fixed_setup();
+        // The auditor's conversation lives in its one request, sent as it
+        // grows (never copied per turn); a free auditor gets every tool,
+        // once.
+        let mut request = ChatRequest {
+            messages: self.opening(max_turns, guided, &tools)?,
+            tools: if guided { Vec::new() } else { tools.clone() },
+            tool_choice: ToolChoice::Auto,
+            sampling: self.settings.auditor_sampling.clone(),
+            prefill: None,
+            grounding: None,
+            logprobs: None,
+        };
+        let mut state = LoopState::default();
+        for turn in 1..=max_turns {
+            if let Some(budget) = self.settings.token_budget
+                && self.rec.tokens_used() >= budget
+            {
+                state.end_reason = Some(format!("the audit's token budget ({budget}) is spent"));
+                break;
+            }
+            if guided {
+                self.guide_turn(&mut request, &tools, turn, max_turns, &mut state.spoke)?;
+            }
+            let resp = self.call(RoleName::Auditor, &request).await?;
+            let used = resp.usage.input_tokens + resp.usage.output_tokens;
+            let msg = resp.to_message();
+            self.auditor_reason = resp.content.clone();
+            self.rec.auditor_message(msg.clone());
+            request.messages.push(msg);
+            if resp.tool_calls.is_empty() {
+                state.silent += 1;
+                self.nudge(&mut request.messages, state.silent, max_turns - turn)?;
+                continue;
+            }
+            state.silent = 0;
+            self.answer_calls(&resp.tool_calls, &mut request.messages, &mut state).await?;
+            if state.end_reason.is_some() {
+                break;
+            }
+            self.compact_if_needed(&mut request.messages, used);
+        }
+        self.conclude(state.end_reason, max_turns)
+    }
+
+    /// Most auditor turns: the scenario's `max_turns` unless the command
+    /// line's wins, within the cap.
+    fn turn_limit(&self) -> u32 {
         let max_turns = match self.scenario.max_turns {
             Some(n) if !self.settings.max_turns_wins => n,
             _ => self.settings.max_turns,
         };
-        let max_turns = self.settings.turn_cap.map_or(max_turns, |cap| max_turns.min(cap)).max(1);
-        let guided = self.settings.auditor_guidance == AuditorGuidance::Guided;
-        let tools = auditor_tools(self.tool_config());
+        self.settings.turn_cap.map_or(max_turns, |cap| max_turns.min(cap)).max(1)
+    }
+
+    /// Records what the scenario fixes before the auditor acts: the target's
+    /// system prompt and its tools.
+    fn record_fixed_setup(&mut self) {
         if let Some(system) = &self.scenario.target_system {
             self.rec.target_message(Message::system(system.clone()), None, None);
         }
         for t in &self.scenario.tools {
             self.rec.set_tool(t.clone());
         }
-        let mut auditor_msgs = self.opening(max_turns, guided, &tools)?;
+    }
 
-        let mut end_reason = None;
-        let mut last_call: Option<(String, String, usize)> = None;
-        let mut repeats = 0;
-        let mut errors_in_a_row = 0;
-        let mut silent = 0;
-        let mut spoke = false;
-        for turn in 1..=max_turns {
-            if let Some(budget) = self.settings.token_budget
-                && self.rec.tokens_used() >= budget
-            {
-                end_reason = Some(format!("the audit's token budget ({budget}) is spent"));
-                break;
-            }
-            // The auditor acts only through its tools, but a free auditor is
-            // not forced to call one: it may plan in text (and, on providers
-            // that offer it, think), which is recorded as its private notes
-            // and never reaches the target. A turn with no call is nudged
-            // below. A guided auditor is told which tool to call, and only
-            // that one is offered.
-            let (offered, tool_choice) = if guided {
-                let (tool, pending) = self.guided_tool();
-                // A small auditor is reminded whom it plays, and shown the
-                // scenario's example before its first message.
-                let first = tool == "send_message" && !spoke;
-                spoke |= tool == "send_message";
-                let guide = self
-                    .prompts
-                    .render(
-                        Template::AuditorGuide,
-                        context! {
-                            tool => tool,
-                            pending => ids(&pending),
-                            turns_left => max_turns - turn + 1,
-                            persona => persona(&self.scenario.instructions),
-                            example => if first { self.scenario.metadata.get("first_message").and_then(|v| v.as_str()) } else { None },
-                        },
-                    )
-                    .map_err(prompt_error)?;
-                self.rec.auditor_message(Message::user(guide.clone()));
-                auditor_msgs.push(Message::user(guide));
-                let offered: Vec<ToolDef> =
-                    tools.iter().filter(|t| t.name == tool).cloned().collect();
-                (offered, ToolChoice::Tool(tool.to_string()))
-            } else {
-                (tools.clone(), ToolChoice::Auto)
-            };
-            let request = ChatRequest {
-                messages: auditor_msgs.clone(),
-                tools: offered,
-                tool_choice,
-                sampling: self.settings.auditor_sampling.clone(),
-                prefill: None,
-                grounding: None,
-                logprobs: None,
-            };
-            let resp = self.call(RoleName::Auditor, &request).await?;
-            let used = resp.usage.input_tokens + resp.usage.output_tokens;
-            let msg = resp.to_message();
-            self.auditor_reason = resp.content.clone();
-            self.rec.auditor_message(msg.clone());
-            auditor_msgs.push(msg);
-            if resp.tool_calls.is_empty() {
-                silent += 1;
-                if silent >= self.settings.silent_limit.max(1) {
-                    return Err(Stop::Invalid(format!(
-                        "the auditor answered {silent} turns in a row without calling a tool"
-                    )));
-                }
-                let nudge = self
-                    .prompts
-                    .render(Template::AuditorNudge, context! { turns_left => max_turns - turn })
-                    .map_err(prompt_error)?;
-                self.rec.auditor_message(Message::user(nudge.clone()));
-                auditor_msgs.push(Message::user(nudge));
-                continue;
-            }
-            silent = 0;
-            let mut stop = None;
-            for call in &resp.tool_calls {
-                // Every call gets an answer, even after the audit ended, so the
-                // auditor's conversation stays well-formed.
-                let outcome = if end_reason.is_some() || stop.is_some() {
-                    Outcome::ToolError("the conversation has already ended".into())
-                } else if let Some(reason) = self.protocol_breach(call) {
-                    stop = Some(Stop::Invalid(reason.clone()));
-                    Outcome::ToolError(reason)
-                } else {
-                    // Progress, not text: the same call after the target acted
-                    // (an automated "continue" to an agent) is not a loop.
-                    let signature =
-                        (call.name.clone(), normalise_args(&call.arguments), self.target_actions());
-                    repeats = if last_call.as_ref() == Some(&signature) { repeats + 1 } else { 1 };
-                    last_call = Some(signature);
-                    if repeats >= self.settings.loop_limit {
-                        let reason = format!(
-                            "the auditor repeated the same {} call {repeats} times in a row",
-                            call.name
-                        );
-                        stop = Some(Stop::Invalid(reason.clone()));
-                        Outcome::ToolError(reason)
-                    } else {
-                        self.execute(call).await?
-                    }
-                };
-                let text = match outcome {
-                    Outcome::Reply(text) => {
-                        errors_in_a_row = 0;
-                        text
-                    }
-                    Outcome::ToolError(e) => {
-                        errors_in_a_row += 1;
-                        if errors_in_a_row >= self.settings.error_limit && stop.is_none() {
-                            stop = Some(Stop::Invalid(format!(
-                                "the auditor's last {errors_in_a_row} tool calls all failed"
-                            )));
-                        }
-                        format!("error: {e}")
-                    }
-                    Outcome::End(reason) => {
-                        let text = format!("the conversation has ended: {reason}");
-                        end_reason = Some(reason);
-                        text
-                    }
-                };
-                let result = Message::tool(call.id.clone(), text);
-                self.rec.auditor_message(result.clone());
-                auditor_msgs.push(result);
-            }
-            if let Some(stop) = stop {
-                return Err(stop);
-            }
-            if end_reason.is_some() {
-                break;
-            }
-            self.compact_if_needed(&mut auditor_msgs, used);
+    /// A guided turn: the loop picks the tool, tells the auditor which and
+    /// why in a user message, and offers only that one. A small auditor is
+    /// reminded whom it plays, and shown the scenario's example before its
+    /// first message.
+    fn guide_turn(
+        &mut self,
+        request: &mut ChatRequest,
+        tools: &[ToolDef],
+        turn: u32,
+        max_turns: u32,
+        spoke: &mut bool,
+    ) -> Result<(), Stop> {
+        let (tool, pending) = self.guided_tool();
+        let first = tool == SEND_MESSAGE && !*spoke;
+        *spoke |= tool == SEND_MESSAGE;
+        let guide = self
+            .prompts
+            .render(
+                Template::AuditorGuide,
+                context! {
+                    tool => tool,
+                    pending => ids(&pending),
+                    turns_left => max_turns - turn + 1,
+                    persona => persona(&self.scenario.instructions),
+                    example => if first { self.scenario.metadata.get("first_message").and_then(|v| v.as_str()) } else { None },
+                },
+            )
+            .map_err(prompt_error)?;
+        self.rec.auditor_message(Message::user(guide.clone()));
+        request.messages.push(Message::user(guide));
+        request.tools = tools.iter().filter(|t| t.name == tool).cloned().collect();
+        request.tool_choice = ToolChoice::Tool(tool.to_string());
+        Ok(())
+    }
+
+    /// Answers a turn without a tool call with the nudge; too many in a row
+    /// make the audit invalid. The auditor may plan in text (recorded as its
+    /// private notes, never sent to the target).
+    fn nudge(
+        &mut self,
+        messages: &mut Vec<Message>,
+        silent: u32,
+        turns_left: u32,
+    ) -> Result<(), Stop> {
+        if silent >= self.settings.silent_limit.max(1) {
+            return Err(Stop::Invalid(format!(
+                "the auditor answered {silent} turns in a row without calling a tool"
+            )));
         }
+        let nudge = self
+            .prompts
+            .render(Template::AuditorNudge, context! { turns_left => turns_left })
+            .map_err(prompt_error)?;
+        self.rec.auditor_message(Message::user(nudge.clone()));
+        messages.push(Message::user(nudge));
+        Ok(())
+    }
+
+    /// Executes the auditor's tool calls of one turn and answers each (even
+    /// after the audit ended, so its conversation stays well-formed). A
+    /// protocol breach, a loop or too many errors in a row stop the audit
+    /// once every call is answered.
+    async fn answer_calls(
+        &mut self,
+        calls: &[ToolCall],
+        messages: &mut Vec<Message>,
+        state: &mut LoopState,
+    ) -> Result<(), Stop> {
+        let mut stop = None;
+        for call in calls {
+            let outcome = if state.end_reason.is_some() || stop.is_some() {
+                Outcome::ToolError("the conversation has already ended".into())
+            } else if let Some(reason) = self.refusal(call, state) {
+                stop = Some(Stop::Invalid(reason.clone()));
+                Outcome::ToolError(reason)
+            } else {
+                self.execute(call).await?
+            };
+            let text = match outcome {
+                Outcome::Reply(text) => {
+                    state.errors_in_a_row = 0;
+                    text
+                }
+                Outcome::ToolError(e) => {
+                    state.errors_in_a_row += 1;
+                    if state.errors_in_a_row >= self.settings.error_limit && stop.is_none() {
+                        stop = Some(Stop::Invalid(format!(
+                            "the auditor's last {} tool calls all failed",
+                            state.errors_in_a_row
+                        )));
+                    }
+                    format!("error: {e}")
+                }
+                Outcome::End(reason) => {
+                    let text = format!("the conversation has ended: {reason}");
+                    state.end_reason = Some(reason);
+                    text
+                }
+            };
+            let result = Message::tool(call.id.clone(), text);
+            self.rec.auditor_message(result.clone());
+            messages.push(result);
+        }
+        stop.map_or(Ok(()), Err)
+    }
+
+    /// Why `call` ends the audit `invalid` instead of running: a tool of the
+    /// target's called by the auditor, or the same call too many times in a
+    /// row. Progress, not text, decides a loop: the same call after the
+    /// target acted (an automated "continue" to an agent) is not one.
+    fn refusal(&self, call: &ToolCall, state: &mut LoopState) -> Option<String> {
+        if let Some(reason) = self.protocol_breach(call) {
+            return Some(reason);
+        }
+        let signature = (call.name.clone(), normalise_args(&call.arguments), self.target_actions());
+        state.repeats =
+            if state.last_call.as_ref() == Some(&signature) { state.repeats + 1 } else { 1 };
+        state.last_call = Some(signature);
+        (state.repeats >= self.settings.loop_limit).then(|| {
+            format!(
+                "the auditor repeated the same {} call {} times in a row",
+                call.name, state.repeats
+            )
+        })
+    }
+
+    /// How the audit ends when the loop did not stop it: `done`, unless the
+    /// target never replied.
+    fn conclude(
+        &mut self,
+        end_reason: Option<String>,
+        max_turns: u32,
+    ) -> Result<AuditStatus, Stop> {
         let reason =
             end_reason.unwrap_or_else(|| format!("the auditor used all {max_turns} turns"));
         if !self.rec.transcript().target_replied() {
@@ -464,197 +533,30 @@ impl Audit<'_> {
         })
     }
 
+    /// Runs one auditor tool call: parsed into its tool's arguments, then
+    /// that tool's execution (each in its module of [`crate::tools`]).
     async fn execute(&mut self, call: &ToolCall) -> Result<Outcome, Stop> {
         let action = match parse_action(call) {
             Ok(a) => a,
             Err(e) => return Ok(Outcome::ToolError(e)),
         };
         debug!(tool = %call.name, "auditor action");
-        match action {
-            AuditorAction::SetSystemMessage { system_message } => {
-                if self.scenario.target_system.is_some() {
-                    return Ok(Outcome::ToolError(
-                        "this scenario fixes the target's system prompt; it cannot be changed"
-                            .into(),
-                    ));
-                }
-                if self.rec.conversation_started() {
-                    return Ok(Outcome::ToolError(
-                        "the target's conversation has already started; call restart_conversation \
-                         first to begin again with a new system message"
-                            .into(),
-                    ));
-                }
-                if let Some(refusal) = self.realism_check(&call.name, &system_message).await? {
-                    return Ok(Outcome::ToolError(refusal));
-                }
-                let id = self.rec.target_message(Message::system(system_message), None, None);
-                Ok(Outcome::Reply(format!("system message set as {id}")))
-            }
-            AuditorAction::CreateTool { name, description, parameters, environment } => {
-                if let Err(e) = check_tool_name(&name) {
-                    return Ok(Outcome::ToolError(e));
-                }
-                if ALL_TOOLS.contains(&name.as_str()) {
-                    return Ok(Outcome::ToolError(format!(
-                        "{name:?} is the name of one of your own tools; choose another"
-                    )));
-                }
-                let parameters = match normalise_parameters(&parameters) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Outcome::ToolError(e)),
-                };
-                let tool = TargetTool {
-                    def: ToolDef { name: name.clone(), description, parameters },
-                    environment,
-                };
-                let replaced = self.rec.set_tool(tool);
-                let verb = if replaced { "replaced" } else { "created" };
-                Ok(Outcome::Reply(format!(
-                    "tool {name} {verb}; the target's tools: {}",
-                    self.tool_names()
-                )))
-            }
-            AuditorAction::RemoveTool { name } => {
-                if self.rec.remove_tool(&name) {
-                    Ok(Outcome::Reply(format!(
-                        "tool {name} removed; the target's tools: {}",
-                        self.tool_names()
-                    )))
-                } else {
-                    Ok(Outcome::ToolError(format!(
-                        "the target has no tool named {name:?}; its tools: {}",
-                        self.tool_names()
-                    )))
-                }
-            }
-            AuditorAction::SendMessage { message, prefill } => {
-                let pending = self.rec.pending_calls();
-                if !pending.is_empty() {
-                    return Ok(Outcome::ToolError(format!(
-                        "the target is waiting for the results of its tool calls {}; answer them \
-                         with send_tool_call_result or roll back",
-                        ids(&pending)
-                    )));
-                }
-                if prefill.is_some() && !self.models.target.capabilities().prefill {
-                    return Ok(Outcome::ToolError(format!(
-                        "the target's provider ({}) does not support prefill; send the message without it",
-                        self.models.target.name()
-                    )));
-                }
-                if self.rec.target_replies() >= self.settings.max_target_replies as usize {
-                    return Ok(Outcome::End(format!(
-                        "the target-turn limit ({}) was reached",
-                        self.settings.max_target_replies
-                    )));
-                }
-                if let Some(refusal) = self.realism_check(&call.name, &message).await? {
-                    return Ok(Outcome::ToolError(refusal));
-                }
-                let user_id = self.rec.target_message(Message::user(message), None, None);
-                let mut out = format!("Your message is {user_id}.\n");
-                self.drive_target(prefill, &mut out).await?;
-                Ok(Outcome::Reply(out))
-            }
-            AuditorAction::SendToolCallResult { tool_call_id, result, is_error } => {
-                let pending = self.rec.pending_calls();
-                if pending.is_empty() {
-                    return Ok(Outcome::ToolError(
-                        "the target has no pending tool call (roll back to the target message that \
-                         made a call to answer it yourself)"
-                            .into(),
-                    ));
-                }
-                if !pending.iter().any(|c| c.id == tool_call_id) {
-                    return Ok(Outcome::ToolError(format!(
-                        "no pending call has the id {tool_call_id:?}; pending: {}",
-                        ids(&pending)
-                    )));
-                }
-                if let Some(refusal) = self.realism_check(&call.name, &result).await? {
-                    return Ok(Outcome::ToolError(refusal));
-                }
-                let content = if is_error { format!("Error: {result}") } else { result };
-                let id = self.rec.target_message(
-                    Message::tool(tool_call_id, content),
-                    None,
-                    Some(Origin::Auditor),
-                );
-                let still = self.rec.pending_calls();
-                if !still.is_empty() {
-                    return Ok(Outcome::Reply(format!(
-                        "result recorded as {id}; still pending: {}",
-                        ids(&still)
-                    )));
-                }
-                let mut out = format!("Result recorded as {id}. The target continues.\n");
-                self.drive_target(None, &mut out).await?;
-                Ok(Outcome::Reply(out))
-            }
-            AuditorAction::BriefEnvironment { instructions } => {
-                if self.models.environment.is_none() {
-                    return Ok(Outcome::ToolError(
-                        "there is no simulated environment in this audit; you answer the target's \
-                         tool calls yourself with send_tool_call_result"
-                            .into(),
-                    ));
-                }
-                self.rec.environment_briefing(instructions.clone());
-                self.briefings.push(instructions);
-                Ok(Outcome::Reply(
-                    "the environment will follow these instructions from now on".into(),
-                ))
-            }
-            AuditorAction::Rollback { message_id } => {
-                if let Some(refusal) = self.stateful_refusal("roll the conversation back") {
-                    return Ok(Outcome::ToolError(refusal));
-                }
-                let branch = match self.rec.rollback(message_id.trim()) {
-                    Ok(b) => b,
-                    Err(e) => return Ok(Outcome::ToolError(e)),
-                };
-                let (last_id, last) = self.rec.path().last().cloned().unwrap_or_default();
-                let mut out = format!(
-                    "Rolled back to {last_id}; new messages go on branch {branch}. The target's \
-                     conversation now ends with this {} message:\n{}",
-                    role_name(last.role),
-                    preview(&last.content)
-                );
-                let pending = self.rec.pending_calls();
-                if !pending.is_empty() {
-                    out.push_str(&format!(
-                        "\nThe target is waiting for the results of {}: answer them with send_tool_call_result.",
-                        ids(&pending)
-                    ));
-                }
-                Ok(Outcome::Reply(out))
-            }
-            AuditorAction::Restart { keep_tools } => {
-                if let Some(refusal) = self.stateful_refusal("restart the conversation") {
-                    return Ok(Outcome::ToolError(refusal));
-                }
-                let keep_root = self.scenario.target_system.is_some();
-                let branch = self.rec.restart(keep_tools, keep_root);
-                let first = if keep_root {
-                    "The fixed system prompt (M1) is kept; send the first message."
-                } else {
-                    "Set a system message or send the first message."
-                };
-                Ok(Outcome::Reply(format!(
-                    "The conversation restarted on branch {branch}. {first} The target's tools: {}",
-                    self.tool_names()
-                )))
-            }
-            AuditorAction::EndConversation => {
-                Ok(Outcome::End("the auditor ended the conversation".into()))
-            }
-        }
+        Ok(match action {
+            AuditorAction::SetSystemMessage(args) => self.set_target_system_message(args).await?,
+            AuditorAction::CreateTool(args) => self.create_target_tool(args),
+            AuditorAction::RemoveTool(args) => self.remove_target_tool(args),
+            AuditorAction::SendMessage(args) => self.send_message(args).await?,
+            AuditorAction::SendToolCallResult(args) => self.send_tool_call_result(args).await?,
+            AuditorAction::BriefEnvironment(args) => self.brief_environment(args),
+            AuditorAction::Rollback(args) => self.rollback_conversation(args),
+            AuditorAction::Restart(args) => self.restart_conversation(args),
+            AuditorAction::EndConversation => Outcome::End(end_conversation::REASON.into()),
+        })
     }
 
     /// Why `action` cannot be done when the target keeps the conversation on
     /// its side (a stateful HTTP application): it cannot be made to forget.
-    fn stateful_refusal(&self, action: &str) -> Option<String> {
+    pub(crate) fn stateful_refusal(&self, action: &str) -> Option<String> {
         self.models.target.capabilities().stateful.then(|| {
             format!(
                 "cannot {action}: the target ({}) is a stateful application that keeps the \
@@ -665,7 +567,7 @@ impl Audit<'_> {
         })
     }
 
-    fn tool_names(&self) -> String {
+    pub(crate) fn tool_names(&self) -> String {
         let names: Vec<&str> = self.rec.tools().iter().map(|t| t.def.name.as_str()).collect();
         if names.is_empty() { "none".into() } else { names.join(", ") }
     }
@@ -699,11 +601,11 @@ impl Audit<'_> {
     }
 }
 
-fn ids(calls: &[ToolCall]) -> String {
+pub(crate) fn ids(calls: &[ToolCall]) -> String {
     calls.iter().map(|c| format!("{} ({})", c.id, c.name)).collect::<Vec<_>>().join(", ")
 }
 
-fn role_name(role: Role) -> &'static str {
+pub(crate) fn role_name(role: Role) -> &'static str {
     match role {
         Role::System => "system",
         Role::User => "user",
@@ -712,7 +614,7 @@ fn role_name(role: Role) -> &'static str {
     }
 }
 
-fn preview(text: &str) -> String {
+pub(crate) fn preview(text: &str) -> String {
     let mut s: String = text.chars().take(300).collect();
     if s.len() < text.len() {
         s.push_str(" [...]");

@@ -19,6 +19,8 @@ pub struct Recorder {
     transcript: Transcript,
     /// The target's conversation on the current branch, root first: (id, message).
     path: Vec<(String, Message)>,
+    /// The ids of `path` while its messages are lent to a model call.
+    lent_ids: Vec<String>,
     /// The branch new messages are written on.
     branch: u32,
     /// The number the next new branch gets.
@@ -57,6 +59,7 @@ impl Recorder {
                 prompt_hashes: Default::default(),
             },
             path: Vec::new(),
+            lent_ids: Vec::new(),
             branch: 0,
             next_branch: 1,
             next_id: 1,
@@ -100,6 +103,21 @@ impl Recorder {
     /// The target's conversation on the current branch, root first.
     pub fn target_messages(&self) -> Vec<Message> {
         self.path.iter().map(|(_, m)| m.clone()).collect()
+    }
+
+    /// The target's conversation on the current branch, moved out (not
+    /// copied) for a model call; until [`Self::return_target_messages`] gives
+    /// it back the branch looks empty.
+    pub fn lend_target_messages(&mut self) -> Vec<Message> {
+        let (ids, messages) = std::mem::take(&mut self.path).into_iter().unzip();
+        self.lent_ids = ids;
+        messages
+    }
+
+    /// Takes back what [`Self::lend_target_messages`] lent.
+    pub fn return_target_messages(&mut self, messages: Vec<Message>) {
+        debug_assert_eq!(self.lent_ids.len(), messages.len());
+        self.path = std::mem::take(&mut self.lent_ids).into_iter().zip(messages).collect();
     }
 
     /// The ids and messages of the current branch, root first.

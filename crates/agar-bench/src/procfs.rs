@@ -1,7 +1,9 @@
 //! What the harness reads from Linux's /proc: a child's resident memory
 //! (`VmRSS`, and its high-water mark `VmHWM`) and the CPU time of the
 //! harness's reaped children (`cutime` + `cstime` of /proc/self/stat, the
-//! figure `getrusage(RUSAGE_CHILDREN)` gives).
+//! figure `getrusage(RUSAGE_CHILDREN)` gives); and the machine's load: the
+//! 1-minute load average and the busy time of all CPUs (/proc/stat), to say
+//! how much of the machine other processes took during a measurement.
 
 use std::time::Duration;
 
@@ -42,6 +44,27 @@ pub fn reaped_children_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 1000 / CLOCK_TICKS))
 }
 
+/// The 1-minute load average (first field of /proc/loadavg).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+/// Busy time of all CPUs together from a /proc/stat text: the `cpu` line's
+/// fields less `idle` and `iowait`, in ticks.
+pub fn busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> =
+        line.split_whitespace().skip(1).take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let total: u64 = fields.iter().sum();
+    Some(total - fields.get(3)? - fields.get(4)?)
+}
+
+/// Busy CPU time of the whole machine since boot.
+pub fn machine_busy() -> Option<Duration> {
+    let ticks = busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?)?;
+    Some(Duration::from_millis(ticks * 1000 / CLOCK_TICKS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,7 +87,15 @@ mod tests {
     }
 
     #[test]
+    fn busy_time_leaves_out_idle_and_iowait() {
+        let stat = "cpu  100 5 50 1000 30 2 3 10 0 0\ncpu0 50 2 25 500 15 1 1 5 0 0\n";
+        assert_eq!(busy_ticks(stat), Some(170));
+        assert_eq!(busy_ticks("intr 1 2"), None);
+    }
+
+    #[test]
     fn this_process_has_a_readable_stat_and_status() {
+        assert!(machine_busy().is_some() && load_average().is_some());
         assert!(reaped_children_cpu().is_some());
         assert!(peak_rss_kb(std::process::id()).unwrap() > 0);
     }

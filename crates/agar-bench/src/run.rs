@@ -88,6 +88,12 @@ pub struct Measurement {
     pub server_cpu_ms: Option<u64>,
     /// Audits by final status, from the run's `--json` summary.
     pub by_status: serde_json::Value,
+    /// The machine's 1-minute load average when `agar` started and ended.
+    pub load_average: (Option<f64>, Option<f64>),
+    /// CPU cores' worth of time other processes (not `agar`, not the fake
+    /// server) used during the run, on average: busy time of the machine
+    /// less theirs, over the wall time.
+    pub others_cores: Option<f64>,
 }
 
 /// Starts the fake server; its URL and the process.
@@ -187,6 +193,8 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
     std::fs::write(&config_file, agar_toml(&url, config.concurrency.max(1) * 2))?;
     let store = dir.path().join("store");
 
+    let load_before = procfs::load_average();
+    let busy_before = procfs::machine_busy();
     let cpu_before = procfs::reaped_children_cpu().context("reading /proc/self/stat")?;
     let spawned_at = SystemTime::now();
     let started = Instant::now();
@@ -239,6 +247,8 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
     };
     let wall = started.elapsed();
     let cpu_after = procfs::reaped_children_cpu().context("reading /proc/self/stat")?;
+    let busy_after = procfs::machine_busy();
+    let load_after = procfs::load_average();
     let summary_text = out_reader.join().unwrap_or_default();
     let log = err_reader.join().unwrap_or_default();
     let (server_cpu_ms, calls) = stop_server(server)?;
@@ -250,6 +260,15 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
     let summary = summary.get("summary").unwrap_or(&summary);
 
     let agar_cpu_ms = u64::try_from(cpu_after.saturating_sub(cpu_before).as_millis())?;
+    // The server's CPU covers its whole life, a little more than the run.
+    let others_cores = match (busy_before, busy_after, server_cpu_ms) {
+        (Some(before), Some(after), Some(server)) => {
+            let busy = after.saturating_sub(before).as_millis() as f64;
+            let others = (busy - agar_cpu_ms as f64 - server as f64).max(0.0);
+            Some(others / 1000.0 / wall.as_secs_f64())
+        }
+        _ => None,
+    };
     let wall_s = wall.as_secs_f64();
     let calls_per_audit = calls as f64 / config.audits.max(1) as f64;
     let first_call_ms = first_call_start(&store.join("bench"))
@@ -269,5 +288,7 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
         first_call_ms,
         server_cpu_ms,
         by_status: summary["by_status"].clone(),
+        load_average: (load_before, load_after),
+        others_cores,
     })
 }

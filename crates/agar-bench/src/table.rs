@@ -28,8 +28,8 @@ pub fn markdown(rows: &[Measurement], baseline_kb: u64) -> String {
     let mut out = String::from(
         "| latency | concurrency | audits | wall (s) | calls | agar CPU/call (ms) | ≤ 0.3 ms | \
          first call (ms) | ≤ 50 ms | audits/min | latency bound/min | share | ≥ 95% | \
-         peak RSS (MB) | RSS/in-flight audit (KB) | ≤ 30 MB + 100 KB/audit | fake server CPU/call (ms) | statuses |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         peak RSS (MB) | RSS/in-flight audit (KB) | ≤ 30 MB + 100 KB/audit | fake server CPU/call (ms) | statuses | load start → end | others' CPU (cores) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for m in rows {
         let c = m.config;
@@ -54,8 +54,10 @@ pub fn markdown(rows: &[Measurement], baseline_kb: u64) -> String {
             Some(ms) => format!("{:.3}", ms as f64 / m.calls.max(1) as f64),
             None => "?".into(),
         };
+        let load = |l: Option<f64>| l.map_or("?".into(), |l| format!("{l:.1}"));
+        let others = m.others_cores.map_or("?".into(), |c| format!("{c:.2}"));
         out.push_str(&format!(
-            "| {} ms | {} | {} | {:.1} | {} | {:.3} | {} | {} | {} | {:.0} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} |\n",
+            "| {} ms | {} | {} | {:.1} | {} | {:.3} | {} | {} | {} | {:.0} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} → {} | {} |\n",
             c.latency_ms,
             c.concurrency,
             c.audits,
@@ -74,6 +76,9 @@ pub fn markdown(rows: &[Measurement], baseline_kb: u64) -> String {
             mark(m.peak_rss_kb as f64 <= rss_limit),
             server,
             m.by_status,
+            load(m.load_average.0),
+            load(m.load_average.1),
+            others,
         ));
     }
     out

@@ -109,7 +109,7 @@ second one aborts at once. Either way, `agar resume RUN` finishes the run later.
 Shard I of N runs the audits at positions I, I+N, I+2N... of plan.json
 (round-robin), records them in STORE/RUN/shard-I-of-N.json and holds its own
 lock; `agar resume RUN --shard I/N` finishes it (see docs/scale.md).
-Counts have limits (--concurrency 1-256, --repeats 1-1000; see
+Counts have limits (--concurrency 1-1024, --repeats 1-1000; see
 docs/configuration.md).";
 
 const CHECK_HELP: &str = "Examples:

@@ -5,7 +5,7 @@
 use clap::builder::RangedI64ValueParser;
 
 /// `--concurrency` (audit, resume, judge): audits or judgings at once.
-pub(crate) const MAX_CONCURRENCY: u32 = 256;
+pub(crate) const MAX_CONCURRENCY: u32 = 1_024;
 /// `--repeats`, and a scenario's `repeats` key.
 pub(crate) const MAX_REPEATS: u32 = 1_000;
 /// `--max-turns`, and a scenario's `max_turns` key.

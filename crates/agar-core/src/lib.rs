@@ -12,6 +12,7 @@
 //! - [`cost`]: prices per million tokens and an audit's [`Cost`].
 //! - [`server_error`]: what real servers' error bodies say (context overflow,
 //!   invalid requests under a 5xx, the feature blamed).
+//! - [`tool_schema`]: the one rule for target tools' names and parameter schemas.
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
@@ -24,6 +25,7 @@ pub mod run;
 pub mod scenario;
 pub mod server_error;
 pub mod state;
+pub mod tool_schema;
 pub mod transcript;
 pub mod verdict;
 

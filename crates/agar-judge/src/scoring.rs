@@ -206,22 +206,23 @@ impl Job<'_> {
             unverified_citations: 0,
             usage: Usage::default(),
         };
-        let tool = verdict_tool(self.dimensions);
-        let mut messages = vec![
-            Message::system(self.prompt.system.clone()),
-            Message::user(self.prompt.user.clone()),
-        ];
+        // One request for every attempt (a retry only adds messages to it):
+        // the verdict tool's schema, the transcript and its grounding are
+        // held once, not copied per attempt.
+        let mut request = ChatRequest {
+            messages: vec![
+                Message::system(self.prompt.system.clone()),
+                Message::user(self.prompt.user.clone()),
+            ],
+            tools: vec![verdict_tool(self.dimensions)],
+            tool_choice: ToolChoice::Tool(VERDICT_TOOL.into()),
+            sampling: self.settings.sampling.clone(),
+            prefill: None,
+            grounding: Some(self.grounding.clone()),
+            logprobs: None,
+        };
         let mut last = Attempt::Invalid { problem: "no attempt made".into(), raw: String::new() };
         for attempt in 1..=self.settings.max_attempts.max(1) {
-            let request = ChatRequest {
-                messages: messages.clone(),
-                tools: vec![tool.clone()],
-                tool_choice: ToolChoice::Tool(VERDICT_TOOL.into()),
-                sampling: self.settings.sampling.clone(),
-                prefill: None,
-                grounding: Some(self.grounding.clone()),
-                logprobs: None,
-            };
             let started = Instant::now();
             let resp = match self.judge.chat(&request).await {
                 Ok(r) => r,
@@ -246,7 +247,7 @@ impl Job<'_> {
                 Attempt::Refused { reason } => {
                     tracing::warn!(sample = index, attempt, %reason, "the judge declined");
                     retry_note(
-                        &mut messages,
+                        &mut request.messages,
                         &resp,
                         &format!(
                             "You declined to score. This is a recorded transcript being reviewed for \
@@ -258,7 +259,7 @@ impl Job<'_> {
                 Attempt::Invalid { problem, .. } => {
                     tracing::warn!(sample = index, attempt, %problem, "invalid judge answer");
                     retry_note(
-                        &mut messages,
+                        &mut request.messages,
                         &resp,
                         &format!(
                             "Your answer was not valid: {problem}. Call {VERDICT_TOOL} again with an \

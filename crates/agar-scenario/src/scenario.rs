@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use agar_core::scenario::TargetTool;
-use agar_core::{Scenario, ToolDef};
+use agar_core::{Scenario, ToolDef, tool_schema};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use sha2::{Digest, Sha256};
 
@@ -313,12 +313,6 @@ fn read_tools(node: &Node, sink: &mut Sink) -> Vec<RawTool> {
     tools
 }
 
-/// Whether `name` matches `^[a-zA-Z0-9_-]{1,64}$`, what model APIs accept.
-fn is_valid_tool_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut tools = Vec::new();
@@ -327,14 +321,8 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
             sink.error(tool.line, "tool has no `name`");
             continue;
         };
-        if !is_valid_tool_name(&name.value) {
-            sink.error(
-                name.line,
-                format!(
-                    "invalid tool name `{}`: use 1 to 64 ascii letters, digits, `_` or `-`",
-                    name.value
-                ),
-            );
+        if let Err(e) = tool_schema::check_tool_name(&name.value) {
+            sink.error(name.line, e);
         } else if let Some(first) = seen.get(&name.value) {
             sink.error(
                 name.line,
@@ -352,10 +340,20 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
         };
         let parameters = match tool.parameters {
             None => serde_json::json!({"type": "object", "properties": {}}),
-            Some(p) => match object_schema(p.value) {
+            Some(p) => match tool_schema::normalise_parameters(&p.value) {
                 Ok(schema) => schema,
-                Err(problem) => {
-                    sink.error(p.line, format!("`parameters` of tool `{}` {problem}", name.value));
+                Err(e) if e.at_root() => {
+                    sink.error(
+                        p.line,
+                        format!("`parameters` of tool `{}` {}", name.value, e.problem),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    sink.error(
+                        p.line,
+                        format!("`{}` of tool `{}`: {}", e.path, name.value, e.problem),
+                    );
                     continue;
                 }
             },
@@ -366,32 +364,6 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
         });
     }
     tools
-}
-
-/// Checks that `schema` is a JSON Schema for an object, filling in
-/// `type: object` and `properties: {}` when they are left out.
-fn object_schema(schema: serde_json::Value) -> Result<serde_json::Value, String> {
-    let serde_json::Value::Object(mut map) = schema else {
-        return Err("must be a json schema object (a mapping)".to_string());
-    };
-    match map.get("type") {
-        None => {
-            map.insert("type".to_string(), "object".into());
-        }
-        Some(serde_json::Value::String(t)) if t == "object" => {}
-        Some(serde_json::Value::String(other)) => {
-            return Err(format!("must have `type: object`, found `type: {other}`"));
-        }
-        Some(other) => return Err(format!("must have `type: object`, found `type: {other}`")),
-    }
-    match map.get("properties") {
-        None => {
-            map.insert("properties".to_string(), serde_json::json!({}));
-        }
-        Some(serde_json::Value::Object(_)) => {}
-        Some(_) => return Err("must have `properties` as a mapping".to_string()),
-    }
-    Ok(serde_json::Value::Object(map))
 }
 
 /// The `variables` mapping; `None` when it is not a mapping. A value of the
@@ -560,27 +532,6 @@ fn render_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tool_names() {
-        assert!(is_valid_tool_name("send_email"));
-        assert!(is_valid_tool_name("a-B_9"));
-        assert!(is_valid_tool_name(&"x".repeat(64)));
-        assert!(!is_valid_tool_name(&"x".repeat(65)));
-        assert!(!is_valid_tool_name(""));
-        assert!(!is_valid_tool_name("send email"));
-        assert!(!is_valid_tool_name("é"));
-    }
-
-    #[test]
-    fn object_schema_fills_in_defaults() {
-        assert_eq!(
-            object_schema(serde_json::json!({})),
-            Ok(serde_json::json!({"type": "object", "properties": {}}))
-        );
-        assert!(object_schema(serde_json::json!({"type": "string"})).is_err());
-        assert!(object_schema(serde_json::json!([1])).is_err());
-    }
 
     #[test]
     fn dimension_strings() {

@@ -2,29 +2,36 @@
 //! loop, the simulated environment's answers, and the realism filter.
 
 use super::*;
+use agar_core::Origin;
+
 use crate::environment::{self, EnvContext};
 use crate::realism;
 
 impl Audit<'_> {
     /// Calls the target until it answers in text, runs out of steps, or waits
     /// for the auditor to answer its tool calls. Appends what happened to `out`.
-    pub(super) async fn drive_target(
+    pub(crate) async fn drive_target(
         &mut self,
         mut prefill: Option<String>,
         out: &mut String,
     ) -> Result<(), Stop> {
-        let tool_defs: Vec<ToolDef> = self.rec.tools().iter().map(|t| t.def.clone()).collect();
+        // One request for the whole loop; each step lends it the target's
+        // conversation for the call instead of copying it.
+        let mut request = ChatRequest {
+            messages: Vec::new(),
+            tools: self.rec.tools().iter().map(|t| t.def.clone()).collect(),
+            tool_choice: ToolChoice::Auto,
+            sampling: self.settings.target_sampling.clone(),
+            prefill: None,
+            grounding: None,
+            logprobs: None,
+        };
         for _ in 0..self.settings.max_target_steps.max(1) {
-            let request = ChatRequest {
-                messages: self.rec.target_messages(),
-                tools: tool_defs.clone(),
-                tool_choice: ToolChoice::Auto,
-                sampling: self.settings.target_sampling.clone(),
-                prefill: prefill.clone(),
-                grounding: None,
-                logprobs: None,
-            };
-            let resp = self.call(RoleName::Target, &request).await?;
+            request.messages = self.rec.lend_target_messages();
+            request.prefill.clone_from(&prefill);
+            let resp = self.call(RoleName::Target, &request).await;
+            self.rec.return_target_messages(std::mem::take(&mut request.messages));
+            let resp = resp?;
             let mut reply = resp.to_message();
             if let Some(p) = &prefill {
                 reply.content = format!("{p}{}", reply.content);
@@ -187,7 +194,7 @@ impl Audit<'_> {
     }
 
     /// Runs the realism filter on a proposed action; `Some(message)` refuses it.
-    pub(super) async fn realism_check(
+    pub(crate) async fn realism_check(
         &mut self,
         tool: &str,
         proposal: &str,

@@ -106,7 +106,7 @@ async fn absurd_counts_are_refused_with_the_allowed_range() {
     let s = write(dir.path(), "poem.md", SCENARIO);
     let base = ["audit", s.to_str().unwrap()];
     for (flag, value, range) in [
-        ("--concurrency", "0", "1..=256"),
+        ("--concurrency", "0", "1..=1024"),
         ("--repeats", "0", "1..=1000"),
         ("--repeats", "100000000", "1..=1000"),
         ("--max-turns", "0", "1..=1000"),
