@@ -189,7 +189,7 @@ fn print_outcome(x: Executed, report: &Report) -> crate::Outcome {
             println!("{}", agar_core::DEMONSTRATION_BANNER);
         }
         println!("run {run_id} ({})", run_dir.display());
-        print!("{}", crate::term::clean(&summary.to_table(&catalogue(&x.store, &[&run_id]))));
+        print!("{}", crate::term::clean(&summary.to_table(&catalogue(&x.store, &[run_id]))));
         for w in &warnings {
             println!("warning: {}", crate::term::clean(w));
         }
