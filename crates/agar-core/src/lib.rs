@@ -13,12 +13,14 @@
 //! - [`server_error`]: what real servers' error bodies say (context overflow,
 //!   invalid requests under a 5xx, the feature blamed).
 //! - [`tool_schema`]: the one rule for target tools' names and parameter schemas.
+//! - [`file_kind`]: a non-regular file named in words, for the readers that refuse them.
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
 
 pub mod branches;
 pub mod cost;
+pub mod file_kind;
 pub mod message;
 pub mod model;
 pub mod run;

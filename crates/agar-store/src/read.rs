@@ -10,30 +10,7 @@ use std::path::Path;
 /// 100-turn audit is a few MB), far below what would hurt a machine.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
-/// What kind of non-regular file this is, for the error message.
-fn kind(meta: &fs::Metadata) -> &'static str {
-    let t = meta.file_type();
-    if t.is_symlink() {
-        return "a symbolic link";
-    }
-    if t.is_dir() {
-        return "a directory";
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a fifo";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    "not a regular file"
-}
+use agar_core::file_kind::special_file_kind as kind;
 
 /// Whether `path` is a regular file itself (a link to one is not).
 pub fn is_regular(path: &Path) -> bool {
