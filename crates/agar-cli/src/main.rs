@@ -15,6 +15,7 @@ mod judge;
 mod limits;
 mod meta;
 mod models;
+mod persona;
 mod phase;
 mod progress;
 mod prompts;
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
             Command::View(args) => view::run(&args).await,
             Command::Generate(args) => generate::run(args).await,
             Command::Survey(args) => survey::run(args).await,
+            Command::Persona(args) => persona::run(args).await,
         }
     });
     match outcome {
