@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 
 use agar_core::{ChatModel, ChatRequest, Message, Sampling};
-use agar_local::{
-    Engine, LocalModel, ModelIdentity, TeacherForce, VectorFile, VectorKind, VectorMeta,
-};
+use agar_local::{LocalModel, ModelIdentity, TeacherForce, VectorFile, VectorKind, VectorMeta};
 use serde::{Deserialize, Serialize};
 
 use crate::judge::Scores;
@@ -177,19 +175,26 @@ pub fn answer_tokens(
 }
 
 /// Per layer, the mean hidden state over an answer's tokens (every layer
-/// of the model); `None` for an empty answer.
+/// of the model), under the model's own steering (`?steer=`); `None` for
+/// an empty answer.
 pub async fn answer_means(
-    engine: &Engine,
+    target: &LocalModel,
     tokens: Vec<u32>,
     start: usize,
 ) -> Result<Option<Vec<Vec<f32>>>, PersonaError> {
+    let engine = target.engine();
     if start >= tokens.len() {
         return Ok(None);
     }
     let layers: Vec<usize> = (0..engine.info().config.layers).collect();
     let end = tokens.len();
     let h = engine
-        .teacher_force(TeacherForce { tokens, layers: layers.clone(), ..TeacherForce::default() })
+        .teacher_force(TeacherForce {
+            tokens,
+            layers: layers.clone(),
+            steer: target.steering().to_vec(),
+            ..TeacherForce::default()
+        })
         .await
         .map_err(|e| PersonaError::Run(e.to_string()))?;
     Ok(layers.iter().map(|l| h.mean(*l, start..end)).collect())
@@ -216,7 +221,7 @@ pub async fn vectors(
         }
         let (tokens, start) =
             answer_tokens(target, &j.sample.system, &j.sample.question, &j.answer)?;
-        let Some(means) = answer_means(engine, tokens, start).await? else { continue };
+        let Some(means) = answer_means(target, tokens, start).await? else { continue };
         let side = usize::from(j.sample.side == Side::Opposite);
         counts[side] += 1;
         for (acc, m) in sums[side].iter_mut().zip(&means) {

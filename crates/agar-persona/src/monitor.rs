@@ -92,6 +92,8 @@ pub async fn monitor(
                 .teacher_force(TeacherForce {
                     tokens,
                     layers: vec![layer],
+                    // A steered reader (`?steer=`) is read as it generates.
+                    steer: model.steering().to_vec(),
                     ..TeacherForce::default()
                 })
                 .await

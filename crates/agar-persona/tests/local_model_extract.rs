@@ -98,7 +98,7 @@ async fn local_model_extract_keeps_the_right_pairs_and_writes_every_layer() {
         }
         let (tokens, start) =
             answer_tokens(&target, &j.sample.system, &j.sample.question, &j.answer).unwrap();
-        let means = answer_means(target.engine(), tokens, start).await.unwrap().unwrap();
+        let means = answer_means(&target, tokens, start).await.unwrap().unwrap();
         let p: Vec<f64> = (0..30).map(|l| projection(&means[l], v.layer(l).unwrap())).collect();
         per_side[usize::from(j.sample.side == Side::Opposite)].push(p);
     }
