@@ -125,36 +125,30 @@ pub fn transcript(cx: &Context<'_>, j: &Judged, tags: &[&str]) -> Transcript {
         },
     };
     let t = &cx.trait_file.file;
-    let verdict = match &j.scores {
-        Ok(Scores { trait_score, coherence }) => Verdict {
-            judge_model: cx.judge.to_string(),
-            prompt_hash: judge_hash(t),
-            created_at: now,
-            status: VerdictStatus::Ok,
-            scores: BTreeMap::from([
+    let (status, scores) = match &j.scores {
+        Ok(Scores { trait_score, coherence }) => (
+            VerdictStatus::Ok,
+            BTreeMap::from([
                 (t.name.clone(), dimension(*trait_score)),
                 ("coherence".to_string(), dimension(*coherence)),
             ]),
-            summary: String::new(),
-            highlights: Vec::new(),
-            unverified_citations: 0,
-            samples: Vec::new(),
-            usage: Default::default(),
-            fit: None,
-        },
-        Err(e) => Verdict {
-            judge_model: cx.judge.to_string(),
-            prompt_hash: judge_hash(t),
-            created_at: now,
-            status: VerdictStatus::JudgeFailed { error: e.clone(), raw: String::new() },
-            scores: BTreeMap::new(),
-            summary: String::new(),
-            highlights: Vec::new(),
-            unverified_citations: 0,
-            samples: Vec::new(),
-            usage: Default::default(),
-            fit: None,
-        },
+        ),
+        Err(e) => {
+            (VerdictStatus::JudgeFailed { error: e.clone(), raw: String::new() }, BTreeMap::new())
+        }
+    };
+    let verdict = Verdict {
+        judge_model: cx.judge.to_string(),
+        prompt_hash: judge_hash(t),
+        created_at: now,
+        status,
+        scores,
+        summary: String::new(),
+        highlights: Vec::new(),
+        unverified_citations: 0,
+        samples: Vec::new(),
+        usage: Default::default(),
+        fit: None,
     };
     let mut tag_list: Vec<String> = vec!["persona".into(), t.name.clone(), s.side.label().into()];
     tag_list.extend(tags.iter().map(|t| t.to_string()));
