@@ -71,6 +71,9 @@ pub(crate) enum Command {
     Report(crate::report::ReportArgs),
     /// The model references that resolve, and where each key comes from
     Models(crate::models::ModelsArgs),
+    /// Persona vectors on local models: extract a trait's direction per layer
+    #[command(after_help = crate::persona::PERSONA_HELP)]
+    Persona(crate::persona::PersonaArgs),
     /// Cross-national opinion survey: whose opinions do the model's answers resemble?
     #[command(after_help = crate::survey::SURVEY_HELP)]
     Survey(crate::survey::SurveyArgs),

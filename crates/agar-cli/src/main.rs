@@ -18,6 +18,7 @@ mod limits;
 mod merge;
 mod meta;
 mod models;
+mod persona;
 mod phase;
 mod progress;
 mod prompts;
@@ -78,6 +79,7 @@ fn main() -> ExitCode {
             Command::Generate(args) => generate::run(args).await,
             Command::Survey(args) => survey::run(args).await,
             Command::Introspect(args) => introspect::run(args).await,
+            Command::Persona(args) => persona::run(args).await,
         }
     });
     match outcome {

@@ -66,6 +66,8 @@ pub struct LocalModel {
     template: ChatTemplate,
     settings: LocalSettings,
     calls: AtomicU64,
+    /// Steering applied to every request (`?steer=` references).
+    steer: Vec<crate::hooks::Steering>,
 }
 
 impl LocalModel {
@@ -88,7 +90,34 @@ impl LocalModel {
             template,
             settings,
             calls: AtomicU64::new(0),
+            steer: Vec::new(),
         })
+    }
+
+    /// The same model with `steer` added to every request (every position).
+    pub fn with_steering(mut self, steer: Vec<crate::hooks::Steering>) -> Result<Self, LocalError> {
+        crate::hooks::Hooks { capture: Vec::new(), steer: steer.clone() }
+            .validate(&self.engine.info().config)?;
+        self.steer = steer;
+        Ok(self)
+    }
+
+    /// The same model steered as a reference's query says
+    /// (`steer=FILE@LAYERxCOEF`, repeatable with `&`; see
+    /// [`crate::vectors::parse_steer_query`]). Each file must have been
+    /// made for this model.
+    pub fn with_steer_query(self, query: &str) -> Result<Self, LocalError> {
+        let mut steer = Vec::new();
+        for (path, layer, coef) in crate::vectors::parse_steer_query(query)? {
+            let file = crate::vectors::VectorFile::load_for(&path, &self.engine)?;
+            steer.push(file.steering(layer, coef, 0)?);
+        }
+        self.with_steering(steer)
+    }
+
+    /// The steering every request gets.
+    pub fn steering(&self) -> &[crate::hooks::Steering] {
+        &self.steer
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -185,7 +214,7 @@ impl LocalModel {
             top_p: s.top_p.unwrap_or(1.0),
             seed,
             stop: s.stop.clone(),
-            hooks: Hooks::default(),
+            hooks: Hooks { capture: Vec::new(), steer: self.steer.clone() },
             mode,
             ignore_eos: false,
             repeat_penalty,

@@ -54,6 +54,25 @@ impl LocalModels {
         LocalModel::new(reference, self.engine(&path)?, settings.clone())
     }
 
+    /// A local model by reference: `local/NAME` or `local:/path/to/model.gguf`
+    /// (anything after a `?` is left to the caller, e.g. `?steer=`).
+    pub fn open_reference(
+        &self,
+        reference: &str,
+        settings: &LocalSettings,
+    ) -> Result<LocalModel, LocalError> {
+        let base = reference.split_once('?').map_or(reference, |(b, _)| b).trim();
+        if let Some(path) = base.strip_prefix("local:") {
+            return self.open_path(reference, Path::new(path.trim()), settings);
+        }
+        match base.strip_prefix("local/") {
+            Some(name) => self.open_named(reference, name.trim(), settings),
+            None => Err(LocalError::InvalidSetting(format!(
+                "`{reference}` is not a local model (local/NAME or local:/path/to/model.gguf): white-box commands need one"
+            ))),
+        }
+    }
+
     /// `local:/path/to/model.gguf`: any supported GGUF on disk.
     pub fn open_path(
         &self,

@@ -276,6 +276,41 @@ pub fn projection(h: &[f32], v: &[f32]) -> f64 {
     if norm > 0.0 { dot / norm } else { 0.0 }
 }
 
+/// Reads the query of a steered model reference,
+/// `steer=FILE@LAYERxCOEF[&steer=...]` (for example
+/// `steer=evil.safetensors@12x4` or `steer=evil.safetensors@12x-2.5`):
+/// `(file, layer, coefficient)` per `steer`.
+pub fn parse_steer_query(query: &str) -> Result<Vec<(std::path::PathBuf, usize, f32)>, LocalError> {
+    let bad = |part: &str, why: &str| {
+        LocalError::InvalidSetting(format!(
+            "`?{query}`: `{part}` {why} (expected steer=FILE@LAYERxCOEF, e.g. steer=evil.safetensors@12x4)"
+        ))
+    };
+    let mut out = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        let value =
+            part.strip_prefix("steer=").ok_or_else(|| bad(part, "is not a steer= parameter"))?;
+        let (file, at) = value.rsplit_once('@').ok_or_else(|| bad(part, "has no @LAYERxCOEF"))?;
+        let (layer, coef) = at
+            .split_once('x')
+            .ok_or_else(|| bad(part, "has no x between layer and coefficient"))?;
+        let layer = layer
+            .trim()
+            .parse()
+            .map_err(|_| bad(part, "has a layer that is not a whole number"))?;
+        let coef: f32 =
+            coef.trim().parse().map_err(|_| bad(part, "has a coefficient that is not a number"))?;
+        if file.trim().is_empty() || !coef.is_finite() {
+            return Err(bad(part, "names no file or a non-finite coefficient"));
+        }
+        out.push((std::path::PathBuf::from(file.trim()), layer, coef));
+    }
+    if out.is_empty() {
+        return Err(bad(query, "has no steer= parameter"));
+    }
+    Ok(out)
+}
+
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
@@ -340,6 +375,17 @@ mod tests {
         assert!(f.steering(2, 1.0, 0).unwrap_err().to_string().contains("holds layers 0, 3"));
         let s = f.steering(3, -2.0, 5).unwrap();
         assert_eq!((s.layer, s.scale, s.from_position), (3, -2.0, 5));
+    }
+
+    #[test]
+    fn steer_queries_are_read_or_refused() {
+        let q =
+            parse_steer_query("steer=a@b.safetensors@12x4&steer=/v/e.safetensors@3x-2.5").unwrap();
+        assert_eq!(q[0], ("a@b.safetensors".into(), 12, 4.0));
+        assert_eq!(q[1], ("/v/e.safetensors".into(), 3, -2.5));
+        for bad in ["steer=e.safetensors", "steer=e@x4", "steer=e@3xz", "temp=1", ""] {
+            assert!(parse_steer_query(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -79,6 +79,17 @@ pub(crate) fn resolve_local(
     };
     let local = local_settings(env).map_err(err)?;
     let models = settings.shared.local_models();
+    // `?steer=FILE@LAYERxCOEF`: a steered target (agar-local reads the query).
+    let (target, query) = match target {
+        LocalTarget::Named(s) => {
+            let (n, q) = s.split_once('?').map_or((s, None), |(n, q)| (n, Some(q)));
+            (LocalTarget::Named(n.trim()), q)
+        }
+        LocalTarget::Path(s) => {
+            let (p, q) = s.split_once('?').map_or((s, None), |(p, q)| (p, Some(q)));
+            (LocalTarget::Path(p.trim()), q)
+        }
+    };
     let model = match target {
         LocalTarget::Named(name) => models.open_named(reference, name, &local),
         LocalTarget::Path("") => {
@@ -86,6 +97,10 @@ pub(crate) fn resolve_local(
         }
         LocalTarget::Path(path) => models.open_path(reference, Path::new(path), &local),
     }
+    .and_then(|m| match query {
+        Some(q) => m.with_steer_query(q),
+        None => Ok(m),
+    })
     .map_err(err)?;
     let mut wrap = settings.clone();
     wrap.max_concurrency = 1;
