@@ -11,11 +11,11 @@
 //!   baseline mean ([`ConceptVectors`]).
 //! - [`plan`]: layers as fractions of depth, strengths, and the trials a
 //!   run asks ([`Design`], [`Trial`]): injected, control, yes-bias.
-//! - [`grade`]: the judge's three questions (claims a thought, names the
+//! - [`mod@grade`]: the judge's three questions (claims a thought, names the
 //!   concept, coherent), read strictly ([`Grades`]).
 //! - [`record`], [`store`]: the run's files in an agar store.
 //! - [`run`]: [`start`] and [`resume`].
-//! - [`table`]: rates per layer and strength with 95% Wilson intervals
+//! - [`mod@table`]: rates per layer and strength with 95% Wilson intervals
 //!   ([`Table`]).
 //!
 //! Data flow: word lists -> concept vectors (subject) -> trials (subject,

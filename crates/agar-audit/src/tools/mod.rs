@@ -1,5 +1,5 @@
 //! The auditor's tools, one module each: its name, its argument struct with
-//! the parameter schema derived from it ([`args::tool_args`]), its
+//! the parameter schema derived from it (`args::tool_args!`), its
 //! description (what the auditor model sees) and its execution (an
 //! `impl Audit` method). This module offers the tools of a configuration
 //! and parses the auditor's calls into [`AuditorAction`]s.
