@@ -87,6 +87,10 @@ impl Monitors {
     pub(super) fn load(store: &Store, run_id: &str, audit_id: &str) -> Self {
         let mut out = Self::default();
         let dir = store.run_dir(run_id).join(DIR);
+        // A real directory only: a link here could point anywhere.
+        if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            return out;
+        }
         let Ok(entries) = std::fs::read_dir(&dir) else { return out };
         let mut names: Vec<String> = entries
             .flatten()

@@ -3,8 +3,12 @@
 //! target message they measured (proxy readers labelled), and a malformed
 //! file becomes a note naming it instead of breaking the page.
 
-use agar_core::{AuditStatus, Message};
+use std::path::PathBuf;
+
+use agar_core::{AuditStatus, Event, Message};
+use agar_store::Store;
 use agar_web::{AppState, app};
+use tempfile::TempDir;
 
 use crate::fixture::{at, run, target, transcript};
 use crate::support::get;
@@ -16,11 +20,21 @@ fn article<'a>(body: &'a str, id: &str) -> &'a str {
     &body[start..end]
 }
 
+/// A store holding run `run` with one audit `a1` of `events`, and the
+/// run's (created) persona directory.
+fn store_with(run_id: &str, events: Vec<Event>) -> (TempDir, Store, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    run(run_id, at(0), &[("a1", "probe")]).write(&store).unwrap();
+    let t = transcript(run_id, "a1", "probe", &[], AuditStatus::Done, events, vec![]);
+    store.write_transcript(&t).unwrap();
+    let persona = store.run_dir(run_id).join("persona");
+    std::fs::create_dir_all(&persona).unwrap();
+    (dir, store, persona)
+}
+
 #[tokio::test]
 async fn projections_sit_under_the_messages_they_measured() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    run("mon", at(0), &[("a1", "probe")]).write(&store).unwrap();
     let events = vec![
         target("M1", None, 0, Message::system("You are helpful.")),
         target("M2", Some("M1"), 0, Message::user("Hello?")),
@@ -28,11 +42,7 @@ async fn projections_sit_under_the_messages_they_measured() {
         target("M4", Some("M3"), 0, Message::user("And now?")),
         target("M5", Some("M4"), 0, Message::assistant("")),
     ];
-    store
-        .write_transcript(&transcript("mon", "a1", "probe", &[], AuditStatus::Done, events, vec![]))
-        .unwrap();
-    let persona = store.run_dir("mon").join("persona");
-    std::fs::create_dir_all(&persona).unwrap();
+    let (_dir, store, persona) = store_with("mon", events);
     let own = serde_json::json!({
         "run_id": "mon", "vector": "evil", "layer": 3, "reader": "local/smollm2",
         "proxy": false,
@@ -89,24 +99,11 @@ async fn projections_sit_under_the_messages_they_measured() {
 
 #[tokio::test]
 async fn a_page_without_monitor_files_has_no_legend() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    run("plain", at(0), &[("a1", "probe")]).write(&store).unwrap();
     let events = vec![
         target("M1", None, 0, Message::user("Hello?")),
         target("M2", Some("M1"), 0, Message::assistant("Hi.")),
     ];
-    store
-        .write_transcript(&transcript(
-            "plain",
-            "a1",
-            "probe",
-            &[],
-            AuditStatus::Done,
-            events,
-            vec![],
-        ))
-        .unwrap();
+    let (_dir, store, _) = store_with("plain", events);
     let p = get(&app(AppState::new(store)), "/runs/plain/audits/a1").await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(!p.body.contains("id=\"monitors\"") && !p.body.contains("monitor-row"));
@@ -115,23 +112,8 @@ async fn a_page_without_monitor_files_has_no_legend() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_fifo_named_like_a_monitor_file_is_a_note_not_a_hang() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = agar_store::Store::open(dir.path().join("store")).unwrap();
-    run("fifo", at(0), &[("a1", "probe")]).write(&store).unwrap();
     let events = vec![target("M1", None, 0, Message::assistant("Hi."))];
-    store
-        .write_transcript(&transcript(
-            "fifo",
-            "a1",
-            "probe",
-            &[],
-            AuditStatus::Done,
-            events,
-            vec![],
-        ))
-        .unwrap();
-    let persona = store.run_dir("fifo").join("persona");
-    std::fs::create_dir_all(&persona).unwrap();
+    let (_dir, store, persona) = store_with("fifo", events);
     let fifo = persona.join("monitor-evil-L1.json");
     let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success(), "mkfifo failed");
