@@ -4,11 +4,13 @@
 //! conversation behind a toggle, and every verdict (newest first) with its
 //! summary, highlights, per-dimension justifications and citations, each a
 //! link to the quoted text; the latest verdict's scores carry the reviewer
-//! label forms.
+//! label forms; persona-monitor projections under the target messages they
+//! measured ([`monitor`]).
 
 mod auditor;
 mod branches;
 mod conversation;
+mod monitor;
 
 use std::collections::BTreeMap;
 
@@ -91,6 +93,8 @@ struct MsgView {
     origin: Option<&'static str>,
     world: Option<WorldView>,
     cited: bool,
+    /// Persona-monitor projections of this target message.
+    monitors: Vec<monitor::ProjView>,
 }
 
 #[derive(Debug, Serialize)]
@@ -214,6 +218,8 @@ struct TranscriptPage {
     tools: Vec<ToolView>,
     auditor: Vec<AuditorItem>,
     verdicts: Vec<VerdictView>,
+    /// The run's persona-monitor files (legend and notes).
+    monitors: monitor::Monitors,
     csrf: String,
 }
 
@@ -264,7 +270,9 @@ pub(crate) fn render(
         BTreeMap::new()
     });
     let dims = Dims::load(store, &[run_id]);
-    let page = build(&t, query, &dims, &labels, state.csrf_token())?;
+    let mut page = build(&t, query, &dims, &labels, state.csrf_token())?;
+    page.monitors = monitor::Monitors::load(store, run_id, audit_id);
+    page.monitors.attach(&mut page.messages);
     crate::templates::render("transcript.html", &page)
 }
 
@@ -370,6 +378,7 @@ fn build(
         tools: side.tools,
         auditor: side.items,
         verdicts,
+        monitors: monitor::Monitors::default(),
         csrf: csrf.to_string(),
     })
 }

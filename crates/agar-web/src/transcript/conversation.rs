@@ -57,6 +57,7 @@ pub(super) fn messages(
                 origin: n.origin.map(origin_name),
                 world: worlds.remove(n.id),
                 cited: cited.contains(n.id),
+                monitors: Vec::new(),
             }
         })
         .collect()

@@ -8,6 +8,7 @@ mod browser;
 mod fixture;
 mod labels;
 mod live;
+mod monitor;
 mod pages;
 mod security;
 mod support;

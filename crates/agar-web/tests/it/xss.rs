@@ -1,6 +1,7 @@
 //! Model-written text never becomes markup: a transcript whose every
 //! model-written field holds `<script>`, `<img onerror>` and `javascript:`
-//! links renders them as inert, escaped text.
+//! links renders them as inert, escaped text (persona-monitor files
+//! included: their trait, reader and file names).
 
 use agar_core::{AuditStatus, Citation, EventKind, Message, ToolCall};
 use agar_store::{Agreement, Label};
@@ -127,19 +128,7 @@ async fn model_written_markup_renders_as_inert_text() {
     );
     invalid.scenario.title = Some(evil("title2"));
     store.write_transcript(&invalid).unwrap();
-    store
-        .set_label(
-            "xss",
-            "evil",
-            "concerning",
-            Label {
-                agreement: Agreement::Disagree,
-                note: evil("label"),
-                reviewer: Some(evil("who")),
-                at: at(5),
-            },
-        )
-        .unwrap();
+    write_evil_label_and_monitors(&store);
 
     let app = app(AppState::new(store));
     for uri in [
@@ -198,12 +187,45 @@ async fn model_written_markup_renders_as_inert_text() {
         "briefing",
         "instructions",
         "title",
+        "trait",
+        "reader",
     ] {
         assert!(p.body.contains(&format!("{place}: &lt;script&gt;")), "{place} not shown escaped");
     }
+    assert!(
+        p.raw.contains("monitor-&lt;img src=x onerror=alert(1)&gt;-L1.json: could not be read"),
+        "the malformed monitor file is named, escaped"
+    );
     let p = get(&app, "/runs/xss").await;
     assert!(p.body.contains("reason: &lt;script&gt;"), "the invalid audit's reason, escaped");
     assert!(p.raw.contains("&lt;script&gt;tag&lt;&#x2f;script&gt;"), "tags escaped");
+}
+
+/// A reviewer label with hostile text, a persona-monitor file with hostile
+/// strings (trait, reader), and a malformed one whose very name is markup.
+fn write_evil_label_and_monitors(store: &agar_store::Store) {
+    store
+        .set_label(
+            "xss",
+            "evil",
+            "concerning",
+            Label {
+                agreement: Agreement::Disagree,
+                note: evil("label"),
+                reviewer: Some(evil("who")),
+                at: at(5),
+            },
+        )
+        .unwrap();
+    let persona = store.run_dir("xss").join("persona");
+    std::fs::create_dir_all(&persona).unwrap();
+    let monitor = serde_json::json!({
+        "run_id": "xss", "vector": evil("trait"), "layer": 2, "reader": evil("reader"),
+        "proxy": true,
+        "messages": [{"audit_id": "evil", "message": "M3", "before": 1.0, "mean": 2.0, "tokens": 3}]
+    });
+    std::fs::write(persona.join("monitor-x-L2.json"), monitor.to_string()).unwrap();
+    std::fs::write(persona.join(format!("monitor-{IMG}-L1.json")), SCRIPT).unwrap();
 }
 
 #[test]
