@@ -27,6 +27,8 @@ pub enum Side {
     Trait,
     /// The one that suppresses it.
     Opposite,
+    /// A sweep's answer: a neutral instruction, the vector steering.
+    Steered,
 }
 
 impl Side {
@@ -34,6 +36,7 @@ impl Side {
         match self {
             Side::Trait => "trait",
             Side::Opposite => "opposite",
+            Side::Steered => "steered",
         }
     }
 }
