@@ -273,10 +273,10 @@ pub async fn vectors(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn judged(q: usize, p: usize, side: Side, scores: Result<(u8, u8), &str>) -> Judged {
+    pub(crate) fn judged(q: usize, p: usize, side: Side, scores: Result<(u8, u8), &str>) -> Judged {
         Judged {
             sample: Sample {
                 id: String::new(),

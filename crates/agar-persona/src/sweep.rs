@@ -260,23 +260,9 @@ pub async fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::Scores;
 
     fn j(scores: Result<(u8, u8), &str>) -> Judged {
-        Judged {
-            sample: Sample {
-                id: String::new(),
-                question_index: 0,
-                pair_index: 0,
-                side: Side::Steered,
-                system: String::new(),
-                question: String::new(),
-            },
-            answer: "a".into(),
-            scores: scores
-                .map(|(t, c)| Scores { trait_score: t, coherence: c })
-                .map_err(str::to_string),
-        }
+        crate::extract::tests::judged(0, 0, Side::Steered, scores)
     }
 
     fn c(layer: usize, coef: f32, coherence: Option<f64>, shift: Option<f64>) -> Cell {
