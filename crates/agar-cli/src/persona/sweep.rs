@@ -128,7 +128,20 @@ pub(crate) async fn run(args: SweepArgs) -> crate::Outcome {
     } else {
         print_table(&run_id, &table);
     }
-    Ok(())
+    unscored(&table).map_or(Ok(()), |why| Err(Failure::Run(why)))
+}
+
+/// Why the judge's scores cannot support a recommendation (exit 2), if so.
+fn unscored(table: &SweepTable) -> Option<String> {
+    if table.baseline.is_none() {
+        return Some("no baseline answer could be scored (see the failed judgements in the run): no shift can be measured".into());
+    }
+    if !table.cells.iter().any(|c| c.coef != 0.0 && c.n > 0) {
+        return Some(
+            "no steered answer could be scored (see the failed judgements in the run)".into(),
+        );
+    }
+    None
 }
 
 fn print_table(run_id: &str, table: &SweepTable) {
@@ -158,6 +171,9 @@ fn print_table(run_id: &str, table: &SweepTable) {
             c.failed
         );
     }
+    if unscored(table).is_some() {
+        return;
+    }
     match &table.recommended {
         Some(Cell { layer, coef, shift, mean_coherence, .. }) => println!(
             "recommended: layer {layer}, coef {coef} (trait shift {}, mean coherence {}): --model 'MODEL?steer={}@{layer}x{coef}'",
@@ -178,5 +194,33 @@ mod tests {
     fn default_layers_sit_around_the_middle() {
         assert_eq!(super::default_layers(30), [11, 15, 18]);
         assert_eq!(super::default_layers(2), [0, 1]);
+    }
+
+    #[test]
+    fn a_table_without_scores_is_not_vouched_for() {
+        let cell = |coef: f32, n: usize| super::Cell {
+            layer: 4,
+            coef,
+            n,
+            failed: 1 - n.min(1),
+            mean_trait: (n > 0).then_some(50.0),
+            mean_coherence: (n > 0).then_some(20.0),
+            coherent_share: None,
+            shift: None,
+        };
+        let mut t = super::SweepTable {
+            vector: "v".into(),
+            trait_name: "evil".into(),
+            min_coherence: 50.0,
+            baseline: None,
+            cells: vec![cell(0.0, 1), cell(4.0, 1)],
+            recommended: None,
+            new_answers: 0,
+        };
+        assert!(super::unscored(&t).unwrap().contains("no baseline"));
+        t.baseline = Some(10.0);
+        assert_eq!(super::unscored(&t), None, "incoherence alone is a finding, not a failure");
+        t.cells[1] = cell(4.0, 0);
+        assert!(super::unscored(&t).unwrap().contains("no steered answer"));
     }
 }
