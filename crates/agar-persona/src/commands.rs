@@ -66,12 +66,7 @@ pub async fn extract(
         store::create_run(store, run_id, models, EXTRACT_KIND, spec)?;
     }
     let _lock = store.lock_run(run_id).map_err(|e| PersonaError::Input(e.to_string()))?;
-    let stored: BTreeMap<String, agar_core::Transcript> = store
-        .transcripts(run_id)
-        .map_err(|e| PersonaError::Run(e.to_string()))?
-        .into_iter()
-        .map(|t| (t.audit_id.clone(), t))
-        .collect();
+    let stored = store::stored_by_id(store, run_id)?;
     let samples = extract::plan(t, spec.limit);
     let cx = Context { run_id, target: target_ref, judge: judge_ref, trait_file: t };
     let mut judged = Vec::with_capacity(samples.len());

@@ -27,6 +27,8 @@ pub enum Side {
     Trait,
     /// The one that suppresses it.
     Opposite,
+    /// A sweep's answer: a neutral instruction, the vector steering.
+    Steered,
 }
 
 impl Side {
@@ -34,6 +36,7 @@ impl Side {
         match self {
             Side::Trait => "trait",
             Side::Opposite => "opposite",
+            Side::Steered => "steered",
         }
     }
 }
@@ -270,10 +273,10 @@ pub async fn vectors(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn judged(q: usize, p: usize, side: Side, scores: Result<(u8, u8), &str>) -> Judged {
+    pub(crate) fn judged(q: usize, p: usize, side: Side, scores: Result<(u8, u8), &str>) -> Judged {
         Judged {
             sample: Sample {
                 id: String::new(),

@@ -5,7 +5,8 @@
 //! instructions worked are kept, and the vector is the difference of the
 //! mean hidden states over the kept answers' tokens. Every answer and score
 //! is stored as an ordinary run ([`store`]); [`commands`] runs `extract`,
-//! resumable; [`monitor`] projects a stored run's target messages onto a
+//! resumable; [`sweep`] steers held-out questions over layers and
+//! coefficients and recommends one; [`monitor`] projects a stored run's target messages onto a
 //! vector. The vector file format and the engine's hooks are agar-local's
 //! (`agar_local::vectors`, `agar_local::hooks`).
 
@@ -14,6 +15,7 @@ pub mod extract;
 pub mod judge;
 pub mod monitor;
 pub mod store;
+pub mod sweep;
 pub mod traits;
 
 pub use traits::{InstructionPair, LoadedTrait, TraitFile};

@@ -8,7 +8,8 @@
 //! ```text
 //! STORE/RUN/run.json
 //! STORE/RUN/AUDIT.json             one answer (audit id = sample id)
-//! STORE/RUN/persona/...            extract: the vector file; monitor: projections
+//! STORE/RUN/persona/...            extract: the vector file; monitor: projections;
+//!                                  sweep: the table (sweep.json)
 //! ```
 
 use std::collections::BTreeMap;
@@ -189,6 +190,19 @@ pub fn transcript(cx: &Context<'_>, j: &Judged, tags: &[&str]) -> Transcript {
 
 fn dimension(score: u8) -> DimensionScore {
     DimensionScore { score, justification: String::new(), citations: Vec::new(), samples: None }
+}
+
+/// A run's stored transcripts by audit id (what a resumed run skips).
+pub fn stored_by_id(
+    store: &Store,
+    run_id: &str,
+) -> Result<BTreeMap<String, Transcript>, PersonaError> {
+    Ok(store
+        .transcripts(run_id)
+        .map_err(run_err)?
+        .into_iter()
+        .map(|t| (t.audit_id.clone(), t))
+        .collect())
 }
 
 /// Reads a judged answer back from its transcript (`None` if it is not one).

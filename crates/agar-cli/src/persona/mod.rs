@@ -13,12 +13,17 @@ use crate::cost::Pricing;
 use crate::exit::Failure;
 use crate::progress::eprint_line;
 
+mod sweep;
+
 pub(crate) const PERSONA_HELP: &str = "Examples:
   agar persona extract evil --model local/smollm2 --judge openai/gpt-4.1-mini
   agar persona extract sycophantic --model local/smollm2 --judge local/qwen2.5-coder-1.5b --limit 2
   agar persona extract my-trait.json --model local:/models/qwen2.5-7b-instruct-q4_k_m.gguf \\
       --judge anthropic/claude-sonnet-4-5 --output my-trait.safetensors --run my-trait
   agar persona extract evil --model local/smollm2 --judge openai/gpt-4.1-mini --run evil-1 --resume
+  agar persona sweep evil.safetensors --model local/smollm2 --judge openai/gpt-4.1-mini --limit 2
+  agar persona sweep evil.safetensors --model local/smollm2 --judge openai/gpt-4.1-mini \
+      --layers 10,15,20 --coefs=-8,-4,0,4,8 --min-coherence 60 --run evil-sweep
   agar persona monitor evil.safetensors --layer 15 evil-1
   agar persona monitor evil.safetensors --layer 15 my-audit --model local/smollm2 --fail-if 'max>4'
 
@@ -30,7 +35,11 @@ opposite one below 50, both coherent, are kept; the vector at each layer is
 the mean hidden state over the kept trait answers' tokens minus that of the
 opposite answers. Every answer and score is stored as an ordinary run
 (`agar show RUN`, `agar view`); --resume with the same --run skips what is
-stored. `monitor` projects every target message of a stored run onto the
+stored. `sweep` answers the trait's held-out evaluation questions with the
+vector added at each --layers x --coefs cell (0: unsteered), judges trait and
+coherence, prints and stores the table, and recommends the cell with the
+largest trait shift from the baseline whose mean coherence stays at least
+--min-coherence. `monitor` projects every target message of a stored run onto the
 vector at one layer (h.v/|v|), before the message and averaged over it; with
 a reader model other than the run's local target the figures are labelled a
 proxy. On models of 135M-1.5B parameters this demonstrates the pipeline, not
@@ -46,6 +55,8 @@ pub(crate) struct PersonaArgs {
 pub(crate) enum PersonaCommand {
     /// Extract a trait's vector from judged answers of a local model
     Extract(ExtractArgs),
+    /// Steer held-out questions over layers x coefficients, judge, recommend
+    Sweep(crate::persona::sweep::SweepArgs),
     /// Project every target message of a stored run onto a vector
     Monitor(MonitorArgs),
 }
@@ -108,11 +119,12 @@ pub(crate) struct ExtractArgs {
 pub(crate) async fn run(args: PersonaArgs) -> crate::Outcome {
     match args.command {
         PersonaCommand::Extract(a) => extract(a).await,
+        PersonaCommand::Sweep(a) => sweep::run(a).await,
         PersonaCommand::Monitor(a) => monitor(a).await,
     }
 }
 
-fn failure(e: PersonaError) -> Failure {
+pub(super) fn failure(e: PersonaError) -> Failure {
     match e {
         PersonaError::Input(m) => Failure::Input(m),
         PersonaError::Run(m) | PersonaError::NothingKept(m) => Failure::Run(m),
@@ -122,15 +134,9 @@ fn failure(e: PersonaError) -> Failure {
 async fn extract(args: ExtractArgs) -> crate::Outcome {
     let t = LoadedTrait::load(&args.trait_ref).map_err(failure)?;
     let target = open_local(&args.model)?;
-    let env = Env::from_process();
-    let pricing = Pricing::load(&env)?;
-    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
-    let judge = resolve_with(&args.judge, &env, &settings, &pricing.config)
-        .map_err(|e| Failure::Input(e.to_string()))?;
+    let judge = resolve_judge(&args.judge)?;
     let store = agar_store::Store::open(&args.store).map_err(|e| Failure::Run(e.to_string()))?;
-    let run_id = args.run.clone().unwrap_or_else(|| {
-        chrono::Utc::now().format(&format!("persona-{}-%Y%m%d-%H%M%S", t.file.name)).to_string()
-    });
+    let run_id = run_name(args.run.as_deref(), &t.file.name, "");
     let spec = ExtractSpec {
         trait_ref: args.trait_ref.clone(),
         trait_sha256: t.sha256.clone(),
@@ -145,9 +151,6 @@ async fn extract(args: ExtractArgs) -> crate::Outcome {
         "run {run_id}: trait {} ({}), model {}, judge {}",
         t.file.name, t.origin, args.model, args.judge
     ));
-    let progress = |done: usize, total: usize, what: &str| {
-        eprint_line(&format!("[{done}/{total}] {what}"));
-    };
     let report = commands::extract(
         &store,
         &run_id,
@@ -177,11 +180,38 @@ async fn extract(args: ExtractArgs) -> crate::Outcome {
     Ok(())
 }
 
-/// A local model by reference, with any `?steer=` applied.
-fn open_local(reference: &str) -> Result<agar_local::LocalModel, Failure> {
+/// Progress lines: `[done/total] what`.
+pub(super) fn progress(done: usize, total: usize, what: &str) {
+    eprint_line(&format!("[{done}/{total}] {what}"));
+}
+
+/// `--run` or `persona-NAME[-WHAT]-DATE-TIME`.
+pub(super) fn run_name(given: Option<&str>, name: &str, what: &str) -> String {
+    given.map(str::to_string).unwrap_or_else(|| {
+        chrono::Utc::now().format(&format!("persona-{name}{what}-%Y%m%d-%H%M%S")).to_string()
+    })
+}
+
+/// The judge: any model reference.
+pub(super) fn resolve_judge(
+    reference: &str,
+) -> Result<std::sync::Arc<dyn agar_core::ChatModel>, Failure> {
     let env = Env::from_process();
-    let local =
-        agar_models::local::local_settings(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    let pricing = Pricing::load(&env)?;
+    let settings = ResolveSettings::from_env(&env).map_err(|e| Failure::Input(e.to_string()))?;
+    resolve_with(reference, &env, &settings, &pricing.config)
+        .map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// The local-model settings of the environment.
+pub(super) fn local_settings() -> Result<agar_local::LocalSettings, Failure> {
+    agar_models::local::local_settings(&Env::from_process())
+        .map_err(|e| Failure::Input(e.to_string()))
+}
+
+/// A local model by reference, with any `?steer=` applied.
+pub(super) fn open_local(reference: &str) -> Result<agar_local::LocalModel, Failure> {
+    let local = local_settings()?;
     let model = agar_local::LocalModels::new()
         .open_reference(reference, &local)
         .map_err(|e| Failure::Input(e.to_string()))?;
