@@ -202,7 +202,7 @@ fn the_first_pages_use_one_build_profile() {
         [
             "cargo run -- audit scenarios/sycophancy/poem_praise.md",
             "cargo test --workspace",
-            "cargo test --workspace --tests -- --ignored local_model browser",
+            "cargo test --workspace --tests -- --ignored local_model browser --test-threads=1",
         ]
     );
     assert!(readme.contains("first build takes"), "the README says how long the first build takes");
