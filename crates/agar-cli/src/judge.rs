@@ -253,7 +253,7 @@ pub(crate) async fn run(args: JudgeArgs) -> crate::Outcome {
             skipped,
             summary: &summary,
         };
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out)?;
         println!("{text}");
     } else {
         match &located {

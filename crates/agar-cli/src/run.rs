@@ -182,7 +182,7 @@ fn print_outcome(x: Executed, report: &Report) -> crate::Outcome {
             warnings,
             gate_error,
         };
-        let text = serde_json::to_string_pretty(&out).map_err(|e| Failure::Run(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&out)?;
         println!("{text}");
     } else {
         if x.view.record.is_demonstration() {
