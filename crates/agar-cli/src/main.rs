@@ -45,6 +45,14 @@ use tracing_subscriber::EnvFilter;
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
 
+/// mimalloc instead of glibc's malloc: at 1,000 audits in flight glibc's
+/// allocator took about a quarter of agar's CPU (`_int_malloc`, `free`,
+/// `malloc_consolidate` in a `perf` profile of the benchmark) and its arenas
+/// kept freed memory; see docs/performance.md.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before any other thread exists: candle reads its thread count from
     // the environment once (AGAR_LOCAL_THREADS, default 1).

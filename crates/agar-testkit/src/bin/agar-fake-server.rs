@@ -101,6 +101,12 @@ impl FaultArgs {
     }
 }
 
+/// The same allocator as `agar` (see agar-cli's main.rs): the benchmark runs
+/// this server beside `agar` on the same cores, so its CPU per call bounds
+/// how close `agar` can come to the latency bound.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
