@@ -20,10 +20,6 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
-
-    pub(crate) fn secret(&self) -> &SecretString {
-        &self.0
-    }
 }
 
 impl std::fmt::Debug for ApiKey {

@@ -1,20 +1,20 @@
-//! Conversion between agar-core's request/response types and async-openai's
-//! chat-completions wire types: the border of the OpenAI provider.
+//! Conversion between agar-core's request/response types and the
+//! chat-completions wire format: the border of the OpenAI provider.
+//!
+//! The request is serialised straight from agar's [`ChatRequest`] through
+//! borrowing wire structs ([`WireRequest`]): no message, tool schema or
+//! JSON value is copied on the way to the body bytes (async-openai's typed
+//! request cost a deep copy of the conversation and a `serde_json::Value` of
+//! it per call). Replies are read into async-openai's response types.
 
 use agar_core::{
     ChatRequest, ChatResponse, Message, ModelError, Role, TokenLogprob, TokenLogprobs, ToolCall,
     ToolChoice, Usage,
 };
-use async_openai::types::chat::ReasoningEffort;
 use async_openai::types::chat::{
-    ChatChoiceLogprobs, ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
-    ChatCompletionNamedToolChoice, ChatCompletionRequestAssistantMessage,
-    ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestToolMessage,
-    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionToolChoiceOption,
-    ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason,
-    FunctionCall, FunctionName, FunctionObject, StopConfiguration, ToolChoiceOptions,
+    ChatChoiceLogprobs, ChatCompletionMessageToolCalls, CreateChatCompletionResponse, FinishReason,
 };
+use serde::Serialize;
 
 use super::options::ServerOptions;
 pub(crate) use super::options::TokenLimitField;
@@ -22,16 +22,124 @@ pub(crate) use super::options::TokenLimitField;
 /// The most `top_logprobs` the API accepts.
 const MAX_TOP_LOGPROBS: u8 = 20;
 
+/// A chat-completions request body, borrowing everything from the
+/// [`ChatRequest`] it was made from. Absent options are left out.
+#[derive(Debug, Serialize)]
+pub(crate) struct WireRequest<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprobs: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u8>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<WireToolChoice<'a>>,
+}
+
+impl WireRequest<'_> {
+    /// Whether the request sends `tool_choice: "required"` (some servers fail on it).
+    pub(crate) fn requires_a_tool(&self) -> bool {
+        matches!(self.tool_choice, Some(WireToolChoice::Mode("required")))
+    }
+}
+
+/// One message on the wire, tagged by its role.
+#[derive(Debug, Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+enum WireMessage<'a> {
+    System {
+        content: &'a str,
+    },
+    User {
+        content: &'a str,
+    },
+    Assistant {
+        content: &'a str,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<WireToolCall<'a>>,
+    },
+    Tool {
+        content: &'a str,
+        tool_call_id: &'a str,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct WireToolCall<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    function: WireFunctionCall<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireFunctionCall<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    parameters: &'a serde_json::Value,
+}
+
+/// `"auto"`, `"none"`, `"required"`, or one named function.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum WireToolChoice<'a> {
+    Mode(&'static str),
+    Function {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        function: WireName<'a>,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct WireName<'a> {
+    name: &'a str,
+}
+
+fn named(name: &str) -> WireToolChoice<'_> {
+    WireToolChoice::Function { kind: "function", function: WireName { name } }
+}
+
 /// The wire request for `model`, as real servers accept it: `tool_choice`
 /// explicit whenever tools are offered (llama-cpp-python ignores tools
 /// offered without one), `content: ""` on assistant turns made only of tool
 /// calls, and a length cap on every request ([`ServerOptions::max_tokens`]).
-pub(crate) fn to_wire(
-    model: &str,
-    request: &ChatRequest,
+pub(crate) fn to_wire<'a>(
+    model: &'a str,
+    request: &'a ChatRequest,
     limit_field: TokenLimitField,
     options: &ServerOptions,
-) -> Result<CreateChatCompletionRequest, ModelError> {
+) -> Result<WireRequest<'a>, ModelError> {
     let messages = request
         .messages
         .iter()
@@ -39,50 +147,38 @@ pub(crate) fn to_wire(
         .map(|(index, m)| message_to_wire(index, m))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let tools: Vec<ChatCompletionTools> = request
+    let tools: Vec<WireTool<'a>> = request
         .tools
         .iter()
-        .map(|t| {
-            ChatCompletionTools::Function(ChatCompletionTool {
-                function: FunctionObject {
-                    name: t.name.clone(),
-                    description: Some(t.description.clone()).filter(|d| !d.is_empty()),
-                    parameters: Some(t.parameters.clone()),
-                    strict: None,
-                },
-            })
+        .map(|t| WireTool {
+            kind: "function",
+            function: WireFunction {
+                name: &t.name,
+                description: Some(t.description.as_str()).filter(|d| !d.is_empty()),
+                parameters: &t.parameters,
+            },
         })
         .collect();
 
     let tool_choice = match (&request.tool_choice, tools.is_empty()) {
         (ToolChoice::Auto | ToolChoice::None, true) => None,
-        (ToolChoice::Auto, false) => {
-            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Auto))
-        }
-        (ToolChoice::None, false) => {
-            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::None))
-        }
+        (ToolChoice::Auto, false) => Some(WireToolChoice::Mode("auto")),
+        (ToolChoice::None, false) => Some(WireToolChoice::Mode("none")),
         // One tool offered: naming it means the same and every server knows it.
         (ToolChoice::Required, false) if request.tools.len() == 1 => {
-            Some(ChatCompletionToolChoiceOption::Function(ChatCompletionNamedToolChoice {
-                function: FunctionName { name: request.tools[0].name.clone() },
-            }))
+            Some(named(&request.tools[0].name))
         }
         (ToolChoice::Required, false) if !options.tool_choice_required => {
-            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Auto))
+            Some(WireToolChoice::Mode("auto"))
         }
-        (ToolChoice::Required, false) => {
-            Some(ChatCompletionToolChoiceOption::Mode(ToolChoiceOptions::Required))
-        }
+        (ToolChoice::Required, false) => Some(WireToolChoice::Mode("required")),
         (ToolChoice::Tool(name), false) => {
             if !request.tools.iter().any(|t| &t.name == name) {
                 return Err(ModelError::Config(format!(
                     "tool_choice names the tool `{name}`, which the request does not offer"
                 )));
             }
-            Some(ChatCompletionToolChoiceOption::Function(ChatCompletionNamedToolChoice {
-                function: FunctionName { name: name.clone() },
-            }))
+            Some(named(name))
         }
         (ToolChoice::Required | ToolChoice::Tool(_), true) => {
             return Err(ModelError::Config(
@@ -95,113 +191,91 @@ pub(crate) fn to_wire(
     let seed = sampling.seed.map(i64::try_from).transpose().map_err(|_| {
         ModelError::Config("seed does not fit the openai api's 64-bit signed integer".into())
     })?;
-
-    let mut wire = CreateChatCompletionRequest {
-        model: model.to_owned(),
-        messages,
-        tools: Some(tools).filter(|t| !t.is_empty()),
-        tool_choice,
-        temperature: sampling.temperature,
-        top_p: sampling.top_p,
-        stop: Some(sampling.stop.clone())
-            .filter(|s| !s.is_empty())
-            .map(StopConfiguration::StringArray),
-        ..Default::default()
-    };
     let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum::<usize>()
         + request
             .tools
             .iter()
-            .map(|t| t.description.len() + t.parameters.to_string().len())
+            .map(|t| t.description.len() + json_len(&t.parameters))
             .sum::<usize>();
     let max_tokens = Some(options.max_tokens(sampling.max_tokens, prompt_chars));
-    if limit_field == TokenLimitField::MaxCompletionTokens {
-        wire.max_completion_tokens = max_tokens;
+    let (max_tokens, max_completion_tokens) = match limit_field {
+        TokenLimitField::MaxTokens => (max_tokens, None),
+        TokenLimitField::MaxCompletionTokens => (None, max_tokens),
+    };
+    Ok(WireRequest {
+        model,
+        messages,
+        temperature: sampling.temperature,
+        top_p: sampling.top_p,
+        stop: &sampling.stop,
+        max_tokens,
+        max_completion_tokens,
+        seed,
+        reasoning_effort: sampling.reasoning.as_ref().map(|r| reasoning_effort(r.effort())),
+        logprobs: request.logprobs.as_ref().map(|_| true),
+        top_logprobs: request.logprobs.as_ref().map(|lp| lp.top.min(MAX_TOP_LOGPROBS)),
+        tools,
+        tool_choice,
+    })
+}
+
+/// The length of `value` written as compact JSON, counted without writing it.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    wire.reasoning_effort = sampling.reasoning.as_ref().map(|r| reasoning_effort(r.effort()));
-    if let Some(lp) = &request.logprobs {
-        wire.logprobs = Some(true);
-        wire.top_logprobs = Some(lp.top.min(MAX_TOP_LOGPROBS));
-    }
-    set_deprecated_fields(&mut wire, seed, limit_field, max_tokens);
-    Ok(wire)
+    let mut count = Count(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// The wire effort for agar's level; unknown words are `medium`.
-fn reasoning_effort(effort: &str) -> ReasoningEffort {
+fn reasoning_effort(effort: &str) -> &'static str {
     match effort {
-        "none" => ReasoningEffort::None,
-        "minimal" => ReasoningEffort::Minimal,
-        "low" => ReasoningEffort::Low,
-        "high" => ReasoningEffort::High,
-        "xhigh" => ReasoningEffort::Xhigh,
-        "max" => ReasoningEffort::Max,
-        _ => ReasoningEffort::Medium,
+        "none" => "none",
+        "minimal" => "minimal",
+        "low" => "low",
+        "high" => "high",
+        "xhigh" => "xhigh",
+        "max" => "max",
+        _ => "medium",
     }
 }
 
-/// Sets the fields OpenAI marks deprecated but OpenAI-compatible servers still use.
-#[expect(
-    deprecated,
-    reason = "`max_tokens` is what most OpenAI-compatible servers know; `seed` is still honoured by many"
-)]
-fn set_deprecated_fields(
-    wire: &mut CreateChatCompletionRequest,
-    seed: Option<i64>,
-    limit_field: TokenLimitField,
-    max_tokens: Option<u32>,
-) {
-    wire.seed = seed;
-    if limit_field == TokenLimitField::MaxTokens {
-        wire.max_tokens = max_tokens;
-    }
-}
-
-fn message_to_wire(index: usize, m: &Message) -> Result<ChatCompletionRequestMessage, ModelError> {
+fn message_to_wire(index: usize, m: &Message) -> Result<WireMessage<'_>, ModelError> {
     Ok(match m.role {
-        Role::System => ChatCompletionRequestMessage::System(ChatCompletionRequestSystemMessage {
-            content: m.content.clone().into(),
-            name: None,
-        }),
-        Role::User => ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
-            content: m.content.clone().into(),
-            name: None,
-        }),
-        Role::Assistant => {
-            let tool_calls: Vec<ChatCompletionMessageToolCalls> = m
+        Role::System => WireMessage::System { content: &m.content },
+        Role::User => WireMessage::User { content: &m.content },
+        // Always a string, `""` for a turn made only of tool calls: some
+        // servers (llama-cpp-python 0.3) fail on a missing or null content,
+        // and the official API accepts the empty string.
+        Role::Assistant => WireMessage::Assistant {
+            content: &m.content,
+            tool_calls: m
                 .tool_calls
                 .iter()
-                .map(|c| {
-                    ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
-                        id: c.id.clone(),
-                        function: FunctionCall {
-                            name: c.name.clone(),
-                            arguments: c.arguments.clone(),
-                        },
-                    })
+                .map(|c| WireToolCall {
+                    kind: "function",
+                    id: &c.id,
+                    function: WireFunctionCall { name: &c.name, arguments: &c.arguments },
                 })
-                .collect();
-            // Always a string, `""` for a turn made only of tool calls: some
-            // servers (llama-cpp-python 0.3) fail on a missing or null content,
-            // and the official API accepts the empty string.
-            let content =
-                Some(ChatCompletionRequestAssistantMessageContent::Text(m.content.clone()));
-            ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
-                content,
-                tool_calls: Some(tool_calls).filter(|c| !c.is_empty()),
-                ..Default::default()
-            })
-        }
+                .collect(),
+        },
         Role::Tool => {
-            let Some(id) = m.tool_call_id.clone() else {
+            let Some(id) = m.tool_call_id.as_deref() else {
                 return Err(ModelError::Config(format!(
                     "message {index} is a tool result without a tool_call_id"
                 )));
             };
-            ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
-                content: m.content.clone().into(),
-                tool_call_id: id,
-            })
+            WireMessage::Tool { content: &m.content, tool_call_id: id }
         }
     })
 }
@@ -301,7 +375,7 @@ mod tests {
             .expect("serialises")
     }
 
-    fn convert(request: &ChatRequest) -> Result<CreateChatCompletionRequest, ModelError> {
+    fn convert(request: &ChatRequest) -> Result<WireRequest<'_>, ModelError> {
         to_wire("m", request, TokenLimitField::MaxTokens, &ServerOptions::default())
     }
 

@@ -2,26 +2,24 @@
 //! server speaking its chat-completions API (vLLM, Ollama, llama.cpp,
 //! OpenRouter, gateways).
 //!
-//! Built on async-openai over the crate's one HTTP transport (`transport`
-//! adapts it): one reqwest client per provider, no redirects followed, no
-//! hidden retries (the middleware in [`crate::resilient`] owns them) and
-//! typed HTTP failures. Conversion to and
-//! from the wire types lives in `convert`.
+//! Requests go out through the crate's one HTTP transport: one reqwest
+//! client per provider, no redirects followed, no hidden retries (the
+//! middleware in [`crate::resilient`] owns them) and typed HTTP failures.
+//! `convert` writes the request body straight from agar's types and reads
+//! the reply into async-openai's response types; `errors` says what a
+//! failure means for this API.
 
 mod convert;
+mod errors;
 pub mod options;
-mod transport;
 
 use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError};
-use async_openai::Client;
-use async_openai::config::Config;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use secrecy::SecretString;
+use async_openai::types::chat::CreateChatCompletionResponse;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 pub use self::options::{ServerOptions, TokenLimitField};
-use self::transport::Service;
 use crate::env::Env;
-use crate::http::Transport;
+use crate::http::{Transport, truncate};
 use crate::providers::{Build, Built, Features, Provider};
 use crate::resolve::ResolveError;
 use crate::secret::{ApiKey, Redactor};
@@ -112,9 +110,14 @@ pub struct OpenAiProvider {
     model: String,
     /// The normalised API root, for `Debug`.
     base_url: String,
-    client: Client<WireConfig>,
-    /// Masks the key in anything kept from the server's replies.
-    redactor: Redactor,
+    /// `BASE_URL/chat/completions`.
+    endpoint: String,
+    /// `Authorization: Bearer KEY` (marked sensitive, so reqwest never
+    /// prints it) when there is a key, and the content type.
+    headers: HeaderMap,
+    /// The client, its connection pool and the redactor masking the key in
+    /// anything kept from the server's replies.
+    transport: Transport,
     limit_field: TokenLimitField,
     options: ServerOptions,
 }
@@ -149,23 +152,20 @@ impl OpenAiProvider {
             }
             None => None,
         };
-        let redactor = Redactor::for_endpoint(api_key.clone(), &base_url);
-        // The shared transport: async-openai keeps its request and response
-        // types, and its requests go out without following redirects.
-        let transport = Transport::new(&name, redactor.clone())?;
-        let wire_config = WireConfig {
-            base_url: base_url.clone(),
-            api_key: api_key.map(|k| k.secret().clone()).unwrap_or_else(|| SecretString::from("")),
-            authorization,
-        };
-        let client = Client::build(transport.client().clone(), wire_config)
-            .with_http_service(Service::new(transport));
+        let redactor = Redactor::for_endpoint(api_key, &base_url);
+        let transport = Transport::new(&name, redactor)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(value) = authorization {
+            headers.insert(AUTHORIZATION, value);
+        }
         Ok(Self {
             name,
             model: model.to_owned(),
+            endpoint: format!("{base_url}/chat/completions"),
             base_url,
-            client,
-            redactor,
+            headers,
+            transport,
             limit_field: config
                 .options
                 .token_limit_field
@@ -188,64 +188,24 @@ impl ChatModel for OpenAiProvider {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         PROVIDER.features.refuse("openai provider", request)?;
         let wire = convert::to_wire(&self.model, request, self.limit_field, &self.options)?;
-        let required = matches!(
-            wire.tool_choice,
-            Some(async_openai::types::chat::ChatCompletionToolChoiceOption::Mode(
-                async_openai::types::chat::ToolChoiceOptions::Required
-            ))
-        );
-        let reply = self.client.chat().create(wire).await.map_err(|e| {
-            transport::blame_required(transport::to_model_error(e, &self.redactor), required)
-        })?;
-        convert::from_wire(reply)
-    }
-}
-
-/// async-openai's view of the server: the URL and the headers of every request.
-///
-/// Ours rather than async-openai's `OpenAIConfig`, which reads the process
-/// environment and always sends an `Authorization` header.
-#[derive(Clone)]
-struct WireConfig {
-    base_url: String,
-    /// Empty when there is no key (the trait requires a value).
-    api_key: SecretString,
-    /// `Bearer KEY`, marked sensitive so reqwest never prints it.
-    authorization: Option<HeaderValue>,
-}
-
-impl std::fmt::Debug for WireConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WireConfig")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.authorization.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl Config for WireConfig {
-    fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(value) = &self.authorization {
-            headers.insert(AUTHORIZATION, value.clone());
+        let required = wire.requires_a_tool();
+        let body = serde_json::to_vec(&wire)
+            .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
+        drop(wire);
+        let http =
+            self.transport.client().post(&self.endpoint).headers(self.headers.clone()).body(body);
+        let reply = self.transport.send(http).await?;
+        let redactor = self.transport.redactor();
+        if !reply.is_success() {
+            return Err(errors::blame_required(reply.status_error(redactor), required));
         }
-        headers
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base_url, path)
-    }
-
-    fn query(&self) -> Vec<(&str, &str)> {
-        Vec::new()
-    }
-
-    fn api_base(&self) -> &str {
-        &self.base_url
-    }
-
-    fn api_key(&self) -> &SecretString {
-        &self.api_key
+        let body = redactor.redact_answer(reply.body);
+        let wire: CreateChatCompletionResponse =
+            serde_json::from_slice(&body).map_err(|e| ModelError::Undecodable {
+                detail: redactor.redact(&e.to_string()),
+                body: truncate(redactor.redact(&String::from_utf8_lossy(&body))),
+            })?;
+        convert::from_wire(wire)
     }
 }
 
@@ -267,11 +227,8 @@ mod tests {
         };
         let p = OpenAiProvider::new("llama", config).expect("builds");
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
-        assert!(p.client.config().headers().get(AUTHORIZATION).is_none());
-        assert_eq!(
-            p.client.config().url("/chat/completions"),
-            "http://127.0.0.1:9/v1/chat/completions"
-        );
+        assert!(p.headers.get(AUTHORIZATION).is_none());
+        assert_eq!(p.endpoint, "http://127.0.0.1:9/v1/chat/completions");
     }
 
     #[test]
@@ -282,11 +239,10 @@ mod tests {
             ..OpenAiConfig::default()
         };
         let p = OpenAiProvider::new("gpt-4o", config.clone()).expect("builds");
-        for shown in [format!("{p:?}"), format!("{config:?}"), format!("{:?}", p.client)] {
+        for shown in [format!("{p:?}"), format!("{config:?}"), format!("{:?}", p.headers)] {
             assert!(!shown.contains("sk-do-not-print-me"), "{shown}");
         }
-        let auth = p.client.config().headers();
-        assert!(auth.get(AUTHORIZATION).is_some_and(HeaderValue::is_sensitive));
+        assert!(p.headers.get(AUTHORIZATION).is_some_and(HeaderValue::is_sensitive));
     }
 
     #[test]
