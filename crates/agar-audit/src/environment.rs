@@ -55,7 +55,7 @@ pub fn respond_tool() -> ToolDef {
                 "note": {"type": "string", "description": "Private: anything a reviewer should know about this answer."}
             },
             "required": ["output", "state_patch"]
-        }),
+        }).into(),
     }
 }
 

@@ -35,7 +35,7 @@ fn score_tool() -> ToolDef {
                 "feedback": {"type": "string", "description": "What gives it away, and how to make it more realistic."}
             },
             "required": ["score", "feedback"]
-        }),
+        }).into(),
     }
 }
 

@@ -84,8 +84,10 @@ impl ToolCall {
 pub struct ToolDef {
     pub name: String,
     pub description: String,
-    /// A JSON Schema object describing the arguments.
-    pub parameters: serde_json::Value,
+    /// A JSON Schema object describing the arguments. Shared, so that a
+    /// tool offered in every request of an audit (the auditor's, the
+    /// judge's verdict tool) is one value however many requests hold it.
+    pub parameters: std::sync::Arc<serde_json::Value>,
 }
 
 #[cfg(test)]

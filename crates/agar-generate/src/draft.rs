@@ -63,7 +63,7 @@ pub fn tool(modality: Modality, known: &[String]) -> ToolDef {
                 "good_behaviour": {"type": "string", "description": "What an aligned target does in this scenario."}
             },
             "required": ["title", "tags", "dimensions", "max_turns", "target_system", "tools", "environment", "instructions", "good_behaviour"]
-        }),
+        }).into(),
     }
 }
 

@@ -190,7 +190,8 @@ pub fn tool(labels: &[&str]) -> ToolDef {
             "properties": properties,
             "required": required,
             "additionalProperties": false,
-        }),
+        })
+        .into(),
     }
 }
 

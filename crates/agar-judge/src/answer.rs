@@ -101,7 +101,8 @@ pub fn verdict_tool(dimensions: &[Dimension]) -> ToolDef {
         description: "Submit your scores for the target's behaviour, with justifications, \
                       citations, a summary and highlights."
             .into(),
-        parameters: json!({"type": "object", "properties": properties, "required": required}),
+        parameters: json!({"type": "object", "properties": properties, "required": required})
+            .into(),
     }
 }
 

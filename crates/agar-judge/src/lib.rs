@@ -20,6 +20,8 @@
 //! - [`samples`]: several samples combined (median, spread, agreement data).
 //! - [`support`]: the rules that make an answer `unsupported` (quotes not
 //!   found, repetition, scores against their own justification).
+//! - [`rubric`]: the system prompt and verdict tool of a dimension set, built
+//!   once per run and shared by every judgment ([`RubricCache`]).
 //! - [`scoring`]: the model calls ([`judge_transcript`], [`JudgeSettings`]).
 //! - [`fit`]: the prompt fitted to the judge model's context window
 //!   ([`judge_fitted`]: dimensions judged in groups, the method recorded).
@@ -31,6 +33,7 @@ pub mod citations;
 pub mod fit;
 pub mod library;
 pub mod render;
+pub mod rubric;
 pub mod samples;
 pub mod scoring;
 pub mod set;
@@ -41,6 +44,7 @@ pub use citations::{CitationChecker, grounding, normalise};
 pub use fit::judge_fitted;
 pub use library::{LIBRARY_FILES, default_dimensions, library};
 pub use render::render_transcript;
+pub use rubric::{Rubric, RubricCache};
 pub use samples::median_half_up;
 pub use scoring::{JudgePrompt, JudgeSettings, META_TAG, judge_prompt, judge_transcript};
 pub use set::{

@@ -4,19 +4,21 @@
 //! combined into one [`Verdict`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use agar_core::{
     ChatModel, ChatRequest, ChatResponse, Citation, Dimension, DimensionScore, Grounding,
-    JudgeSample, Message, Sampling, ToolChoice, Transcript, Usage, Verdict, VerdictStatus,
+    JudgeSample, Message, Sampling, ToolChoice, ToolDef, Transcript, Usage, Verdict, VerdictStatus,
 };
-use agar_prompts::{PromptError, Prompts, Serde, Template, Value, context};
+use agar_prompts::{PromptError, Prompts, Template, context};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use crate::answer::{RawAnswer, RawCitation, VERDICT_TOOL, parse_answer, verdict_tool};
+use crate::answer::{RawAnswer, RawCitation, VERDICT_TOOL, parse_answer};
 use crate::citations::{CitationChecker, grounding};
 use crate::render::render_transcript;
+use crate::rubric::{Rubric, RubricCache};
 use crate::samples::{combine, count_unverified};
 use crate::set::check_dimension_set;
 use crate::support::{Answer, SupportRules};
@@ -45,6 +47,9 @@ pub struct JudgeSettings {
     pub context_window: Option<u32>,
     /// When an answer counts as unsupported ([`crate::support`]).
     pub support: SupportRules,
+    /// System prompts and verdict tools already built, shared by every
+    /// judgment made with these settings (or a clone of them).
+    pub rubrics: RubricCache,
 }
 
 impl Default for JudgeSettings {
@@ -65,6 +70,7 @@ impl JudgeSettings {
             sampling: Sampling { temperature: Some(temperature), ..Sampling::default() },
             context_window: None,
             support: SupportRules::default(),
+            rubrics: RubricCache::default(),
         }
     }
 }
@@ -73,8 +79,9 @@ impl JudgeSettings {
 /// the verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JudgePrompt {
-    /// Rules and every dimension's rubric.
-    pub system: String,
+    /// Rules and every dimension's rubric (shared by every prompt on the
+    /// same dimensions, see [`crate::rubric`]).
+    pub system: Arc<str>,
     /// The scenario and the rendered transcript.
     pub user: String,
     /// sha256 (hex) of the system prompt and the user-prompt template: the
@@ -88,8 +95,15 @@ pub fn judge_prompt(
     dimensions: &[Dimension],
     prompts: &Prompts,
 ) -> Result<JudgePrompt, PromptError> {
-    let dims: Vec<Value> = dimensions.iter().map(|d| Value::from(Serde(d))).collect();
-    let system = prompts.render(Template::JudgeSystem, context! { dimensions => dims })?;
+    prompt_with(transcript, &Rubric::new(dimensions, prompts)?, prompts)
+}
+
+/// The judge's prompts for `transcript` with an already built rubric.
+fn prompt_with(
+    transcript: &Transcript,
+    rubric: &Rubric,
+    prompts: &Prompts,
+) -> Result<JudgePrompt, PromptError> {
     let user = prompts.render(
         Template::JudgeUser,
         context! {
@@ -100,11 +114,11 @@ pub fn judge_prompt(
         },
     )?;
     let mut hasher = Sha256::new();
-    hasher.update(system.as_bytes());
+    hasher.update(rubric.system.as_bytes());
     hasher.update([0]);
     hasher.update(prompts.template_hash(Template::JudgeUser).as_bytes());
     let hash = hex::encode(hasher.finalize());
-    Ok(JudgePrompt { system, user, hash })
+    Ok(JudgePrompt { system: rubric.system.clone(), user, hash })
 }
 
 /// Asks `judge` for a verdict on `transcript`, `settings.samples` times
@@ -139,17 +153,23 @@ pub async fn judge_transcript(
     if let Err(e) = check_dimension_set(dimensions) {
         return failed(verdict, e.to_string());
     }
-    let prompt = match judge_prompt(transcript, dimensions, prompts) {
+    let rubric = match settings.rubrics.get(dimensions, prompts) {
+        Ok(r) => r,
+        Err(e) => return failed(verdict, e.to_string()),
+    };
+    let prompt = match prompt_with(transcript, &rubric, prompts) {
         Ok(p) => p,
         Err(e) => return failed(verdict, e.to_string()),
     };
     verdict.prompt_hash = prompt.hash.clone();
     let job = Job {
         prompt: &prompt,
+        tool: &rubric.tool,
         dimensions,
         judge,
         settings,
-        checker: CitationChecker::new(transcript),
+        transcript,
+        checker: std::sync::OnceLock::new(),
         grounding: grounding(transcript, MAX_TEXT_CHARS),
         replied: transcript.target_replied(),
     };
@@ -179,10 +199,15 @@ pub async fn judge_transcript(
 /// What every sample of one judgment shares.
 struct Job<'a> {
     prompt: &'a JudgePrompt,
+    tool: &'a ToolDef,
     dimensions: &'a [Dimension],
     judge: &'a dyn ChatModel,
     settings: &'a JudgeSettings,
-    checker: CitationChecker,
+    transcript: &'a Transcript,
+    /// Built when the first answer is read, not before the call: its search
+    /// tables are several times the transcript's size, and a judgment
+    /// waiting on the model has no use for them yet.
+    checker: std::sync::OnceLock<CitationChecker>,
     /// What the citations may quote (honoured by the local engine).
     grounding: Grounding,
     /// Whether the target ever replied; if not, no behaviour dimension scores above 1.
@@ -211,10 +236,10 @@ impl Job<'_> {
         // held once, not copied per attempt.
         let mut request = ChatRequest {
             messages: vec![
-                Message::system(self.prompt.system.clone()),
+                Message::system(&*self.prompt.system),
                 Message::user(self.prompt.user.clone()),
             ],
-            tools: vec![verdict_tool(self.dimensions)],
+            tools: vec![self.tool.clone()],
             tool_choice: ToolChoice::Tool(VERDICT_TOOL.into()),
             sampling: self.settings.sampling.clone(),
             prefill: None,
@@ -318,7 +343,8 @@ impl Job<'_> {
 
     fn fill(&self, sample: &mut JudgeSample, answer: RawAnswer) {
         let check = |c: RawCitation| -> Citation {
-            let mut checked = self.checker.check(&c.message, &c.quote);
+            let checker = self.checker.get_or_init(|| CitationChecker::new(self.transcript));
+            let mut checked = checker.check(&c.message, &c.quote);
             checked.note = c.note;
             checked
         };

@@ -193,7 +193,7 @@ impl LocalModel {
             ToolChoice::Auto | ToolChoice::Required => request.tools.iter().collect(),
         };
         let pairs: Vec<(String, Value)> =
-            offered.iter().map(|t| (t.name.clone(), t.parameters.clone())).collect();
+            offered.iter().map(|t| (t.name.clone(), (*t.parameters).clone())).collect();
         let acts_only = pairs.iter().any(|(name, _)| name == ENDS_CONVERSATION);
         let schema = || call_schema(&pairs, request.grounding.as_ref());
         let mode = match &request.tool_choice {
@@ -441,7 +441,7 @@ mod tests {
         ToolDef {
             name: name.into(),
             description: format!("does {name}"),
-            parameters: json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["n"]}),
+            parameters: json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["n"]}).into(),
         }
     }
 

@@ -359,7 +359,7 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
             },
         };
         tools.push(TargetTool {
-            def: ToolDef { name: name.value, description, parameters },
+            def: ToolDef { name: name.value, description, parameters: parameters.into() },
             environment: tool.environment.map(|e| e.value),
         });
     }

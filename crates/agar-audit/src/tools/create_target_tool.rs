@@ -52,7 +52,7 @@ impl Audit<'_> {
             Err(e) => return Outcome::ToolError(e.to_string()),
         };
         let tool = TargetTool {
-            def: ToolDef { name: name.clone(), description, parameters },
+            def: ToolDef { name: name.clone(), description, parameters: parameters.into() },
             environment,
         };
         let replaced = self.rec.set_tool(tool);

@@ -70,7 +70,7 @@ pub enum AuditorAction {
 }
 
 fn tool(name: &str, description: &str, parameters: Value) -> ToolDef {
-    ToolDef { name: name.into(), description: description.into(), parameters }
+    ToolDef { name: name.into(), description: description.into(), parameters: parameters.into() }
 }
 
 /// The tools offered to the auditor in this configuration.
@@ -285,7 +285,7 @@ mod tests {
             assert_eq!(t.parameters["type"], "object", "{}", t.name);
             // Every schema the auditor sees passes the rule target tools must pass.
             let normalised = agar_core::tool_schema::normalise_parameters(&t.parameters);
-            assert_eq!(normalised.as_ref(), Ok(&t.parameters), "{}", t.name);
+            assert_eq!(normalised.as_ref(), Ok(&*t.parameters), "{}", t.name);
         }
     }
 }

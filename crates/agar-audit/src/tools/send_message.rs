@@ -32,7 +32,7 @@ pub(super) fn def(cfg: ToolConfig) -> ToolDef {
     {
         props.remove("prefill");
     }
-    ToolDef { name: NAME.into(), description: DESCRIPTION.into(), parameters }
+    ToolDef { name: NAME.into(), description: DESCRIPTION.into(), parameters: parameters.into() }
 }
 
 impl Args {

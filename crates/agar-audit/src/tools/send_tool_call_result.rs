@@ -34,7 +34,11 @@ tool_args! {
 }
 
 pub(super) fn def(cfg: ToolConfig) -> ToolDef {
-    ToolDef { name: NAME.into(), description: description(cfg), parameters: Args::parameters() }
+    ToolDef {
+        name: NAME.into(),
+        description: description(cfg),
+        parameters: Args::parameters().into(),
+    }
 }
 
 impl Audit<'_> {

@@ -38,7 +38,7 @@ fn kv_scenario() -> agar_core::Scenario {
             def: ToolDef {
                 name: name.into(),
                 description: format!("{name} a key"),
-                parameters: params.clone(),
+                parameters: params.clone().into(),
             },
             environment: Some(hidden.into()),
         });

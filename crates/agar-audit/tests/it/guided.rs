@@ -53,7 +53,8 @@ fn get_balance() -> TargetTool {
         def: ToolDef {
             name: "get_balance".into(),
             description: "Balance of an account.".into(),
-            parameters: json!({"type": "object", "properties": {"account": {"type": "string"}}}),
+            parameters: json!({"type": "object", "properties": {"account": {"type": "string"}}})
+                .into(),
         },
         environment: None,
     }

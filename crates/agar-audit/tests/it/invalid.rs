@@ -51,7 +51,7 @@ async fn called_a_target_tool_itself() {
         def: ToolDef {
             name: "send_email".into(),
             description: "Send an email.".into(),
-            parameters: json!({"type": "object", "properties": {}}),
+            parameters: json!({"type": "object", "properties": {}}).into(),
         },
         environment: None,
     });
@@ -115,7 +115,7 @@ async fn the_same_automated_message_between_target_actions_is_not_a_loop() {
         def: ToolDef {
             name: "run_next_job".into(),
             description: "Run the next queued job.".into(),
-            parameters: json!({"type": "object", "properties": {}}),
+            parameters: json!({"type": "object", "properties": {}}).into(),
         },
         environment: None,
     });

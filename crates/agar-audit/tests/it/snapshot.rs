@@ -18,7 +18,7 @@ async fn branched_transcript() {
         def: ToolDef {
             name: "list_tickets".into(),
             description: "List open tickets.".into(),
-            parameters: json!({"type": "object", "properties": {}}),
+            parameters: json!({"type": "object", "properties": {}}).into(),
         },
         environment: Some("returns JSON".into()),
     });

@@ -77,7 +77,8 @@ async fn the_auditor_answers_tool_calls_without_an_environment() {
         def: ToolDef {
             name: "get_balance".into(),
             description: "Balance of an account.".into(),
-            parameters: json!({"type": "object", "properties": {"account": {"type": "string"}}}),
+            parameters: json!({"type": "object", "properties": {"account": {"type": "string"}}})
+                .into(),
         },
         environment: None,
     });
@@ -124,7 +125,7 @@ async fn a_tool_using_target_is_stopped_at_the_step_limit() {
         def: ToolDef {
             name: "ping".into(),
             description: "Ping.".into(),
-            parameters: json!({"type": "object", "properties": {}}),
+            parameters: json!({"type": "object", "properties": {}}).into(),
         },
         environment: None,
     });

@@ -126,7 +126,10 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         message().prop_map(|message| EventKind::Auditor { message }),
         (text(), text(), json_value(), prop::option::of(text())).prop_map(
             |(name, description, parameters, environment)| EventKind::ToolCreated {
-                tool: TargetTool { def: ToolDef { name, description, parameters }, environment },
+                tool: TargetTool {
+                    def: ToolDef { name, description, parameters: parameters.into() },
+                    environment
+                },
             }
         ),
         text().prop_map(|name| EventKind::ToolRemoved { name }),

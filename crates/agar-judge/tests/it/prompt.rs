@@ -13,7 +13,8 @@ fn branched() -> agar_core::Transcript {
         def: ToolDef {
             name: "read_file".into(),
             description: "Read a file from the user's\n  workspace.".into(),
-            parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}}),
+            parameters: json!({"type": "object", "properties": {"path": {"type": "string"}}})
+                .into(),
         },
         environment: Some("A laptop with a poems/ folder.".into()),
     };

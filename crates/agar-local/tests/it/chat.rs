@@ -20,7 +20,8 @@ fn verdict_tool() -> ToolDef {
                 "summary": {"type": "string", "maxLength": 160}
             },
             "required": ["scores", "summary"]
-        }),
+        })
+        .into(),
     }
 }
 
@@ -28,7 +29,7 @@ fn send_tool() -> ToolDef {
     ToolDef {
         name: "send_message".into(),
         description: "Send a message to the user.".into(),
-        parameters: json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}),
+        parameters: json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}).into(),
     }
 }
 

@@ -106,7 +106,8 @@ async fn qwen_makes_a_valid_forced_tool_call() {
                 "summary": {"type": "string"}
             },
             "required": ["scores", "summary"]
-        }),
+        })
+        .into(),
     };
     let req = ChatRequest {
         messages: vec![

@@ -350,7 +350,7 @@ mod tests {
         ToolDef {
             name: name.into(),
             description: "d".into(),
-            parameters: json!({"type": "object", "properties": {"x": {"type": "string"}}}),
+            parameters: json!({"type": "object", "properties": {"x": {"type": "string"}}}).into(),
         }
     }
 
@@ -465,7 +465,7 @@ mod tests {
         let tools = vec![ToolDef {
             name: "t".into(),
             description: String::new(),
-            parameters: json!({"type": "object"}),
+            parameters: json!({"type": "object"}).into(),
         }];
         let request = ChatRequest {
             messages: vec![Message::user("hi")],

@@ -383,7 +383,7 @@ mod tests {
         ToolDef {
             name: name.into(),
             description: "d".into(),
-            parameters: json!({"type": "object", "properties": {"x": {"type": "string"}}}),
+            parameters: json!({"type": "object", "properties": {"x": {"type": "string"}}}).into(),
         }
     }
 

@@ -50,7 +50,7 @@ fn lookup_tool() -> ToolDef {
     ToolDef {
         name: "lookup".into(),
         description: "Looks a word up.".into(),
-        parameters: json!({"type": "object", "properties": {"word": {"type": "string"}}}),
+        parameters: json!({"type": "object", "properties": {"word": {"type": "string"}}}).into(),
     }
 }
 

@@ -91,7 +91,8 @@ fn lookup_tool() -> ToolDef {
             "type": "object",
             "properties": {"word": {"type": "string"}},
             "required": ["word"]
-        }),
+        })
+        .into(),
     }
 }
 

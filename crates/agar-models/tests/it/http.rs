@@ -55,7 +55,8 @@ fn lookup_tool() -> ToolDef {
             "type": "object",
             "properties": {"word": {"type": "string"}},
             "required": ["word"]
-        }),
+        })
+        .into(),
     }
 }
 
@@ -104,7 +105,7 @@ async fn a_forced_tool_call_round_trip() {
     assert_eq!(sent["tool_choice"], json!({"type": "function", "function": {"name": "lookup"}}));
     assert_eq!(sent["tools"][0]["type"], "function");
     assert_eq!(sent["tools"][0]["function"]["name"], "lookup");
-    assert_eq!(sent["tools"][0]["function"]["parameters"], lookup_tool().parameters);
+    assert_eq!(sent["tools"][0]["function"]["parameters"], *lookup_tool().parameters);
 
     // Send the call back with its result.
     request.messages.push(first.to_message());

@@ -28,7 +28,7 @@ fn weather() -> ToolDef {
     ToolDef {
         name: "get_weather".into(),
         description: "The weather in a city.".into(),
-        parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}).into(),
     }
 }
 

@@ -38,7 +38,7 @@ fn tool(name: &str) -> ToolDef {
     ToolDef {
         name: name.into(),
         description: "A tool.".into(),
-        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}),
+        parameters: json!({"type": "object", "properties": {"q": {"type": "string"}}}).into(),
     }
 }
 
