@@ -186,8 +186,11 @@ pub fn run(bins: &Binaries, config: Config, work: &Path) -> anyhow::Result<Measu
     let dir = tempfile::tempdir_in(work).context("creating a work directory")?;
     let script = dir.path().join("script.json");
     std::fs::write(&script, serde_json::to_vec(&shape::script())?).context("writing the script")?;
-    let scenario = dir.path().join("shape.md");
-    std::fs::write(&scenario, shape::scenario(config.audits)).context("writing the scenario")?;
+    let scenario = dir.path().join("scenarios");
+    std::fs::create_dir(&scenario).context("creating the scenario directory")?;
+    for (name, text) in shape::scenario_files(config.audits) {
+        std::fs::write(scenario.join(name), text).context("writing the scenario")?;
+    }
     let (url, server) = start_server(bins, config.latency_ms, &script)?;
     let config_file = dir.path().join("agar.toml");
     std::fs::write(&config_file, agar_toml(&url, config.concurrency.max(1) * 2))?;

@@ -29,6 +29,21 @@ pub const JUDGE: &str = "judge";
 /// replies plus 5 after a tool result), 5 environment, 1 judge.
 pub const CALLS_PER_AUDIT: u32 = AUDITOR_TURNS + TARGET_REPLIES + 5 + 5 + 1;
 
+/// The most audits one scenario file asks for (agar caps `repeats` there).
+pub const MAX_REPEATS: usize = 1000;
+
+/// The scenario files of `audits` audits: `shape-1.md`, `shape-2.md`, ...,
+/// identical but for their name, each with at most [`MAX_REPEATS`] repeats.
+pub fn scenario_files(audits: usize) -> Vec<(String, String)> {
+    let files = audits.div_ceil(MAX_REPEATS).max(1);
+    (0..files)
+        .map(|i| {
+            let repeats = (audits - i * MAX_REPEATS).min(MAX_REPEATS);
+            (format!("shape-{}.md", i + 1), scenario(repeats))
+        })
+        .collect()
+}
+
 /// The scenario every benchmark audit runs (`repeats` is the audit count).
 pub fn scenario(repeats: usize) -> String {
     format!(
@@ -151,5 +166,24 @@ mod tests {
         assert_eq!(tools, 5);
         assert_eq!(calls, 14);
         assert_eq!(CALLS_PER_AUDIT, 30);
+    }
+
+    #[test]
+    fn audits_are_split_into_files_of_at_most_the_repeat_cap() {
+        let repeats = |audits| -> Vec<usize> {
+            scenario_files(audits)
+                .iter()
+                .map(|(_, text)| {
+                    let line = text.lines().find(|l| l.starts_with("repeats: ")).expect("repeats");
+                    line["repeats: ".len()..].parse().expect("a number")
+                })
+                .collect()
+        };
+        assert_eq!(repeats(1), [1]);
+        assert_eq!(repeats(1000), [1000]);
+        assert_eq!(repeats(2000), [1000, 1000]);
+        assert_eq!(repeats(2500), [1000, 1000, 500]);
+        let names: Vec<String> = scenario_files(2500).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["shape-1.md", "shape-2.md", "shape-3.md"]);
     }
 }

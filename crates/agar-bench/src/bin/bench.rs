@@ -32,8 +32,9 @@ struct Args {
     /// the figures then include the wrapper's costs.
     #[arg(long, value_name = "CMD")]
     wrap: Option<String>,
-    /// Write the benchmark's fake-server script to FILE and the scenario (with
-    /// --audits repeats) beside it as shape.md, then exit: for running by hand.
+    /// Write the benchmark's fake-server script to FILE and the scenarios
+    /// (--audits audits, at most 1,000 per file) beside it as shape-1.md,
+    /// shape-2.md, ..., then exit: for running by hand.
     #[arg(long, value_name = "FILE")]
     write_script: Option<PathBuf>,
 }
@@ -43,9 +44,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.write_script {
         std::fs::write(path, serde_json::to_vec_pretty(&agar_bench::shape::script())?)
             .with_context(|| format!("writing {}", path.display()))?;
-        let scenario = path.with_file_name("shape.md");
-        std::fs::write(&scenario, agar_bench::shape::scenario(args.audits.unwrap_or(100)))
-            .with_context(|| format!("writing {}", scenario.display()))?;
+        for (name, text) in agar_bench::shape::scenario_files(args.audits.unwrap_or(100)) {
+            let scenario = path.with_file_name(name);
+            std::fs::write(&scenario, text)
+                .with_context(|| format!("writing {}", scenario.display()))?;
+        }
         return Ok(());
     }
     let mut bins = Binaries::beside_current_exe()?;
