@@ -96,6 +96,11 @@ pub struct FakeConfig {
     pub models: Vec<String>,
     /// Behaviours of a real server to reproduce (OpenAI protocol only).
     pub quirks: Quirks,
+    /// Keep no copy of the requests ([`FakeServer::requests`] is then empty):
+    /// the standalone server does, since nothing can read them there, and a
+    /// benchmark's tens of thousands of requests would only cost it CPU and
+    /// memory beside the `agar` it measures.
+    pub forget_requests: bool,
 }
 
 /// A running fake OpenAI-compatible server. Dropping it (or
@@ -128,6 +133,8 @@ pub(crate) struct Shared {
     next_call_id: AtomicU64,
     /// Source of an application's session ids (`sess-<n>`).
     next_session: AtomicU64,
+    /// [`FakeConfig::forget_requests`].
+    forget_requests: bool,
 }
 
 /// Everything the server knows, per model name.
@@ -201,7 +208,9 @@ impl Shared {
         state.total_calls += 1;
         let m = state.models.entry(model.to_string()).or_default();
         m.calls += 1;
-        m.requests.push(request.clone());
+        if !self.forget_requests {
+            m.requests.push(request.clone());
+        }
         if has_auth {
             m.with_auth += 1;
         }
@@ -296,6 +305,7 @@ impl FakeServer {
             shutdown: CancellationToken::new(),
             next_call_id: AtomicU64::new(0),
             next_session: AtomicU64::new(0),
+            forget_requests: config.forget_requests,
         });
         let mut server = FakeServer { addr, shared: Arc::clone(&shared), task: None };
         server.load_script(&config.script);

@@ -128,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         fault_plan,
         models: args.models,
         quirks,
+        forget_requests: true,
         ..FakeConfig::default()
     };
     let server = FakeServer::try_start_with(config).await?;
