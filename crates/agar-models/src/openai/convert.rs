@@ -191,12 +191,18 @@ pub(crate) fn to_wire<'a>(
     let seed = sampling.seed.map(i64::try_from).transpose().map_err(|_| {
         ModelError::Config("seed does not fit the openai api's 64-bit signed integer".into())
     })?;
-    let prompt_chars = request.messages.iter().map(|m| m.content.len()).sum::<usize>()
-        + request
-            .tools
-            .iter()
-            .map(|t| t.description.len() + json_len(&t.parameters))
-            .sum::<usize>();
+    // The prompt's size only matters against a known context window.
+    let prompt_chars = match options.context_window {
+        None => 0,
+        Some(_) => {
+            request.messages.iter().map(|m| m.content.len()).sum::<usize>()
+                + request
+                    .tools
+                    .iter()
+                    .map(|t| t.description.len() + json_len(&t.parameters))
+                    .sum::<usize>()
+        }
+    };
     let max_tokens = Some(options.max_tokens(sampling.max_tokens, prompt_chars));
     let (max_tokens, max_completion_tokens) = match limit_field {
         TokenLimitField::MaxTokens => (max_tokens, None),

@@ -110,8 +110,8 @@ pub struct OpenAiProvider {
     model: String,
     /// The normalised API root, for `Debug`.
     base_url: String,
-    /// `BASE_URL/chat/completions`.
-    endpoint: String,
+    /// `BASE_URL/chat/completions`, parsed once.
+    endpoint: reqwest::Url,
     /// `Authorization: Bearer KEY` (marked sensitive, so reqwest never
     /// prints it) when there is a key, and the content type.
     headers: HeaderMap,
@@ -159,10 +159,18 @@ impl OpenAiProvider {
         if let Some(value) = authorization {
             headers.insert(AUTHORIZATION, value);
         }
+        let endpoint =
+            reqwest::Url::parse(&format!("{base_url}/chat/completions")).map_err(|e| {
+                ResolveError::InvalidBaseUrl {
+                    value: crate::secret::redact_url(&base_url),
+                    reference: name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
         Ok(Self {
             name,
             model: model.to_owned(),
-            endpoint: format!("{base_url}/chat/completions"),
+            endpoint,
             base_url,
             headers,
             transport,
@@ -192,8 +200,12 @@ impl ChatModel for OpenAiProvider {
         let body = serde_json::to_vec(&wire)
             .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
         drop(wire);
-        let http =
-            self.transport.client().post(&self.endpoint).headers(self.headers.clone()).body(body);
+        let http = self
+            .transport
+            .client()
+            .post(self.endpoint.clone())
+            .headers(self.headers.clone())
+            .body(body);
         let reply = self.transport.send(http).await?;
         let redactor = self.transport.redactor();
         if !reply.is_success() {
@@ -228,7 +240,7 @@ mod tests {
         let p = OpenAiProvider::new("llama", config).expect("builds");
         assert_eq!(p.base_url, "http://127.0.0.1:9/v1");
         assert!(p.headers.get(AUTHORIZATION).is_none());
-        assert_eq!(p.endpoint, "http://127.0.0.1:9/v1/chat/completions");
+        assert_eq!(p.endpoint.as_str(), "http://127.0.0.1:9/v1/chat/completions");
     }
 
     #[test]
