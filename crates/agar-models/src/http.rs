@@ -63,8 +63,8 @@ pub(crate) fn endpoint(
     Ok(Endpoint { name, model: model.to_owned(), base_url, url })
 }
 
-/// The HTTP transport of one provider: its client and its redactor.
-/// Cloning shares the connection pool.
+/// The HTTP transport of one provider: the process's client and the
+/// provider's redactor. Cloning shares the connection pool.
 ///
 /// The client is built on rustls (the backend async-openai uses too, so all
 /// providers share one reqwest build), with agar's user agent and no overall
@@ -83,15 +83,26 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// The transport of the model `reference`, masking what `redactor` knows.
+    /// Every transport of the process shares one client (and so one
+    /// connection pool): building a client loads the TLS root certificates,
+    /// which cost more CPU than a hundred model calls, and the settings are
+    /// the same for every provider.
     pub(crate) fn new(reference: &str, redactor: Redactor) -> Result<Self, ResolveError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("agar/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ResolveError::HttpClient {
+        static CLIENT: std::sync::OnceLock<Result<reqwest::Client, String>> =
+            std::sync::OnceLock::new();
+        let client = CLIENT
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("agar/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|reason| ResolveError::HttpClient {
                 reference: reference.to_owned(),
-                reason: e.to_string(),
+                reason,
             })?;
         Ok(Self { client, redactor, max_reply: MAX_REPLY_BYTES })
     }

@@ -620,9 +620,15 @@ impl Store {
         check_id(run_id)?;
         check_id(audit_id)?;
         let dir = self.run_dir(run_id).join(RUNNING_DIR);
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let path = dir.join(audit_id);
-        fs::write(&path, b"").map_err(io_err(&path))
+        match fs::write(&path, b"") {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // The first audit of the run: make the directory, then the marker.
+                fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+                fs::write(&path, b"").map_err(io_err(&path))
+            }
+            other => other.map_err(io_err(&path)),
+        }
     }
 
     /// Removes an audit's running marker, if any.
