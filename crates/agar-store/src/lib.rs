@@ -51,6 +51,7 @@ pub mod merge;
 pub mod mirror;
 pub mod plan;
 pub mod read;
+mod running;
 pub mod shard;
 mod store;
 

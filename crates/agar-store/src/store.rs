@@ -46,7 +46,7 @@ pub enum StoreError {
     Mirror(String),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
@@ -576,7 +576,7 @@ impl Store {
     ) -> RunView {
         let dir = self.run_dir(&record.run_id);
         let live = lock::is_held(&dir);
-        let running = if live { running_markers(&dir) } else { BTreeSet::new() };
+        let running = if live { crate::running::running_markers(&dir) } else { BTreeSet::new() };
         for (audit_id, scenario_id) in planned {
             let finished = stored.get(&audit_id).is_some_and(AuditRecord::is_finished);
             if !finished {
@@ -614,30 +614,6 @@ impl Store {
         check_id(run_id).is_ok() && lock::is_held(&self.run_dir(run_id))
     }
 
-    /// Marks an audit as running (a marker file under `RUN/.running/`; it
-    /// means something only while the run's lock is held).
-    pub fn mark_running(&self, run_id: &str, audit_id: &str) -> Result<(), StoreError> {
-        check_id(run_id)?;
-        check_id(audit_id)?;
-        let dir = self.run_dir(run_id).join(RUNNING_DIR);
-        let path = dir.join(audit_id);
-        match fs::write(&path, b"") {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                // The first audit of the run: make the directory, then the marker.
-                fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-                fs::write(&path, b"").map_err(io_err(&path))
-            }
-            other => other.map_err(io_err(&path)),
-        }
-    }
-
-    /// Removes an audit's running marker, if any.
-    pub fn clear_running(&self, run_id: &str, audit_id: &str) {
-        if check_id(run_id).is_ok() && check_id(audit_id).is_ok() {
-            let _ = fs::remove_file(self.run_dir(run_id).join(RUNNING_DIR).join(audit_id));
-        }
-    }
-
     /// Removes what a killed process may have left in a run directory:
     /// temporary files of atomic writes whose writer is gone, and running
     /// markers. Call it while holding the run's lock. Returns the files removed.
@@ -657,7 +633,7 @@ impl Store {
                 }
             }
         }
-        let running = dir.join(RUNNING_DIR);
+        let running = dir.join(crate::running::RUNNING_DIR);
         if let Ok(entries) = fs::read_dir(&running) {
             for entry in entries.flatten() {
                 if fs::remove_file(entry.path()).is_ok() {
@@ -750,17 +726,6 @@ impl Store {
     ) -> Result<Option<Label>, StoreError> {
         Ok(self.labels(run_id, audit_id)?.remove(dimension))
     }
-}
-
-/// Running markers live here, inside the run directory.
-const RUNNING_DIR: &str = ".running";
-
-fn running_markers(run_dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(run_dir.join(RUNNING_DIR))
-        .map(|entries| {
-            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The writer's pid in a temporary file name `.NAME.tmp-PID-RANDOM`.
