@@ -73,8 +73,17 @@ fn tool(name: &str, description: &str, parameters: Value) -> ToolDef {
     ToolDef { name: name.into(), description: description.into(), parameters: parameters.into() }
 }
 
-/// The tools offered to the auditor in this configuration.
+/// The tools offered to the auditor in this configuration. Built once per
+/// configuration and shared: every audit's copies hold the same schemas,
+/// which the provider then writes as JSON once rather than once per call.
 pub fn auditor_tools(cfg: ToolConfig) -> Vec<ToolDef> {
+    static BUILT: [std::sync::OnceLock<Vec<ToolDef>>; 4] =
+        [const { std::sync::OnceLock::new() }; 4];
+    let slot = 2 * usize::from(cfg.environment) + usize::from(cfg.prefill);
+    BUILT[slot].get_or_init(|| build_auditor_tools(cfg)).clone()
+}
+
+fn build_auditor_tools(cfg: ToolConfig) -> Vec<ToolDef> {
     let mut tools = vec![
         tool(
             SET_TARGET_SYSTEM_MESSAGE,

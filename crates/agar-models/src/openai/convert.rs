@@ -7,6 +7,8 @@
 //! request cost a deep copy of the conversation and a `serde_json::Value` of
 //! it per call). Replies are read into async-openai's response types.
 
+use std::sync::Arc;
+
 use agar_core::{
     ChatRequest, ChatResponse, Message, ModelError, Role, TokenLogprob, TokenLogprobs, ToolCall,
     ToolChoice, Usage,
@@ -18,6 +20,7 @@ use serde::Serialize;
 
 use super::options::ServerOptions;
 pub(crate) use super::options::TokenLimitField;
+pub(crate) use super::schemas::SchemaCache;
 
 /// The most `top_logprobs` the API accepts.
 const MAX_TOP_LOGPROBS: u8 = 20;
@@ -46,13 +49,51 @@ pub(crate) struct WireRequest<'a> {
     logprobs: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_logprobs: Option<u8>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Written by [`WireRequest::body`], with each schema's JSON from a
+    /// [`SchemaCache`].
+    #[serde(skip)]
     tools: Vec<WireTool<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip)]
     tool_choice: Option<WireToolChoice<'a>>,
 }
 
 impl WireRequest<'_> {
+    /// The request body: the fields above through serde, then `tools` (each
+    /// schema's JSON written once per schema by `schemas`, not once per
+    /// request) and `tool_choice`.
+    pub(crate) fn body(&self, schemas: &SchemaCache) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = serde_json::to_vec(self)?;
+        if self.tools.is_empty() && self.tool_choice.is_none() {
+            return Ok(out);
+        }
+        // Reopen the object: serde wrote `{"model":...,"messages":[...]...}`.
+        out.pop();
+        if !self.tools.is_empty() {
+            out.extend_from_slice(b",\"tools\":[");
+            for (i, t) in self.tools.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"type\":\"function\",\"function\":{\"name\":");
+                serde_json::to_writer(&mut out, t.name)?;
+                if let Some(d) = t.description {
+                    out.extend_from_slice(b",\"description\":");
+                    serde_json::to_writer(&mut out, d)?;
+                }
+                out.extend_from_slice(b",\"parameters\":");
+                out.extend_from_slice(&schemas.json(t.parameters)?);
+                out.extend_from_slice(b"}}");
+            }
+            out.push(b']');
+        }
+        if let Some(choice) = &self.tool_choice {
+            out.extend_from_slice(b",\"tool_choice\":");
+            serde_json::to_writer(&mut out, choice)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+
     /// Whether the request sends `tool_choice: "required"` (some servers fail on it).
     pub(crate) fn requires_a_tool(&self) -> bool {
         matches!(self.tool_choice, Some(WireToolChoice::Mode("required")))
@@ -94,19 +135,13 @@ struct WireFunctionCall<'a> {
     arguments: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+/// One offered tool, written by [`WireRequest::body`] as
+/// `{"type":"function","function":{"name","description","parameters"}}`.
+#[derive(Debug)]
 struct WireTool<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Debug, Serialize)]
-struct WireFunction<'a> {
     name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
-    parameters: &'a serde_json::Value,
+    parameters: &'a Arc<serde_json::Value>,
 }
 
 /// `"auto"`, `"none"`, `"required"`, or one named function.
@@ -151,12 +186,9 @@ pub(crate) fn to_wire<'a>(
         .tools
         .iter()
         .map(|t| WireTool {
-            kind: "function",
-            function: WireFunction {
-                name: &t.name,
-                description: Some(t.description.as_str()).filter(|d| !d.is_empty()),
-                parameters: &t.parameters,
-            },
+            name: &t.name,
+            description: Some(t.description.as_str()).filter(|d| !d.is_empty()),
+            parameters: &t.parameters,
         })
         .collect();
 
@@ -377,8 +409,12 @@ mod tests {
 
     fn wire_json(request: &ChatRequest, field: TokenLimitField) -> serde_json::Value {
         let options = ServerOptions::default();
-        serde_json::to_value(to_wire("m", request, field, &options).expect("converts"))
-            .expect("serialises")
+        body_json(&to_wire("m", request, field, &options).expect("converts"))
+    }
+
+    fn body_json(wire: &WireRequest<'_>) -> serde_json::Value {
+        let body = wire.body(&SchemaCache::default()).expect("serialises");
+        serde_json::from_slice(&body).expect("the body is JSON")
     }
 
     fn convert(request: &ChatRequest) -> Result<WireRequest<'_>, ModelError> {
@@ -479,7 +515,7 @@ mod tests {
         assert_eq!(choice(&two), Some(json!("required")));
         let lenient = ServerOptions { tool_choice_required: false, ..ServerOptions::default() };
         let sent = to_wire("m", &two, TokenLimitField::MaxTokens, &lenient).expect("converts");
-        assert_eq!(serde_json::to_value(sent).expect("json")["tool_choice"], json!("auto"));
+        assert_eq!(body_json(&sent)["tool_choice"], json!("auto"));
         assert_eq!(choice(&ChatRequest::default()), None, "no tools, no tool_choice");
         let no_tools = ChatRequest { tool_choice: ToolChoice::Required, ..Default::default() };
         assert!(matches!(convert(&no_tools), Err(ModelError::Config(_))));

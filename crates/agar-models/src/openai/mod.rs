@@ -12,6 +12,7 @@
 mod convert;
 mod errors;
 pub mod options;
+mod schemas;
 
 use agar_core::{Capabilities, ChatModel, ChatRequest, ChatResponse, ModelError};
 use async_openai::types::chat::CreateChatCompletionResponse;
@@ -118,6 +119,8 @@ pub struct OpenAiProvider {
     /// The client, its connection pool and the redactor masking the key in
     /// anything kept from the server's replies.
     transport: Transport,
+    /// The JSON of the tool schemas already sent.
+    schemas: convert::SchemaCache,
     limit_field: TokenLimitField,
     options: ServerOptions,
 }
@@ -174,6 +177,7 @@ impl OpenAiProvider {
             base_url,
             headers,
             transport,
+            schemas: convert::SchemaCache::default(),
             limit_field: config
                 .options
                 .token_limit_field
@@ -197,7 +201,8 @@ impl ChatModel for OpenAiProvider {
         PROVIDER.features.refuse("openai provider", request)?;
         let wire = convert::to_wire(&self.model, request, self.limit_field, &self.options)?;
         let required = wire.requires_a_tool();
-        let body = serde_json::to_vec(&wire)
+        let body = wire
+            .body(&self.schemas)
             .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
         drop(wire);
         let http = self
