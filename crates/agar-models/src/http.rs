@@ -116,6 +116,24 @@ impl Transport {
         &self.redactor
     }
 
+    /// Sends `body` with `request` as a one-chunk stream of known length,
+    /// then as [`Transport::send`]. A plain body stays allocated until the
+    /// answer comes (reqwest keeps it to resend); this one is freed once
+    /// written, so a thousand calls waiting on their answers do not each hold
+    /// their request (a judge request is about 80 KB).
+    pub(crate) async fn send_body(
+        &self,
+        request: reqwest::RequestBuilder,
+        body: Vec<u8>,
+    ) -> Result<Exchange, ModelError> {
+        let length = body.len();
+        let chunk = futures::stream::once(async move { Ok::<_, std::io::Error>(body) });
+        let request = request
+            .header(reqwest::header::CONTENT_LENGTH, length)
+            .body(reqwest::Body::wrap_stream(chunk));
+        self.send(request).await
+    }
+
     /// Builds and sends `request`; see [`Transport::execute`].
     pub(crate) async fn send(
         &self,

@@ -230,8 +230,8 @@ impl ChatModel for AnthropicProvider {
         let body = serde_json::to_vec(&wire)
             .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
         let client = self.transport.client();
-        let http = client.post(&self.endpoint).headers(self.headers.clone()).body(body);
-        let reply = self.transport.send(http).await?;
+        let http = client.post(&self.endpoint).headers(self.headers.clone());
+        let reply = self.transport.send_body(http, body).await?;
         let mut answer = decode(&reply, self.transport.redactor())?;
         // The prefill was sent without its trailing whitespace; the caller
         // prepends it whole, so the continuation must not repeat that space.

@@ -205,13 +205,9 @@ impl ChatModel for OpenAiProvider {
             .body(&self.schemas)
             .map_err(|e| ModelError::Config(format!("could not encode the request: {e}")))?;
         drop(wire);
-        let http = self
-            .transport
-            .client()
-            .post(self.endpoint.clone())
-            .headers(self.headers.clone())
-            .body(body);
-        let reply = self.transport.send(http).await?;
+        let http =
+            self.transport.client().post(self.endpoint.clone()).headers(self.headers.clone());
+        let reply = self.transport.send_body(http, body).await?;
         let redactor = self.transport.redactor();
         if !reply.is_success() {
             return Err(errors::blame_required(reply.status_error(redactor), required));

@@ -362,3 +362,63 @@ async fn a_refused_connection_is_a_retried_connection_error() {
     let meter = settings.shared.meter(REFERENCE).expect("metered").snapshot();
     assert_eq!((meter.calls, meter.retries, meter.failed_calls), (1, 3, 1));
 }
+
+/// The body goes out as one chunk of announced length (the provider frees it
+/// once written rather than holding it until the answer): `Content-Length`
+/// equal to the bytes sent, no chunked encoding, and the JSON whole.
+#[tokio::test]
+async fn the_request_body_has_a_content_length_and_no_chunked_encoding() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("a connection");
+        let mut data = Vec::new();
+        let mut buf = [0u8; 65536];
+        let head_end = loop {
+            let n = socket.read(&mut buf).await.expect("reads");
+            assert!(n > 0, "closed before the head ended");
+            data.extend_from_slice(&buf[..n]);
+            if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .expect("a content-length header")
+            .trim()
+            .parse()
+            .expect("a number");
+        while data.len() < head_end + length {
+            let n = socket.read(&mut buf).await.expect("reads");
+            assert!(n > 0, "closed before the body ended");
+            data.extend_from_slice(&buf[..n]);
+        }
+        let body: serde_json::Value =
+            serde_json::from_slice(&data[head_end..head_end + length]).expect("the body is JSON");
+        let reply = json!({"id": "x", "object": "chat.completion", "created": 1, "model": MODEL,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "ok"}}]})
+        .to_string();
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+        socket.write_all(answer.as_bytes()).await.expect("writes");
+        (head, body)
+    });
+    let env = Env::empty().with("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1"));
+    let model = resolve(REFERENCE, &env, &settings()).expect("resolves");
+    let request = ChatRequest { tools: vec![lookup_tool()], ..ask("hi") };
+
+    let answer = model.chat(&request).await.expect("answers");
+
+    assert_eq!(answer.content, "ok");
+    let (head, body) = server.await.expect("the server ran");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert_eq!(body["messages"][1]["content"], "hi");
+    assert_eq!(body["tools"][0]["function"]["parameters"], *lookup_tool().parameters);
+}
