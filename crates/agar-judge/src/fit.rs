@@ -15,8 +15,8 @@
 use agar_core::{Dimension, Transcript, Verdict, VerdictStatus};
 use agar_prompts::Prompts;
 
-use crate::answer::verdict_tool;
-use crate::scoring::{JudgeSettings, judge_prompt, judge_transcript};
+use crate::rubric::Rubric;
+use crate::scoring::{JudgeSettings, judge_transcript, prompt_with};
 
 /// Characters per token in size estimates (low, so estimates are high).
 const CHARS_PER_TOKEN: usize = 3;
@@ -88,8 +88,11 @@ fn needed(
     dimensions: &[Dimension],
     prompts: &Prompts,
 ) -> Result<usize, String> {
-    let prompt = judge_prompt(transcript, dimensions, prompts).map_err(|e| e.to_string())?;
-    let tool = serde_json::to_string(&verdict_tool(dimensions).parameters).unwrap_or_default();
+    // One rubric for both the prompt and the tool (`judge_prompt` would
+    // build the verdict tool too, only to drop it).
+    let rubric = Rubric::new(dimensions, prompts).map_err(|e| e.to_string())?;
+    let prompt = prompt_with(transcript, &rubric, prompts).map_err(|e| e.to_string())?;
+    let tool = serde_json::to_string(&*rubric.tool.parameters).unwrap_or_default();
     let chars = prompt.system.len() + prompt.user.len() + tool.len();
     Ok(chars.div_ceil(CHARS_PER_TOKEN) + reply_tokens(dimensions.len()) as usize)
 }

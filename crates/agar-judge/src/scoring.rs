@@ -99,7 +99,7 @@ pub fn judge_prompt(
 }
 
 /// The judge's prompts for `transcript` with an already built rubric.
-fn prompt_with(
+pub(crate) fn prompt_with(
     transcript: &Transcript,
     rubric: &Rubric,
     prompts: &Prompts,
