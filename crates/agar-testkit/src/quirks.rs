@@ -103,17 +103,17 @@ impl Quirks {
         if self.required_choice_fails && request.get("tool_choice") == Some(&json!("required")) {
             return Verdict::Fail { status: 500, body: error("", 500) };
         }
-        let prompt = prompt_tokens(request);
-        if let Some(window) = self.context_window
+        // The prompt's size matters only against a window: not computed otherwise.
+        let prompt = self.context_window.map(|window| (window, prompt_tokens(request)));
+        if let Some((window, prompt)) = prompt
             && prompt > window
         {
             return Verdict::Fail { status: 400, body: context_exceeded(window, prompt) };
         }
         let capped = request.get("max_tokens").is_some_and(|v| !v.is_null())
             || request.get("max_completion_tokens").is_some_and(|v| !v.is_null());
-        let ramble_tokens = (self.ramble_without_max_tokens && !capped).then(|| {
-            self.context_window.map_or(RAMBLE_WITHOUT_WINDOW, |w| w.saturating_sub(prompt).max(1))
-        });
+        let ramble_tokens = (self.ramble_without_max_tokens && !capped)
+            .then(|| prompt.map_or(RAMBLE_WITHOUT_WINDOW, |(w, p)| w.saturating_sub(p).max(1)));
         let drop_tool_calls = self.tools_need_tool_choice
             && request.get("tools").is_some_and(|t| !t.is_null())
             && request.get("tool_choice").is_none_or(Value::is_null);

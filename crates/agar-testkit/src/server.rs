@@ -578,12 +578,12 @@ async fn chat_completions(
         planned.reply =
             Some(Reply::Text(format!("[{model}] (would have called {})", names.join(", "))));
     }
-    let texts = match &planned.reply {
+    let texts = || match &planned.reply {
         Some(Reply::Text(_)) => true,
         None => wire::forced_tool(&request).is_none(),
         Some(_) => false,
     };
-    if let Some(tokens) = ramble_tokens.filter(|_| texts) {
+    if let Some(tokens) = ramble_tokens.filter(|_| texts()) {
         let prompt_tokens = quirks::prompt_tokens(&request);
         let id = format!("chatcmpl-fake-{}-{}", model, planned.call_index);
         let mut body =
@@ -625,8 +625,9 @@ fn respond(shared: &Shared, model: &str, request: &Value, planned: Planned) -> R
         Some(Reply::MalformedToolArguments) => {
             let name = wire::forced_tool(request)
                 .map(|(name, _)| name)
-                .or_else(|| wire::tools(request).into_iter().next().map(|(name, _)| name))
-                .unwrap_or_else(|| "unknown_tool".to_string());
+                .or_else(|| wire::tools(request).next().map(|(name, _)| name))
+                .unwrap_or("unknown_tool")
+                .to_string();
             let call =
                 WireCall { id: shared.call_id(), name, arguments: MALFORMED_ARGUMENTS.to_string() };
             success(None, &[call])
@@ -661,9 +662,10 @@ fn derived(
     call_index: usize,
 ) -> (Option<String>, Vec<WireCall>) {
     if let Some((name, schema)) = wire::forced_tool(request) {
-        let mut arguments = args_from_schema(&schema);
+        let mut arguments = args_from_schema(schema);
         quote_prompt(&mut arguments, &wire::last_user_text(request));
         let arguments = arguments.to_string();
+        let name = name.to_string();
         return (None, vec![WireCall { id: shared.call_id(), name, arguments }]);
     }
     let last_user: String = wire::last_user_text(request).chars().take(80).collect();

@@ -35,12 +35,26 @@ fn messages(body: &Value) -> &[Value] {
     body.get("messages").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
+/// Characters of a message's `content` (see [`content_text`]), counted
+/// without copying it.
+fn content_chars(content: &Value) -> usize {
+    match content {
+        Value::String(s) => s.chars().count(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .map(|t| t.chars().count())
+            .sum(),
+        _ => 0,
+    }
+}
+
 /// Characters of the request's messages: contents plus tool-call names and arguments.
 pub(crate) fn request_chars(body: &Value) -> usize {
     messages(body)
         .iter()
         .map(|m| {
-            let content = m.get("content").map_or(0, |c| content_text(c).chars().count());
+            let content = m.get("content").map_or(0, content_chars);
             let calls = m.get("tool_calls").and_then(Value::as_array).map_or(0, |calls| {
                 calls
                     .iter()
@@ -77,36 +91,28 @@ pub(crate) fn last_user_text(body: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// The tools offered: `(name, parameters schema)`.
-pub(crate) fn tools(body: &Value) -> Vec<(String, Value)> {
-    body.get("tools")
-        .and_then(Value::as_array)
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|t| {
-                    let f = t.get("function")?;
-                    let name = f.get("name")?.as_str()?.to_string();
-                    Some((name, f.get("parameters").cloned().unwrap_or(Value::Null)))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The tools offered: `(name, parameters schema)`, borrowed from the request.
+pub(crate) fn tools(body: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    body.get("tools").and_then(Value::as_array).into_iter().flatten().filter_map(|t| {
+        let f = t.get("function")?;
+        let name = f.get("name")?.as_str()?;
+        Some((name, f.get("parameters").unwrap_or(&Value::Null)))
+    })
 }
 
 /// The tool the request makes the model call, with its parameters schema
 /// (`null` if the tool is not among those offered): the one named by
 /// `tool_choice: {"type": "function", "function": {"name": X}}`, or the first
 /// tool under `tool_choice: "required"`.
-pub(crate) fn forced_tool(body: &Value) -> Option<(String, Value)> {
+pub(crate) fn forced_tool(body: &Value) -> Option<(&str, &Value)> {
     let choice = body.get("tool_choice")?;
-    let offered = tools(body);
+    let mut offered = tools(body);
     if choice == "required" {
-        return offered.into_iter().next();
+        return offered.next();
     }
     let name = choice.get("function")?.get("name")?.as_str()?;
-    let schema = offered.into_iter().find(|(n, _)| n == name).map_or(Value::Null, |(_, s)| s);
-    Some((name.to_string(), schema))
+    let schema = offered.find(|(n, _)| *n == name).map_or(&Value::Null, |(_, s)| s);
+    Some((name, schema))
 }
 
 /// A successful, non-streamed chat completion.
@@ -209,9 +215,9 @@ mod tests {
         ]);
         let named =
             json!({"tools": tools, "tool_choice": {"type": "function", "function": {"name": "b"}}});
-        assert_eq!(forced_tool(&named), Some(("b".into(), json!({"type": "string"}))));
+        assert_eq!(forced_tool(&named), Some(("b", &json!({"type": "string"}))));
         let required = json!({"tools": tools, "tool_choice": "required"});
-        assert_eq!(forced_tool(&required).map(|t| t.0), Some("a".into()));
+        assert_eq!(forced_tool(&required).map(|t| t.0), Some("a"));
         let auto = json!({"tools": tools, "tool_choice": "auto"});
         assert_eq!(forced_tool(&auto), None);
     }
