@@ -20,6 +20,7 @@
 //! found there is re-pointed to it with the judge's label kept in `cited_as`.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use agar_core::{Citation, Grounding, TargetNode, Transcript};
 
@@ -74,14 +75,32 @@ pub fn max_edits(len: usize) -> usize {
 #[derive(Debug)]
 struct Searchable {
     id: String,
-    /// The normalised content and tool-call arguments, as characters and as
-    /// a string padded with a space at each end (for whole-word lookups).
-    text: Vec<char>,
+    /// The normalised content and tool-call arguments, padded with a space
+    /// at each end (for whole-word lookups).
     padded: String,
+    /// What the approximate search needs, built on its first use: most
+    /// quotes are found word for word, and most messages are never searched
+    /// approximately.
+    fuzzy: OnceLock<Fuzzy>,
     /// The normalised prefill (padded, and as characters), if the auditor
     /// prefilled this reply.
     prefill: Option<(String, Vec<char>)>,
+}
+
+/// A message's normalised text as characters, and its trigrams.
+#[derive(Debug)]
+struct Fuzzy {
+    text: Vec<char>,
     trigrams: HashSet<[char; 3]>,
+}
+
+impl Searchable {
+    fn fuzzy(&self) -> &Fuzzy {
+        self.fuzzy.get_or_init(|| {
+            let text: Vec<char> = self.padded[1..self.padded.len() - 1].chars().collect();
+            Fuzzy { trigrams: text.windows(3).map(|w| [w[0], w[1], w[2]]).collect(), text }
+        })
+    }
 }
 
 /// What a citation of message `n` may quote: its content and its tool calls.
@@ -124,17 +143,15 @@ impl CitationChecker {
         let messages = t
             .target_nodes()
             .map(|n| {
-                let text_string = normalise(&quotable(&n));
-                let text: Vec<char> = text_string.chars().collect();
+                let text = normalise(&quotable(&n));
                 let prefill = n.prefill.map(normalise).filter(|p| !p.is_empty()).map(|p| {
                     let chars = p.chars().collect();
                     (format!(" {p} "), chars)
                 });
                 Searchable {
                     id: n.id.to_string(),
-                    trigrams: text.windows(3).map(|w| [w[0], w[1], w[2]]).collect(),
-                    text,
-                    padded: format!(" {text_string} "),
+                    padded: format!(" {text} "),
+                    fuzzy: OnceLock::new(),
                     prefill,
                 }
             })
@@ -183,7 +200,13 @@ impl CitationChecker {
     /// Whether every part is in message `i`, exactly or (with `fuzzy`) approximately.
     fn find_in(&self, i: usize, parts: &[Part], fuzzy: bool) -> Option<Found> {
         let m = &self.messages[i];
-        let all = parts.iter().all(|p| contains(&m.padded, &m.text, Some(&m.trigrams), p, fuzzy));
+        let all = parts.iter().all(|p| {
+            m.padded.contains(p.padded.as_str())
+                || fuzzy && {
+                    let f = m.fuzzy();
+                    contains(&m.padded, &f.text, Some(&f.trigrams), p, true)
+                }
+        });
         // An approximate search that an exact one would have found is still exact.
         let approximate = fuzzy && !parts.iter().all(|p| m.padded.contains(p.padded.as_str()));
         all.then_some(Found { index: i, approximate })
