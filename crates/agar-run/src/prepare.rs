@@ -169,9 +169,7 @@ fn lock(store: &Store, plan: &RunPlan, shard: Option<Shard>) -> Result<RunLock, 
         })?;
     // Other shards may be running: only this shard's markers are stale.
     let audits: Vec<String> = shard.share(plan).iter().map(|a| a.audit_id.clone()).collect();
-    for id in &audits {
-        store.clear_running(run_id, id);
-    }
+    store.clear_running_all(run_id, &audits.iter().map(String::as_str).collect::<Vec<_>>());
     let record = ShardRecord { index: shard.index, count: shard.count, audits };
     store_shard::write_record(store, run_id, &record).map_err(failed)?;
     Ok(lock)

@@ -8,8 +8,8 @@
 //! STORE/RUN_ID/shard-I-of-N.json   the audits shard I of N runs (ShardRecord)
 //! STORE/RUN_ID/.lock               held by the process running the run's audits
 //! STORE/RUN_ID/.lock-shard-I-of-N  held by the process running shard I of N
-//! STORE/RUN_ID/.running/AUDIT_ID   markers of audits running now
-//! STORE/RUN_ID/.locks/NAME.lock    write locks of transcripts (labels: labels/.locks/)
+//! STORE/RUN_ID/.running.log        +AUDIT_ID / -AUDIT_ID lines: audits running now
+//! STORE/RUN_ID/.locks/XX.lock      write locks of the run's files, 256 stripes (labels: labels/.locks/)
 //! STORE/.index/                    the sled index (a cache of the files)
 //! STORE/.cache/responses/          cached model answers (`--cache`)
 //! ```

@@ -83,29 +83,92 @@ pub(crate) fn is_named_held(run_dir: &Path, name: &str) -> bool {
 }
 
 /// Held while one read-modify-write of a stored file runs: an exclusive OS
-/// lock on `.locks/NAME.lock` in the file's directory (the file itself is
-/// replaced by rename on every write, so it cannot carry the lock). Writers
-/// in other processes and threads wait for it, so two writers both land.
-/// The lock files stay (removing one would race a writer waiting on it);
-/// the kernel releases the locks of a killed process.
+/// lock on one of [`LOCK_STRIPES`] lock files, `.locks/XX.lock` in the
+/// file's directory, chosen by a stable hash of the file's name (the file
+/// itself is replaced by rename on every write, so it cannot carry the
+/// lock). Writers in other processes and threads wait for it, so two
+/// writers both land; two files that share a stripe only take turns. The
+/// lock files stay (removing one would race a writer waiting on it), at
+/// most [`LOCK_STRIPES`] per directory, so a run of thousands of audits
+/// creates no lock file per audit; the kernel releases the locks of a
+/// killed process.
 #[derive(Debug)]
 pub struct FileLock {
     _file: File,
+}
+
+/// Lock files per directory (see [`FileLock`]).
+pub const LOCK_STRIPES: u32 = 256;
+
+/// The lock file name of the file named `name`: FNV-1a of the name, modulo
+/// [`LOCK_STRIPES`], as two hex digits. The same on every machine and version.
+pub(crate) fn stripe_name(name: &str) -> String {
+    let hash =
+        name.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("{:02x}.lock", hash % LOCK_STRIPES)
 }
 
 /// Waits for and takes the write lock of `path` (see [`FileLock`]).
 pub fn lock_file(path: &Path) -> Result<FileLock, StoreError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new(".")).join(LOCKS_DIR);
-    let lock_path = dir.join(format!("{name}.lock"));
+    let lock_path = dir.join(stripe_name(&name));
     let io = |source| StoreError::Io { path: lock_path.clone(), source };
-    // Only inside a directory that exists: a lock never creates a run.
-    match std::fs::create_dir(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
-        _ => {}
-    }
-    let file =
-        OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
+    let open = || OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path);
+    let file = match open() {
+        Ok(file) => file,
+        // Only inside a directory that exists: a lock never creates a run.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match std::fs::create_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(e)),
+                _ => {}
+            }
+            open().map_err(io)?
+        }
+        Err(e) => return Err(io(e)),
+    };
     file.lock().map_err(io)?;
     Ok(FileLock { _file: file })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripes_are_stable_and_spread() {
+        // Fixed values: another version or machine must pick the same file.
+        assert_eq!(stripe_name("a.json"), stripe_name("a.json"));
+        assert_eq!(stripe_name(""), "c5.lock");
+        let used: std::collections::HashSet<String> =
+            (0..2000).map(|i| stripe_name(&format!("shape-1.{i}.json"))).collect();
+        assert!(used.len() > 200, "{} stripes used by 2,000 names", used.len());
+        assert!(used.len() <= LOCK_STRIPES as usize);
+    }
+
+    #[test]
+    fn a_second_writer_of_a_file_waits_and_files_of_other_stripes_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        let other = (0..)
+            .map(|i| dir.path().join(format!("b{i}.json")))
+            .find(|p| {
+                stripe_name(&p.file_name().unwrap().to_string_lossy()) != stripe_name("a.json")
+            })
+            .unwrap();
+        let held = lock_file(&a).unwrap();
+        // Another stripe: taken at once, even while `a` is held.
+        drop(lock_file(&other).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _second = lock_file(&a).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "did not wait");
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(10)).expect("taken once released");
+        waiter.join().unwrap();
+        let locks = std::fs::read_dir(dir.path().join(LOCKS_DIR)).unwrap().count();
+        assert_eq!(locks, 2, "one lock file per stripe used");
+    }
 }

@@ -633,14 +633,7 @@ impl Store {
                 }
             }
         }
-        let running = dir.join(crate::running::RUNNING_DIR);
-        if let Ok(entries) = fs::read_dir(&running) {
-            for entry in entries.flatten() {
-                if fs::remove_file(entry.path()).is_ok() {
-                    removed += 1;
-                }
-            }
-        }
+        removed += crate::running::clear_log(&dir);
         Ok(removed)
     }
 

@@ -59,7 +59,7 @@ const SETTLED: Duration = Duration::from_secs(1);
 pub(crate) fn stamp_run(store: &Store, run_id: &str) -> RunStamp {
     let dir = store.run_dir(run_id);
     let (run, labels, running) =
-        (mtime(&dir), mtime(&dir.join("labels")), mtime(&dir.join(".running")));
+        (mtime(&dir), mtime(&dir.join("labels")), mtime(&dir.join(".running.log")));
     let live = store.run_is_live(run_id);
     let mut h = DefaultHasher::new();
     (run, running, live).hash(&mut h);

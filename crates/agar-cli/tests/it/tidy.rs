@@ -420,6 +420,7 @@ fn git_ignores_a_store_wherever_it_is_written() {
         "out/store/.cache/responses/ab.json",
         "out/store/.locks/run-1",
         "out/store/.running/run-1/a",
+        "out/store/run-1/.running.log",
         "out/store/.lock",
     ] {
         assert!(ignored(path), "{path} is not ignored by .gitignore");

@@ -104,6 +104,10 @@ fn a_run_lock_is_exclusive_and_marks_the_run_live() {
     assert!(matches!(store.lock_run("r"), Err(StoreError::RunBusy(_))));
     store.mark_running("r", "c").unwrap();
     assert_eq!(statuses(&store, "r")["c"], "running");
+    store.clear_running("r", "c");
+    assert_eq!(statuses(&store, "r")["c"], "pending", "ended");
+    store.mark_running("r", "c").unwrap();
+    assert_eq!(statuses(&store, "r")["c"], "running", "started again");
     drop(lock);
     assert!(!store.run_is_live("r"));
     assert_eq!(statuses(&store, "r")["c"], "pending", "a marker without a live run means nothing");
@@ -119,7 +123,11 @@ fn cleaning_removes_temp_files_of_dead_writers_only() {
     let mine = format!(".d.json.tmp-{}-0000abcd", std::process::id());
     std::fs::write(dir.join(&mine), b"x").unwrap();
     store.mark_running("r", "c").unwrap();
-    assert_eq!(store.clean_run("r").unwrap(), 2);
+    // A marker file of the layout before the running log.
+    std::fs::create_dir(dir.join(".running")).unwrap();
+    std::fs::write(dir.join(".running").join("d"), b"").unwrap();
+    assert_eq!(store.clean_run("r").unwrap(), 3);
+    assert!(!dir.join(".running.log").exists() && !dir.join(".running").exists());
     assert!(dir.join(&mine).exists());
     assert!(!dir.join(".c.json.tmp-999999999-0000abcd").exists());
 }
