@@ -164,7 +164,12 @@ impl Prompts {
             .env
             .get_template(template.name())
             .map_err(|source| PromptError { template: template.name(), source })?;
-        tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })
+        let mut text =
+            tmpl.render(ctx).map_err(|source| PromptError { template: template.name(), source })?;
+        // The renderer reserves from the template's size, often far more than
+        // the text; an audit keeps its prompts for its whole life.
+        text.shrink_to_fit();
+        Ok(text)
     }
 
     /// sha256 (hex) of one embedded template's source.
