@@ -27,6 +27,7 @@ pub mod run;
 pub mod scenario;
 pub mod server_error;
 pub mod state;
+pub mod text;
 pub mod tool_schema;
 pub mod transcript;
 pub mod verdict;
@@ -41,6 +42,7 @@ pub use model::{
 pub use run::{DEMONSTRATION_BANNER, RunRecord, RunScenario, RunSettings, is_demonstration_model};
 pub use scenario::{Dimension, Generated, Palette, Scenario, TargetTool};
 pub use state::{AuditState, UnknownState, VerdictState};
+pub use text::Text;
 pub use transcript::{
     AuditStatus, Event, EventKind, ModelCall, Origin, RoleName, ScenarioInfo, TargetNode,
     Transcript,

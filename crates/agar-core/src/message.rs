@@ -19,7 +19,7 @@ pub struct Message {
     pub role: Role,
     /// The text. Empty for an assistant turn made only of tool calls.
     #[serde(default)]
-    pub content: String,
+    pub content: crate::Text,
     /// Tool calls made by an assistant message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -39,17 +39,17 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn system(content: impl Into<String>) -> Self {
+    pub fn system(content: impl Into<crate::Text>) -> Self {
         Self { role: Role::System, content: content.into(), ..Self::default() }
     }
-    pub fn user(content: impl Into<String>) -> Self {
+    pub fn user(content: impl Into<crate::Text>) -> Self {
         Self { role: Role::User, content: content.into(), ..Self::default() }
     }
-    pub fn assistant(content: impl Into<String>) -> Self {
+    pub fn assistant(content: impl Into<crate::Text>) -> Self {
         Self { role: Role::Assistant, content: content.into(), ..Self::default() }
     }
     /// A tool result answering the call `call_id`.
-    pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+    pub fn tool(call_id: impl Into<String>, content: impl Into<crate::Text>) -> Self {
         Self {
             role: Role::Tool,
             content: content.into(),

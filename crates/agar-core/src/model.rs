@@ -235,7 +235,7 @@ impl ChatResponse {
     pub fn to_message(&self) -> Message {
         Message {
             role: crate::Role::Assistant,
-            content: self.content.clone(),
+            content: self.content.as_str().into(),
             tool_calls: self.tool_calls.clone(),
             tool_call_id: None,
             reasoning: self.reasoning.clone(),

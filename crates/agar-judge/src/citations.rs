@@ -105,7 +105,7 @@ impl Searchable {
 
 /// What a citation of message `n` may quote: its content and its tool calls.
 fn quotable(n: &TargetNode<'_>) -> String {
-    let mut raw = n.message.content.clone();
+    let mut raw = n.message.content.to_string();
     for c in &n.message.tool_calls {
         raw.push('\n');
         raw.push_str(&c.name);

@@ -236,7 +236,7 @@ impl Job<'_> {
         // held once, not copied per attempt.
         let mut request = ChatRequest {
             messages: vec![
-                Message::system(&*self.prompt.system),
+                Message::system(agar_core::Text::from(self.prompt.system.clone())),
                 Message::user(self.prompt.user.clone()),
             ],
             tools: vec![self.tool.clone()],

@@ -367,7 +367,7 @@ fn template_messages(request: &ChatRequest) -> Vec<TemplateMessage> {
     for m in &request.messages {
         match m.role {
             Role::System => {
-                let mut content = m.content.clone();
+                let mut content = m.content.to_string();
                 // Tools first: the caller's own instructions stay closest
                 // to the answer, which small models follow better.
                 if let Some(t) = &tools
@@ -378,7 +378,7 @@ fn template_messages(request: &ChatRequest) -> Vec<TemplateMessage> {
                 }
                 push("system", content);
             }
-            Role::User => push("user", m.content.clone()),
+            Role::User => push("user", m.content.to_string()),
             Role::Assistant => push("assistant", assistant_text(m)),
             Role::Tool => {
                 let id = m.tool_call_id.as_deref().unwrap_or("");
@@ -396,7 +396,7 @@ fn template_messages(request: &ChatRequest) -> Vec<TemplateMessage> {
 }
 
 fn assistant_text(m: &Message) -> String {
-    let mut text = m.content.clone();
+    let mut text = m.content.to_string();
     for c in &m.tool_calls {
         let args: Value = c.parse_arguments().unwrap_or(Value::String(c.arguments.clone()));
         let call = serde_json::json!({"name": c.name, "arguments": args});

@@ -210,7 +210,7 @@ pub fn judged_from(t: &Transcript, trait_name: &str, sample: &Sample) -> Option<
     if t.status != AuditStatus::Done {
         return None;
     }
-    let answer = t.target_nodes().find(|n| n.id == "M3")?.message.content.clone();
+    let answer = t.target_nodes().find(|n| n.id == "M3")?.message.content.to_string();
     let v = t.verdicts.last()?;
     let scores = match &v.status {
         VerdictStatus::Ok => {

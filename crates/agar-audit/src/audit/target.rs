@@ -34,7 +34,7 @@ impl Audit<'_> {
             let resp = resp?;
             let mut reply = resp.to_message();
             if let Some(p) = &prefill {
-                reply.content = format!("{p}{}", reply.content);
+                reply.content = format!("{p}{}", reply.content).into();
             }
             let reply_id = self.rec.target_message(reply.clone(), prefill.take(), None);
             if let Some(reasoning) = reply.reasoning.as_deref().filter(|r| !r.trim().is_empty()) {
@@ -186,7 +186,7 @@ impl Audit<'_> {
                 if let Some((_, r)) =
                     path.iter().find(|(_, r)| r.tool_call_id.as_deref() == Some(&c.id))
                 {
-                    out.push((c.clone(), r.content.clone()));
+                    out.push((c.clone(), r.content.to_string()));
                 }
             }
         }
@@ -271,7 +271,7 @@ pub(super) fn recent_conversation<'m>(
 ) -> Vec<(String, String)> {
     let all: Vec<(String, String)> = path
         .filter(|m| matches!(m.role, Role::User | Role::Assistant) && !m.content.trim().is_empty())
-        .map(|m| (role_name(m.role).to_string(), m.content.clone()))
+        .map(|m| (role_name(m.role).to_string(), m.content.to_string()))
         .collect();
     all[all.len().saturating_sub(RECENT_MESSAGES)..].to_vec()
 }

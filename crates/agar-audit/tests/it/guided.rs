@@ -40,7 +40,7 @@ fn guides(t: &Transcript) -> Vec<String> {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Auditor { message } if message.role == Role::User => {
-                Some(message.content.clone())
+                Some(message.content.to_string())
             }
             _ => None,
         })
@@ -87,7 +87,7 @@ async fn guided_forces_the_system_message_then_messages() {
     assert!(g[2].starts_with("Call `send_message` now") && g[2].contains("Turns left: 1."));
     for (req, guide) in reqs.iter().zip(&g) {
         let last = req.messages.last().unwrap();
-        assert_eq!((last.role, &last.content), (Role::User, guide));
+        assert_eq!((last.role, last.content.as_str()), (Role::User, guide.as_str()));
     }
     // The auditor wrote the content: its system message reached the target.
     assert_eq!(target.requests()[0].messages[0].content, "You help poets.");

@@ -94,7 +94,7 @@ fn tool_results(t: &Transcript) -> Vec<String> {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Auditor { message } if message.role == Role::Tool => {
-                Some(message.content.clone())
+                Some(message.content.to_string())
             }
             _ => None,
         })

@@ -72,7 +72,14 @@ fn message() -> impl Strategy<Value = Message> {
         prop::option::of(json_value().prop_filter("not null", |v| !v.is_null())),
     )
         .prop_map(|(role, content, tool_calls, tool_call_id, reasoning, provider_state)| {
-            Message { role, content, tool_calls, tool_call_id, reasoning, provider_state }
+            Message {
+                role,
+                content: content.into(),
+                tool_calls,
+                tool_call_id,
+                reasoning,
+                provider_state,
+            }
         })
 }
 

@@ -223,7 +223,7 @@ fn tool_result_block(index: usize, m: &Message) -> Result<Value, ModelError> {
     };
     let mut block = json!({"type": "tool_result", "tool_use_id": id});
     if !m.content.trim().is_empty() {
-        block["content"] = Value::String(m.content.clone());
+        block["content"] = Value::String(m.content.to_string());
     }
     Ok(block)
 }

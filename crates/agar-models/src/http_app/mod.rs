@@ -182,7 +182,7 @@ impl HttpApp {
                     Role::Assistant => "assistant",
                     Role::System | Role::Tool => return None,
                 };
-                Some(context! { role => role, content => m.content.clone() })
+                Some(context! { role => role, content => m.content.to_string() })
             })
             .collect();
         let system: Vec<&str> = messages

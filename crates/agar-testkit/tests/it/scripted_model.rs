@@ -39,7 +39,7 @@ async fn replies_in_order_records_requests_and_errors_when_exhausted() {
 
     assert_eq!(model.calls(), 4);
     let seen: Vec<String> =
-        model.requests().iter().map(|r| r.messages[0].content.clone()).collect();
+        model.requests().iter().map(|r| r.messages[0].content.to_string()).collect();
     assert_eq!(seen, ["one", "two", "three", "four"]);
     assert_eq!(model.last_request().unwrap().messages[0].content, "four");
 

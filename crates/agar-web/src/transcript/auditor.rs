@@ -108,7 +108,7 @@ fn auditor_message(message: &Message) -> AuditorItem {
                 message.tool_call_id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default()
             ),
         },
-        text: message.content.clone(),
+        text: message.content.to_string(),
         calls: calls(message),
     }
 }

@@ -98,8 +98,8 @@ fn split_prefill(m: &Message, prefill: Option<&str>) -> (Option<String>, String,
         Some(p) if m.content.starts_with(p) => {
             (Some(p.to_string()), m.content[p.len()..].to_string(), None)
         }
-        Some(p) => (None, m.content.clone(), Some(p.to_string())),
-        None => (None, m.content.clone(), None),
+        Some(p) => (None, m.content.to_string(), Some(p.to_string())),
+        None => (None, m.content.to_string(), None),
     }
 }
 
