@@ -1,6 +1,7 @@
 //! The embedded templates and the strict environment that renders them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use sha2::{Digest, Sha256};
@@ -82,12 +83,18 @@ pub struct PromptError {
     pub source: minijinja::Error,
 }
 
+/// Texts kept by [`Prompts::render_shared`] before dead ones are swept.
+const SHARED_SWEEP_AT: usize = 64;
+
 /// Every template, ready to render. Build once and share.
 #[derive(Debug)]
 pub struct Prompts {
     env: Environment<'static>,
     /// The source of each template in use: embedded, or a user's override.
     sources: BTreeMap<Template, &'static str>,
+    /// Texts of [`Prompts::render_shared`], by template and context, while
+    /// some holder keeps them.
+    shared: Mutex<HashMap<(Template, String), Weak<str>>>,
 }
 
 impl Default for Prompts {
@@ -122,7 +129,7 @@ impl Prompts {
                 .unwrap_or_else(|e| panic!("embedded template {} must parse: {e}", t.name()));
             sources.insert(t, t.source());
         }
-        Self { env, sources }
+        Self { env, sources, shared: Mutex::default() }
     }
 
     /// The embedded templates with some replaced by a user's text (already
@@ -172,6 +179,26 @@ impl Prompts {
         Ok(text)
     }
 
+    /// Renders `template` with `ctx` like [`Prompts::render`], but returns
+    /// the text already rendered from an equal context while any holder still
+    /// keeps it: the repeats of one scenario share one auditor system prompt
+    /// (11 KB each) instead of holding a copy per audit in flight, and a
+    /// provider that writes a long text once per address writes it once.
+    pub fn render_shared(&self, template: Template, ctx: Value) -> Result<Arc<str>, PromptError> {
+        // Values print in full and in their maps' order: equal contexts, equal keys.
+        let key = (template, format!("{ctx:?}"));
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(text) = shared.get(&key).and_then(Weak::upgrade) {
+            return Ok(text);
+        }
+        let text: Arc<str> = self.render(template, ctx)?.into();
+        if shared.len() >= SHARED_SWEEP_AT {
+            shared.retain(|_, text| text.strong_count() > 0);
+        }
+        shared.insert(key, Arc::downgrade(&text));
+        Ok(text)
+    }
+
     /// sha256 (hex) of one embedded template's source.
     pub fn hash(template: Template) -> String {
         hex::encode(Sha256::digest(template.source().as_bytes()))
@@ -187,6 +214,21 @@ impl Prompts {
 mod tests {
     use super::*;
     use minijinja::context;
+
+    #[test]
+    fn equal_contexts_share_one_text_while_it_is_held() {
+        let prompts = Prompts::new();
+        let ctx = |name: &str| context! { target_model => name, language => "en", language_name => "English" };
+        let a = prompts.render_shared(Template::AuditorKickoff, ctx("m1")).unwrap();
+        let b = prompts.render_shared(Template::AuditorKickoff, ctx("m1")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(*a, prompts.render(Template::AuditorKickoff, ctx("m1")).unwrap());
+        let other = prompts.render_shared(Template::AuditorKickoff, ctx("m2")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &other) && a != other);
+        drop((a, b));
+        let again = prompts.render_shared(Template::AuditorKickoff, ctx("m1")).unwrap();
+        assert_eq!(*again, *prompts.render(Template::AuditorKickoff, ctx("m1")).unwrap());
+    }
 
     #[test]
     fn every_template_parses() {

@@ -19,9 +19,10 @@ impl Audit<'_> {
             .collect();
         let target_tools: Vec<String> =
             self.scenario.tools.iter().map(|t| t.def.name.clone()).collect();
+        // Shared by the audits of one scenario (its repeats), not one copy each.
         let system = self
             .prompts
-            .render(
+            .render_shared(
                 Template::AuditorSystem,
                 context! {
                     instructions => self.scenario.instructions.clone(),

@@ -16,11 +16,12 @@ use agar_core::{
 use async_openai::types::chat::{
     ChatChoiceLogprobs, ChatCompletionMessageToolCalls, CreateChatCompletionResponse, FinishReason,
 };
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use super::options::ServerOptions;
 pub(crate) use super::options::TokenLimitField;
-pub(crate) use super::schemas::SchemaCache;
+pub(crate) use super::schemas::{SchemaCache, TextCache};
 
 /// The most `top_logprobs` the API accepts.
 const MAX_TOP_LOGPROBS: u8 = 20;
@@ -100,23 +101,46 @@ impl WireRequest<'_> {
     }
 }
 
+/// A message's text on the wire: escaped per request, or (a long text,
+/// such as a system prompt) the JSON string a [`TextCache`] wrote once.
+#[derive(Debug)]
+enum WireText<'a> {
+    Plain(&'a str),
+    Escaped(Arc<RawValue>),
+}
+
+impl<'a> WireText<'a> {
+    fn of(text: &'a agar_core::Text, texts: &TextCache) -> Self {
+        texts.escaped(text).map_or(Self::Plain(text), Self::Escaped)
+    }
+}
+
+impl Serialize for WireText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Plain(text) => serializer.serialize_str(text),
+            Self::Escaped(json) => json.serialize(serializer),
+        }
+    }
+}
+
 /// One message on the wire, tagged by its role.
 #[derive(Debug, Serialize)]
 #[serde(tag = "role", rename_all = "lowercase")]
 enum WireMessage<'a> {
     System {
-        content: &'a str,
+        content: WireText<'a>,
     },
     User {
-        content: &'a str,
+        content: WireText<'a>,
     },
     Assistant {
-        content: &'a str,
+        content: WireText<'a>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         tool_calls: Vec<WireToolCall<'a>>,
     },
     Tool {
-        content: &'a str,
+        content: WireText<'a>,
         tool_call_id: &'a str,
     },
 }
@@ -169,17 +193,19 @@ fn named(name: &str) -> WireToolChoice<'_> {
 /// explicit whenever tools are offered (llama-cpp-python ignores tools
 /// offered without one), `content: ""` on assistant turns made only of tool
 /// calls, and a length cap on every request ([`ServerOptions::max_tokens`]).
+/// Long texts come from `texts`, escaped once (see [`TextCache`]).
 pub(crate) fn to_wire<'a>(
     model: &'a str,
     request: &'a ChatRequest,
     limit_field: TokenLimitField,
     options: &ServerOptions,
+    texts: &TextCache,
 ) -> Result<WireRequest<'a>, ModelError> {
     let messages = request
         .messages
         .iter()
         .enumerate()
-        .map(|(index, m)| message_to_wire(index, m))
+        .map(|(index, m)| message_to_wire(index, m, texts))
         .collect::<Result<Vec<_>, _>>()?;
 
     let tools: Vec<WireTool<'a>> = request
@@ -288,15 +314,20 @@ fn reasoning_effort(effort: &str) -> &'static str {
     }
 }
 
-fn message_to_wire(index: usize, m: &Message) -> Result<WireMessage<'_>, ModelError> {
+fn message_to_wire<'a>(
+    index: usize,
+    m: &'a Message,
+    texts: &TextCache,
+) -> Result<WireMessage<'a>, ModelError> {
+    let content = WireText::of(&m.content, texts);
     Ok(match m.role {
-        Role::System => WireMessage::System { content: &m.content },
-        Role::User => WireMessage::User { content: &m.content },
+        Role::System => WireMessage::System { content },
+        Role::User => WireMessage::User { content },
         // Always a string, `""` for a turn made only of tool calls: some
         // servers (llama-cpp-python 0.3) fail on a missing or null content,
         // and the official API accepts the empty string.
         Role::Assistant => WireMessage::Assistant {
-            content: &m.content,
+            content,
             tool_calls: m
                 .tool_calls
                 .iter()
@@ -313,7 +344,7 @@ fn message_to_wire(index: usize, m: &Message) -> Result<WireMessage<'_>, ModelEr
                     "message {index} is a tool result without a tool_call_id"
                 )));
             };
-            WireMessage::Tool { content: &m.content, tool_call_id: id }
+            WireMessage::Tool { content, tool_call_id: id }
         }
     })
 }
@@ -409,7 +440,7 @@ mod tests {
 
     fn wire_json(request: &ChatRequest, field: TokenLimitField) -> serde_json::Value {
         let options = ServerOptions::default();
-        body_json(&to_wire("m", request, field, &options).expect("converts"))
+        body_json(&to_wire("m", request, field, &options, &TextCache::default()).expect("converts"))
     }
 
     fn body_json(wire: &WireRequest<'_>) -> serde_json::Value {
@@ -418,7 +449,8 @@ mod tests {
     }
 
     fn convert(request: &ChatRequest) -> Result<WireRequest<'_>, ModelError> {
-        to_wire("m", request, TokenLimitField::MaxTokens, &ServerOptions::default())
+        let texts = TextCache::default();
+        to_wire("m", request, TokenLimitField::MaxTokens, &ServerOptions::default(), &texts)
     }
 
     fn tool(name: &str) -> ToolDef {
@@ -426,6 +458,31 @@ mod tests {
             name: name.into(),
             description: "d".into(),
             parameters: json!({"type": "object", "properties": {"x": {"type": "string"}}}).into(),
+        }
+    }
+
+    #[test]
+    fn a_long_text_sent_twice_is_the_same_json_as_written_plainly() {
+        let prompt = format!("Rules:\n\t\"be \\ careful\" \u{1F600}\n{}", "x".repeat(5000));
+        let request = ChatRequest {
+            messages: vec![Message::system(prompt.clone()), Message::user("hi")],
+            ..Default::default()
+        };
+        // The audit's history holds the prompt too: it will be sent again.
+        let _history = request.messages[0].content.clone();
+        let texts = TextCache::default();
+        let options = ServerOptions::default();
+        let field = TokenLimitField::MaxTokens;
+        for _ in 0..2 {
+            let wire = to_wire("m", &request, field, &options, &texts).expect("converts");
+            assert!(matches!(
+                wire.messages[0],
+                WireMessage::System { content: WireText::Escaped(_) }
+            ));
+            assert!(matches!(wire.messages[1], WireMessage::User { content: WireText::Plain(_) }));
+            let body = body_json(&wire);
+            assert_eq!(body["messages"][0]["content"], json!(prompt));
+            assert_eq!(body["messages"][1]["content"], json!("hi"));
         }
     }
 
@@ -514,7 +571,9 @@ mod tests {
         };
         assert_eq!(choice(&two), Some(json!("required")));
         let lenient = ServerOptions { tool_choice_required: false, ..ServerOptions::default() };
-        let sent = to_wire("m", &two, TokenLimitField::MaxTokens, &lenient).expect("converts");
+        let texts = TextCache::default();
+        let sent =
+            to_wire("m", &two, TokenLimitField::MaxTokens, &lenient, &texts).expect("converts");
         assert_eq!(body_json(&sent)["tool_choice"], json!("auto"));
         assert_eq!(choice(&ChatRequest::default()), None, "no tools, no tool_choice");
         let no_tools = ChatRequest { tool_choice: ToolChoice::Required, ..Default::default() };

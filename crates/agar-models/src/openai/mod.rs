@@ -121,6 +121,8 @@ pub struct OpenAiProvider {
     transport: Transport,
     /// The JSON of the tool schemas already sent.
     schemas: convert::SchemaCache,
+    /// The JSON of the long message texts (system prompts) already sent.
+    texts: convert::TextCache,
     limit_field: TokenLimitField,
     options: ServerOptions,
 }
@@ -178,6 +180,7 @@ impl OpenAiProvider {
             headers,
             transport,
             schemas: convert::SchemaCache::default(),
+            texts: convert::TextCache::default(),
             limit_field: config
                 .options
                 .token_limit_field
@@ -199,7 +202,8 @@ impl ChatModel for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ModelError> {
         PROVIDER.features.refuse("openai provider", request)?;
-        let wire = convert::to_wire(&self.model, request, self.limit_field, &self.options)?;
+        let wire =
+            convert::to_wire(&self.model, request, self.limit_field, &self.options, &self.texts)?;
         let required = wire.requires_a_tool();
         let body = wire
             .body(&self.schemas)
