@@ -92,6 +92,9 @@ pub struct Prompts {
     env: Environment<'static>,
     /// The source of each template in use: embedded, or a user's override.
     sources: BTreeMap<Template, &'static str>,
+    /// sha256 (hex) of each source in `sources`, computed once: every audit
+    /// records them and every judgment hashes its prompts with them.
+    hashes: BTreeMap<Template, String>,
     /// Texts of [`Prompts::render_shared`], by template and context, while
     /// some holder keeps them.
     shared: Mutex<HashMap<(Template, String), Weak<str>>>,
@@ -129,7 +132,8 @@ impl Prompts {
                 .unwrap_or_else(|e| panic!("embedded template {} must parse: {e}", t.name()));
             sources.insert(t, t.source());
         }
-        Self { env, sources, shared: Mutex::default() }
+        let hashes = Template::ALL.iter().map(|&t| (t, Self::hash(t))).collect();
+        Self { env, sources, hashes, shared: Mutex::default() }
     }
 
     /// The embedded templates with some replaced by a user's text (already
@@ -144,6 +148,7 @@ impl Prompts {
                 .add_template(t.name(), text)
                 .map_err(|source| PromptError { template: t.name(), source })?;
             prompts.sources.insert(t, text);
+            prompts.hashes.insert(t, hex::encode(Sha256::digest(text.as_bytes())));
         }
         Ok(prompts)
     }
@@ -155,8 +160,10 @@ impl Prompts {
 
     /// sha256 (hex) of the source in use for `template`.
     pub fn template_hash(&self, template: Template) -> String {
-        let source = self.sources.get(&template).copied().unwrap_or(template.source());
-        hex::encode(Sha256::digest(source.as_bytes()))
+        match self.hashes.get(&template) {
+            Some(hash) => hash.clone(),
+            None => Self::hash(template),
+        }
     }
 
     /// sha256 (hex) of every template in use, by file name.
@@ -214,6 +221,27 @@ impl Prompts {
 mod tests {
     use super::*;
     use minijinja::context;
+
+    #[test]
+    fn template_hashes_follow_the_source_in_use() {
+        let embedded = Prompts::new();
+        assert_eq!(
+            embedded.template_hash(Template::AuditorKickoff),
+            Prompts::hash(Template::AuditorKickoff)
+        );
+        let text = "Talk to {{ target_model }} in {{ language_name }}.".to_string();
+        let overridden =
+            Prompts::with_overrides(vec![(Template::AuditorKickoff, text.clone())]).unwrap();
+        assert_eq!(
+            overridden.template_hash(Template::AuditorKickoff),
+            hex::encode(Sha256::digest(text.as_bytes()))
+        );
+        assert_eq!(
+            overridden.template_hash(Template::AuditorSystem),
+            Prompts::hash(Template::AuditorSystem)
+        );
+        assert_eq!(overridden.template_hashes().len(), Template::ALL.len());
+    }
 
     #[test]
     fn equal_contexts_share_one_text_while_it_is_held() {
