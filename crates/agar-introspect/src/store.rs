@@ -13,7 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use agar_core::{RoleName, RunRecord, RunSettings};
+use agar_core::{RoleName, RunRecord};
+use agar_store::kind::{KindRun, create_kind_run};
 use agar_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -45,38 +46,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunStoreError + '_ {
 
 /// Creates the run: `run.json` with the spec, and the trials' folder.
 pub fn create_run(store: &Store, run_id: &str, spec: &IntrospectSpec) -> Result<(), RunStoreError> {
-    let record = RunRecord {
-        schema_version: agar_core::SCHEMA_VERSION,
-        run_id: run_id.to_string(),
-        created_at: chrono::Utc::now(),
-        agar_version: env!("CARGO_PKG_VERSION").to_string(),
+    let run = KindRun {
+        run_id,
         models: BTreeMap::from([
             (RoleName::Target, spec.model.clone()),
             (RoleName::Judge, spec.judge.clone()),
         ]),
-        settings: RunSettings {
-            max_turns: 0,
-            concurrency: 1,
-            repeats: 1,
-            judge: true,
-            dimensions: Vec::new(),
-            auditor_guidance: Default::default(),
-            max_unverified_share: None,
-            sampling: BTreeMap::new(),
-        },
-        scenarios: Vec::new(),
-        prompt_hashes: BTreeMap::new(),
-        // A small local model's reports demonstrate the pipeline, nothing more.
-        demonstration: agar_core::is_demonstration_model(&spec.model),
+        max_turns: 0,
+        concurrency: 1,
+        judge: true,
     };
-    let dir = store.create_run(&record).map_err(|e| match e {
+    let dir = create_kind_run(store, run, KIND, KIND, spec).map_err(|e| match e {
         StoreError::RunExists(_) | StoreError::BadId(_) => RunStoreError::BadRun(e),
         other => RunStoreError::Store(other),
     })?;
-    let mut value = serde_json::to_value(&record).map_err(|e| corrupt(&dir, e))?;
-    value["kind"] = KIND.into();
-    value["introspect"] = serde_json::to_value(spec).map_err(|e| corrupt(&dir, e))?;
-    write_json(&dir.join("run.json"), &value)?;
     let trials = dir.join(TRIALS_DIR);
     std::fs::create_dir_all(&trials).map_err(io(&trials))
 }

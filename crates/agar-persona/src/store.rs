@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use agar_core::{
-    AuditStatus, DimensionScore, Event, EventKind, Message, RoleName, RunRecord, RunSettings,
-    ScenarioInfo, Transcript, Verdict, VerdictStatus,
+    AuditStatus, DimensionScore, Event, EventKind, Message, RoleName, ScenarioInfo, Transcript,
+    Verdict, VerdictStatus,
 };
 use agar_store::Store;
+use agar_store::kind::{KindRun, create_kind_run};
 use chrono::Utc;
 use serde::Serialize;
 
@@ -48,38 +49,13 @@ pub fn create_run(
     kind: &str,
     spec: &impl Serialize,
 ) -> Result<PathBuf, PersonaError> {
-    let demonstration =
-        models.get(&RoleName::Target).is_some_and(|m| agar_core::is_demonstration_model(m));
-    let record = RunRecord {
-        schema_version: agar_core::SCHEMA_VERSION,
-        run_id: run_id.to_string(),
-        created_at: Utc::now(),
-        agar_version: env!("CARGO_PKG_VERSION").to_string(),
-        models,
-        settings: RunSettings {
-            max_turns: 1,
-            concurrency: 1,
-            repeats: 1,
-            judge: true,
-            dimensions: Vec::new(),
-            auditor_guidance: Default::default(),
-            max_unverified_share: None,
-            sampling: BTreeMap::new(),
-        },
-        scenarios: Vec::new(),
-        prompt_hashes: BTreeMap::new(),
-        demonstration,
-    };
-    let dir = store.create_run(&record).map_err(|e| match e {
+    let run = KindRun { run_id, models, max_turns: 1, concurrency: 1, judge: true };
+    let dir = create_kind_run(store, run, kind, "persona", spec).map_err(|e| match e {
         agar_store::StoreError::RunExists(_) | agar_store::StoreError::BadId(_) => {
             PersonaError::Input(e.to_string())
         }
         other => run_err(other),
     })?;
-    let mut value = serde_json::to_value(&record).map_err(run_err)?;
-    value["kind"] = kind.into();
-    value["persona"] = serde_json::to_value(spec).map_err(run_err)?;
-    write_json(&dir.join("run.json"), &value)?;
     std::fs::create_dir_all(dir.join(DIR))
         .map_err(|e| run_err(format!("{}: {e}", dir.display())))?;
     Ok(dir)

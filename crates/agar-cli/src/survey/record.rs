@@ -14,8 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use agar_core::{RoleName, RunRecord, RunSettings, TokenLogprobs, Usage};
+use agar_core::{RoleName, RunRecord, TokenLogprobs, Usage};
 use agar_store::Store;
+use agar_store::kind::{KindRun, create_kind_run};
 use agar_survey::{CountryAnswers, Method, ModelAnswer, Prompting, Question, SurveyPrompt};
 use serde::{Deserialize, Serialize};
 
@@ -114,32 +115,14 @@ pub(crate) fn write_run(
     model: &str,
     spec: &SurveySpec,
 ) -> Result<(), Failure> {
-    let record = RunRecord {
-        schema_version: agar_core::SCHEMA_VERSION,
-        run_id: run_id.to_string(),
-        created_at: chrono::Utc::now(),
-        agar_version: env!("CARGO_PKG_VERSION").to_string(),
+    let run = KindRun {
+        run_id,
         models: BTreeMap::from([(RoleName::Target, model.to_string())]),
-        settings: RunSettings {
-            max_turns: 0,
-            concurrency: spec.concurrency,
-            repeats: 1,
-            judge: false,
-            dimensions: Vec::new(),
-            auditor_guidance: Default::default(),
-            max_unverified_share: None,
-            sampling: BTreeMap::new(),
-        },
-        scenarios: Vec::new(),
-        prompt_hashes: BTreeMap::new(),
-        // A small local model's opinions demonstrate the method, nothing more.
-        demonstration: agar_core::is_demonstration_model(model),
+        max_turns: 0,
+        concurrency: spec.concurrency,
+        judge: false,
     };
-    let dir = store.create_run(&record)?;
-    let mut value = serde_json::to_value(&record)?;
-    value["kind"] = KIND.into();
-    value["survey"] = serde_json::to_value(spec)?;
-    write_json(&dir.join("run.json"), &value)?;
+    let dir = create_kind_run(store, run, KIND, KIND, spec)?;
     std::fs::create_dir_all(dir.join(ITEMS_DIR))
         .map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))
 }
