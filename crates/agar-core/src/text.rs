@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A shared, immutable text (see the module's documentation).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Text(Arc<str>);
 
 impl Text {
@@ -39,13 +39,6 @@ impl Text {
             owned.push_str(s);
             self.0 = owned.into();
         }
-    }
-}
-
-impl Default for Text {
-    fn default() -> Self {
-        static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-        Self(EMPTY.get_or_init(|| Arc::from("")).clone())
     }
 }
 
@@ -92,21 +85,9 @@ impl From<&str> for Text {
     }
 }
 
-impl From<&String> for Text {
-    fn from(s: &String) -> Self {
-        Self(s.as_str().into())
-    }
-}
-
 impl From<Arc<str>> for Text {
     fn from(s: Arc<str>) -> Self {
         Self(s)
-    }
-}
-
-impl From<&Text> for Text {
-    fn from(s: &Text) -> Self {
-        s.clone()
     }
 }
 
@@ -131,24 +112,6 @@ impl PartialEq<&str> for Text {
 impl PartialEq<String> for Text {
     fn eq(&self, other: &String) -> bool {
         &*self.0 == other.as_str()
-    }
-}
-
-impl PartialEq<Text> for str {
-    fn eq(&self, other: &Text) -> bool {
-        self == &*other.0
-    }
-}
-
-impl PartialEq<Text> for &str {
-    fn eq(&self, other: &Text) -> bool {
-        *self == &*other.0
-    }
-}
-
-impl PartialEq<Text> for String {
-    fn eq(&self, other: &Text) -> bool {
-        self.as_str() == &*other.0
     }
 }
 
