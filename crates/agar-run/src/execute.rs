@@ -9,8 +9,9 @@
 //!   `--max-cost` is reached, and [`Stop`] records which. Running audits go
 //!   on to their end (every model call is bounded by its timeout);
 //! - each audit is marked running in the store, run, judged, priced, and
-//!   written (file synced and renamed, index flushed) before it counts as
-//!   done anywhere (log, [`Observer`], result);
+//!   written (file synced and renamed) before it counts as
+//!   done anywhere (log, [`Observer`], result); the index records wait for
+//!   the closing view, which writes them in one session;
 //! - a ticker task reads the models' meters four times a second for the
 //!   observer and the budget; it ends when the audits do.
 
@@ -234,6 +235,9 @@ pub async fn execute(x: Execution, observer: Arc<dyn Observer>) -> Result<Execut
             }
         })
     };
+    // No audit opens the index: the records of finished audits wait for the
+    // view below, which writes them in one session.
+    p.store.defer_index_writes();
     let (finished, skipped) = run_bounded(p.jobs, p.concurrency, cancel.clone(), |job| {
         let shared = shared.clone();
         async move { run_one(&shared, job).await }

@@ -89,9 +89,16 @@ pub fn prepare(store: Store, plan: RunPlan, opts: ResumeOptions) -> Result<Prepa
         Some(shard) => shard.share(&plan),
         None => plan.audits.iter().collect(),
     };
-    let view = store.view(&run_id).map_err(|e| RunError::Failed(e.to_string()))?;
+    // A run with no transcript yet (every `agar audit`) has nothing to skip:
+    // the index is not opened, and the first model call comes sooner.
+    let failed = |e: StoreError| RunError::Failed(e.to_string());
+    let stored_audits = if store.has_transcripts(&run_id).map_err(failed)? {
+        store.view(&run_id).map_err(failed)?.audits
+    } else {
+        Vec::new()
+    };
     let mine: BTreeSet<&str> = share.iter().map(|a| a.audit_id.as_str()).collect();
-    let stored = view.audits.iter().filter(|a| mine.contains(a.audit_id.as_str()));
+    let stored = stored_audits.iter().filter(|a| mine.contains(a.audit_id.as_str()));
     let failed_left = if opts.retry_failed {
         0
     } else {

@@ -42,6 +42,9 @@
 //! process therefore see every record written), on
 //! [`Store::flush_index`](crate::Store::flush_index), which a run calls when
 //! its audits end, and when the store's last handle is dropped (best effort).
+//! A run defers every write's session while its audits are in flight
+//! ([`Store::defer_index_writes`](crate::Store::defer_index_writes)): its
+//! closing view writes the whole batch at once.
 //! Each record is written only if its file still has the stamp it had when
 //! written, so a batch never overrides a newer file. A crash loses at most
 //! the pending batch from the index, never a transcript: the run's

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -161,6 +161,9 @@ struct Shared {
     /// A write opens the index for the pending batch when this process's last
     /// index session ended at least this long ago.
     flush_interval: Duration,
+    /// Writes leave their records to [`Store::flush_index`] and to the
+    /// sessions the store opens anyway (see [`Store::defer_index_writes`]).
+    deferred: AtomicBool,
     /// Index sessions opened through this store (measurements and tests).
     sessions: AtomicUsize,
     /// Where the store's files are also put (an S3 bucket), if anywhere.
@@ -187,6 +190,7 @@ impl Shared {
             root,
             pending: Mutex::new(BTreeMap::new()),
             flush_interval,
+            deferred: AtomicBool::new(false),
             sessions: AtomicUsize::new(0),
             mirror,
         })
@@ -290,6 +294,37 @@ impl Store {
         if !empty && let Some(Err(e)) = self.session(|_| Ok(())) {
             tracing::warn!("could not update the index: {e}");
         }
+    }
+
+    /// From now on, writes through this store and its clones never open the
+    /// index themselves: their records wait for [`Store::flush_index`], for a
+    /// session the store opens anyway (a view, a label) or for the last
+    /// handle's drop. A run defers while its audits are in flight, so that no
+    /// audit waits on sled, which allocates tens of megabytes per session and
+    /// syncs. A crash then loses more of the index, never a transcript: the
+    /// run's fingerprint no longer matches its files, and the next reader
+    /// parses what the index misses.
+    pub fn defer_index_writes(&self) {
+        self.shared.deferred.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the run's directory holds at least one stored transcript (a
+    /// listing that stops at the first; no file is opened).
+    pub fn has_transcripts(&self, run_id: &str) -> Result<bool, StoreError> {
+        check_id(run_id)?;
+        let dir = self.run_dir(run_id);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err(&dir))?;
+            if is_transcript_name(&entry.file_name().to_string_lossy()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Runs `f` in an index session that first writes the pending batch.
@@ -426,6 +461,9 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert((t.run_id.clone(), t.audit_id.clone()), pending);
+        if self.shared.deferred.load(Ordering::Relaxed) {
+            return Ok(path);
+        }
         let due = with_index_if_due(self.root(), self.shared.flush_interval, |ix| {
             self.shared.write_pending(ix)
         });

@@ -60,6 +60,28 @@ fn a_write_loop_opens_the_index_a_few_times_not_once_per_transcript() {
 }
 
 #[test]
+fn a_deferring_store_writes_no_index_until_flushed_and_lists_transcripts_cheaply() {
+    let dir = tempfile::tempdir().unwrap();
+    // Due at every write, were writes not deferred.
+    let store = store_with_run(dir.path(), Duration::ZERO);
+    assert!(!store.has_transcripts("r").unwrap(), "run.json alone is not a transcript");
+    assert!(!store.has_transcripts("no-such-run").unwrap());
+    store.defer_index_writes();
+    let clone = store.clone();
+    for i in 0..20 {
+        clone.write_transcript(&transcript(&format!("a{i:02}"), AuditStatus::Done)).unwrap();
+    }
+    assert!(store.has_transcripts("r").unwrap());
+    assert_eq!(store.shared.sessions.load(Ordering::Relaxed), 0, "no write opened the index");
+    assert_eq!(pending(&store), 20);
+    assert!(!dir.path().join(index::INDEX_DIR).exists(), "sled was never opened");
+    store.flush_index();
+    assert_eq!(store.shared.sessions.load(Ordering::Relaxed), 1, "one session for the batch");
+    assert_eq!(pending(&store), 0);
+    assert_eq!(indexed(dir.path()).len(), 20);
+}
+
+#[test]
 fn readers_and_the_last_handle_write_the_pending_batch() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with_run(dir.path(), AN_HOUR);
