@@ -1,19 +1,23 @@
-//! The sled index at `STORE/.index`: a cache of what the JSON files say, so
-//! that listing runs and summarising them does not parse every transcript.
+//! The index at `STORE/.index`: a cache of what the JSON files say, so that
+//! listing runs and summarising them does not parse every transcript.
 //!
-//! Trees:
-//! - `meta`: `format` -> the index format version (a mismatch clears the index);
-//! - `runs`: run id -> the run's fingerprint (small: rewritten whenever
-//!   the run changes);
-//! - `run_files`: run id -> the stamps of `run.json` and `plan.json`, the
-//!   run's record and its planned audits (rewritten only when those two
-//!   files change: a plan lists every audit);
-//! - `audits`: `RUN \0 AUDIT` -> the file's stamp (32 bytes) then its
-//!   [`AuditRecord`] (status, latest verdict scores, tokens, cost) in the
-//!   compact encoding of `codec.rs`: a refresh compares stamps without
-//!   decoding records, and a view decodes each record once, with no parser;
-//! - `labels`: `RUN \0 AUDIT` -> `LabelEntry` (the label file's stamp and
-//!   its labels).
+//! **Files.** One file per run, `.index/runs/RUN`, holds that run's part:
+//! - its fingerprint (below);
+//! - the stamps of `run.json` and `plan.json`, the run's record and its
+//!   planned audits (rewritten only when those two files change: a plan
+//!   lists every audit);
+//! - per audit, the transcript's stamp (32 bytes) then its [`AuditRecord`]
+//!   (status, latest verdict scores, tokens, cost) in the compact encoding
+//!   of `codec.rs`: a refresh compares stamps without decoding records, and
+//!   a view decodes each record once, with no parser;
+//! - per audit, its `LabelEntry` (the label file's stamp and its labels).
+//!
+//! A part is read whole when a session first touches its run and written
+//! whole (a temporary file renamed into place) when the session ends, if it
+//! changed. It starts with a magic line and the format ([`FORMAT`]) and ends
+//! with the sha256 of what precedes it: a part of another format, cut short
+//! or damaged, reads as empty and is rebuilt from the files. `.index/lock`
+//! is held (an OS advisory lock) for a session.
 //!
 //! **Staleness.** A run's fingerprint is a sha256 over the name, size,
 //! modification time and inode of `run.json`, `plan.json`, every transcript
@@ -24,37 +28,38 @@
 //! dropped. Atomic writes replace a file by a new inode, so every rewrite is
 //! seen. A missing or unreadable index is simply rebuilt.
 //!
-//! **Concurrency.** sled locks its database to one process. The index is
-//! therefore opened only for short sessions (one refresh, one batch of
-//! updates), under a process-wide mutex; a process that finds it locked by
-//! another retries for about a second and then goes on without it: readers
-//! compute the same figures from the JSON files, writers leave the update to
-//! the next reader (the fingerprint catches it). No process keeps the index
-//! open while it waits on models.
+//! **Concurrency.** A session (one refresh, one batch of updates) holds
+//! `.index/lock`, under a process-wide mutex; a process that finds it locked
+//! by another retries for about a second and then goes on without it:
+//! readers compute the same figures from the JSON files, writers leave the
+//! update to the next reader (the fingerprint catches it). No process keeps
+//! the index locked while it waits on models.
 //!
-//! **Batching.** Opening sled is not cheap (it allocates about 1 MB and
-//! syncs), so a [`Store`](crate::Store) does not open it once per transcript.
-//! A written transcript's record joins the store's pending batch (shared by
-//! the store's clones), and the batch is written in one session: on a write
-//! when this process's last session ended at least [`FLUSH_INTERVAL`] ago
-//! (without waiting for another process), at the start of every session the
-//! store opens anyway (a reader's refresh, a label write: readers in this
-//! process therefore see every record written), on
-//! [`Store::flush_index`](crate::Store::flush_index), which a run calls when
-//! its audits end, and when the store's last handle is dropped (best effort).
-//! A run defers every write's session while its audits are in flight
-//! ([`Store::defer_index_writes`](crate::Store::defer_index_writes)): its
-//! closing view writes the whole batch at once.
-//! Each record is written only if its file still has the stamp it had when
-//! written, so a batch never overrides a newer file. A crash loses at most
-//! the pending batch from the index, never a transcript: the run's
-//! fingerprint no longer matches its files, so the next reader parses the
-//! missing transcripts again. Label writes are rare and update the index at
-//! once.
+//! **Batching.** A [`Store`](crate::Store) does not open a session per
+//! transcript. A written transcript's record joins the store's pending batch
+//! (shared by the store's clones), and the batch is written in one session:
+//! on a write when this process's last session ended at least
+//! [`FLUSH_INTERVAL`] ago (without waiting for another process), at the
+//! start of every session the store opens anyway (a reader's refresh, a
+//! label write: readers in this process therefore see every record written),
+//! on [`Store::flush_index`](crate::Store::flush_index), which a run calls
+//! when its audits end, and when the store's last handle is dropped (best
+//! effort). A run defers every write's session while its audits are in
+//! flight ([`Store::defer_index_writes`](crate::Store::defer_index_writes)):
+//! its closing view writes the whole batch at once. Each record is written
+//! only if its file still has the stamp it had when written, so a batch
+//! never overrides a newer file. A crash loses at most the pending batch
+//! from the index, never a transcript: the run's fingerprint no longer
+//! matches its files, and the next reader parses the missing transcripts
+//! again. Label writes are rare and update the index at once.
+//!
+//! Until agar 0.1's index format 3 the index was a sled database; a
+//! directory holding sled's files is removed and the index started again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
-use std::path::Path;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -70,15 +75,24 @@ use crate::store::{StoreError, is_transcript_name, read_json};
 /// The index's directory under the store.
 pub const INDEX_DIR: &str = ".index";
 
-/// Bumped whenever what the index keeps changes; an index of another format is cleared.
-const FORMAT: u32 = 3;
+/// Bumped whenever what the index keeps changes; a part of another format reads as empty.
+const FORMAT: u32 = 4;
+
+/// The first bytes of every part file.
+const MAGIC: &[u8] = b"agar index\n";
+
+/// The directory of the run parts, under the index's.
+const RUNS_DIR: &str = "runs";
+
+/// The lock file held for a session, under the index's directory.
+pub(crate) const LOCK_NAME: &str = "lock";
 
 /// How long a process waits for another's index session before going on without it.
 const BUSY_WAIT: Duration = Duration::from_millis(1500);
 const BUSY_STEP: Duration = Duration::from_millis(25);
 
-/// One index session at a time per process (sled's lock is per process, and
-/// a second open in the same process would fail too).
+/// One index session at a time per process (the OS lock of `.index/lock`
+/// would not exclude a second session of the same process reliably).
 static SESSION: Mutex<()> = Mutex::new(());
 
 /// When this process's last index session ended (or found the index busy).
@@ -232,31 +246,120 @@ pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
     Ok(listing)
 }
 
-/// An open index session.
+/// An open index session: the lock, and the parts of the runs it touched.
 pub(crate) struct Index {
-    db: sled::Db,
-    runs: sled::Tree,
-    run_files: sled::Tree,
-    audits: sled::Tree,
-    labels: sled::Tree,
+    dir: PathBuf,
+    /// The open lock file; the OS lock lives as long as it does.
+    _lock: File,
+    parts: Mutex<BTreeMap<String, Loaded>>,
 }
 
-fn db_err(e: sled::Error) -> StoreError {
-    StoreError::Index(e.to_string())
+/// One run's part of the index (`.index/runs/RUN`).
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Part {
+    /// The run's fingerprint when last refreshed; empty when never (or stale).
+    fingerprint: Vec<u8>,
+    /// The stamps of `run.json` and `plan.json`, the record and the plan, encoded.
+    files: Option<Vec<u8>>,
+    /// audit id -> the transcript's stamp, then its record.
+    audits: BTreeMap<String, Vec<u8>>,
+    /// audit id -> its encoded `LabelEntry`.
+    labels: BTreeMap<String, Vec<u8>>,
 }
 
-fn key(run: &str, audit: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(run.len() + audit.len() + 1);
-    k.extend_from_slice(run.as_bytes());
-    k.push(0);
-    k.extend_from_slice(audit.as_bytes());
-    k
+impl Part {
+    fn is_empty(&self) -> bool {
+        self.fingerprint.is_empty()
+            && self.files.is_none()
+            && self.audits.is_empty()
+            && self.labels.is_empty()
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+        fn map(out: &mut Vec<u8>, m: &BTreeMap<String, Vec<u8>>) {
+            out.extend_from_slice(&(m.len() as u64).to_le_bytes());
+            for (k, v) in m {
+                bytes(out, k.as_bytes());
+                bytes(out, v);
+            }
+        }
+        let size: usize =
+            self.audits.values().chain(self.labels.values()).map(|v| v.len() + 64).sum();
+        let mut out = Vec::with_capacity(size + 4096);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        bytes(&mut out, &self.fingerprint);
+        match &self.files {
+            Some(f) => {
+                out.push(1);
+                bytes(&mut out, f);
+            }
+            None => out.push(0),
+        }
+        map(&mut out, &self.audits);
+        map(&mut out, &self.labels);
+        let sum = Sha256::digest(&out);
+        out.extend_from_slice(&sum);
+        out
+    }
+
+    /// The part `b` encodes; `None` for another format, a cut or a change.
+    fn decode(b: &[u8]) -> Option<Part> {
+        struct Cursor<'a>(&'a [u8]);
+        impl<'a> Cursor<'a> {
+            fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+                if n > self.0.len() {
+                    return None;
+                }
+                let (head, rest) = self.0.split_at(n);
+                self.0 = rest;
+                Some(head)
+            }
+            fn len(&mut self) -> Option<usize> {
+                usize::try_from(u64::from_le_bytes(self.take(8)?.try_into().ok()?)).ok()
+            }
+            fn bytes(&mut self) -> Option<&'a [u8]> {
+                let n = self.len()?;
+                self.take(n)
+            }
+            fn map(&mut self) -> Option<BTreeMap<String, Vec<u8>>> {
+                let n = self.len()?;
+                let mut m = BTreeMap::new();
+                for _ in 0..n {
+                    let k = std::str::from_utf8(self.bytes()?).ok()?.to_string();
+                    m.insert(k, self.bytes()?.to_vec());
+                }
+                Some(m)
+            }
+        }
+        let body_len = b.len().checked_sub(32)?;
+        let (body, sum) = b.split_at(body_len);
+        if Sha256::digest(body).as_slice() != sum {
+            return None;
+        }
+        let mut c = Cursor(body);
+        if c.take(MAGIC.len())? != MAGIC || c.take(4)? != FORMAT.to_le_bytes() {
+            return None;
+        }
+        let fingerprint = c.bytes()?.to_vec();
+        let files = match c.take(1)? {
+            [0] => None,
+            [1] => Some(c.bytes()?.to_vec()),
+            _ => return None,
+        };
+        let audits = c.map()?;
+        let labels = c.map()?;
+        c.0.is_empty().then_some(Part { fingerprint, files, audits, labels })
+    }
 }
 
-fn prefix(run: &str) -> Vec<u8> {
-    let mut k = run.as_bytes().to_vec();
-    k.push(0);
-    k
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + use<> {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io { path, source }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
@@ -331,58 +434,108 @@ fn open_and_run<T>(
         Err(e) => return Some(Err(e)),
     };
     let out = f(&index);
-    if let Err(e) = index.db.flush() {
-        return Some(Err(db_err(e)));
+    if let Err(e) = index.write_parts() {
+        return Some(Err(e));
     }
     Some(out)
+}
+
+/// A run's part as loaded in a session, and whether the session changed it.
+struct Loaded {
+    part: Part,
+    dirty: bool,
 }
 
 impl Index {
     /// Opens (creating) the index; `Ok(None)` when another process holds it.
     fn open(dir: &Path, busy_wait: Duration) -> Result<Option<Index>, StoreError> {
-        let start = std::time::Instant::now();
-        let db = loop {
-            match sled::Config::new().path(dir).flush_every_ms(None).cache_capacity(16 << 20).open()
-            {
-                Ok(db) => break db,
-                Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+        if dir.join("db").exists() || dir.join("conf").exists() {
+            // An index of agar's sled days: only a cache, started again.
+            tracing::info!("replacing the old sled index at {}", dir.display());
+            fs::remove_dir_all(dir).map_err(io_err(dir))?;
+        }
+        let runs = dir.join(RUNS_DIR);
+        fs::create_dir_all(&runs).map_err(io_err(&runs))?;
+        let path = dir.join(LOCK_NAME);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let start = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
                     if start.elapsed() >= busy_wait {
                         return Ok(None);
                     }
                     std::thread::sleep(BUSY_STEP);
                 }
-                Err(e) => {
-                    // A damaged index is only a cache: start it again.
-                    tracing::warn!(
-                        "the index at {} is unreadable ({e}); rebuilding it",
-                        dir.display()
-                    );
-                    fs::remove_dir_all(dir)
-                        .map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
-                    break sled::Config::new()
-                        .path(dir)
-                        .flush_every_ms(None)
-                        .open()
-                        .map_err(db_err)?;
+                Err(TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+            }
+        }
+        Ok(Some(Index { dir: dir.to_path_buf(), _lock: file, parts: Mutex::new(BTreeMap::new()) }))
+    }
+
+    fn part_path(&self, run_id: &str) -> PathBuf {
+        self.dir.join(RUNS_DIR).join(run_id)
+    }
+
+    /// Runs `f` on the run's part, read from its file on first use in this
+    /// session; `f` returns whether it changed the part.
+    fn with_part<T>(
+        &self,
+        run_id: &str,
+        f: impl FnOnce(&mut Part) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut parts = self.parts.lock().unwrap_or_else(PoisonError::into_inner);
+        if !parts.contains_key(run_id) {
+            let part = self.read_part(run_id)?;
+            parts.insert(run_id.to_string(), Loaded { part, dirty: false });
+        }
+        let loaded = parts.get_mut(run_id).expect("just inserted");
+        let (out, changed) = f(&mut loaded.part)?;
+        loaded.dirty |= changed;
+        Ok(out)
+    }
+
+    /// The run's part as stored; empty when absent, of another format or damaged.
+    fn read_part(&self, run_id: &str) -> Result<Part, StoreError> {
+        let path = self.part_path(run_id);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Part::decode(&bytes).unwrap_or_else(|| {
+                tracing::warn!("the index part {} is unreadable; rebuilding it", path.display());
+                Part::default()
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Part::default()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// Writes every part this session changed (a temporary file renamed into
+    /// place; no sync: a part lost to a power cut is rebuilt from the files),
+    /// and removes the parts left empty.
+    fn write_parts(&self) -> Result<(), StoreError> {
+        let parts = self.parts.lock().unwrap_or_else(PoisonError::into_inner);
+        for (run_id, loaded) in parts.iter().filter(|(_, l)| l.dirty) {
+            let path = self.part_path(run_id);
+            if loaded.part.is_empty() {
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io_err(&path)(e));
+                    }
+                    _ => continue,
                 }
             }
-        };
-        let index = Index {
-            runs: db.open_tree("runs").map_err(db_err)?,
-            run_files: db.open_tree("run_files").map_err(db_err)?,
-            audits: db.open_tree("audits").map_err(db_err)?,
-            labels: db.open_tree("labels").map_err(db_err)?,
-            db,
-        };
-        let format = index.db.get("format").map_err(db_err)?;
-        if format.as_deref() != Some(&FORMAT.to_be_bytes()[..]) {
-            index.runs.clear().map_err(db_err)?;
-            index.run_files.clear().map_err(db_err)?;
-            index.audits.clear().map_err(db_err)?;
-            index.labels.clear().map_err(db_err)?;
-            index.db.insert("format", &FORMAT.to_be_bytes()).map_err(db_err)?;
+            let tmp = self.dir.join(RUNS_DIR).join(format!(".{run_id}.{}.tmp", std::process::id()));
+            let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
+            file.write_all(&loaded.part.encode()).map_err(io_err(&tmp))?;
+            drop(file);
+            fs::rename(&tmp, &path).map_err(io_err(&path))?;
         }
-        Ok(Some(index))
+        Ok(())
     }
 
     /// Brings one run up to date with its files; returns its entry and,
@@ -395,160 +548,98 @@ impl Index {
         with_records: bool,
     ) -> Result<(RunEntry, BTreeMap<String, AuditRecord>), StoreError> {
         let listing = list_run(run_dir)?;
-        let entry = self.run_entry(run_dir, run_id, listing.files)?;
-        let stored = self.runs.get(run_id).map_err(db_err)?;
-        if stored.as_deref() == Some(listing.fingerprint.as_bytes()) {
-            let records = if with_records { self.records(run_id)? } else { BTreeMap::new() };
-            return Ok((entry, records));
-        }
-        let mut records = BTreeMap::new();
-        let mut fingerprint = listing.fingerprint.clone();
-        // Transcripts: parse only what changed, drop what vanished.
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        for item in self.audits.scan_prefix(prefix(run_id)) {
-            let (k, v) = item.map_err(db_err)?;
-            let listed = std::str::from_utf8(&k[run_id.len() + 1..])
-                .ok()
-                .and_then(|audit| listing.transcripts.get_key_value(audit));
-            match (listed, audit_stamp(&v)) {
-                (Some((audit, stamp)), Some(indexed)) if indexed == *stamp => {
-                    if with_records {
-                        // A record that does not decode is parsed again below.
-                        let Some(record) = audit_record(&v) else { continue };
-                        records.insert(record.audit_id.clone(), record);
+        self.with_part(run_id, |part| {
+            let (entry, mut changed) = run_entry(part, run_dir, listing.files)?;
+            if part.fingerprint == listing.fingerprint.as_bytes() {
+                let records = if with_records { records(part) } else { BTreeMap::new() };
+                return Ok(((entry, records), changed));
+            }
+            changed = true;
+            let mut records = BTreeMap::new();
+            let mut fingerprint = listing.fingerprint.clone();
+            // Transcripts: parse only what changed, drop what vanished.
+            part.audits.retain(|audit, _| listing.transcripts.contains_key(audit));
+            for (audit, stamp) in &listing.transcripts {
+                if let Some(v) = part.audits.get(audit)
+                    && audit_stamp(v) == Some(*stamp)
+                {
+                    if !with_records {
+                        continue;
                     }
-                    seen.insert(audit.as_str());
-                }
-                (Some(_), _) => {}
-                (None, _) => {
-                    self.audits.remove(k).map_err(db_err)?;
-                }
-            }
-        }
-        for (audit, stamp) in &listing.transcripts {
-            if seen.contains(audit.as_str()) {
-                continue;
-            }
-            match read_json::<agar_core::Transcript>(&run_dir.join(format!("{audit}.json"))) {
-                Ok(t) => {
-                    let record = AuditRecord::from_transcript(&t);
-                    let value = encode_audit(*stamp, &record);
-                    self.audits.insert(key(run_id, audit), value).map_err(db_err)?;
-                    if with_records {
+                    // A record that does not decode is parsed again below.
+                    if let Some(record) = audit_record(v) {
                         records.insert(record.audit_id.clone(), record);
+                        continue;
                     }
                 }
-                Err(e) => {
-                    // Left out, and the fingerprint left stale so it is tried again.
-                    tracing::warn!("{e}; left out of the index");
-                    self.audits.remove(key(run_id, audit)).map_err(db_err)?;
-                    fingerprint.clear();
+                match read_json::<agar_core::Transcript>(&run_dir.join(format!("{audit}.json"))) {
+                    Ok(t) => {
+                        let record = AuditRecord::from_transcript(&t);
+                        part.audits.insert(audit.clone(), encode_audit(*stamp, &record));
+                        if with_records {
+                            records.insert(record.audit_id.clone(), record);
+                        }
+                    }
+                    Err(e) => {
+                        // Left out, and the fingerprint left stale so it is tried again.
+                        tracing::warn!("{e}; left out of the index");
+                        part.audits.remove(audit);
+                        fingerprint.clear();
+                    }
                 }
             }
-        }
-        // Labels, the same way.
-        let mut fresh = BTreeSet::new();
-        for item in self.labels.scan_prefix(prefix(run_id)) {
-            let (k, v) = item.map_err(db_err)?;
-            let audit = String::from_utf8_lossy(&k[run_id.len() + 1..]).into_owned();
-            match (listing.labels.get(&audit), decode::<LabelEntry>(&v)) {
-                (Some(stamp), Some(entry)) if entry.stamp == *stamp => {
-                    fresh.insert(audit);
+            // Labels, the same way.
+            part.labels.retain(|audit, _| listing.labels.contains_key(audit));
+            for (audit, stamp) in &listing.labels {
+                let fresh = part
+                    .labels
+                    .get(audit)
+                    .and_then(|v| decode::<LabelEntry>(v))
+                    .is_some_and(|e| e.stamp == *stamp);
+                if fresh {
+                    continue;
                 }
-                (Some(_), _) => {}
-                (None, _) => {
-                    self.labels.remove(k).map_err(db_err)?;
-                }
-            }
-        }
-        for (audit, stamp) in &listing.labels {
-            if fresh.contains(audit) {
-                continue;
-            }
-            let path = run_dir.join(LABELS_DIR).join(format!("{audit}.json"));
-            match read_json::<BTreeMap<String, Label>>(&path) {
-                Ok(labels) => {
-                    let entry = LabelEntry { stamp: *stamp, labels };
-                    self.labels.insert(key(run_id, audit), encode(&entry)?).map_err(db_err)?;
-                }
-                Err(e) => {
-                    tracing::warn!("{e}; left out of the index");
-                    fingerprint.clear();
+                let path = run_dir.join(LABELS_DIR).join(format!("{audit}.json"));
+                match read_json::<BTreeMap<String, Label>>(&path) {
+                    Ok(labels) => {
+                        let entry = LabelEntry { stamp: *stamp, labels };
+                        part.labels.insert(audit.clone(), encode(&entry)?);
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e}; left out of the index");
+                        fingerprint.clear();
+                    }
                 }
             }
-        }
-        self.runs.insert(run_id, fingerprint.as_bytes()).map_err(db_err)?;
-        Ok((entry, records))
-    }
-
-    /// The run's record and plan: from the index while the stamps of
-    /// `run.json` and `plan.json` are `files`, else read from them (and kept).
-    fn run_entry(
-        &self,
-        run_dir: &Path,
-        run_id: &str,
-        files: RunFiles,
-    ) -> Result<RunEntry, StoreError> {
-        if let Some(v) = self.run_files.get(run_id).map_err(db_err)?
-            && let Some((stored, record, planned)) =
-                decode::<(RunFiles, RunRecord, Vec<(String, String)>)>(&v)
-            && stored == files
-            && files.0.is_some()
-        {
-            return Ok(RunEntry { record, planned });
-        }
-        let record: RunRecord = read_json(&run_dir.join("run.json"))?;
-        let planned = if files.1.is_some() {
-            let plan: RunPlan = read_json(&run_dir.join(PLAN_FILE))?;
-            plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect()
-        } else {
-            Vec::new()
-        };
-        let value = encode(&(files, &record, &planned))?;
-        self.run_files.insert(run_id, value).map_err(db_err)?;
-        Ok(RunEntry { record, planned })
+            part.fingerprint = fingerprint.into_bytes();
+            Ok(((entry, records), changed))
+        })
     }
 
     /// Drops runs whose directory is gone; `present` lists the runs on disk.
     pub(crate) fn retain_runs(&self, present: &BTreeSet<String>) -> Result<(), StoreError> {
-        let mut gone = Vec::new();
-        for item in self.runs.iter() {
-            let (k, _) = item.map_err(db_err)?;
-            let id = String::from_utf8_lossy(&k).into_owned();
-            if !present.contains(&id) {
-                gone.push(id);
+        let dir = self.dir.join(RUNS_DIR);
+        for entry in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let entry = entry.map_err(io_err(&dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || present.contains(&name) {
+                continue;
             }
-        }
-        for id in gone {
-            self.runs.remove(id.as_bytes()).map_err(db_err)?;
-            self.run_files.remove(id.as_bytes()).map_err(db_err)?;
-            for tree in [&self.audits, &self.labels] {
-                let keys: Vec<_> = tree
-                    .scan_prefix(prefix(&id))
-                    .keys()
-                    .collect::<Result<_, _>>()
-                    .map_err(db_err)?;
-                for k in keys {
-                    tree.remove(k).map_err(db_err)?;
-                }
-            }
+            self.with_part(&name, |part| {
+                *part = Part::default();
+                Ok(((), true))
+            })?;
         }
         Ok(())
     }
 
     /// The indexed records of a run's stored transcripts, by audit id.
+    #[cfg(test)]
     pub(crate) fn records(
         &self,
         run_id: &str,
     ) -> Result<BTreeMap<String, AuditRecord>, StoreError> {
-        let mut out = BTreeMap::new();
-        for item in self.audits.scan_prefix(prefix(run_id)) {
-            let (_, v) = item.map_err(db_err)?;
-            if let Some(record) = audit_record(&v) {
-                out.insert(record.audit_id.clone(), record);
-            }
-        }
-        Ok(out)
+        self.with_part(run_id, |part| Ok((records(part), false)))
     }
 
     /// Records a transcript written earlier, if its file at `path` still has
@@ -565,9 +656,10 @@ impl Index {
         if current != Some(stamp) {
             return Ok(false);
         }
-        let k = key(run_id, &record.audit_id);
-        self.audits.insert(k, encode_audit(stamp, &record)).map_err(db_err)?;
-        Ok(true)
+        self.with_part(run_id, |part| {
+            part.audits.insert(record.audit_id.clone(), encode_audit(stamp, &record));
+            Ok((true, true))
+        })
     }
 
     /// The labels of one audit, as indexed.
@@ -576,12 +668,11 @@ impl Index {
         run_id: &str,
         audit_id: &str,
     ) -> Result<Option<BTreeMap<String, Label>>, StoreError> {
-        Ok(self
-            .labels
-            .get(key(run_id, audit_id))
-            .map_err(db_err)?
-            .and_then(|v| decode::<LabelEntry>(&v))
-            .map(|e| e.labels))
+        self.with_part(run_id, |part| {
+            let labels =
+                part.labels.get(audit_id).and_then(|v| decode::<LabelEntry>(v)).map(|e| e.labels);
+            Ok((labels, false))
+        })
     }
 
     /// Records a label file just written.
@@ -593,13 +684,109 @@ impl Index {
         labels: BTreeMap<String, Label>,
     ) -> Result<(), StoreError> {
         let entry = LabelEntry { stamp: Stamp::of(meta), labels };
-        self.labels.insert(key(run_id, audit_id), encode(&entry)?).map_err(db_err)?;
-        Ok(())
+        let value = encode(&entry)?;
+        self.with_part(run_id, |part| {
+            part.labels.insert(audit_id.to_string(), value);
+            Ok(((), true))
+        })
     }
 }
 
-fn is_lock_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || e.to_string().contains("could not acquire lock")
-        || e.raw_os_error() == Some(11)
+/// The records of a part's transcripts, by audit id.
+fn records(part: &Part) -> BTreeMap<String, AuditRecord> {
+    part.audits.values().filter_map(|v| audit_record(v)).map(|r| (r.audit_id.clone(), r)).collect()
+}
+
+/// The run's record and plan: from the part while the stamps of `run.json`
+/// and `plan.json` are `files`, else read from them (and kept). Returns
+/// whether the part changed.
+fn run_entry(
+    part: &mut Part,
+    run_dir: &Path,
+    files: RunFiles,
+) -> Result<(RunEntry, bool), StoreError> {
+    if let Some(v) = &part.files
+        && let Some((stored, record, planned)) =
+            decode::<(RunFiles, RunRecord, Vec<(String, String)>)>(v)
+        && stored == files
+        && files.0.is_some()
+    {
+        return Ok((RunEntry { record, planned }, false));
+    }
+    let record: RunRecord = read_json(&run_dir.join("run.json"))?;
+    let planned = if files.1.is_some() {
+        let plan: RunPlan = read_json(&run_dir.join(PLAN_FILE))?;
+        plan.audits.into_iter().map(|a| (a.audit_id, a.scenario_id)).collect()
+    } else {
+        Vec::new()
+    };
+    part.files = Some(encode(&(files, &record, &planned))?);
+    Ok((RunEntry { record, planned }, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Part {
+        Part {
+            fingerprint: b"abc".to_vec(),
+            files: Some(b"{\"x\":1}".to_vec()),
+            audits: [("a".to_string(), vec![1, 2, 3]), ("b".to_string(), vec![])].into(),
+            labels: [("a".to_string(), b"{}".to_vec())].into(),
+        }
+    }
+
+    #[test]
+    fn a_part_round_trips_and_any_damage_reads_as_none() {
+        let part = sample();
+        let bytes = part.encode();
+        assert_eq!(Part::decode(&bytes), Some(part));
+        assert_eq!(Part::decode(&Part::default().encode()), Some(Part::default()));
+        for cut in [0, 1, MAGIC.len(), bytes.len() / 2, bytes.len() - 1] {
+            assert_eq!(Part::decode(&bytes[..cut]), None, "cut at {cut}");
+        }
+        for at in [0, MAGIC.len(), MAGIC.len() + 4, bytes.len() / 2, bytes.len() - 1] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x40;
+            assert_eq!(Part::decode(&flipped), None, "byte {at} changed");
+        }
+        // Another format, with a valid checksum, is not read either.
+        let mut other = bytes[..bytes.len() - 32].to_vec();
+        other[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&(FORMAT + 1).to_le_bytes());
+        let sum = Sha256::digest(&other);
+        other.extend_from_slice(&sum);
+        assert_eq!(Part::decode(&other), None);
+    }
+
+    #[test]
+    fn a_session_writes_only_what_it_changed_and_an_old_sled_index_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let ix = dir.path().join(INDEX_DIR);
+        fs::create_dir_all(&ix).unwrap();
+        fs::write(ix.join("conf"), "segment_size: 524288").unwrap();
+        fs::write(ix.join("db"), "sled").unwrap();
+        let index = Index::open(&ix, Duration::ZERO).unwrap().unwrap();
+        assert!(!ix.join("db").exists() && !ix.join("conf").exists(), "sled's files removed");
+        index
+            .with_part("r1", |part| {
+                *part = sample();
+                Ok(((), true))
+            })
+            .unwrap();
+        index.with_part("r2", |_| Ok(((), false))).unwrap();
+        index.write_parts().unwrap();
+        assert!(ix.join(RUNS_DIR).join("r1").is_file());
+        assert!(!ix.join(RUNS_DIR).join("r2").exists(), "an untouched part is not written");
+        // A second session of another "process" is refused while this one holds the lock.
+        assert!(Index::open(&ix, Duration::ZERO).unwrap().is_none());
+        drop(index);
+        let index = Index::open(&ix, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(index.read_part("r1").unwrap(), sample());
+        index.retain_runs(&BTreeSet::new()).unwrap();
+        index.write_parts().unwrap();
+        assert!(!ix.join(RUNS_DIR).join("r1").exists(), "a gone run's part is removed");
+        let leftovers: Vec<_> = fs::read_dir(ix.join(RUNS_DIR)).unwrap().collect();
+        assert!(leftovers.is_empty(), "no temporary file left: {leftovers:?}");
+    }
 }

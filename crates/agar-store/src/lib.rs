@@ -1,4 +1,4 @@
-//! The store: a directory of runs, with a sled index beside the files.
+//! The store: a directory of runs, with an index beside the files.
 //!
 //! ```text
 //! STORE/RUN_ID/run.json            the run's resolved configuration (RunRecord)
@@ -10,7 +10,8 @@
 //! STORE/RUN_ID/.lock-shard-I-of-N  held by the process running shard I of N
 //! STORE/RUN_ID/.running.log        +AUDIT_ID / -AUDIT_ID lines: audits running now
 //! STORE/RUN_ID/.locks/XX.lock      write locks of the run's files, 256 stripes (labels: labels/.locks/)
-//! STORE/.index/                    the sled index (a cache of the files)
+//! STORE/.index/runs/RUN_ID         the index's part for a run (a cache of its files)
+//! STORE/.index/lock                held for an index session
 //! STORE/.cache/responses/          cached model answers (`--cache`)
 //! ```
 //!
@@ -24,7 +25,7 @@
 //! device or a link named like a transcript is skipped with a warning. The JSON
 //! files are the source of truth: the [`index`] is rebuilt from them when it
 //! is missing or stale, and readers that cannot open it (another process
-//! holds sled's lock) read the files instead.
+//! holds `.index/lock`) read the files instead.
 //!
 //! - [`Store`]: runs, plans, transcripts, labels, run locks; [`RunView`] and
 //!   [`RunOverview`] read runs back.

@@ -219,7 +219,7 @@ impl Drop for Shared {
     fn drop(&mut self) {
         let batch = self.take_pending();
         // A store whose directory is gone (a test's temporary one) has nothing
-        // to index, and opening sled there would create it again.
+        // to index, and opening the index there would create it again.
         if batch.is_empty() || !self.root.is_dir() {
             return;
         }
@@ -279,7 +279,7 @@ impl Store {
         self.root().join(run_id)
     }
 
-    /// The directory of the sled index (a cache: deleting it loses nothing).
+    /// The directory of the index (a cache: deleting it loses nothing).
     pub fn index_dir(&self) -> PathBuf {
         self.root().join(index::INDEX_DIR)
     }
@@ -300,8 +300,8 @@ impl Store {
     /// index themselves: their records wait for [`Store::flush_index`], for a
     /// session the store opens anyway (a view, a label) or for the last
     /// handle's drop. A run defers while its audits are in flight, so that no
-    /// audit waits on sled, which allocates tens of megabytes per session and
-    /// syncs. A crash then loses more of the index, never a transcript: the
+    /// audit waits on an index session (reading and rewriting the run's part).
+    /// A crash then loses more of the index, never a transcript: the
     /// run's fingerprint no longer matches its files, and the next reader
     /// parses what the index misses.
     pub fn defer_index_writes(&self) {

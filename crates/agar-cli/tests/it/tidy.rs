@@ -392,7 +392,7 @@ fn the_unsafe_check_catches_stale_comments() {
     assert!(unsafe_problems("Cargo.toml", relaxed, &[stale]).is_empty());
 }
 
-/// A store written anywhere (its runs, its sled index, its response cache,
+/// A store written anywhere (its runs, its index, its response cache,
 /// locks and running markers) is ignored by git; the default store's
 /// `.gitkeep` is not.
 #[test]

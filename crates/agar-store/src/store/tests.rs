@@ -74,7 +74,7 @@ fn a_deferring_store_writes_no_index_until_flushed_and_lists_transcripts_cheaply
     assert!(store.has_transcripts("r").unwrap());
     assert_eq!(store.shared.sessions.load(Ordering::Relaxed), 0, "no write opened the index");
     assert_eq!(pending(&store), 20);
-    assert!(!dir.path().join(index::INDEX_DIR).exists(), "sled was never opened");
+    assert!(!dir.path().join(index::INDEX_DIR).exists(), "the index was never opened");
     store.flush_index();
     assert_eq!(store.shared.sessions.load(Ordering::Relaxed), 1, "one session for the batch");
     assert_eq!(pending(&store), 0);

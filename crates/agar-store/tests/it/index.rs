@@ -148,12 +148,12 @@ fn reserved_and_duplicate_audit_ids_are_refused() {
 
 #[test]
 fn a_reader_in_another_process_works_without_the_index() {
-    // Hold the index from a child process (sled locks it per process), then
+    // Hold the index's lock from a child process, then
     // read the run: the figures come straight from the files, the same.
     let (_dir, store) = sample_store();
     let expected = summarize_records(&store.view("r").unwrap().audits);
     let mut child = std::process::Command::new("flock")
-        .arg(store.index_dir().join("db"))
+        .arg(store.index_dir().join("lock"))
         .args(["sleep", "10"])
         .spawn();
     let Ok(child) = child.as_mut() else {
