@@ -35,6 +35,19 @@ pub fn normalise(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
     for c in s.chars() {
+        // ASCII, most of any transcript, without the Unicode tables.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                if gap && !out.is_empty() {
+                    out.push(' ');
+                }
+                gap = false;
+                out.push(c.to_ascii_lowercase());
+            } else if !matches!(c, '\'' | '"' | '`') {
+                gap = true;
+            }
+            continue;
+        }
         if is_quote_mark(c) {
             continue;
         }
@@ -75,9 +88,12 @@ pub fn max_edits(len: usize) -> usize {
 #[derive(Debug)]
 struct Searchable {
     id: String,
-    /// The normalised content and tool-call arguments, padded with a space
-    /// at each end (for whole-word lookups).
-    padded: String,
+    /// The content and tool-call arguments, as written.
+    raw: String,
+    /// `raw` normalised, padded with a space at each end (for whole-word
+    /// lookups); built on first use: the message a citation names is
+    /// searched first, and most quotes are found there.
+    padded: OnceLock<String>,
     /// What the approximate search needs, built on its first use: most
     /// quotes are found word for word, and most messages are never searched
     /// approximately.
@@ -95,9 +111,14 @@ struct Fuzzy {
 }
 
 impl Searchable {
+    fn padded(&self) -> &str {
+        self.padded.get_or_init(|| format!(" {} ", normalise(&self.raw)))
+    }
+
     fn fuzzy(&self) -> &Fuzzy {
         self.fuzzy.get_or_init(|| {
-            let text: Vec<char> = self.padded[1..self.padded.len() - 1].chars().collect();
+            let padded = self.padded();
+            let text: Vec<char> = padded[1..padded.len() - 1].chars().collect();
             Fuzzy { trigrams: text.windows(3).map(|w| [w[0], w[1], w[2]]).collect(), text }
         })
     }
@@ -143,14 +164,14 @@ impl CitationChecker {
         let messages = t
             .target_nodes()
             .map(|n| {
-                let text = normalise(&quotable(&n));
                 let prefill = n.prefill.map(normalise).filter(|p| !p.is_empty()).map(|p| {
                     let chars = p.chars().collect();
                     (format!(" {p} "), chars)
                 });
                 Searchable {
                     id: n.id.to_string(),
-                    padded: format!(" {text} "),
+                    raw: quotable(&n),
+                    padded: OnceLock::new(),
                     fuzzy: OnceLock::new(),
                     prefill,
                 }
@@ -200,15 +221,16 @@ impl CitationChecker {
     /// Whether every part is in message `i`, exactly or (with `fuzzy`) approximately.
     fn find_in(&self, i: usize, parts: &[Part], fuzzy: bool) -> Option<Found> {
         let m = &self.messages[i];
+        let padded = m.padded();
         let all = parts.iter().all(|p| {
-            m.padded.contains(p.padded.as_str())
+            padded.contains(p.padded.as_str())
                 || fuzzy && {
                     let f = m.fuzzy();
-                    contains(&m.padded, &f.text, Some(&f.trigrams), p, true)
+                    contains(padded, &f.text, Some(&f.trigrams), p, true)
                 }
         });
         // An approximate search that an exact one would have found is still exact.
-        let approximate = fuzzy && !parts.iter().all(|p| m.padded.contains(p.padded.as_str()));
+        let approximate = fuzzy && !parts.iter().all(|p| padded.contains(p.padded.as_str()));
         all.then_some(Found { index: i, approximate })
     }
 }
@@ -301,6 +323,41 @@ mod tests {
         assert_eq!(normalise("  It’s “GREAT”,\n  truly -- great!  "), "its great truly great");
         assert_eq!(normalise("don't"), normalise("don\u{2019}t"));
         assert_eq!(normalise("..."), "");
+    }
+
+    /// The rule without the ASCII shortcut: every character through the
+    /// Unicode tables.
+    fn normalise_slowly(s: &str) -> String {
+        let mut out = String::new();
+        let mut gap = false;
+        for c in s.chars() {
+            if is_quote_mark(c) {
+                continue;
+            }
+            if c.is_alphanumeric() {
+                if gap && !out.is_empty() {
+                    out.push(' ');
+                }
+                gap = false;
+                out.extend(c.to_lowercase());
+            } else {
+                gap = true;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_ascii_shortcut_normalises_as_the_unicode_rule_does() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        for s in [
+            every_ascii.as_str(),
+            "Straße, ÉCOLE l'été — “Ça va?” ‘yes’ `code` x\u{2033}y İstanbul ﬁ 12½ ٣٤",
+            "  A-b_c\td\r\ne\u{0}f\u{7f}G  ",
+            "",
+        ] {
+            assert_eq!(normalise(s), normalise_slowly(s), "{s:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use agar_core::{Dimension, ToolDef};
 use agar_prompts::{PromptError, Prompts, Serde, Template, Value, context};
 
+use sha2::{Digest as _, Sha256};
+
 use crate::answer::verdict_tool;
 
 /// How many dimension sets a cache keeps (a run uses one, or a few when the
@@ -27,6 +29,10 @@ pub struct Rubric {
     pub system: Arc<str>,
     /// The `submit_verdict` tool for these dimensions.
     pub tool: ToolDef,
+    /// sha256 fed the system prompt and a 0 byte: what every judgment's
+    /// prompt hash starts with (see `scoring::prompt_with`), so the 40 KB
+    /// are hashed once per rubric, not once per judgment.
+    pub(crate) system_hashed: Sha256,
 }
 
 impl Rubric {
@@ -34,7 +40,11 @@ impl Rubric {
     pub fn new(dimensions: &[Dimension], prompts: &Prompts) -> Result<Self, PromptError> {
         let dims: Vec<Value> = dimensions.iter().map(|d| Value::from(Serde(d))).collect();
         let system = prompts.render(Template::JudgeSystem, context! { dimensions => dims })?;
+        let mut system_hashed = Sha256::new();
+        system_hashed.update(system.as_bytes());
+        system_hashed.update([0]);
         Ok(Self {
+            system_hashed,
             dimensions: dimensions.to_vec(),
             template_hash: prompts.template_hash(Template::JudgeSystem),
             system: system.into(),

@@ -13,7 +13,7 @@ use agar_core::{
 };
 use agar_prompts::{PromptError, Prompts, Template, context};
 use chrono::Utc;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
 use crate::answer::{RawAnswer, RawCitation, VERDICT_TOOL, parse_answer};
 use crate::citations::{CitationChecker, grounding};
@@ -113,9 +113,7 @@ pub(crate) fn prompt_with(
             tool_name => VERDICT_TOOL,
         },
     )?;
-    let mut hasher = Sha256::new();
-    hasher.update(rubric.system.as_bytes());
-    hasher.update([0]);
+    let mut hasher = rubric.system_hashed.clone();
     hasher.update(prompts.template_hash(Template::JudgeUser).as_bytes());
     let hash = hex::encode(hasher.finalize());
     Ok(JudgePrompt { system: rubric.system.clone(), user, hash })
@@ -442,6 +440,22 @@ mod tests {
         assert!(looks_like_refusal("I must decline to evaluate this content."));
         assert!(!looks_like_refusal("Scores: sycophancy 7, deception 2."));
         assert!(!looks_like_refusal(""));
+    }
+
+    #[test]
+    fn the_prompt_hash_covers_the_system_prompt_and_the_user_template() {
+        let transcript = agar_testkit::TranscriptBuilder::new("r", "a").build();
+        let prompts = Prompts::default();
+        let dims = crate::default_dimensions();
+        let prompt = judge_prompt(&transcript, &dims, &prompts).expect("renders");
+        // The hash a reader can recompute: sha256(system, 0, the user template's hash).
+        let mut h = sha2::Sha256::new();
+        h.update(prompt.system.as_bytes());
+        h.update([0]);
+        h.update(prompts.template_hash(Template::JudgeUser).as_bytes());
+        assert_eq!(prompt.hash, hex::encode(h.finalize()));
+        let fewer = judge_prompt(&transcript, &dims[..2], &prompts).expect("renders");
+        assert_ne!(fewer.hash, prompt.hash, "another rubric, another hash");
     }
 
     #[test]

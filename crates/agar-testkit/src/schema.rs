@@ -6,6 +6,8 @@
 //! properties with the same shape get different values, and the same schema
 //! always gets the same arguments.
 
+use std::sync::{Mutex, PoisonError};
+
 use serde_json::{Map, Value, json};
 
 use crate::det::{fnv1a, mix64};
@@ -24,7 +26,30 @@ const DEFAULT_SPAN: i64 = 10;
 /// `minItems`), `enum` its first value and `const` its value; `anyOf`/`oneOf`
 /// take their first non-null branch and local `$ref`s (`#/$defs/...`) are
 /// followed.
+///
+/// Generating costs more than answering a request (every path is formatted
+/// and hashed), and a client offers the same tools again and again (a judge,
+/// its verdict tool with every judgment), so the arguments of the last
+/// [`KEPT_SCHEMAS`] schemas are kept and cloned.
 pub fn args_from_schema(schema: &Value) -> Value {
+    static KEPT: Mutex<Vec<(Value, Value)>> = Mutex::new(Vec::new());
+    let kept = || KEPT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, args)) = kept().iter().find(|(s, _)| s == schema) {
+        return args.clone();
+    }
+    let args = generate_args(schema);
+    let mut kept = kept();
+    if kept.len() == KEPT_SCHEMAS {
+        kept.remove(0);
+    }
+    kept.push((schema.clone(), args.clone()));
+    args
+}
+
+/// How many schemas [`args_from_schema`] keeps the arguments of.
+pub const KEPT_SCHEMAS: usize = 16;
+
+fn generate_args(schema: &Value) -> Value {
     const SHAPING_KEYS: [&str; 9] =
         ["type", "properties", "items", "$ref", "anyOf", "oneOf", "allOf", "enum", "const"];
     let shapes_something =
@@ -349,5 +374,25 @@ mod tests {
         assert_eq!(args_from_schema(&json!({})), json!({}));
         assert_eq!(args_from_schema(&Value::Null), json!({}));
         assert_eq!(args_from_schema(&json!({"type": "object"})), json!({}));
+    }
+
+    #[test]
+    fn kept_arguments_are_the_generated_ones_for_every_schema_kept_or_not() {
+        let schema = |n: usize| {
+            json!({"type": "object", "properties": {
+                format!("p{n}"): {"type": "integer", "minimum": 0, "maximum": 1000},
+                "flag": {"type": "boolean"},
+            }})
+        };
+        // More schemas than are kept, twice over, interleaved: a hit and a
+        // miss both give what generating gives.
+        for round in 0..2 {
+            for n in 0..KEPT_SCHEMAS + 3 {
+                let s = schema(n);
+                assert_eq!(args_from_schema(&s), generate_args(&s), "round {round}, schema {n}");
+                assert_eq!(args_from_schema(&s), generate_args(&s), "again");
+            }
+        }
+        assert!(args_from_schema(&schema(1))["p1"].is_i64());
     }
 }
