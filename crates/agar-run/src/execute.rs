@@ -337,12 +337,18 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
     transcript.cost = shared.runtime.pricing.transcript_cost(&transcript);
     let status = transcript.status.clone();
     let warnings = transcript.warnings().map(str::to_owned).collect();
+    // Encoded here, on the runtime's worker, and the transcript freed; only
+    // the file's syscalls go to the blocking pool (see `Store::write_encoded`).
+    let encoded = agar_store::EncodedTranscript::new(&transcript);
+    drop(transcript);
     let store = shared.store.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || store.write_transcript(&transcript).map(|_| ()))
+    let stored = match encoded {
+        Ok(encoded) => tokio::task::spawn_blocking(move || store.write_encoded(encoded))
             .await
             .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+            .and_then(|r| r.map(|_| ()).map_err(|e| e.to_string())),
+        Err(e) => Err(e.to_string()),
+    };
     shared.store.clear_running(&shared.run_id, &job.audit_id);
     match &stored {
         Ok(()) => tracing::info!(audit = %job.audit_id, status = status.label(), "audit stored"),

@@ -64,5 +64,6 @@ pub use merge::{MergeError, MergeReport, MissingAudits, Offer, RunMerge, merge};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use shard::ShardRecord;
 pub use store::{
-    RunOverview, RunView, Store, StoreError, check_audit_id, check_id, is_transcript_name,
+    EncodedTranscript, RunOverview, RunView, Store, StoreError, check_audit_id, check_id,
+    is_transcript_name,
 };

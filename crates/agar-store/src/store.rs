@@ -411,12 +411,20 @@ impl Store {
     /// batch, written when an index session is due (see the [`index`]
     /// module's "Batching"); a reader catches up with the file otherwise.
     pub fn write_transcript(&self, t: &Transcript) -> Result<PathBuf, StoreError> {
-        check_id(&t.run_id)?;
-        check_audit_id(&t.audit_id)?;
-        let path = self.run_dir(&t.run_id).join(format!("{}.json", t.audit_id));
+        self.write_encoded(EncodedTranscript::new(t)?)
+    }
+
+    /// [`Store::write_transcript`] of a transcript already encoded: only
+    /// files and syscalls, for a blocking thread, while the encoding (CPU
+    /// and allocations) happens where the transcript was built. A run's
+    /// audits end in bursts; encoding on the blocking pool's many threads
+    /// left each holding its own allocator pages.
+    pub fn write_encoded(&self, e: EncodedTranscript) -> Result<PathBuf, StoreError> {
+        let path = self.run_dir(&e.run_id).join(format!("{}.json", e.audit_id));
         let _lock = lock::lock_file(&path)?;
-        let path = self.put_transcript(path, t)?;
-        if t.status.is_finished() {
+        let finished = e.finished;
+        let path = self.put_encoded(path, e)?;
+        if finished {
             self.mirror_first_stays(&path)?;
         }
         Ok(path)
@@ -449,18 +457,21 @@ impl Store {
         path: PathBuf,
         t: &Transcript,
     ) -> Result<PathBuf, StoreError> {
-        write_json(&path, t)?;
+        self.put_encoded(path, EncodedTranscript::new(t)?)
+    }
+
+    /// Writes `e` to `path` and queues its index record; the caller holds the lock.
+    fn put_encoded(&self, path: PathBuf, e: EncodedTranscript) -> Result<PathBuf, StoreError> {
+        write_atomic(&path, &e.bytes).map_err(io_err(&path))?;
+        drop(e.bytes);
         let meta = fs::metadata(&path).map_err(io_err(&path))?;
-        let pending = PendingAudit {
-            path: path.clone(),
-            stamp: Stamp::of(&meta),
-            record: AuditRecord::from_transcript(t),
-        };
+        let pending =
+            PendingAudit { path: path.clone(), stamp: Stamp::of(&meta), record: e.record };
         self.shared
             .pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((t.run_id.clone(), t.audit_id.clone()), pending);
+            .insert((e.run_id, e.audit_id), pending);
         if self.shared.deferred.load(Ordering::Relaxed) {
             return Ok(path);
         }
@@ -782,10 +793,49 @@ fn process_alive(pid: u32) -> bool {
 }
 
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let mut bytes = serde_json::to_vec_pretty(value)
+    let bytes = json_bytes(value, 0)
         .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })?;
-    bytes.push(b'\n');
     write_atomic(path, &bytes).map_err(io_err(path))
+}
+
+/// `value` as the store writes JSON: pretty, with a final newline.
+/// `capacity` is a guess of the length, to grow the buffer fewer times.
+fn json_bytes<T: serde::Serialize>(value: &T, capacity: usize) -> serde_json::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(capacity);
+    serde_json::to_writer_pretty(&mut bytes, value)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// A transcript encoded for [`Store::write_encoded`]: its file's bytes and
+/// its index record, made without touching a file.
+#[derive(Debug)]
+pub struct EncodedTranscript {
+    run_id: String,
+    audit_id: String,
+    finished: bool,
+    bytes: Vec<u8>,
+    record: AuditRecord,
+}
+
+impl EncodedTranscript {
+    /// Checks the ids (they name the file) and encodes `t`.
+    pub fn new(t: &Transcript) -> Result<Self, StoreError> {
+        check_id(&t.run_id)?;
+        check_audit_id(&t.audit_id)?;
+        // Stored transcripts are tens of kilobytes: start at 16 KB, not 128 bytes.
+        let bytes = json_bytes(t, 16 << 10).map_err(|source| StoreError::Json {
+            path: PathBuf::from(format!("{}/{}.json", t.run_id, t.audit_id)),
+            source,
+        })?;
+        Ok(Self {
+            run_id: t.run_id.clone(),
+            audit_id: t.audit_id.clone(),
+            finished: t.status.is_finished(),
+            bytes,
+            record: AuditRecord::from_transcript(t),
+        })
+    }
 }
 
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {

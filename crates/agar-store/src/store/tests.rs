@@ -190,3 +190,22 @@ fn a_run_cannot_be_created_twice() {
     assert!(store.transcripts("r1").unwrap().is_empty());
     assert!(matches!(store.read_run("r2"), Err(StoreError::NoSuchRun(_))));
 }
+
+#[test]
+fn an_encoded_transcript_is_written_as_write_transcript_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_run(dir.path(), AN_HOUR);
+    let t = transcript("a", AuditStatus::Done);
+    let path = store.write_transcript(&t).unwrap();
+    let plain = fs::read(&path).unwrap();
+    let encoded = EncodedTranscript::new(&t).unwrap();
+    assert_eq!(store.write_encoded(encoded).unwrap(), path);
+    assert_eq!(fs::read(&path).unwrap(), plain, "the same bytes");
+    assert!(plain.ends_with(b"}\n") && plain.contains(&b'\n'), "pretty, with a final newline");
+    let back: Transcript = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(back.audit_id, "a");
+    assert_eq!(pending(&store), 1, "one record, for one audit");
+    let mut bad = t.clone();
+    bad.audit_id = "../escape".into();
+    assert!(matches!(EncodedTranscript::new(&bad), Err(StoreError::BadId(_))));
+}
