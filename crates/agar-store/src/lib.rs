@@ -43,6 +43,7 @@
 pub mod atomic;
 pub mod cache;
 mod codec;
+mod encoded;
 pub mod index;
 pub mod kind;
 pub mod labels;
@@ -55,8 +56,10 @@ pub mod read;
 mod running;
 pub mod shard;
 mod store;
+mod view;
 
 pub use cache::{CachedModel, ResponseCache};
+pub use encoded::EncodedTranscript;
 pub use labels::{Agreement, Label, run_labels, run_reviewer_labels};
 pub use location::{StoreLocation, open as open_store, open_existing as open_existing_store};
 pub use lock::{FileLock, RunLock};
@@ -64,6 +67,5 @@ pub use merge::{MergeError, MergeReport, MissingAudits, Offer, RunMerge, merge};
 pub use plan::{PlanSettings, PlannedAudit, RunPlan};
 pub use shard::ShardRecord;
 pub use store::{
-    EncodedTranscript, RunOverview, RunView, Store, StoreError, check_audit_id, check_id,
-    is_transcript_name,
+    RunOverview, RunView, Store, StoreError, check_audit_id, check_id, is_transcript_name,
 };

@@ -9,16 +9,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agar_core::{AuditState, RoleName, RunRecord, Transcript};
+use agar_core::{AuditState, RunRecord, Transcript};
+
 use agar_report::AuditRecord;
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::atomic::write_atomic;
+use crate::encoded::EncodedTranscript;
 use crate::index::{self, Index, Stamp, with_index, with_index_if_due};
 use crate::labels::{LABELS_DIR, Label};
 use crate::lock::{self, RunLock};
 use crate::plan::{PLAN_FILE, RESERVED_AUDIT_IDS, RunPlan};
+pub use crate::view::{RunOverview, RunView};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,68 +82,6 @@ pub fn is_transcript_name(name: &str) -> bool {
         && name != "run.json"
         && name != PLAN_FILE
         && crate::shard::parse_record_name(name).is_none()
-}
-
-/// A run read back: its configuration and every audit, finished or not.
-#[derive(Debug, Clone)]
-pub struct RunView {
-    pub record: RunRecord,
-    /// Every audit in id order: planned ones not finished are `pending` (or
-    /// `running` while a process runs them), stored ones as their file says.
-    pub audits: Vec<AuditRecord>,
-    /// Whether a process is running the run's audits right now.
-    pub live: bool,
-    /// Whether the figures came through the index (else straight from the files).
-    pub from_index: bool,
-}
-
-/// One line of `agar runs`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunOverview {
-    pub run_id: String,
-    pub created_at: DateTime<Utc>,
-    pub models: BTreeMap<RoleName, String>,
-    pub audits: usize,
-    /// Audits by status: `done`, `invalid`, `failed`, `pending`, `running`.
-    pub by_status: BTreeMap<String, usize>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
-    pub live: bool,
-}
-
-impl RunView {
-    /// The overview line of this run.
-    pub fn overview(&self) -> RunOverview {
-        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-        let (mut input_tokens, mut output_tokens) = (0, 0);
-        let mut cost_usd: Option<f64> = None;
-        for a in &self.audits {
-            *by_status.entry(a.status.as_str()).or_insert(0) += 1;
-            input_tokens += a.input_tokens;
-            output_tokens += a.output_tokens;
-            if let Some(c) = a.cost_usd {
-                *cost_usd.get_or_insert(0.0) += c;
-            }
-        }
-        RunOverview {
-            run_id: self.record.run_id.clone(),
-            created_at: self.record.created_at,
-            models: self.record.models.clone(),
-            audits: self.audits.len(),
-            by_status: by_status.into_iter().map(|(s, n)| (s.to_string(), n)).collect(),
-            input_tokens,
-            output_tokens,
-            cost_usd,
-            live: self.live,
-        }
-    }
-
-    /// The stored (finished) audits only.
-    pub fn finished(&self) -> impl Iterator<Item = &AuditRecord> {
-        self.audits.iter().filter(|a| a.is_finished())
-    }
 }
 
 /// A directory of runs. Clones share one handle, and with it the batch of
@@ -793,49 +732,9 @@ fn process_alive(pid: u32) -> bool {
 }
 
 pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
-    let bytes = json_bytes(value, 0)
+    let bytes = crate::encoded::json_bytes(value, 0)
         .map_err(|source| StoreError::Json { path: path.to_path_buf(), source })?;
     write_atomic(path, &bytes).map_err(io_err(path))
-}
-
-/// `value` as the store writes JSON: pretty, with a final newline.
-/// `capacity` is a guess of the length, to grow the buffer fewer times.
-fn json_bytes<T: serde::Serialize>(value: &T, capacity: usize) -> serde_json::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(capacity);
-    serde_json::to_writer_pretty(&mut bytes, value)?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-/// A transcript encoded for [`Store::write_encoded`]: its file's bytes and
-/// its index record, made without touching a file.
-#[derive(Debug)]
-pub struct EncodedTranscript {
-    run_id: String,
-    audit_id: String,
-    finished: bool,
-    bytes: Vec<u8>,
-    record: AuditRecord,
-}
-
-impl EncodedTranscript {
-    /// Checks the ids (they name the file) and encodes `t`.
-    pub fn new(t: &Transcript) -> Result<Self, StoreError> {
-        check_id(&t.run_id)?;
-        check_audit_id(&t.audit_id)?;
-        // Stored transcripts are tens of kilobytes: start at 16 KB, not 128 bytes.
-        let bytes = json_bytes(t, 16 << 10).map_err(|source| StoreError::Json {
-            path: PathBuf::from(format!("{}/{}.json", t.run_id, t.audit_id)),
-            source,
-        })?;
-        Ok(Self {
-            run_id: t.run_id.clone(),
-            audit_id: t.audit_id.clone(),
-            finished: t.status.is_finished(),
-            bytes,
-            record: AuditRecord::from_transcript(t),
-        })
-    }
 }
 
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
