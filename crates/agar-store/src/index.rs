@@ -57,7 +57,7 @@
 //! directory holding sled's files is removed and the index started again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, TryLockError};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -456,13 +456,7 @@ impl Index {
         }
         let runs = dir.join(RUNS_DIR);
         fs::create_dir_all(&runs).map_err(io_err(&runs))?;
-        let path = dir.join(LOCK_NAME);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
+        let (file, path) = crate::lock::open(dir, LOCK_NAME)?;
         let start = Instant::now();
         loop {
             match file.try_lock() {

@@ -31,7 +31,8 @@ pub(crate) const LOCK_FILE: &str = ".lock";
 /// The directory of per-file write locks ([`FileLock`]), beside the files.
 pub(crate) const LOCKS_DIR: &str = ".locks";
 
-fn open(run_dir: &Path, name: &str) -> Result<(File, PathBuf), StoreError> {
+/// Opens (creating) the lock file `name` in `run_dir` (or the index's directory), for an OS lock.
+pub(crate) fn open(run_dir: &Path, name: &str) -> Result<(File, PathBuf), StoreError> {
     let path = run_dir.join(name);
     let file = OpenOptions::new()
         .create(true)
