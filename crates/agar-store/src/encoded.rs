@@ -22,8 +22,9 @@ pub(crate) fn json_bytes<T: serde::Serialize>(
     Ok(bytes)
 }
 
-/// A transcript encoded for [`Store::write_encoded`]: its file's bytes and
-/// its index record, made without touching a file.
+/// A transcript encoded for
+/// [`Store::write_encoded`](crate::Store::write_encoded): its file's bytes
+/// and its index record, made without touching a file.
 #[derive(Debug)]
 pub struct EncodedTranscript {
     pub(crate) run_id: String,

@@ -14,7 +14,7 @@
 //!
 //! A part is read whole when a session first touches its run and written
 //! whole (a temporary file renamed into place) when the session ends, if it
-//! changed. It starts with a magic line and the format ([`FORMAT`]) and ends
+//! changed. It starts with a magic line and the format (`FORMAT`) and ends
 //! with the sha256 of what precedes it: a part of another format, cut short
 //! or damaged, reads as empty and is rebuilt from the files. `.index/lock`
 //! is held (an OS advisory lock) for a session.
