@@ -58,7 +58,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, TryLockError};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -68,9 +67,10 @@ use agar_report::AuditRecord;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_atomic;
 use crate::labels::{LABELS_DIR, Label};
 use crate::plan::{PLAN_FILE, RunPlan};
-use crate::store::{StoreError, is_transcript_name, read_json};
+use crate::store::{StoreError, io_err, is_transcript_name, read_json};
 
 /// The index's directory under the store.
 pub const INDEX_DIR: &str = ".index";
@@ -194,18 +194,14 @@ pub(crate) struct Listing {
 
 /// Lists a run directory and fingerprints it, opening no file.
 pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StoreError::Io { path, source }
-    };
     let mut listing = Listing::default();
-    for entry in fs::read_dir(run_dir).map_err(io(run_dir))? {
-        let entry = entry.map_err(io(run_dir))?;
+    for entry in fs::read_dir(run_dir).map_err(io_err(run_dir))? {
+        let entry = entry.map_err(io_err(run_dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let run_file = name == "run.json";
         if run_file || name == PLAN_FILE || is_transcript_name(name) {
-            let stamp = Stamp::of(&entry.metadata().map_err(io(&entry.path()))?);
+            let stamp = Stamp::of(&entry.metadata().map_err(io_err(&entry.path()))?);
             if run_file {
                 listing.files.0 = Some(stamp);
             } else if name == PLAN_FILE {
@@ -218,11 +214,11 @@ pub(crate) fn list_run(run_dir: &Path) -> Result<Listing, StoreError> {
     }
     let labels_dir = run_dir.join(LABELS_DIR);
     if labels_dir.is_dir() {
-        for entry in fs::read_dir(&labels_dir).map_err(io(&labels_dir))? {
-            let entry = entry.map_err(io(&labels_dir))?;
+        for entry in fs::read_dir(&labels_dir).map_err(io_err(&labels_dir))? {
+            let entry = entry.map_err(io_err(&labels_dir))?;
             let name = entry.file_name();
             let Some(name) = name.to_str().filter(|n| is_transcript_name(n)) else { continue };
-            let stamp = Stamp::of(&entry.metadata().map_err(io(&entry.path()))?);
+            let stamp = Stamp::of(&entry.metadata().map_err(io_err(&entry.path()))?);
             listing.labels.insert(name.strip_suffix(".json").unwrap_or(name).to_string(), stamp);
         }
     }
@@ -355,11 +351,6 @@ impl Part {
         let labels = c.map()?;
         c.0.is_empty().then_some(Part { fingerprint, files, audits, labels })
     }
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + use<> {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io { path, source }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
@@ -508,9 +499,8 @@ impl Index {
         }
     }
 
-    /// Writes every part this session changed (a temporary file renamed into
-    /// place; no sync: a part lost to a power cut is rebuilt from the files),
-    /// and removes the parts left empty.
+    /// Writes every part this session changed ([`write_atomic`], as every
+    /// file of the store), and removes the parts left empty.
     fn write_parts(&self) -> Result<(), StoreError> {
         let parts = self.parts.lock().unwrap_or_else(PoisonError::into_inner);
         for (run_id, loaded) in parts.iter().filter(|(_, l)| l.dirty) {
@@ -523,11 +513,7 @@ impl Index {
                     _ => continue,
                 }
             }
-            let tmp = self.dir.join(RUNS_DIR).join(format!(".{run_id}.{}.tmp", std::process::id()));
-            let mut file = File::create(&tmp).map_err(io_err(&tmp))?;
-            file.write_all(&loaded.part.encode()).map_err(io_err(&tmp))?;
-            drop(file);
-            fs::rename(&tmp, &path).map_err(io_err(&path))?;
+            write_atomic(&path, &loaded.part.encode()).map_err(io_err(&path))?;
         }
         Ok(())
     }
@@ -619,10 +605,8 @@ impl Index {
             if name.starts_with('.') || present.contains(&name) {
                 continue;
             }
-            self.with_part(&name, |part| {
-                *part = Part::default();
-                Ok(((), true))
-            })?;
+            let mut parts = self.parts.lock().unwrap_or_else(PoisonError::into_inner);
+            parts.insert(name, Loaded { part: Part::default(), dirty: true });
         }
         Ok(())
     }
