@@ -14,12 +14,14 @@
 //!   invalid requests under a 5xx, the feature blamed).
 //! - [`tool_schema`]: the one rule for target tools' names and parameter schemas.
 //! - [`file_kind`]: a non-regular file named in words, for the readers that refuse them.
+//! - [`det`]: stable hashing and seeded random numbers (FNV-1a, SplitMix64).
 //!
 //! Data flow: scenario -> audit loop -> transcript -> judge -> verdict -> store.
 //! This crate does no IO and spawns no tasks.
 
 pub mod branches;
 pub mod cost;
+pub mod det;
 pub mod file_kind;
 pub mod message;
 pub mod model;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use agar_core::{RoleName, RunRecord};
-use agar_store::kind::{KindRun, create_kind_run};
+use agar_store::kind::{KindRun, create_kind_run, read_kind_records};
 use agar_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -116,24 +116,8 @@ pub fn read_trials(
     run_id: &str,
 ) -> Result<BTreeMap<String, TrialRecord>, RunStoreError> {
     let dir = store.run_dir(run_id).join(TRIALS_DIR);
-    let mut out = BTreeMap::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io(&dir)(e)),
-    };
-    for entry in entries {
-        let path = entry.map_err(io(&dir))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !name.ends_with(".json") || name.starts_with('.') || name == VECTORS {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let trial: TrialRecord = serde_json::from_str(&text)
-            .map_err(|e| corrupt(&path, format!("not an introspection trial: {e}")))?;
-        out.insert(trial.trial.id.clone(), trial);
-    }
-    Ok(out)
+    let trials: Vec<TrialRecord> = read_kind_records(&dir, &[VECTORS], "an introspection trial")?;
+    Ok(trials.into_iter().map(|t| (t.trial.id.clone(), t)).collect())
 }
 
 /// The ids of the trials stored `done`.

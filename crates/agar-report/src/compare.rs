@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Catalogue;
 use crate::record::AuditRecord;
+use crate::stats::bootstrap_difference_interval;
 use crate::summary::{DimensionStats, summarize_records};
 
 /// How a comparison is computed.
@@ -192,8 +193,15 @@ pub fn compare(
             d.change = Change::TooFewAudits;
         } else if !xs.is_empty() && !ys.is_empty() {
             let delta = mean(&ys) - mean(&xs);
-            let seed = options.seed ^ fnv1a(name.as_bytes());
-            let (lo, hi) = bootstrap(&xs, &ys, options.resamples, options.confidence, seed);
+            let seed = options.seed ^ agar_core::det::fnv1a(name.as_bytes());
+            let (lo, hi) = bootstrap_difference_interval(
+                &xs,
+                &ys,
+                options.resamples,
+                options.confidence,
+                seed,
+            )
+            .unwrap_or((delta, delta));
             d.delta_mean = Some(delta);
             d.ci_low = Some(lo);
             d.ci_high = Some(hi);
@@ -228,51 +236,6 @@ fn scores_of(records: &[AuditRecord], dim: &str) -> Vec<f64> {
 
 fn mean(xs: &[f64]) -> f64 {
     xs.iter().sum::<f64>() / xs.len() as f64
-}
-
-/// The percentile bootstrap interval of mean(ys) - mean(xs).
-fn bootstrap(xs: &[f64], ys: &[f64], resamples: usize, confidence: f64, seed: u64) -> (f64, f64) {
-    let mut rng = SplitMix64(seed);
-    let resamples = resamples.max(1);
-    let mut deltas: Vec<f64> = (0..resamples)
-        .map(|_| {
-            let ma = (0..xs.len()).map(|_| xs[rng.below(xs.len())]).sum::<f64>() / xs.len() as f64;
-            let mb = (0..ys.len()).map(|_| ys[rng.below(ys.len())]).sum::<f64>() / ys.len() as f64;
-            mb - ma
-        })
-        .collect();
-    deltas.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence.clamp(0.0, 1.0)) / 2.0;
-    let at = |q: f64| {
-        let i = (q * (deltas.len() - 1) as f64).round() as usize;
-        deltas[i.min(deltas.len() - 1)]
-    };
-    (at(tail), at(1.0 - tail))
-}
-
-/// A small seeded generator (SplitMix64): the same seed gives the same
-/// intervals on every platform and version.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), by Lemire's multiply-shift.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -331,11 +294,5 @@ mod tests {
         let c = compare("a", &a, "b", &b, |_| Palette::GoodLow, CompareOptions::default());
         assert_eq!(c.dimensions["only_a"].change, Change::Missing);
         assert_eq!(c.dimensions["only_b"].ci_low, None);
-    }
-
-    #[test]
-    fn below_stays_in_range() {
-        let mut r = SplitMix64(1);
-        assert!((0..10_000).all(|_| r.below(7) < 7));
     }
 }

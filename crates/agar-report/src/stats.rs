@@ -4,6 +4,8 @@
 //! it lies in [0, 1]) and seeded percentile bootstrap intervals of a mean and
 //! of a difference of means.
 
+use agar_core::det::below;
+
 /// z for a two-sided 95% interval (the 97.5th percentile of the standard normal).
 pub const Z_95: f64 = 1.959_963_984_540_054;
 
@@ -104,15 +106,6 @@ pub fn bootstrap_difference_interval(
 fn resampled_mean(xs: &[f64], state: &mut u64) -> f64 {
     let n = xs.len();
     (0..n).map(|_| xs[below(state, n)]).sum::<f64>() / n as f64
-}
-
-/// Uniform in `0..n` from a SplitMix64 generator's `state` (Lemire's multiply-shift).
-fn below(state: &mut u64, n: usize) -> usize {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((u128::from(z ^ (z >> 31)) * n as u128) >> 64) as usize
 }
 
 /// The two-sided `confidence` percentile interval of `values` (not empty).

@@ -9,6 +9,7 @@ use agar_core::{RoleName, RunRecord, RunSettings};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::store::io_err;
 use crate::{Store, StoreError};
 
 /// What a run of another kind sets in its ordinary run record.
@@ -86,6 +87,39 @@ pub fn read_kind<T: DeserializeOwned>(
     Some((record, spec))
 }
 
+/// Every record a kind keeps as `NAME.json` files in `dir` (a survey's items, an
+/// introspection run's trials), parsed as `T` and in file-name order; hidden files
+/// (temporary ones) and the names in `skip` are left out, and a missing `dir` holds none.
+/// `what` names a record in the error for a file that is not one ("an introspection
+/// trial").
+pub fn read_kind_records<T: DeserializeOwned>(
+    dir: &Path,
+    skip: &[&str],
+    what: &'static str,
+) -> Result<Vec<T>, StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io_err(dir))?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.ends_with(".json") && !name.starts_with('.') && !skip.contains(&name.as_str()) {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+            serde_json::from_str(&text).map_err(|source| StoreError::Record { path, what, source })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +171,28 @@ mod tests {
         assert!(read_kind::<serde_json::Value>(dir.path(), "plain", "survey").is_none());
         assert!(read_kind::<serde_json::Value>(dir.path(), "../typed", "survey").is_none());
         assert!(read_kind::<serde_json::Value>(dir.path(), "missing", "survey").is_none());
+    }
+
+    #[test]
+    fn a_kinds_records_are_read_in_order_and_a_stray_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("items");
+        assert!(read_kind_records::<u32>(&missing, &[], "an item").unwrap().is_empty());
+        std::fs::create_dir(&missing).unwrap();
+        for (name, text) in [
+            ("b.json", "2"),
+            ("a.json", "1"),
+            (".a.json.tmp-1", "x"),
+            ("vectors.json", "[]"),
+            ("notes.txt", "x"),
+        ] {
+            std::fs::write(missing.join(name), text).unwrap();
+        }
+        let read = read_kind_records::<u32>(&missing, &["vectors.json"], "an item").unwrap();
+        assert_eq!(read, [1, 2]);
+        std::fs::write(missing.join("c.json"), "\"three\"").unwrap();
+        let err = read_kind_records::<u32>(&missing, &["vectors.json"], "an item").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("c.json: not an item: invalid type"), "{message}");
     }
 }

@@ -28,6 +28,9 @@ pub enum StoreError {
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: not valid JSON: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
+    /// A file of a kind's records that is not one ([`crate::kind::read_kind_records`]).
+    #[error("{path}: not {what}: {source}")]
+    Record { path: PathBuf, what: &'static str, source: serde_json::Error },
     #[error("run {0:?} already exists in the store")]
     RunExists(String),
     #[error("no run {0:?} in the store")]

@@ -164,11 +164,5 @@ pub fn similarities(per: &BTreeMap<String, Vec<f64>>, opts: IntervalOptions) -> 
 
 /// The bootstrap seed of one country: the same country always gets the same interval.
 pub(crate) fn seed(opts: IntervalOptions, country: &str) -> u64 {
-    opts.seed ^ fnv1a(country.as_bytes())
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    opts.seed ^ agar_core::det::fnv1a(country.as_bytes())
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use agar_core::{RoleName, RunRecord, TokenLogprobs, Usage};
 use agar_store::Store;
-use agar_store::kind::{KindRun, create_kind_run};
+use agar_store::kind::{KindRun, create_kind_run, read_kind_records};
 use agar_survey::{CountryAnswers, Method, ModelAnswer, Prompting, Question, SurveyPrompt};
 use serde::{Deserialize, Serialize};
 
@@ -156,25 +156,9 @@ pub(crate) fn read_items(
     run_id: &str,
 ) -> Result<BTreeMap<String, ItemRecord>, Failure> {
     let dir = store.run_dir(run_id).join(ITEMS_DIR);
-    let mut out = BTreeMap::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Failure::Run(format!("{}: {e}", dir.display()))),
-    };
-    for entry in entries {
-        let path = entry.map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !name.ends_with(".json") || name.starts_with('.') {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
-        let item: ItemRecord = serde_json::from_str(&text)
-            .map_err(|e| Failure::Run(format!("{}: not a survey item: {e}", path.display())))?;
-        out.insert(item.item_id.clone(), item);
-    }
-    Ok(out)
+    let items: Vec<ItemRecord> =
+        read_kind_records(&dir, &[], "a survey item").map_err(|e| Failure::Run(e.to_string()))?;
+    Ok(items.into_iter().map(|i| (i.item_id.clone(), i)).collect())
 }
 
 /// The sha256 of a file's bytes, hex.
