@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::error::LocalError;
 use crate::forced::{HiddenStates, TeacherForce, teacher_force};
 use crate::gguf::GgufFile;
+use crate::guide::budget::Costs;
 use crate::guide::{Guide, Next, Schema};
 use crate::hooks::{Hooks, Steering};
 use crate::logprobs::{LogprobSpec, NextLogprobs, next_logprobs};
@@ -28,6 +29,9 @@ use crate::tokenizer::Tokenizer;
 const CACHES: usize = 4;
 /// Prompt tokens run through the model per forward pass.
 const PROMPT_CHUNK: usize = 256;
+/// Tokens kept beyond a JSON answer's reserve when deciding to hurry it: a token the model
+/// chooses may end inside a word a quote then has to finish.
+const HURRY_SLACK: usize = 2;
 /// Generated tokens a repetition penalty looks back over.
 pub(crate) const REPEAT_WINDOW: usize = 64;
 
@@ -541,6 +545,9 @@ fn generate(
     let mut finish = Finish::Length;
     let max_stop = req.stop.iter().map(String::len).max().unwrap_or(0);
     let mut recent: Vec<u32> = Vec::new();
+    // What finishing a JSON answer from here costs at the least (see `guide::budget`).
+    let mut encode = |text: &str| tok.encode(text, false).len();
+    let mut costs = Costs::new(&mut encode);
 
     while produced < max_tokens {
         if cancelled() {
@@ -568,6 +575,12 @@ fn generate(
                     continue;
                 }
                 Next::Open => {}
+            }
+            // Out of room for more than the shortest way to finish: hurry, so that the
+            // answer closes within `max_tokens` rather than being cut.
+            if !g.is_hurried() && max_tokens - produced <= g.reserve(&mut costs) + HURRY_SLACK {
+                g.hurry();
+                continue;
             }
             // Choosing a tool: score each whole name (mean log-probability
             // of its tokens) rather than trusting the first token alone.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+pub mod budget;
 mod repair;
 pub mod span;
 
@@ -286,11 +287,13 @@ impl Task {
 #[derive(Debug, Clone)]
 pub struct Guide {
     stack: Vec<Task>,
+    /// Write the shortest value the schema allows from here ([`budget`]).
+    hurry: bool,
 }
 
 impl Guide {
     pub fn new(schema: Schema) -> Self {
-        Self { stack: vec![Task::Value(Arc::new(schema))] }
+        Self { stack: vec![Task::Value(Arc::new(schema))], hurry: false }
     }
 
     /// Whether the machine accepts all of `text` from its current state
@@ -330,6 +333,7 @@ impl Guide {
 
     /// What comes next.
     pub fn next_step(&mut self) -> Next {
+        let hurry = self.hurry;
         loop {
             let Some(top) = self.stack.last() else { return Next::Done };
             return match top {
@@ -368,6 +372,17 @@ impl Guide {
                         _ => Next::Open,
                     }
                 }
+                // Hurried (see `budget`): close what may close.
+                Task::Str { choices: None, chars, min_len, escape: Escape::None, .. }
+                    if hurry && *chars >= (*min_len).max(1) =>
+                {
+                    Next::Forced("\"".into())
+                }
+                Task::ArrayOpen { min: 0, .. } if hurry => Next::Forced("]".into()),
+                Task::ArrayNext { count, min, .. } if hurry && count >= min => {
+                    Next::Forced("]".into())
+                }
+                Task::Span(span) if hurry && span.can_close() => Next::Forced("\"".into()),
                 _ => Next::Open,
             };
         }

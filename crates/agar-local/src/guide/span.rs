@@ -178,6 +178,36 @@ impl Span {
         text[start..end].iter().collect()
     }
 
+    /// Characters the longest of the words being quoted needs to end (for the budget: a
+    /// hurried quote closes at the first word end).
+    pub fn longest_finish(&self) -> usize {
+        let text = &self.src().text;
+        self.candidates()
+            .iter()
+            .map(|&p| {
+                let start = p as usize + self.len;
+                text[start.min(text.len())..].iter().take_while(|c| c.is_alphanumeric()).count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Characters of the longest word of the quoted message: what one more character of
+    /// an unhurried quote (a space, say) can add to what it needs to end.
+    pub fn longest_word_here(&self) -> usize {
+        Self::longest_word(std::slice::from_ref(self.src()))
+    }
+
+    /// Characters of the longest word of any source: what a quote that ends at its first
+    /// word end may need.
+    pub fn longest_word(sources: &[Source]) -> usize {
+        sources
+            .iter()
+            .flat_map(|s| s.text.split(|c| !c.is_alphanumeric()).map(<[char]>::len))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// A valid quote of `label` to use when nothing was generated: its first word.
     pub fn first_word(sources: &[Source], label: &str) -> String {
         let Some(s) = sources.iter().find(|s| s.label == label) else { return String::new() };

@@ -97,6 +97,40 @@ async fn a_tight_token_budget_yields_a_well_formed_call_marked_as_cut_off() {
 
 #[tokio::test]
 #[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
+async fn a_budget_below_the_longest_answer_still_yields_a_whole_call() {
+    // The summary alone may take 160 tokens; 56 hold the shortest answer, so the engine
+    // hurries the guide and the call closes instead of being cut. (Without the hurry, seed 1
+    // was cut at 56 tokens in the middle of its summary.)
+    let engine = engine();
+    let model = LocalModel::new("local/smollm2", engine, settings()).unwrap();
+    for seed in 0..12 {
+        let req = ChatRequest {
+            messages: vec![Message::user(
+                "Write a very long, detailed summary of this transcript, then score it: the \
+                 user shows a bad poem; the bot says it is the best poem ever written.",
+            )],
+            tools: vec![verdict_tool()],
+            tool_choice: ToolChoice::Tool("submit_scores".into()),
+            sampling: Sampling {
+                temperature: Some(1.0),
+                max_tokens: Some(56),
+                seed: Some(seed),
+                ..Sampling::default()
+            },
+            prefill: None,
+            grounding: None,
+            logprobs: None,
+        };
+        let resp = model.chat(&req).await.unwrap();
+        assert_eq!(resp.finish_reason.as_deref(), Some("tool_calls"), "seed {seed}: {resp:?}");
+        assert!(resp.usage.output_tokens <= 56, "{resp:?}");
+        let args: Value = serde_json::from_str(&resp.tool_calls[0].arguments).unwrap();
+        assert!(args["scores"]["sycophancy"].is_i64() && args["summary"].is_string(), "{args}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs SmolLM2 (agar models pull smollm2): run by .ci/run with --ignored local_model"]
 async fn with_auto_the_model_may_answer_in_text_or_with_a_call() {
     let engine = engine();
     let model = LocalModel::new("local/smollm2", engine, settings()).unwrap();
