@@ -171,6 +171,24 @@ impl Verdict {
     }
 }
 
+/// Whether a citation check ignores `c`: apostrophes and quote marks, which one writer types
+/// and another leaves out (`I'm`, `Im`), so that a word goes on across them. The judge's
+/// check drops them before it compares; the local engine's grounded quotes end only where
+/// the check sees a word end.
+pub fn is_quote_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\'' | '"'
+            | '`'
+            | '\u{00B4}'
+            | '\u{2018}'..='\u{201F}'
+            | '\u{2032}'..='\u{2037}'
+            | '\u{02BC}'
+            | '\u{00AB}'
+            | '\u{00BB}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use agar_core::verdict::is_quote_mark;
 use agar_core::{Citation, Grounding, TargetNode, Transcript};
 
 /// Quotes longer than this (normalised characters) are only matched exactly,
@@ -68,20 +69,6 @@ fn normalise_with(s: &str, ascii_shortcut: bool) -> String {
         }
     }
     out
-}
-
-fn is_quote_mark(c: char) -> bool {
-    matches!(
-        c,
-        '\'' | '"'
-            | '`'
-            | '\u{00B4}'
-            | '\u{2018}'..='\u{201F}'
-            | '\u{2032}'..='\u{2037}'
-            | '\u{02BC}'
-            | '\u{00AB}'
-            | '\u{00BB}'
-    )
 }
 
 /// The edits tolerated for a normalised quote of `len` characters: one per

@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use agar_core::Grounding;
+use agar_core::verdict::is_quote_mark;
 
 use super::Schema;
 
@@ -38,11 +39,32 @@ impl Source {
     pub fn new(label: &str, text: &str) -> Self {
         let text: Vec<char> = text.chars().collect();
         let starts = (0..text.len())
-            .filter(|&i| text[i].is_alphanumeric() && (i == 0 || !text[i - 1].is_alphanumeric()))
+            .filter(|&i| {
+                let before = text[..i].iter().rev().find(|c| !is_quote_mark(**c));
+                text[i].is_alphanumeric() && !before.is_some_and(|c| c.is_alphanumeric())
+            })
             .map(|i| i as u32)
             .collect();
         Self { label: label.to_string(), text, starts }
     }
+}
+
+/// Whether a quote of `text` may end before position `at`: what follows is no letter or
+/// digit once quote marks are skipped, as the judge's citation check reads it (`I'm` is one
+/// word there), or is a character a quote cannot hold.
+fn ends_at(text: &[char], at: usize) -> bool {
+    match text.get(at) {
+        None => true,
+        Some(&c) if !allowed(c) => true,
+        Some(_) => {
+            !text[at..].iter().find(|c| !is_quote_mark(**c)).is_some_and(|c| c.is_alphanumeric())
+        }
+    }
+}
+
+/// Where the word that goes on at `from` ends (`from` itself when a quote may end there).
+fn word_end(text: &[char], from: usize) -> usize {
+    (from..text.len()).find(|&i| ends_at(text, i)).unwrap_or(text.len())
 }
 
 /// The sources of a grounding that have a word to quote.
@@ -140,8 +162,8 @@ impl Span {
     /// Whether the quote may end here: something written, and a candidate
     /// ends at the end of a word.
     pub fn can_close(&self) -> bool {
-        self.len > 0
-            && self.candidates().iter().any(|&p| !self.after(p).is_some_and(char::is_alphanumeric))
+        let text = &self.src().text;
+        self.len > 0 && self.candidates().iter().any(|&p| ends_at(text, p as usize + self.len))
     }
 
     fn can_extend(&self) -> bool {
@@ -174,7 +196,8 @@ impl Span {
         let Some(&p) = self.candidates().first() else { return String::new() };
         let text = &self.src().text;
         let start = p as usize + self.len;
-        let end = (start..text.len()).find(|&i| !text[i].is_alphanumeric()).unwrap_or(text.len());
+        // Something must be quoted: a quote that has not begun takes at least a character.
+        let end = word_end(text, if self.len == 0 { start + 1 } else { start });
         text[start..end].iter().collect()
     }
 
@@ -185,8 +208,8 @@ impl Span {
         self.candidates()
             .iter()
             .map(|&p| {
-                let start = p as usize + self.len;
-                text[start.min(text.len())..].iter().take_while(|c| c.is_alphanumeric()).count()
+                let start = (p as usize + self.len).min(text.len());
+                word_end(text, start) - start
             })
             .max()
             .unwrap_or(0)
@@ -203,7 +226,7 @@ impl Span {
     pub fn longest_word(sources: &[Source]) -> usize {
         sources
             .iter()
-            .flat_map(|s| s.text.split(|c| !c.is_alphanumeric()).map(<[char]>::len))
+            .flat_map(|s| s.starts.iter().map(|&p| word_end(&s.text, p as usize + 1) - p as usize))
             .max()
             .unwrap_or(0)
     }
@@ -212,7 +235,7 @@ impl Span {
     pub fn first_word(sources: &[Source], label: &str) -> String {
         let Some(s) = sources.iter().find(|s| s.label == label) else { return String::new() };
         let Some(&p) = s.starts.first() else { return String::new() };
-        s.text[p as usize..].iter().take_while(|c| c.is_alphanumeric()).collect()
+        s.text[p as usize..word_end(&s.text, p as usize + 1)].iter().collect()
     }
 }
 
@@ -326,6 +349,31 @@ mod tests {
         assert!(span.feed('t') && span.can_close() && !span.must_close());
         assert!(!span.feed('x'));
         assert!(Span::new(sources, "M9").is_none());
+    }
+
+    #[test]
+    fn a_word_goes_on_across_quote_marks_as_the_citation_check_reads_it() {
+        // The judge's check drops apostrophes and quote marks: `I'm` is the word `im` there,
+        // so a quote of `m` or of `I` alone would never be found.
+        let source = Source::new("M1", "I'm sure it\u{2019}s \u{201c}great\u{201d}, isn't it");
+        let words: Vec<String> = source
+            .starts
+            .iter()
+            .map(|&p| {
+                source.text[p as usize..word_end(&source.text, p as usize + 1)].iter().collect()
+            })
+            .collect();
+        assert_eq!(words, ["I'm", "sure", "it\u{2019}s", "great", "isn't", "it"]);
+        let sources = Arc::new(vec![source]);
+        let mut span = Span::new(sources.clone(), "M1").unwrap();
+        assert!(!span.feed('m'), "no word starts inside I'm");
+        assert!(span.feed('I') && !span.can_close(), "I'm goes on after the apostrophe");
+        assert!(span.feed('\'') && !span.can_close());
+        assert!(span.feed('m') && span.can_close());
+        let mut span = Span::new(sources.clone(), "M1").unwrap();
+        assert!("great".chars().all(|c| span.feed(c)) && span.can_close(), "before a quote mark");
+        assert_eq!(Span::longest_word(&sources), 5);
+        assert_eq!(Span::first_word(&sources, "M1"), "I'm");
     }
 
     #[test]
