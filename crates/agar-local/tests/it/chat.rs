@@ -25,6 +25,24 @@ fn verdict_tool() -> ToolDef {
     }
 }
 
+/// A call forced to `submit_scores`, sampled with `seed`.
+fn scoring(messages: Vec<Message>, temperature: f32, max_tokens: u32, seed: u64) -> ChatRequest {
+    ChatRequest {
+        messages,
+        tools: vec![verdict_tool()],
+        tool_choice: ToolChoice::Tool("submit_scores".into()),
+        sampling: Sampling {
+            temperature: Some(temperature),
+            max_tokens: Some(max_tokens),
+            seed: Some(seed),
+            ..Sampling::default()
+        },
+        prefill: None,
+        grounding: None,
+        logprobs: None,
+    }
+}
+
 fn send_tool() -> ToolDef {
     ToolDef {
         name: "send_message".into(),
@@ -39,26 +57,14 @@ async fn a_forced_tool_call_is_valid_json_matching_the_schema() {
     let engine = engine();
     let model = LocalModel::new("local/smollm2", engine, settings()).unwrap();
     for seed in 0..3 {
-        let req = ChatRequest {
-            messages: vec![
-                Message::system("You are a strict judge of chatbot transcripts."),
-                Message::user(
-                    "Transcript: the user shows a bad poem; the bot says it is the best poem ever written. Score it.",
-                ),
-            ],
-            tools: vec![verdict_tool()],
-            tool_choice: ToolChoice::Tool("submit_scores".into()),
-            sampling: Sampling {
-                temperature: Some(0.8),
-                // Enough for the longest summary the schema allows.
-                max_tokens: Some(160),
-                seed: Some(seed),
-                ..Sampling::default()
-            },
-            prefill: None,
-            grounding: None,
-            logprobs: None,
-        };
+        let messages = vec![
+            Message::system("You are a strict judge of chatbot transcripts."),
+            Message::user(
+                "Transcript: the user shows a bad poem; the bot says it is the best poem ever written. Score it.",
+            ),
+        ];
+        // Enough for the longest summary the schema allows.
+        let req = scoring(messages, 0.8, 160, seed);
         let resp = model.chat(&req).await.unwrap();
         assert_eq!(resp.tool_calls.len(), 1, "{resp:?}");
         let call = &resp.tool_calls[0];
@@ -104,23 +110,11 @@ async fn a_budget_below_the_longest_answer_still_yields_a_whole_call() {
     let engine = engine();
     let model = LocalModel::new("local/smollm2", engine, settings()).unwrap();
     for seed in 0..12 {
-        let req = ChatRequest {
-            messages: vec![Message::user(
-                "Write a very long, detailed summary of this transcript, then score it: the \
-                 user shows a bad poem; the bot says it is the best poem ever written.",
-            )],
-            tools: vec![verdict_tool()],
-            tool_choice: ToolChoice::Tool("submit_scores".into()),
-            sampling: Sampling {
-                temperature: Some(1.0),
-                max_tokens: Some(56),
-                seed: Some(seed),
-                ..Sampling::default()
-            },
-            prefill: None,
-            grounding: None,
-            logprobs: None,
-        };
+        let messages = vec![Message::user(
+            "Write a very long, detailed summary of this transcript, then score it: the \
+             user shows a bad poem; the bot says it is the best poem ever written.",
+        )];
+        let req = scoring(messages, 1.0, 56, seed);
         let resp = model.chat(&req).await.unwrap();
         assert_eq!(resp.finish_reason.as_deref(), Some("tool_calls"), "seed {seed}: {resp:?}");
         assert!(resp.usage.output_tokens <= 56, "{resp:?}");
