@@ -29,9 +29,6 @@ use crate::tokenizer::Tokenizer;
 const CACHES: usize = 4;
 /// Prompt tokens run through the model per forward pass.
 const PROMPT_CHUNK: usize = 256;
-/// Tokens kept beyond a JSON answer's reserve when deciding to hurry it: a token the model
-/// chooses may end inside a word a quote then has to finish.
-const HURRY_SLACK: usize = 2;
 /// Generated tokens a repetition penalty looks back over.
 pub(crate) const REPEAT_WINDOW: usize = 64;
 
@@ -545,16 +542,25 @@ fn generate(
     let mut finish = Finish::Length;
     let max_stop = req.stop.iter().map(String::len).max().unwrap_or(0);
     let mut recent: Vec<u32> = Vec::new();
-    // What finishing a JSON answer from here costs at the least (see `guide::budget`).
     let mut encode = |text: &str| tok.encode(text, false).len();
-    let mut costs = Costs::new(&mut encode);
+    let mut costs = Costs::new(&mut encode); // what finishing a JSON answer costs (guide::budget)
 
     while produced < max_tokens {
         if cancelled() {
             return Err(LocalError::Cancelled);
         }
         if let Some(g) = guide.as_mut() {
-            match g.next_step() {
+            let mut next = g.next_step_within(max_tokens - produced, &mut costs);
+            // Choosing a tool: score each whole name (mean log-probability
+            // of its tokens) rather than trusting the first token alone.
+            if next == Next::Open
+                && let Some(names) = g.tool_name_choices()
+            {
+                let name =
+                    choose_name(model, tok, cache, &step, &names, sampler, &mut rng, &req.hooks)?;
+                next = Next::Forced(format!("{name}\""));
+            }
+            match next {
                 Next::Done => {
                     finish = Finish::Json;
                     break;
@@ -575,27 +581,6 @@ fn generate(
                     continue;
                 }
                 Next::Open => {}
-            }
-            // Out of room for more than the shortest way to finish: hurry, so that the
-            // answer closes within `max_tokens` rather than being cut.
-            if !g.is_hurried() && max_tokens - produced <= g.reserve(&mut costs) + HURRY_SLACK {
-                g.hurry();
-                continue;
-            }
-            // Choosing a tool: score each whole name (mean log-probability
-            // of its tokens) rather than trusting the first token alone.
-            if let Some(names) = g.tool_name_choices() {
-                let name =
-                    choose_name(model, tok, cache, &step, &names, sampler, &mut rng, &req.hooks)?;
-                let text = format!("{}\"", name);
-                g.feed_str(&text);
-                out.push_str(&text);
-                let ids = tok.encode(&text, false);
-                produced += ids.len();
-                step = prefill(model, cache, &ids, &req.hooks, cancelled)?;
-                tokens.extend_from_slice(&ids);
-                first_token.get_or_insert_with(|| started.elapsed());
-                continue;
             }
         }
         if req.repeat_penalty > 1.0 {

@@ -19,10 +19,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::span::{Source, Span};
-use super::{Escape, Guide, Schema, Task, Then, quote};
+use super::{Escape, Guide, Next, Schema, Task, Then, quote};
 
 /// Most tokens allowed for the word a hurried quote holds.
 pub const MAX_WORD_TOKENS: usize = 24;
+/// Tokens kept beyond the reserve when deciding to hurry.
+pub const HURRY_SLACK: usize = 2;
 /// Tokens allowed for a number the model writes (the judge's scores have one or two digits).
 const NUMBER_TOKENS: usize = 3;
 
@@ -113,6 +115,19 @@ fn longest(choices: &[String]) -> usize {
 }
 
 impl Guide {
+    /// [`Guide::next_step`] for an engine with `left` tokens of its budget: when the model
+    /// would choose next and `left` has come down to the [`Guide::reserve`] (plus
+    /// [`HURRY_SLACK`]), the guide is hurried first, so that the answer closes within the
+    /// budget rather than being cut.
+    pub fn next_step_within(&mut self, left: usize, costs: &mut Costs<'_>) -> Next {
+        let next = self.next_step();
+        if next == Next::Open && !self.hurry && left <= self.reserve(costs) + HURRY_SLACK {
+            self.hurry = true;
+            return self.next_step();
+        }
+        next
+    }
+
     /// Whether [`Guide::hurry`] was called.
     pub fn is_hurried(&self) -> bool {
         self.hurry
@@ -186,8 +201,8 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::guide::Schema;
     use crate::guide::span::grounded;
-    use crate::guide::{Next, Schema};
     use crate::sample::Rng;
 
     /// The judge's verdict for one dimension, as the local engine sees it.
@@ -255,7 +270,7 @@ mod tests {
         let mut costs = Costs::new(&mut chars);
         let (mut out, mut produced) = (String::new(), 0);
         while produced < budget {
-            match g.next_step() {
+            match g.next_step_within(budget - produced, &mut costs) {
                 Next::Done => return (out, true, g.is_hurried()),
                 Next::Forced(f) => {
                     assert!(g.feed_str(&f));
@@ -264,10 +279,6 @@ mod tests {
                     continue;
                 }
                 Next::Open => {}
-            }
-            if !g.is_hurried() && budget - produced <= g.reserve(&mut costs) {
-                g.hurry();
-                continue;
             }
             let mut ok: Vec<&String> = tokens.iter().filter(|t| g.accepts(t)).collect();
             let open = "{".to_string();
