@@ -10,6 +10,10 @@ use std::path::Path;
 /// 100-turn audit is a few MB), far below what would hurt a machine.
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 
+/// How often a file replaced between its check and its opening is looked at before the
+/// read gives up.
+const REPLACED_ATTEMPTS: u32 = 5;
+
 use agar_core::file_kind::special_file_kind as kind;
 
 /// Whether `path` is a regular file itself (a link to one is not).
@@ -21,18 +25,27 @@ pub fn is_regular(path: &Path) -> bool {
 /// most `max` bytes; anything else is an `InvalidData` error saying why.
 ///
 /// The type is checked before the file is opened (opening a fifo blocks),
-/// and again on the open handle, which must be the same file.
+/// and again on the open handle, which must be the same file. A file that another
+/// writer replaced in between (the store replaces files by rename: a second `agar
+/// judge` on the run, a label) is looked at again, a few times.
 pub fn read_regular(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let refuse = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
-    let before = fs::symlink_metadata(path)?;
-    if !before.is_file() {
-        return Err(refuse(format!("{}; only regular files are read", kind(&before))));
-    }
-    let file = File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || !same_file(&before, &meta) {
-        return Err(refuse("the file changed while it was opened; not read".into()));
-    }
+    let mut attempts = 0;
+    let (file, meta) = loop {
+        let before = fs::symlink_metadata(path)?;
+        if !before.is_file() {
+            return Err(refuse(format!("{}; only regular files are read", kind(&before))));
+        }
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_file() && same_file(&before, &meta) {
+            break (file, meta);
+        }
+        attempts += 1;
+        if attempts == REPLACED_ATTEMPTS {
+            return Err(refuse("the file changed while it was opened; not read".into()));
+        }
+    };
     if meta.len() > max {
         return Err(refuse(format!("{} bytes, over the limit of {max}", meta.len())));
     }
@@ -68,6 +81,35 @@ mod tests {
         let e = read_regular(&p, 4).unwrap_err();
         assert!(e.to_string().contains("over the limit"), "{e}");
         assert!(read_regular(dir.path(), 5).unwrap_err().to_string().contains("directory"));
+    }
+
+    /// Two `agar judge` processes on one run: one reads a transcript while the other
+    /// replaces it by rename. The reader gets one version or the other, never an error.
+    #[test]
+    fn a_file_replaced_by_rename_while_it_is_read_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        fs::write(&p, b"0").unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (dir, p, done) = (dir.path().to_path_buf(), p.clone(), done.clone());
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    let tmp = dir.join(format!(".a.json.tmp-{i}"));
+                    fs::write(&tmp, i.to_string()).unwrap();
+                    fs::rename(&tmp, &p).unwrap();
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let mut reads = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let bytes = read_regular(&p, 16).unwrap_or_else(|e| panic!("read {reads}: {e}"));
+            assert!(std::str::from_utf8(&bytes).unwrap().parse::<u32>().is_ok());
+            reads += 1;
+        }
+        writer.join().unwrap();
+        assert!(reads > 0);
     }
 
     #[cfg(unix)]
