@@ -2,10 +2,10 @@
 //!
 //! A model that writes every free string up to its cap runs out of `max_tokens` before the
 //! JSON closes, and a cut answer is completed with defaults that are not the model's (the
-//! judge rejects it and asks again). So the engine asks [`Guide::reserve`], before each
-//! token the model chooses, how many tokens the shortest way to finish from here takes, and
-//! once what is left of the budget comes down to that, it calls [`Guide::hurry`]: from then
-//! on a free string closes once it holds `minLength` characters (at least one), a list closes
+//! judge rejects it and asks again). So the engine calls [`Guide::next_step_within`] with
+//! the tokens it has left: before each token the model chooses, the guide works out
+//! ([`Guide::reserve`]) how many tokens the shortest way to finish from here takes, and once
+//! what is left comes down to that, it is hurried: from then on a free string closes once it holds `minLength` characters (at least one), a list closes
 //! once it holds `minItems`, and a quote closes at the first word end. The model still writes
 //! every value; only their length is cut.
 //!
@@ -68,7 +68,8 @@ impl<'a> Costs<'a> {
                 sum
             }
             Schema::Array { items, min, .. } => 1 + self.items(items, *min) + 1,
-            Schema::String { choices: Some(c), .. } => 1 + longest(c) + 1,
+            // Both marks, and one token to spare.
+            Schema::String { choices: Some(c), .. } => longest(c.iter().map(String::as_str)) + 3,
             Schema::String { min_len, .. } => 1 + (*min_len).max(1) + 1,
             Schema::Integer { .. } | Schema::Number => NUMBER_TOKENS,
             Schema::Boolean | Schema::Null => 2,
@@ -109,9 +110,10 @@ fn quote_tokens(sources: &[Source]) -> usize {
     Span::longest_word(sources).clamp(1, MAX_WORD_TOKENS) + 1
 }
 
-/// Characters of the longest choice: its upper bound in tokens.
-fn longest(choices: &[String]) -> usize {
-    choices.iter().map(|c| quote(c).chars().count() - 1).max().unwrap_or(0)
+/// Characters of the longest choice as JSON writes it (escaped, no quote marks): its upper
+/// bound in tokens.
+fn longest<'a>(choices: impl Iterator<Item = &'a str>) -> usize {
+    choices.map(|c| quote(c).chars().count() - 2).max().unwrap_or(0)
 }
 
 impl Guide {
@@ -128,14 +130,9 @@ impl Guide {
         next
     }
 
-    /// Whether [`Guide::hurry`] was called.
+    /// Whether the guide was hurried.
     pub fn is_hurried(&self) -> bool {
         self.hurry
-    }
-
-    /// From now on, write the shortest value the schema allows (see the module docs).
-    pub fn hurry(&mut self) {
-        self.hurry = true;
     }
 
     /// The tokens a hurried guide needs at most to finish from here, even after the model's
@@ -162,12 +159,9 @@ fn task_tokens(task: &Task, costs: &mut Costs<'_>) -> usize {
         Task::Value(schema) => costs.schema(schema),
         Task::Literal { text, pos } => costs.text(&text[*pos..]),
         Task::Str { choices: Some(c), decoded, then, .. } => {
-            let rest = c
-                .iter()
-                .filter(|s| s.starts_with(decoded.as_str()))
-                .map(|s| quote(&s[decoded.len()..]).chars().count() - 1)
-                .max()
-                .unwrap_or(0);
+            let fitting = c.iter().filter(|s| s.starts_with(decoded.as_str()));
+            // The rest of the longest fitting choice and its closing mark.
+            let rest = longest(fitting.map(|s| &s[decoded.len()..])) + 1;
             let then = match then {
                 Some(Then::Tool(tools)) => tools
                     .iter()
