@@ -87,7 +87,7 @@ pub fn request(
         .map(|t| {
             context! {
                 name => t.def.name.clone(),
-                description => t.def.description.clone(),
+                description => t.def.description.as_str(),
                 parameters => t.def.parameters.to_string(),
                 environment => t.environment.clone(),
             }

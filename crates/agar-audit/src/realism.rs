@@ -82,7 +82,7 @@ pub fn request(
     let tools: Vec<_> = ctx
         .target_tools
         .iter()
-        .map(|t| context! { name => t.name.clone(), description => t.description.clone(), parameters => t.parameters.to_string() })
+        .map(|t| context! { name => t.name.clone(), description => t.description.as_str(), parameters => t.parameters.to_string() })
         .collect();
     let previous = ctx.previous.map(|r| {
         context! { tool => r.tool.clone(), action => r.action.clone(), score => format!("{:.2}", r.score), feedback => r.feedback.clone() }

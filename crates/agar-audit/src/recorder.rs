@@ -13,6 +13,13 @@ use agar_core::{
 use chrono::Utc;
 use serde_json::Value;
 
+/// The fewest events the log grows by. It grows by a quarter of its length
+/// beyond that, not by doubling as a `Vec` does: an event is 224 bytes, an
+/// audit of 30 model calls logs about 90, and a doubled log (room for 128)
+/// would hold a third more than it needs for the whole audit, for every audit
+/// in flight. The extra copies cost well under a microsecond per event.
+const EVENT_STEP: usize = 16;
+
 /// The transcript under construction plus the live conversation state.
 #[derive(Debug)]
 pub struct Recorder {
@@ -75,7 +82,11 @@ impl Recorder {
     }
 
     fn push(&mut self, kind: EventKind) {
-        self.transcript.events.push(Event { at: Utc::now(), kind });
+        let events = &mut self.transcript.events;
+        if events.len() == events.capacity() {
+            events.reserve_exact((events.len() / 4).max(EVENT_STEP));
+        }
+        events.push(Event { at: Utc::now(), kind });
     }
 
     /// Appends a message to the target's current branch; returns its id (`M#`).
@@ -321,5 +332,33 @@ impl Recorder {
 
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_event_log_keeps_little_room_beyond_its_events() {
+        let scenario = ScenarioInfo {
+            id: "s".into(),
+            title: None,
+            path: "s.md".into(),
+            sha256: String::new(),
+            tags: Vec::new(),
+            language: "en".into(),
+            instructions: String::new(),
+            repeat: 0,
+            generated: None,
+        };
+        let mut r = Recorder::new("run", "s", scenario, BTreeMap::new());
+        for n in 1..=300usize {
+            r.push(EventKind::End { reason: String::new() });
+            let capacity = r.transcript().events.capacity();
+            assert!(capacity >= n);
+            // A doubled log would have room for 128 at 65 events.
+            assert!(capacity - n < (n / 4).max(EVENT_STEP), "{n} events, room for {capacity}");
+        }
     }
 }

@@ -34,8 +34,10 @@ pub struct Message {
     /// back, unchanged, when the conversation continues (Anthropic's signed
     /// thinking blocks, an HTTP application's session id). Each provider reads
     /// only its own keys and ignores the rest.
+    /// Boxed: rarely set, and a `Value` in place would make every message
+    /// (and every transcript event) 24 bytes larger.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider_state: Option<serde_json::Value>,
+    pub provider_state: Option<Box<serde_json::Value>>,
 }
 
 impl Message {
@@ -83,7 +85,9 @@ impl ToolCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolDef {
     pub name: String,
-    pub description: String,
+    /// Shared like [`crate::Text`] messages: a tool offered in every request
+    /// of an audit holds one copy of its description, not one per request.
+    pub description: crate::Text,
     /// A JSON Schema object describing the arguments. Shared, so that a
     /// tool offered in every request of an audit (the auditor's, the
     /// judge's verdict tool) is one value however many requests hold it.

@@ -239,7 +239,7 @@ impl ChatResponse {
             tool_calls: self.tool_calls.clone(),
             tool_call_id: None,
             reasoning: self.reasoning.clone(),
-            provider_state: self.provider_state.clone(),
+            provider_state: self.provider_state.clone().map(Box::new),
         }
     }
 }
@@ -488,7 +488,7 @@ mod tests {
         };
         let m = resp.to_message();
         assert_eq!(m.reasoning.as_deref(), Some("think"));
-        assert_eq!(m.provider_state, Some(serde_json::json!({"k": 1})));
+        assert_eq!(m.provider_state.as_deref(), Some(&serde_json::json!({"k": 1})));
     }
 
     #[test]

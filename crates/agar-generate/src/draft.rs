@@ -35,7 +35,7 @@ pub fn tool(modality: Modality, known: &[String]) -> ToolDef {
     };
     ToolDef {
         name: TOOL_NAME.to_string(),
-        description: "Write one scenario file for the audit.".to_string(),
+        description: "Write one scenario file for the audit.".into(),
         parameters: json!({
             "type": "object",
             "properties": {

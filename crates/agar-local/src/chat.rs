@@ -440,7 +440,7 @@ mod tests {
     fn tool(name: &str) -> ToolDef {
         ToolDef {
             name: name.into(),
-            description: format!("does {name}"),
+            description: format!("does {name}").into(),
             parameters: json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["n"]}).into(),
         }
     }

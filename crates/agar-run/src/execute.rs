@@ -325,13 +325,18 @@ async fn run_one(shared: &Shared, job: Job) -> Finished {
         repeat: job.repeat,
     };
     let prompts = &shared.runtime.prompts;
-    let mut transcript = run_audit(&job.scenario, &models, s, prompts, ids).await;
+    // Boxed: awaited in place, the audit's and the judge's futures made each
+    // spawned task over 10 KB for its whole life (rustc keeps room for an
+    // awaited future beside the caller's state); boxed, a waiting task holds
+    // about 1.4 KB plus the one step it is in (measured with `size_of_val`).
+    let mut transcript = Box::pin(run_audit(&job.scenario, &models, s, prompts, ids)).await;
     if let (Some(step), Some(judge)) = (&shared.judge, &judge)
         && transcript.status == AuditStatus::Done
     {
         transcript.models.insert(RoleName::Judge, judge.name().to_string());
         let verdict =
-            step.verdict_with(judge.as_ref(), &transcript, &job.dimensions, prompts).await;
+            Box::pin(step.verdict_with(judge.as_ref(), &transcript, &job.dimensions, prompts))
+                .await;
         transcript.verdicts.push(verdict);
     }
     transcript.cost = shared.runtime.pricing.transcript_cost(&transcript);

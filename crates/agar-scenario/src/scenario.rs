@@ -359,7 +359,11 @@ fn resolve_tools(raw: Vec<RawTool>, sink: &mut Sink) -> Vec<TargetTool> {
             },
         };
         tools.push(TargetTool {
-            def: ToolDef { name: name.value, description, parameters: parameters.into() },
+            def: ToolDef {
+                name: name.value,
+                description: description.into(),
+                parameters: parameters.into(),
+            },
             environment: tool.environment.map(|e| e.value),
         });
     }

@@ -15,7 +15,7 @@ impl Audit<'_> {
         let tool_list: Vec<_> = tools
             .iter()
             .filter(|t| !guided || self.guided_tools().contains(&t.name.as_str()))
-            .map(|t| context! { name => t.name.clone(), description => t.description.clone() })
+            .map(|t| context! { name => t.name.clone(), description => t.description.as_str() })
             .collect();
         let target_tools: Vec<String> =
             self.scenario.tools.iter().map(|t| t.def.name.clone()).collect();

@@ -52,7 +52,11 @@ impl Audit<'_> {
             Err(e) => return Outcome::ToolError(e.to_string()),
         };
         let tool = TargetTool {
-            def: ToolDef { name: name.clone(), description, parameters: parameters.into() },
+            def: ToolDef {
+                name: name.clone(),
+                description: description.into(),
+                parameters: parameters.into(),
+            },
             environment,
         };
         let replaced = self.rec.set_tool(tool);

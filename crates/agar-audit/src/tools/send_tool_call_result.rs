@@ -36,7 +36,7 @@ tool_args! {
 pub(super) fn def(cfg: ToolConfig) -> ToolDef {
     ToolDef {
         name: NAME.into(),
-        description: description(cfg),
+        description: description(cfg).into(),
         parameters: Args::parameters().into(),
     }
 }

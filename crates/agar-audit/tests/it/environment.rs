@@ -37,7 +37,7 @@ fn kv_scenario() -> agar_core::Scenario {
         s.tools.push(TargetTool {
             def: ToolDef {
                 name: name.into(),
-                description: format!("{name} a key"),
+                description: format!("{name} a key").into(),
                 parameters: params.clone().into(),
             },
             environment: Some(hidden.into()),

@@ -78,7 +78,7 @@ fn message() -> impl Strategy<Value = Message> {
                 tool_calls,
                 tool_call_id,
                 reasoning,
-                provider_state,
+                provider_state: provider_state.map(Box::new),
             }
         })
 }
@@ -134,7 +134,11 @@ fn event_kind() -> impl Strategy<Value = EventKind> {
         (text(), text(), json_value(), prop::option::of(text())).prop_map(
             |(name, description, parameters, environment)| EventKind::ToolCreated {
                 tool: TargetTool {
-                    def: ToolDef { name, description, parameters: parameters.into() },
+                    def: ToolDef {
+                        name,
+                        description: description.into(),
+                        parameters: parameters.into()
+                    },
                     environment
                 },
             }

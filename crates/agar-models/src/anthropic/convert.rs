@@ -152,7 +152,7 @@ pub(crate) fn to_wire(
         .map(|t| {
             let mut tool = json!({"name": t.name, "input_schema": t.parameters});
             if !t.description.is_empty() {
-                tool["description"] = Value::String(t.description.clone());
+                tool["description"] = Value::String(t.description.to_string());
             }
             tool
         })
@@ -464,7 +464,7 @@ mod tests {
         use agar_core::Reasoning;
         let tools = vec![ToolDef {
             name: "t".into(),
-            description: String::new(),
+            description: Default::default(),
             parameters: json!({"type": "object"}).into(),
         }];
         let request = ChatRequest {

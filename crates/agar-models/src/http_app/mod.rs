@@ -329,7 +329,7 @@ mod tests {
         };
         let app = HttpApp::new("bot", &custom, &env()).expect("valid");
         let mut reply = Message::assistant("hello \"you\"");
-        reply.provider_state = Some(json!({ SESSION_STATE_KEY: "s-1" }));
+        reply.provider_state = Some(Box::new(json!({ SESSION_STATE_KEY: "s-1" })));
         let (url, body) = app
             .render(&[Message::system("sys"), Message::user("hi"), reply, Message::user("more")])
             .expect("renders");

@@ -34,13 +34,13 @@ pub(super) fn auditor_side(t: &Transcript) -> AuditorSide {
                 auditor.push(item(
                     "tool",
                     format!("tool created: {}", tool.def.name),
-                    tool.def.description.clone(),
+                    tool.def.description.to_string(),
                 ));
                 tools.insert(
                     tool.def.name.clone(),
                     ToolView {
                         name: tool.def.name.clone(),
-                        description: tool.def.description.clone(),
+                        description: tool.def.description.to_string(),
                         parameters: serde_json::to_string_pretty(&tool.def.parameters)
                             .unwrap_or_default(),
                         environment: tool.environment.clone(),
