@@ -91,7 +91,8 @@ pub fn read_kind<T: DeserializeOwned>(
 /// introspection run's trials), parsed as `T` and in file-name order; hidden files
 /// (temporary ones) and the names in `skip` are left out, and a missing `dir` holds none.
 /// `what` names a record in the error for a file that is not one ("an introspection
-/// trial").
+/// trial"). Each is read as every store file is ([`crate::read::read_regular`]): a
+/// link, fifo or device named like a record is an error, never followed or waited on.
 pub fn read_kind_records<T: DeserializeOwned>(
     dir: &Path,
     skip: &[&str],
@@ -114,8 +115,13 @@ pub fn read_kind_records<T: DeserializeOwned>(
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-            serde_json::from_str(&text).map_err(|source| StoreError::Record { path, what, source })
+            let bytes = crate::read::read_regular(&path, crate::read::MAX_FILE_BYTES)
+                .map_err(io_err(&path))?;
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Record {
+                path,
+                what,
+                source,
+            })
         })
         .collect()
 }
@@ -194,5 +200,21 @@ mod tests {
         let err = read_kind_records::<u32>(&missing, &["vectors.json"], "an item").unwrap_err();
         let message = err.to_string();
         assert!(message.contains("c.json: not an item: invalid type"), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_link_named_like_a_record_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.json"), "1").unwrap();
+        let fifo = dir.path().join("b.json");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        // Read with `read_to_string`, the fifo would block this test until a writer came.
+        let err = read_kind_records::<u32>(dir.path(), &[], "an item").unwrap_err().to_string();
+        assert!(err.contains("b.json") && err.contains("a fifo"), "{err}");
+        std::fs::remove_file(&fifo).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("a.json"), &fifo).unwrap();
+        let err = read_kind_records::<u32>(dir.path(), &[], "an item").unwrap_err().to_string();
+        assert!(err.contains("b.json") && err.contains("symbolic link"), "{err}");
     }
 }
