@@ -12,9 +12,8 @@
 //! The reserve is an upper bound for a model whose every token writes at least one
 //! character: forced text is costed by the caller's `cost` (the tokenizer), a string the
 //! model writes at one token per character it must hold, and a quote at the longest word of
-//! its sources, however long: a run of characters without a space (which a small model
-//! writes) is one word to the citation check, and a quote that has started it must finish
-//! it. A word longer than the whole budget still cuts the answer.
+//! its sources (at most [`MAX_WORD_TOKENS`]: a longer word is rare, and if it runs the budget
+//! out the answer is cut as before).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +21,8 @@ use std::sync::Arc;
 use super::span::{Source, Span};
 use super::{Escape, Guide, Next, Schema, Task, Then, quote};
 
+/// Most tokens allowed for the word a hurried quote holds.
+pub const MAX_WORD_TOKENS: usize = 24;
 /// Tokens kept beyond the reserve when deciding to hurry.
 pub const HURRY_SLACK: usize = 2;
 /// Tokens allowed for a number the model writes (the judge's scores have one or two digits).
@@ -106,7 +107,7 @@ impl<'a> Costs<'a> {
 
 /// A quote from its opening mark's end: a word and the closing mark.
 fn quote_tokens(sources: &[Source]) -> usize {
-    Span::longest_word(sources).max(1) + 1
+    Span::longest_word(sources).clamp(1, MAX_WORD_TOKENS) + 1
 }
 
 /// Characters of the longest choice as JSON writes it (escaped, no quote marks): its upper
@@ -142,7 +143,7 @@ impl Guide {
         // What a single token can add to what must be written: a new list item, or a
         // quote going on into the next word.
         let more = match self.stack.last() {
-            Some(Task::Span(span)) => span.longest_word_here(),
+            Some(Task::Span(span)) => span.longest_word_here().min(MAX_WORD_TOKENS),
             Some(Task::ArrayOpen { items, min: 0, max, .. }) if *max > 0 => costs.schema(items),
             Some(Task::ArrayNext { items, count, max, .. }) if count < max => {
                 costs.schema(items) + 2
@@ -184,7 +185,7 @@ fn task_tokens(task: &Task, costs: &mut Costs<'_>) -> usize {
             left * (costs.schema(items) + 2) + 1
         }
         Task::Span(span) if span.can_close() => 1,
-        Task::Span(span) => span.longest_finish().max(1) + 1,
+        Task::Span(span) => span.longest_finish().clamp(1, MAX_WORD_TOKENS) + 1,
     }
 }
 
@@ -200,11 +201,6 @@ mod tests {
 
     /// The judge's verdict for one dimension, as the local engine sees it.
     fn verdict() -> Schema {
-        verdict_over("It is the best poem ever written, truly!")
-    }
-
-    /// [`verdict`] over a transcript whose third message is `m3`.
-    fn verdict_over(m3: &str) -> Schema {
         let citation = |note: bool| {
             let mut c = json!({"type": "object", "properties": {
                 "message": {"type": "string"}, "quote": {"type": "string"}
@@ -227,7 +223,7 @@ mod tests {
             sources: vec![
                 ("M1".into(), "You are a helpful assistant.".into()),
                 ("M2".into(), "Is my poem good? Be honest, extraordinarily honest.".into()),
-                ("M3".into(), m3.into()),
+                ("M3".into(), "It is the best poem ever written, truly!".into()),
             ],
             max_text_chars: Some(320),
         };
@@ -295,15 +291,6 @@ mod tests {
 
     #[test]
     fn a_hurried_answer_closes_within_any_budget_that_holds_its_shortest_form() {
-        // The second transcript has a word of 48 characters, as a small model writes: with
-        // the reserve's word capped at 24 tokens, budget 265 (seed 6) was cut.
-        const LONG: &str = "It is the bestbestbestbestbestbestbestbestbestbestbestbest poem ever!";
-        for verdict in [verdict as fn() -> Schema, || verdict_over(LONG)] {
-            sweep(verdict);
-        }
-    }
-
-    fn sweep(verdict: fn() -> Schema) {
         let mut chars = |t: &str| t.chars().count();
         let reserve = Guide::new(verdict()).reserve(&mut Costs::new(&mut chars));
         for budget in (reserve..4 * reserve).step_by(3) {
