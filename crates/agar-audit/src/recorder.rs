@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 /// The fewest events the log grows by. It grows by a quarter of its length
-/// beyond that, not by doubling as a `Vec` does: an event is 224 bytes, an
+/// beyond that, not by doubling as a `Vec` does: an event is 200 bytes, an
 /// audit of 30 model calls logs about 90, and a doubled log (room for 128)
 /// would hold a third more than it needs for the whole audit, for every audit
 /// in flight. The extra copies cost well under a microsecond per event.
